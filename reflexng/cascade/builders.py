@@ -1,0 +1,418 @@
+"""The builder syntax of the cascade language, following the EDPS paper.
+
+    raw_flat = (data_source("RAW_FLAT")
+                .with_classification_rule(flat_rule)
+                .with_match_keywords(["DET.BINX"], time_range=ONE_DAY, level=0)
+                .build())
+    flat = (task("flat")
+            .with_recipe("demo_flat")
+            .with_main_input(raw_flat)
+            .with_associated_input(bias)
+            .build())
+
+Every ``build()`` registers the object with the loader's collector (so a cascade file need
+not list its objects) and remembers the ``path:line`` of the builder call for error messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from reflexng.cascade.errors import CascadeError
+from reflexng.cascade.model import (
+    UNLIMITED,
+    AssociatedInput,
+    CascadeInfo,
+    ClassificationRule,
+    DataSource,
+    InputRef,
+    MatchRule,
+    SourceLocation,
+    Task,
+    TimeRange,
+    WorkflowParameter,
+)
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def caller_location() -> SourceLocation:
+    """The first stack frame outside this package: the user's cascade line."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if os.path.dirname(os.path.abspath(filename)) != _PACKAGE_DIR:
+            return SourceLocation(filename, frame.f_lineno)
+        frame = frame.f_back
+    return SourceLocation("<unknown>", 0)
+
+
+# --------------------------------------------------------------------------- collector
+
+
+class Collector:
+    """Receives every object built while a cascade file executes (used by the loader)."""
+
+    def __init__(self) -> None:
+        self.data_sources: list[DataSource] = []
+        self.tasks: list[Task] = []
+        self.workflow_parameters: list[WorkflowParameter] = []
+        self.info: CascadeInfo | None = None
+        self.subworkflow_stack: list[str] = []
+
+    def add(self, obj: Any) -> None:
+        if isinstance(obj, DataSource):
+            self.data_sources.append(obj)
+        elif isinstance(obj, Task):
+            self.tasks.append(obj)
+        elif isinstance(obj, WorkflowParameter):
+            self.workflow_parameters.append(obj)
+        elif isinstance(obj, CascadeInfo):
+            self.info = obj
+
+
+_collector: contextvars.ContextVar[Collector | None] = contextvars.ContextVar(
+    "reflexng_cascade_collector", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting():
+    """Collect every object built inside the ``with`` block."""
+    collector = Collector()
+    token = _collector.set(collector)
+    try:
+        yield collector
+    finally:
+        _collector.reset(token)
+
+
+def _register(obj: Any) -> Any:
+    c = _collector.get()
+    if c is not None:
+        c.add(obj)
+    return obj
+
+
+def _current_subworkflow() -> str | None:
+    c = _collector.get()
+    if c is not None and c.subworkflow_stack:
+        return "/".join(c.subworkflow_stack)
+    return _fallback_subworkflow[-1] if _fallback_subworkflow else None
+
+
+_fallback_subworkflow: list[str] = []
+
+
+# --------------------------------------------------------------------------- plain functions
+
+
+def classification_rule(
+    category: str,
+    rule: Mapping[str, Any] | Callable[[Mapping[str, Any]], bool],
+    *,
+    keywords: Iterable[str] = (),
+) -> ClassificationRule:
+    """``classification_rule("BIAS", {"DPR.TYPE": "BIAS", "DET.BINX": [1, 2]})``.
+
+    ``rule`` is a mapping keyword -> value (exact, list of alternatives, or predicate) or a
+    function ``f(header) -> bool``; a function rule names the keywords it reads in
+    ``keywords=`` so the scanner extracts them.
+    """
+    loc = caller_location()
+    if not isinstance(category, str) or not category.strip():
+        raise CascadeError("classification_rule needs a non-empty category name", loc)
+    if callable(rule) and not isinstance(rule, Mapping):
+        return ClassificationRule(category, None, rule, tuple(keywords), loc)
+    if isinstance(rule, Mapping):
+        if not rule:
+            raise CascadeError(f"classification_rule({category!r}) has no keywords", loc)
+        return ClassificationRule(category, dict(rule), None, tuple(keywords), loc)
+    raise CascadeError(
+        f"classification_rule({category!r}): expected a dict of keywords or a function, "
+        f"got {type(rule).__name__}",
+        loc,
+    )
+
+
+def workflow_parameter(
+    name: str,
+    default: Any,
+    *,
+    choices: Iterable[Any] | None = None,
+    description: str = "",
+) -> WorkflowParameter:
+    """Declare a cascade-level choice; use it in conditions (``p.equals(v)``), grouping
+    keywords and recipe parameters (the parameter object stands for its value)."""
+    loc = caller_location()
+    ch = tuple(choices) if choices is not None else None
+    if ch is not None and default not in ch:
+        raise CascadeError(
+            f"workflow parameter {name!r}: default {default!r} is not one of {list(ch)}", loc
+        )
+    return _register(WorkflowParameter(name, default, ch, description, loc))
+
+
+def metadata(
+    name: str,
+    *,
+    instrument: str = "",
+    description: str = "",
+    default_target: str | None = None,
+) -> CascadeInfo:
+    """Name, instrument and description of the cascade (shown by ``reflexng cascade list``)."""
+    return _register(CascadeInfo(name, instrument, description, default_target, caller_location()))
+
+
+class subworkflow:  # noqa: N801 - reads like a keyword in cascade files
+    """Group tasks for display: ``with subworkflow("flat_strategy"): ...`` or as a decorator
+    on a function that builds tasks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self):
+        c = _collector.get()
+        (c.subworkflow_stack if c is not None else _fallback_subworkflow).append(self.name)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        c = _collector.get()
+        (c.subworkflow_stack if c is not None else _fallback_subworkflow).pop()
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _as_ref(obj: Any, what: str, loc: SourceLocation) -> InputRef:
+    if isinstance(obj, DataSource):
+        return InputRef(obj.name, "data_source")
+    if isinstance(obj, Task):
+        return InputRef(obj.name, "task")
+    if isinstance(obj, (DataSourceBuilder, TaskBuilder)):
+        raise CascadeError(f"{what}: {obj._name!r} is a builder - did you forget .build()?", loc)
+    raise CascadeError(
+        f"{what}: expected a data source or a task, got {type(obj).__name__} {obj!r}", loc
+    )
+
+
+def _match_rule(keywords, function, time_range, level, loc) -> MatchRule:
+    if not isinstance(time_range, TimeRange):
+        raise CascadeError(
+            f"time_range must be SAME_NIGHT, ONE_DAY, UNLIMITED, days(n) or relative(...), got {time_range!r}",
+            loc,
+        )
+    if not isinstance(level, int) or level < 0:
+        raise CascadeError(f"quality level must be an integer >= 0, got {level!r}", loc)
+    return MatchRule(tuple(keywords or ()), function, time_range, level, loc)
+
+
+class DataSourceBuilder:
+    def __init__(self, name: str, loc: SourceLocation) -> None:
+        self._name = name
+        self._loc = loc
+        self._rules: list[ClassificationRule] = []
+        self._grouping: tuple[Any, ...] = ()
+        self._setup: tuple[str, ...] = ()
+        self._match: list[MatchRule] = []
+        self._min_group = 1
+
+    def with_classification_rule(self, rule: ClassificationRule) -> DataSourceBuilder:
+        if not isinstance(rule, ClassificationRule):
+            raise CascadeError(
+                f"data source {self._name!r}: with_classification_rule needs a classification_rule(...)",
+                caller_location(),
+            )
+        self._rules.append(rule)
+        return self
+
+    def with_grouping_keywords(self, keywords: Iterable[Any]) -> DataSourceBuilder:
+        self._grouping = tuple(keywords)
+        return self
+
+    def with_setup_keywords(self, keywords: Iterable[str]) -> DataSourceBuilder:
+        self._setup = tuple(keywords)
+        return self
+
+    def with_match_keywords(
+        self, keywords: Iterable[str], time_range: TimeRange = UNLIMITED, level: int = 0
+    ) -> DataSourceBuilder:
+        self._match.append(_match_rule(keywords, None, time_range, level, caller_location()))
+        return self
+
+    def with_match_function(
+        self, function: Callable, time_range: TimeRange = UNLIMITED, level: int = 0
+    ) -> DataSourceBuilder:
+        self._match.append(_match_rule((), function, time_range, level, caller_location()))
+        return self
+
+    def with_min_group_size(self, n: int) -> DataSourceBuilder:
+        if not isinstance(n, int) or n < 1:
+            raise CascadeError(f"data source {self._name!r}: min group size must be >= 1", caller_location())
+        self._min_group = n
+        return self
+
+    def build(self) -> DataSource:
+        return _register(
+            DataSource(
+                self._name,
+                tuple(self._rules),
+                self._grouping,
+                self._setup,
+                tuple(sorted(self._match, key=lambda r: r.level)),
+                self._min_group,
+                self._loc,
+            )
+        )
+
+
+def data_source(name: str) -> DataSourceBuilder:
+    """Start a data source (a kind of input file)."""
+    loc = caller_location()
+    if not isinstance(name, str) or not name.strip():
+        raise CascadeError("data_source needs a non-empty name", loc)
+    return DataSourceBuilder(name, loc)
+
+
+class TaskBuilder:
+    def __init__(self, name: str, loc: SourceLocation) -> None:
+        self._name = name
+        self._loc = loc
+        self._recipe: str | None = None
+        self._function: Callable | None = None
+        self._main: InputRef | None = None
+        self._assoc: list[AssociatedInput] = []
+        self._condition: Callable | None = None
+        self._params: dict[str, Any] = {}
+        self._dynamic: dict[str, Callable] = {}
+        self._meta: tuple[str, ...] = ()
+        self._inspector: Callable | None = None
+        self._calls: dict[str, SourceLocation] = {}
+        self._subworkflow = _current_subworkflow()
+
+    def _note(self, method: str) -> SourceLocation:
+        loc = caller_location()
+        self._calls.setdefault(method, loc)
+        return loc
+
+    def with_recipe(self, name: str) -> TaskBuilder:
+        loc = self._note("with_recipe")
+        if not isinstance(name, str) or not name.strip():
+            raise CascadeError(f"task {self._name!r}: with_recipe needs a recipe name", loc)
+        self._recipe = name
+        return self
+
+    def with_function(self, function: Callable) -> TaskBuilder:
+        loc = self._note("with_function")
+        if not callable(function):
+            raise CascadeError(f"task {self._name!r}: with_function needs a callable", loc)
+        self._function = function
+        return self
+
+    def with_main_input(self, source: Any) -> TaskBuilder:
+        loc = self._note("with_main_input")
+        self._main = _as_ref(source, f"task {self._name!r}: with_main_input", loc)
+        return self
+
+    def with_associated_input(
+        self,
+        source: Any,
+        min_ret: int = 1,
+        max_ret: int = 1,
+        match_keywords: Iterable[str] | None = None,
+        match_function: Callable | None = None,
+        condition: Callable | None = None,
+        time_range: TimeRange = UNLIMITED,
+        level: int = 0,
+    ) -> TaskBuilder:
+        loc = caller_location()
+        self._calls.setdefault(f"with_associated_input:{len(self._assoc)}", loc)
+        ref = _as_ref(source, f"task {self._name!r}: with_associated_input", loc)
+        if min_ret < 0 or max_ret < max(min_ret, 1):
+            raise CascadeError(
+                f"task {self._name!r}: associated input {ref.name!r} needs 0 <= min_ret <= max_ret "
+                f"and max_ret >= 1 (got min_ret={min_ret}, max_ret={max_ret})",
+                loc,
+            )
+        rules = None
+        if match_keywords is not None or match_function is not None:
+            rules = (_match_rule(match_keywords or (), match_function, time_range, level, loc),)
+        self._assoc.append(AssociatedInput(ref, min_ret, max_ret, rules, condition, loc))
+        return self
+
+    def with_condition(self, condition: Callable) -> TaskBuilder:
+        loc = self._note("with_condition")
+        if not callable(condition):
+            raise CascadeError(f"task {self._name!r}: with_condition needs a callable", loc)
+        self._condition = condition
+        return self
+
+    def with_recipe_parameters(self, parameters: Mapping[str, Any]) -> TaskBuilder:
+        self._note("with_recipe_parameters")
+        self._params.update(parameters)
+        return self
+
+    def with_dynamic_parameter(self, name: str, function: Callable) -> TaskBuilder:
+        loc = self._note("with_dynamic_parameter")
+        if not callable(function):
+            raise CascadeError(f"task {self._name!r}: dynamic parameter {name!r} needs a callable", loc)
+        self._dynamic[name] = function
+        return self
+
+    def with_meta_targets(self, targets: Iterable[str]) -> TaskBuilder:
+        self._note("with_meta_targets")
+        self._meta = tuple(targets)
+        return self
+
+    def with_inspector(self, inspector: Callable) -> TaskBuilder:
+        loc = self._note("with_inspector")
+        if not callable(inspector):
+            raise CascadeError(f"task {self._name!r}: with_inspector needs a callable", loc)
+        self._inspector = inspector
+        return self
+
+    def build(self) -> Task:
+        if self._recipe and self._function:
+            raise CascadeError(
+                f"task {self._name!r} has both a recipe and a function; choose one",
+                self._calls.get("with_function", self._loc),
+            )
+        return _register(
+            Task(
+                name=self._name,
+                recipe=self._recipe,
+                function=self._function,
+                main_input=self._main,
+                associated_inputs=tuple(self._assoc),
+                condition=self._condition,
+                recipe_parameters=dict(self._params),
+                dynamic_parameters=dict(self._dynamic),
+                meta_targets=self._meta,
+                inspector=self._inspector,
+                subworkflow=self._subworkflow,
+                location=self._loc,
+                call_locations=dict(self._calls),
+            )
+        )
+
+
+def task(name: str) -> TaskBuilder:
+    """Start a task (one processing step)."""
+    loc = caller_location()
+    if not isinstance(name, str) or not name.strip():
+        raise CascadeError("task needs a non-empty name", loc)
+    return TaskBuilder(name, loc)

@@ -1,0 +1,136 @@
+"""Find and load cascade files (built-in ones by name, or any path) and their parameter sets."""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import runpy
+from pathlib import Path
+
+from reflexng.cascade.builders import collecting
+from reflexng.cascade.cascade import Cascade, ParameterSet
+from reflexng.cascade.errors import CascadeError
+from reflexng.cascade.model import CascadeInfo, SourceLocation
+
+
+def builtin_cascade_dir() -> Path:
+    """The folder of cascades shipped with reflexng (``cascades/`` in the repository)."""
+    return Path(str(importlib.resources.files("reflexng._cascades")))
+
+
+def user_cascade_dirs() -> list[Path]:
+    """Extra folders searched by name: ``$REFLEXNG_CASCADE_PATH`` (os.pathsep separated)."""
+    raw = os.environ.get("REFLEXNG_CASCADE_PATH", "")
+    return [Path(p) for p in raw.split(os.pathsep) if p]
+
+
+def find_cascade(name_or_path: str | os.PathLike) -> Path:
+    """Resolve a cascade name (``demo_imaging``) or a path to a ``.py`` file."""
+    p = Path(name_or_path)
+    if p.suffix == ".py" or os.sep in str(name_or_path) or p.exists():
+        if not p.is_file():
+            raise CascadeError(f"cascade file not found: {p}", SourceLocation(str(p), 0))
+        return p.resolve()
+    for folder in [*user_cascade_dirs(), builtin_cascade_dir()]:
+        candidate = folder / f"{name_or_path}.py"
+        if candidate.is_file():
+            return candidate.resolve()
+    known = ", ".join(sorted(c.stem for c in builtin_cascade_dir().glob("*.py") if not c.stem.startswith("_")))
+    raise CascadeError(
+        f"no cascade named {str(name_or_path)!r}; built-in cascades: {known or 'none'} "
+        "(or give the path of a cascade .py file)",
+        SourceLocation(str(name_or_path), 0),
+    )
+
+
+def load(name_or_path: str | os.PathLike) -> Cascade:
+    """Execute a cascade file and return the immutable :class:`Cascade` it defines."""
+    path = find_cascade(name_or_path)
+    with collecting() as c:
+        try:
+            runpy.run_path(str(path), run_name=f"reflexng_cascade_{path.stem}")
+        except CascadeError:
+            raise
+        except SyntaxError as exc:
+            raise CascadeError(f"syntax error: {exc.msg}", SourceLocation(str(path), exc.lineno or 0)) from exc
+        except Exception as exc:
+            raise CascadeError(
+                f"error while loading the cascade: {type(exc).__name__}: {exc}", _traceback_location(exc, path)
+            ) from exc
+    info = c.info or CascadeInfo(name=path.stem, location=SourceLocation(str(path), 1))
+    if not info.name:
+        info = CascadeInfo(path.stem, info.instrument, info.description, info.default_target, info.location)
+    return Cascade(
+        info=info,
+        path=str(path),
+        data_sources={d.name: d for d in c.data_sources},
+        tasks={t.name: t for t in c.tasks},
+        workflow_parameters={w.name: w for w in c.workflow_parameters},
+        parameter_sets=load_parameter_sets(path),
+    )
+
+
+def _traceback_location(exc: BaseException, path: Path) -> SourceLocation:
+    tb = exc.__traceback__
+    loc = SourceLocation(str(path), 0)
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == str(path):
+            loc = SourceLocation(str(path), tb.tb_lineno)
+        tb = tb.tb_next
+    return loc
+
+
+def load_parameter_sets(cascade_path: Path) -> dict[str, ParameterSet]:
+    """Parameter sets beside the cascade: ``<stem>.params.yaml`` / ``.yml`` / ``.toml``.
+
+    File layout (YAML shown; TOML is the same structure)::
+
+        default:
+          description: the standard reduction
+          workflow_parameters: {flat_strategy: close_in_time}
+          recipe_parameters:
+            bias: {sigma: 3.0}
+    """
+    out: dict[str, ParameterSet] = {}
+    for suffix in (".params.yaml", ".params.yml", ".params.toml"):
+        f = cascade_path.with_name(cascade_path.stem + suffix)
+        if not f.is_file():
+            continue
+        data = _read_mapping(f)
+        for name, body in data.items():
+            if not isinstance(body, dict):
+                raise CascadeError(f"parameter set {name!r} must be a mapping", SourceLocation(str(f), 0))
+            unknown = set(body) - {"description", "workflow_parameters", "recipe_parameters"}
+            if unknown:
+                raise CascadeError(
+                    f"parameter set {name!r}: unknown section(s) {sorted(unknown)}; expected "
+                    "description, workflow_parameters, recipe_parameters",
+                    SourceLocation(str(f), 0),
+                )
+            out[name] = ParameterSet(
+                name=name,
+                description=str(body.get("description", "")),
+                workflow_parameters=dict(body.get("workflow_parameters") or {}),
+                recipe_parameters={k: dict(v or {}) for k, v in (body.get("recipe_parameters") or {}).items()},
+                path=str(f),
+            )
+    return out
+
+
+def _read_mapping(f: Path) -> dict:
+    text = f.read_text(encoding="utf-8")
+    try:
+        if f.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:  # yaml.YAMLError / tomllib.TOMLDecodeError
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise CascadeError(f"cannot read parameter set file: {exc}", SourceLocation(str(f), (line or 0) + 1 if line is not None else getattr(exc, "lineno", 0) or 0)) from exc
+    if not isinstance(data, dict):
+        raise CascadeError("parameter set file must be a mapping of set names", SourceLocation(str(f), 1))
+    return data

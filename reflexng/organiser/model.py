@@ -1,0 +1,135 @@
+"""What the data organiser produces (the contract the engine and the GUI read).
+
+Qt-free plain data. The organiser may add fields; it must not rename these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# file statuses
+OK = "ok"
+UNCLASSIFIED = "unclassified"
+UNREADABLE = "unreadable"
+AMBIGUOUS = "ambiguous"
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One scanned file and what classification made of it.
+
+    ``headers`` holds only the keywords the cascade needs, keyed by cascade keyword names
+    (``DPR.TYPE``, ``MJD-OBS``). ``category`` is the tag the file carries into a recipe;
+    ``data_source`` the name of the data source whose rule matched.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    category: str | None = None
+    data_source: str | None = None
+    reason: str = ""
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    mjd: float | None = None
+    processed: bool = False  # carries ESO PRO CATG (a product of an earlier reduction)
+    duplicate_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file (``path``) or an upstream job (``job_id``) considered for an associated input."""
+
+    path: str | None = None
+    job_id: str | None = None
+    level: int | None = None
+    dt_days: float | None = None
+    reason: str = ""  # for rejected candidates: the rule and keyword that failed
+
+
+@dataclass(frozen=True)
+class Association:
+    """The outcome of one associated input of one job, with its explanation."""
+
+    input: str  # name of the data source or task
+    kind: str  # "data_source" or "task"
+    chosen: tuple[Candidate, ...] = ()
+    rejected: tuple[Candidate, ...] = ()  # a few nearest rejected candidates, with why
+    complete: bool = True
+    missing: str = ""  # in words, when incomplete
+    optional: bool = False
+    skipped_reason: str = ""  # condition false: the input is not needed for this job
+
+
+@dataclass(frozen=True)
+class Job:
+    """One execution of a task on one group of files.
+
+    ``main`` are the main input files (absolute paths); when the main input is a task,
+    ``main_jobs`` are the upstream job ids whose products are the main input.
+    ``depends_on`` lists every upstream job id (main and associated).
+    ``parameters`` are the cascade-level recipe parameters already resolved for this job
+    (cascade < parameter set < user override; dynamic parameters evaluated; workflow
+    parameters substituted). Recipe defaults are applied by the engine.
+    """
+
+    id: str
+    task: str
+    recipe: str
+    main: tuple[str, ...] = ()
+    main_jobs: tuple[str, ...] = ()
+    associated: Mapping[str, Association] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    grouping: Mapping[str, Any] = field(default_factory=dict)
+    mjd: float | None = None
+    complete: bool = True
+    missing: tuple[str, ...] = ()
+
+    def input_files(self) -> list[tuple[str, str, str]]:
+        """Raw/static input files as (path, category placeholder role, input name).
+
+        Products of upstream jobs are only known at run time (see ``depends_on``).
+        """
+        out = [(p, "main", self.task) for p in self.main]
+        for a in self.associated.values():
+            out.extend((c.path, "associated", a.input) for c in a.chosen if c.path)
+        return out
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One target job plus every job it needs, recursively.
+
+    ``jobs`` is in execution order (upstream first; the target job last).
+    """
+
+    id: str
+    name: str
+    target: str
+    target_job: str
+    jobs: tuple[str, ...]
+    complete: bool
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class OrganiseResult:
+    """Everything the organiser found. ``job_graph`` is a networkx DiGraph (upstream -> downstream)."""
+
+    cascade_name: str
+    target: str
+    files: list[FileRecord]
+    jobs: dict[str, Job]
+    datasets: list[Dataset]
+    job_graph: Any = None
+    workflow_parameters: dict[str, Any] = field(default_factory=dict)
+
+    def file(self, path: str) -> FileRecord | None:
+        for f in self.files:
+            if f.path == path:
+                return f
+        return None
