@@ -1,8 +1,57 @@
-"""`reflexng demo-data` — placeholder until the demo instrument issue lands."""
+"""`reflexng demo-data` — write simulated raw data with known truth.
 
-from reflexng.cli._common import not_built
+Dispatches to the simulators: ``reflexng.simulate.imaging``, ``reflexng.simulate.spectroscopy``
+and, with ``--instrument uves|naco``, ``reflexng.simulate.eso``. Each exposes
+``generate(out: Path, *, nights, seed, headers_only, scale, size) -> dict`` (a summary) or,
+for ESO instruments, ``generate(instrument, out, *, nights, seed) -> dict``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+from reflexng.cli._common import fail
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo-data", help="(not built yet)")
-    p.set_defaults(func=not_built("demo-data", "the demo instrument issue"))
+    p = sub.add_parser("demo-data", help="write simulated raw FITS data with a truth file")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--mode", choices=["imaging", "spectroscopy", "all"], default="all")
+    p.add_argument("--instrument", choices=["demo", "uves", "naco"], default="demo",
+                   help="demo (default) or raw frames for the ESO UVES/NACO recipes")
+    p.add_argument("--nights", type=int, default=None, help="number of nights (default per mode)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--headers-only", action="store_true", help="header-only files (for benchmarks)")
+    p.add_argument("--scale", type=int, default=1, help="multiply nights and files by K")
+    p.add_argument("--size", type=int, default=None, help="detector size in pixels (default 1024)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {out} exists and is not a folder")
+    summaries = {}
+    try:
+        if args.instrument != "demo":
+            mod = importlib.import_module("reflexng.simulate.eso")
+            summaries[args.instrument] = mod.generate(args.instrument, out, nights=args.nights or 2, seed=args.seed)
+        else:
+            modes = ["imaging", "spectroscopy"] if args.mode == "all" else [args.mode]
+            for mode in modes:
+                mod = importlib.import_module(f"reflexng.simulate.{mode}")
+                target = out / mode if args.mode == "all" else out
+                kwargs = dict(seed=args.seed, headers_only=args.headers_only, scale=args.scale)
+                if args.nights is not None:
+                    kwargs["nights"] = args.nights
+                if args.size is not None:
+                    kwargs["size"] = args.size
+                summaries[mode] = mod.generate(target, **kwargs)
+    except ModuleNotFoundError as exc:
+        return fail(f"demo-data: simulator not built yet ({exc.name})")
+    except (OSError, ValueError) as exc:
+        return fail(f"demo-data: {exc}")
+    print(json.dumps(summaries, indent=2, default=str))
+    return 0
