@@ -301,6 +301,7 @@ class TaskBuilder:
         self._dynamic: dict[str, Callable] = {}
         self._meta: tuple[str, ...] = ()
         self._inspector: Callable | None = None
+        self._grouping: tuple[Any, ...] = ()
         self._calls: dict[str, SourceLocation] = {}
         self._subworkflow = _current_subworkflow()
 
@@ -378,6 +379,13 @@ class TaskBuilder:
         self._meta = tuple(targets)
         return self
 
+    def with_grouping_keywords(self, keywords: Iterable[Any]) -> TaskBuilder:
+        """For a task whose main input is another task: group the upstream jobs by these
+        header keywords (e.g. ``["OBJECT"]`` to combine all spectra of one object)."""
+        self._note("with_grouping_keywords")
+        self._grouping = tuple(keywords)
+        return self
+
     def with_inspector(self, inspector: Callable) -> TaskBuilder:
         loc = self._note("with_inspector")
         if not callable(inspector):
@@ -404,6 +412,7 @@ class TaskBuilder:
                 meta_targets=self._meta,
                 inspector=self._inspector,
                 subworkflow=self._subworkflow,
+                grouping_keywords=self._grouping,
                 location=self._loc,
                 call_locations=dict(self._calls),
             )

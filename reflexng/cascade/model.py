@@ -281,6 +281,9 @@ class Task:
     meta_targets: tuple[str, ...] = ()
     inspector: Callable[..., Any] | None = None
     subworkflow: str | None = None
+    # when the main input is a task: upstream jobs are grouped by these header keywords of
+    # their main files (one job per group); empty = one job for all upstream jobs
+    grouping_keywords: tuple[Any, ...] = ()
     location: SourceLocation = UNKNOWN_LOCATION
     # where each builder call was made, for precise validation errors: method -> location
     call_locations: Mapping[str, SourceLocation] = field(default_factory=dict)
