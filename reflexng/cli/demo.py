@@ -1,8 +1,108 @@
-"""`reflexng demo` — placeholder until the demo instrument issue lands."""
+"""`reflexng demo` — generate the demo data once and open the GUI on it (or reduce it headless).
 
-from reflexng.cli._common import not_built
+Without a display, it says so in one line and runs the whole reduction headless instead of
+crashing in Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from reflexng.cli._common import fail
+
+CASCADES = {"imaging": "demo_imaging", "spectroscopy": "demo_spectroscopy"}
+TRUTH = {"imaging": "truth_imaging.json", "spectroscopy": "truth_spectroscopy.json"}
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="(not built yet)")
-    p.set_defaults(func=not_built("demo", "the demo instrument issue"))
+    p = sub.add_parser(
+        "demo",
+        help="run the demo: simulated data reduced in the GUI (or headless)",
+        description="Generate the demo data once (user data folder, or --out) and open the GUI "
+        "on the demo cascade; --headless (or no display) runs the reduction in batch and prints "
+        "where the end products are.",
+    )
+    p.add_argument("--headless", action="store_true", help="reduce in batch, no window")
+    p.add_argument("--mode", choices=sorted(CASCADES), default="imaging")
+    p.add_argument("--out", type=Path, default=None, help="where the demo data go (default: user data folder)")
+    p.add_argument("--workdir", type=Path, default=None, help="work directory (default: beside the data)")
+    p.add_argument("--size", type=int, default=None, help="detector size in pixels (smaller = faster)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel jobs in headless mode (default: cores)")
+    p.set_defaults(func=run)
+
+
+def default_demo_root() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("reflexng", appauthor=False)) / "demo"
+
+
+def ensure_demo_data(mode: str, out: Path, size: int | None = None) -> Path:
+    """Generate the demo data for ``mode`` into ``out`` unless it is already there."""
+    import importlib
+
+    data = out / mode
+    if (data / TRUTH[mode]).is_file():
+        return data
+    print(f"reflexng demo: writing simulated {mode} data to {data} (once) ...", file=sys.stderr)
+    sim = importlib.import_module(f"reflexng.simulate.{mode}")
+    kwargs = {} if size is None else {"size": size}
+    sim.generate(data, **kwargs)
+    return data
+
+
+def run(args) -> int:
+    from reflexng.gui.display import display_available
+
+    root = args.out or default_demo_root()
+    try:
+        data = ensure_demo_data(args.mode, root, args.size)
+    except ModuleNotFoundError as exc:
+        return fail(f"demo: the {args.mode} simulator is not built yet ({exc.name})")
+    except OSError as exc:
+        return fail(f"demo: cannot write the demo data to {root}: {exc}")
+    workdir = args.workdir or (root / f"work-{args.mode}")
+    cascade = CASCADES[args.mode]
+    if not args.headless:
+        if display_available():
+            from reflexng.gui import launch
+
+            return launch(cascade=cascade, data_dirs=[data], workdir=workdir)
+        print(
+            "reflexng demo: no display found (DISPLAY/WAYLAND_DISPLAY unset) - running the reduction headless instead.",
+            file=sys.stderr,
+        )
+    return run_headless(cascade, data, workdir, args.jobs)
+
+
+def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> int:
+    from reflexng.cli.run import ProgressPrinter
+    from reflexng.engine import Session
+
+    session = Session(cascade, data_dirs=[data], workdir=workdir, ordering="dynamic",
+                      max_jobs=jobs or os.cpu_count() or 1)
+    printer = ProgressPrinter(sys.stderr)
+    session.subscribe(printer)
+    result = session.organise()
+    complete = [d for d in result.datasets if d.complete]
+    incomplete = [d for d in result.datasets if not d.complete]
+    print(f"reflexng demo: {len(complete)} complete dataset(s), {len(incomplete)} incomplete:", file=sys.stderr)
+    for d in incomplete:
+        for m in d.missing:
+            print(f"  {d.name}: {m}", file=sys.stderr)
+    summary = session.run()
+    failed = [j for j in summary.jobs if j["status"] == "failed"]
+    print()
+    print(f"Demo reduction finished: {sum(j['status'] == 'executed' for j in summary.jobs)} executed, "
+          f"{sum(j['status'] == 'reused' for j in summary.jobs)} reused, {len(failed)} failed.")
+    for j in failed:
+        print(f"  FAILED {j['task']} ({j['id']}): {j['reason']}")
+    if summary.end_products:
+        folders = sorted({str(Path(p).parent) for p in summary.end_products})
+        print("End products:")
+        for f in folders:
+            print(f"  {f}")
+    print(f"Work directory: {workdir}")
+    return 0 if not failed else 1
