@@ -65,6 +65,10 @@ class Collector:
         self.workflow_parameters: list[WorkflowParameter] = []
         self.info: CascadeInfo | None = None
         self.subworkflow_stack: list[str] = []
+        # builders started but not (yet) built: id -> (kind, name, location)
+        self.unbuilt: dict[int, tuple[str, str, SourceLocation]] = {}
+        self.problems: list = []  # Problems found while collecting (filled by the loader)
+        self.keep_alive: list[Any] = []
 
     def add(self, obj: Any) -> None:
         if isinstance(obj, DataSource):
@@ -93,11 +97,27 @@ def collecting():
         _collector.reset(token)
 
 
-def _register(obj: Any) -> Any:
+def _register(obj: Any, builder: Any = None) -> Any:
     c = _collector.get()
     if c is not None:
         c.add(obj)
+        if builder is not None:
+            c.unbuilt.pop(id(builder), None)
     return obj
+
+
+def _started(builder: Any, kind: str) -> None:
+    c = _collector.get()
+    if c is not None:
+        c.unbuilt[id(builder)] = (kind, builder._name, builder._loc)
+        c.keep_alive.append(builder)  # ids stay unique while collecting
+
+
+def _names(value: Any, what: str, loc: SourceLocation) -> tuple[Any, ...]:
+    """A list of keyword names (a lone string is a mistake: it would be split into letters)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise CascadeError(f"{what} needs a list of names, e.g. [{value!r}], got {value!r}", loc)
+    return tuple(value)
 
 
 def _current_subworkflow() -> str | None:
@@ -230,6 +250,7 @@ class DataSourceBuilder:
         self._setup: tuple[str, ...] = ()
         self._match: list[MatchRule] = []
         self._min_group = 1
+        _started(self, "data source")
 
     def with_classification_rule(self, rule: ClassificationRule) -> DataSourceBuilder:
         if not isinstance(rule, ClassificationRule):
@@ -241,23 +262,34 @@ class DataSourceBuilder:
         return self
 
     def with_grouping_keywords(self, keywords: Iterable[Any]) -> DataSourceBuilder:
-        self._grouping = tuple(keywords)
+        """Files with equal values of these keywords form one group (one job's main input).
+        A :class:`WorkflowParameter` may stand for a list of keywords."""
+        self._grouping = _names(keywords, f"data source {self._name!r}: with_grouping_keywords", caller_location())
         return self
 
     def with_setup_keywords(self, keywords: Iterable[str]) -> DataSourceBuilder:
-        self._setup = tuple(keywords)
+        """Keywords that describe the instrument set-up (shown to the user, used in reports)."""
+        self._setup = _names(keywords, f"data source {self._name!r}: with_setup_keywords", caller_location())
         return self
 
     def with_match_keywords(
         self, keywords: Iterable[str], time_range: TimeRange = UNLIMITED, level: int = 0
     ) -> DataSourceBuilder:
-        self._match.append(_match_rule(keywords, None, time_range, level, caller_location()))
+        """Associate files agreeing on ``keywords`` within ``time_range``; repeat with a higher
+        ``level`` for a fallback quality level."""
+        loc = caller_location()
+        names = _names(keywords, f"data source {self._name!r}: with_match_keywords", loc)
+        self._match.append(_match_rule(names, None, time_range, level, loc))
         return self
 
     def with_match_function(
         self, function: Callable, time_range: TimeRange = UNLIMITED, level: int = 0
     ) -> DataSourceBuilder:
-        self._match.append(_match_rule((), function, time_range, level, caller_location()))
+        """Associate files for which ``function(main_header, candidate_header)`` is true."""
+        loc = caller_location()
+        if not callable(function):
+            raise CascadeError(f"data source {self._name!r}: with_match_function needs a callable", loc)
+        self._match.append(_match_rule((), function, time_range, level, loc))
         return self
 
     def with_min_group_size(self, n: int) -> DataSourceBuilder:
@@ -276,7 +308,8 @@ class DataSourceBuilder:
                 tuple(sorted(self._match, key=lambda r: r.level)),
                 self._min_group,
                 self._loc,
-            )
+            ),
+            self,
         )
 
 
@@ -304,6 +337,7 @@ class TaskBuilder:
         self._grouping: tuple[Any, ...] = ()
         self._calls: dict[str, SourceLocation] = {}
         self._subworkflow = _current_subworkflow()
+        _started(self, "task")
 
     def _note(self, method: str) -> SourceLocation:
         loc = caller_location()
@@ -343,6 +377,16 @@ class TaskBuilder:
         loc = caller_location()
         self._calls.setdefault(f"with_associated_input:{len(self._assoc)}", loc)
         ref = _as_ref(source, f"task {self._name!r}: with_associated_input", loc)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (min_ret, max_ret)):
+            raise CascadeError(
+                f"task {self._name!r}: associated input {ref.name!r}: min_ret and max_ret must be integers", loc
+            )
+        if condition is not None and not callable(condition):
+            raise CascadeError(f"task {self._name!r}: associated input {ref.name!r}: condition must be a function", loc)
+        if match_function is not None and not callable(match_function):
+            raise CascadeError(f"task {self._name!r}: associated input {ref.name!r}: match_function must be a function", loc)
+        if match_keywords is not None:
+            match_keywords = _names(match_keywords, f"task {self._name!r}: match_keywords", loc)
         if min_ret < 0 or max_ret < max(min_ret, 1):
             raise CascadeError(
                 f"task {self._name!r}: associated input {ref.name!r} needs 0 <= min_ret <= max_ret "
@@ -363,7 +407,10 @@ class TaskBuilder:
         return self
 
     def with_recipe_parameters(self, parameters: Mapping[str, Any]) -> TaskBuilder:
-        self._note("with_recipe_parameters")
+        """Cascade-level recipe parameters; a :class:`WorkflowParameter` value stands for its value."""
+        loc = self._note("with_recipe_parameters")
+        if not isinstance(parameters, Mapping):
+            raise CascadeError(f"task {self._name!r}: with_recipe_parameters needs a dict, got {parameters!r}", loc)
         self._params.update(parameters)
         return self
 
@@ -375,15 +422,15 @@ class TaskBuilder:
         return self
 
     def with_meta_targets(self, targets: Iterable[str]) -> TaskBuilder:
-        self._note("with_meta_targets")
-        self._meta = tuple(targets)
+        loc = self._note("with_meta_targets")
+        self._meta = _names(targets, f"task {self._name!r}: with_meta_targets", loc)
         return self
 
     def with_grouping_keywords(self, keywords: Iterable[Any]) -> TaskBuilder:
         """For a task whose main input is another task: group the upstream jobs by these
         header keywords (e.g. ``["OBJECT"]`` to combine all spectra of one object)."""
-        self._note("with_grouping_keywords")
-        self._grouping = tuple(keywords)
+        loc = self._note("with_grouping_keywords")
+        self._grouping = _names(keywords, f"task {self._name!r}: with_grouping_keywords", loc)
         return self
 
     def with_inspector(self, inspector: Callable) -> TaskBuilder:
@@ -415,7 +462,8 @@ class TaskBuilder:
                 grouping_keywords=self._grouping,
                 location=self._loc,
                 call_locations=dict(self._calls),
-            )
+            ),
+            self,
         )
 
 

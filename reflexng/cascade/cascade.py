@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reflexng.cascade.model import CascadeInfo, DataSource, Task, WorkflowParameter
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+    from reflexng.cascade.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -32,12 +39,18 @@ class Edge:
 
 @dataclass(frozen=True, eq=False)
 class Cascade:
+    """An immutable cascade. ``load_problems`` holds what the loader found while collecting
+    (duplicate names, which the name-keyed mappings cannot show); ``targets`` is set on a
+    sub-cascade made by :meth:`for_target` (the task names the user asked for)."""
+
     info: CascadeInfo
     path: str
     data_sources: Mapping[str, DataSource]
     tasks: Mapping[str, Task]
     workflow_parameters: Mapping[str, WorkflowParameter] = field(default_factory=dict)
     parameter_sets: Mapping[str, ParameterSet] = field(default_factory=dict)
+    load_problems: tuple[Problem, ...] = ()
+    targets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("data_sources", "tasks", "workflow_parameters", "parameter_sets"):
@@ -67,3 +80,74 @@ class Cascade:
 
     def workflow_defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.workflow_parameters.values()}
+
+    # ------------------------------------------------------------------ graph
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        """Frozen networkx DiGraph of data sources and tasks (see ``graph.build_graph``)."""
+        import networkx as nx
+
+        from reflexng.cascade.graph import build_graph
+
+        return nx.freeze(build_graph(self))
+
+    @property
+    def meta_targets(self) -> dict[str, list[str]]:
+        """``{meta target: [task names]}``, e.g. ``{"science": ["science", "spec_combination"]}``."""
+        from reflexng.cascade.graph import meta_targets
+
+        return meta_targets(self)
+
+    @property
+    def default_target(self) -> list[str]:
+        """``[metadata default_target]`` if the cascade declares one, else the sink task(s)."""
+        from reflexng.cascade.graph import default_target
+
+        return default_target(self)
+
+    @property
+    def sink_tasks(self) -> list[str]:
+        """Tasks whose products no other task uses."""
+        from reflexng.cascade.graph import sink_tasks
+
+        return sink_tasks(self)
+
+    def target_tasks(self, target: str | Iterable[str]) -> list[str]:
+        """Task names a target stands for (a task, a meta target, or several)."""
+        from reflexng.cascade.graph import resolve_targets
+
+        return resolve_targets(self, target)
+
+    def for_target(self, target: str | Iterable[str]) -> Cascade:
+        """The sub-cascade a target (task name, meta target, or several) needs: the target
+        tasks and all their ancestors, data sources included. Raises ``CascadeError`` for an
+        unknown target. The result's ``targets`` lists the target task names."""
+        from reflexng.cascade.graph import needed_nodes, resolve_targets
+
+        names = resolve_targets(self, target)
+        keep = needed_nodes(self.graph, names)
+        label = target if isinstance(target, str) else ",".join(target)
+        return dataclasses.replace(
+            self,
+            info=dataclasses.replace(self.info, default_target=label),
+            data_sources={k: v for k, v in self.data_sources.items() if k in keep},
+            tasks={k: v for k, v in self.tasks.items() if k in keep},
+            targets=tuple(names),
+        )
+
+    def task_role(self, name: str) -> str:
+        """"science" or "calibration" (science: meta target 'science' or a sink task)."""
+        return self.graph.nodes[name]["role"]
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self) -> list[Problem]:
+        """Errors and warnings, each pointing at the builder call (``path:line``)."""
+        from reflexng.cascade.validate import validate
+
+        return validate(self)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.validate() if p.severity == "error"]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import os
 import runpy
+import sys
 from pathlib import Path
 
 from reflexng.cascade.builders import collecting
 from reflexng.cascade.cascade import Cascade, ParameterSet
-from reflexng.cascade.errors import CascadeError
+from reflexng.cascade.errors import CascadeError, CascadeValidationError, Problem
 from reflexng.cascade.model import CascadeInfo, SourceLocation
+from reflexng.cascade.validate import collector_problems
+from reflexng.cascade.validate import validate as validate_cascade
 
 
 def builtin_cascade_dir() -> Path:
@@ -43,39 +47,77 @@ def find_cascade(name_or_path: str | os.PathLike) -> Path:
     )
 
 
-def load(name_or_path: str | os.PathLike) -> Cascade:
-    """Execute a cascade file and return the immutable :class:`Cascade` it defines."""
+def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
+    """Execute a cascade file and return the immutable :class:`Cascade` it defines.
+
+    With ``validate=True`` (default) a cascade with errors raises
+    :class:`CascadeValidationError` listing each ``path:line: message`` (warnings do not
+    raise; see ``Cascade.validate()``). Helper modules imported from the cascade's folder
+    (e.g. ``_common.py``) run afresh on every load, so their objects belong to this cascade.
+    """
     path = find_cascade(name_or_path)
-    with collecting() as c:
-        try:
-            runpy.run_path(str(path), run_name=f"reflexng_cascade_{path.stem}")
-        except CascadeError:
-            raise
-        except SyntaxError as exc:
-            raise CascadeError(f"syntax error: {exc.msg}", SourceLocation(str(path), exc.lineno or 0)) from exc
-        except Exception as exc:
-            raise CascadeError(
-                f"error while loading the cascade: {type(exc).__name__}: {exc}", _traceback_location(exc, path)
-            ) from exc
+    folder = str(path.parent)
+    before = set(sys.modules)
+    added_path = folder not in sys.path
+    if added_path:
+        sys.path.insert(0, folder)
+    try:
+        with collecting() as c:
+            try:
+                runpy.run_path(str(path), run_name=f"reflexng_cascade_{path.stem}")
+            except CascadeError:
+                raise
+            except SystemExit as exc:
+                raise CascadeError(f"the cascade file called exit({exc.code!r})", _traceback_location(exc, path)) from exc
+            except SyntaxError as exc:
+                where = SourceLocation(exc.filename or str(path), exc.lineno or 0)
+                raise CascadeError(f"syntax error: {exc.msg}", where) from exc
+            except Exception as exc:
+                raise CascadeError(
+                    f"error while loading the cascade: {type(exc).__name__}: {exc}", _traceback_location(exc, path)
+                ) from exc
+        for kind, name, loc in c.unbuilt.values():
+            c.problems.append(Problem(f"{kind} {name!r} is never built (add .build() at the end)", loc))
+    finally:
+        if added_path:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)
+        _forget_helper_modules(before, folder)
     info = c.info or CascadeInfo(name=path.stem, location=SourceLocation(str(path), 1))
     if not info.name:
         info = CascadeInfo(path.stem, info.instrument, info.description, info.default_target, info.location)
-    return Cascade(
+    cascade = Cascade(
         info=info,
         path=str(path),
         data_sources={d.name: d for d in c.data_sources},
         tasks={t.name: t for t in c.tasks},
         workflow_parameters={w.name: w for w in c.workflow_parameters},
         parameter_sets=load_parameter_sets(path),
+        load_problems=tuple(c.problems + collector_problems(c)),
     )
+    if validate:
+        errors = [p for p in validate_cascade(cascade, check_recipes=False) if p.severity == "error"]
+        if errors:
+            raise CascadeValidationError(errors)
+    return cascade
+
+
+def _forget_helper_modules(before: set[str], folder: str) -> None:
+    """Drop modules first imported by the cascade from its own folder (they re-run next load)."""
+    for name in set(sys.modules) - before:
+        f = getattr(sys.modules.get(name), "__file__", None) or ""
+        if f and os.path.dirname(os.path.abspath(f)) == folder:
+            del sys.modules[name]
 
 
 def _traceback_location(exc: BaseException, path: Path) -> SourceLocation:
+    """The deepest traceback frame in the cascade file or a helper module beside it."""
     tb = exc.__traceback__
     loc = SourceLocation(str(path), 0)
     while tb is not None:
-        if os.path.abspath(tb.tb_frame.f_code.co_filename) == str(path):
-            loc = SourceLocation(str(path), tb.tb_lineno)
+        f = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if f == str(path) or os.path.dirname(f) == str(path.parent):
+            loc = SourceLocation(f, tb.tb_lineno)
         tb = tb.tb_next
     return loc
 

@@ -212,6 +212,9 @@ class WorkflowParameter:
 
         condition.__name__ = f"{name}=={value!r}"
         condition.__doc__ = f"workflow parameter {name} is {value!r}"
+        # read by validation: the parameter and value this condition tests
+        condition.workflow_parameter = name  # type: ignore[attr-defined]
+        condition.workflow_value = value  # type: ignore[attr-defined]
         return condition
 
 

@@ -1,0 +1,339 @@
+"""Validation of a cascade: every problem points at the builder call that caused it.
+
+Errors: duplicate names, unknown inputs, a task without a main input or without a recipe
+or function, cycles, a meta target named like a task, misused workflow parameters, bad
+parameter sets, an unknown default target. Warnings: unknown recipe names (checked against
+``reflexng.recipes.registry.known_recipes()`` when that module is available), a data source
+without a classification rule used as main input, an unused data source.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from reflexng.cascade.errors import Problem
+from reflexng.cascade.model import SourceLocation, WorkflowParameter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from reflexng.cascade.builders import Collector
+    from reflexng.cascade.cascade import Cascade
+
+WARNING = "warning"
+
+
+def collector_problems(collector: Collector) -> list[Problem]:
+    """Duplicate names among what a cascade file built (the loader keeps only the last one)."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[str, SourceLocation]] = {}
+    for obj in [*collector.data_sources, *collector.tasks]:
+        what = "data source" if obj.kind == "data_source" else "task"
+        if obj.name in first:
+            other_what, other_loc = first[obj.name]
+            same = "another " + what if other_what == what else f"a {other_what}"
+            problems.append(
+                Problem(f"duplicate name {obj.name!r}: {same} of that name is defined at {other_loc}", obj.location)
+            )
+        else:
+            first[obj.name] = (what, obj.location)
+    seen: dict[str, SourceLocation] = {}
+    for wp in collector.workflow_parameters:
+        if wp.name in seen:
+            problems.append(
+                Problem(f"duplicate workflow parameter {wp.name!r}: already defined at {seen[wp.name]}", wp.location)
+            )
+        else:
+            seen[wp.name] = wp.location
+    return problems
+
+
+def validate(cascade: Cascade, *, check_recipes: bool = True) -> list[Problem]:
+    """All problems of ``cascade`` (errors first, then warnings, each in file order)."""
+    problems: list[Problem] = list(cascade.load_problems)
+    problems += _inputs(cascade)
+    problems += _tasks(cascade)
+    problems += _cycles(cascade)
+    problems += _meta_targets(cascade)
+    problems += _workflow_parameters(cascade)
+    problems += _parameter_sets(cascade)
+    problems += _default_target(cascade)
+    if check_recipes:
+        problems += _recipes(cascade)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity != "error"]
+    return _dedupe(errors) + _dedupe(warnings)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _loc(cascade: Cascade) -> SourceLocation:
+    return cascade.info.location if cascade.info.location.line else SourceLocation(cascade.path, 1)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _inputs(cascade: Cascade) -> list[Problem]:
+    out: list[Problem] = []
+    used: set[str] = set()
+    for t in cascade.tasks.values():
+        refs = []
+        if t.main_input is not None:
+            refs.append(("main input", t.main_input, t.call_locations.get("with_main_input", t.location)))
+        refs += [("associated input", a.source, a.location) for a in t.associated_inputs]
+        for what, ref, loc in refs:
+            used.add(ref.name)
+            pool = cascade.data_sources if ref.kind == "data_source" else cascade.tasks
+            if ref.name not in pool:
+                kind, call = ("data source", "data_source") if ref.kind == "data_source" else ("task", "task")
+                out.append(
+                    Problem(
+                        f"task {t.name!r}: {what} {ref.name!r} is not a {kind} of this cascade "
+                        f"(build it in the cascade file with {call}({ref.name!r})...build())",
+                        loc,
+                    )
+                )
+        if t.main_input is not None and t.main_input.kind == "data_source":
+            ds = cascade.data_sources.get(t.main_input.name)
+            if ds is not None and not ds.classification_rules:
+                out.append(
+                    Problem(
+                        f"data source {ds.name!r} has no classification rule but is the main input of "
+                        f"task {t.name!r}: no file will be recognised for it",
+                        ds.location,
+                        WARNING,
+                    )
+                )
+    for ds in cascade.data_sources.values():
+        if ds.name not in used:
+            out.append(Problem(f"data source {ds.name!r} is not used by any task", ds.location, WARNING))
+    return out
+
+
+def _tasks(cascade: Cascade) -> list[Problem]:
+    out: list[Problem] = []
+    for t in cascade.tasks.values():
+        if t.main_input is None:
+            out.append(Problem(f"task {t.name!r} has no main input (add .with_main_input(...))", t.location))
+        if not t.recipe and t.function is None:
+            out.append(
+                Problem(
+                    f"task {t.name!r} has neither a recipe nor a function "
+                    "(add .with_recipe(name) or .with_function(fn))",
+                    t.location,
+                )
+            )
+    return out
+
+
+def _cycles(cascade: Cascade) -> list[Problem]:
+    g = cascade.graph
+    out: list[Problem] = []
+    for comp in nx.strongly_connected_components(g):
+        if len(comp) == 1:
+            (n,) = comp
+            if not g.has_edge(n, n):
+                continue
+        cycle = nx.find_cycle(g.subgraph(comp))
+        names = [u for u, _ in cycle] + [cycle[0][0]]
+        # point at the input call of the last task (in file order) that closes the cycle
+        tasks = [n for n in cascade.tasks if n in comp]
+        last = cascade.tasks[tasks[-1]] if tasks else None
+        loc = last.location if last is not None else _loc(cascade)
+        if last is not None:
+            for u, v in cycle:
+                if v == last.name:
+                    loc = _input_location(last, u)
+        out.append(Problem("cycle in the cascade: " + " -> ".join(names), loc))
+    return out
+
+
+def _input_location(task, source: str) -> SourceLocation:
+    if task.main_input is not None and task.main_input.name == source:
+        return task.call_locations.get("with_main_input", task.location)
+    for a in task.associated_inputs:
+        if a.source.name == source:
+            return a.location
+    return task.location
+
+
+def _meta_targets(cascade: Cascade) -> list[Problem]:
+    out: list[Problem] = []
+    for t in cascade.tasks.values():
+        for m in t.meta_targets:
+            if m in cascade.tasks or m in cascade.data_sources:
+                out.append(
+                    Problem(
+                        f"task {t.name!r}: meta target {m!r} has the name of a "
+                        f"{'task' if m in cascade.tasks else 'data source'}; choose another name",
+                        t.call_locations.get("with_meta_targets", t.location),
+                    )
+                )
+    return out
+
+
+def _default_target(cascade: Cascade) -> list[Problem]:
+    dt = cascade.info.default_target
+    if not dt or cascade.targets:
+        return []
+    metas = {m for t in cascade.tasks.values() for m in t.meta_targets}
+    if dt in cascade.tasks or dt in metas:
+        return []
+    return [Problem(f"default target {dt!r} is neither a task nor a meta target", _loc(cascade))]
+
+
+# --------------------------------------------------------------------------- workflow parameters
+
+
+def _workflow_parameters(cascade: Cascade) -> list[Problem]:
+    out: list[Problem] = []
+    declared = cascade.workflow_parameters
+
+    def check(value: Any, where: str, loc: SourceLocation) -> None:
+        if isinstance(value, WorkflowParameter):
+            if value.name not in declared:
+                out.append(
+                    Problem(f"{where}: workflow parameter {value.name!r} is not declared in this cascade", loc)
+                )
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                check(v, where, loc)
+
+    def check_condition(cond: Any, where: str, loc: SourceLocation) -> None:
+        if cond is None:
+            return
+        if not callable(cond):
+            out.append(Problem(f"{where}: condition must be a function, got {cond!r}", loc))
+            return
+        name = getattr(cond, "workflow_parameter", None)
+        if name is None:
+            return
+        p = declared.get(name)
+        if p is None:
+            out.append(Problem(f"{where}: condition uses undeclared workflow parameter {name!r}", loc))
+        elif p.choices is not None and cond.workflow_value not in p.choices:
+            out.append(
+                Problem(
+                    f"{where}: condition compares workflow parameter {name!r} with "
+                    f"{cond.workflow_value!r}, which is not one of {list(p.choices)}",
+                    loc,
+                )
+            )
+
+    for ds in cascade.data_sources.values():
+        check(list(ds.grouping_keywords), f"data source {ds.name!r} grouping keywords", ds.location)
+        for g in ds.grouping_keywords:
+            if not isinstance(g, (str, WorkflowParameter)):
+                out.append(Problem(f"data source {ds.name!r}: grouping keyword {g!r} is not a name", ds.location))
+    for t in cascade.tasks.values():
+        ploc = t.call_locations.get("with_recipe_parameters", t.location)
+        for k, v in t.recipe_parameters.items():
+            check(v, f"task {t.name!r} recipe parameter {k!r}", ploc)
+        check(list(t.grouping_keywords), f"task {t.name!r} grouping keywords",
+              t.call_locations.get("with_grouping_keywords", t.location))
+        check_condition(t.condition, f"task {t.name!r}", t.call_locations.get("with_condition", t.location))
+        for a in t.associated_inputs:
+            check_condition(a.condition, f"task {t.name!r} associated input {a.name!r}", a.location)
+    return out
+
+
+# --------------------------------------------------------------------------- parameter sets
+
+
+def _find_line(path: str, set_name: str, key: str | None = None) -> int:
+    """Best-effort line of ``key`` inside parameter set ``set_name`` of a YAML/TOML file."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 0
+    start = 0
+    head = re.compile(rf"^\s*(\[\s*)?[\"']?{re.escape(set_name)}[\"']?\s*[:\].]")
+    for i, line in enumerate(lines):
+        if head.match(line):
+            start = i
+            break
+    if key is None:
+        return start + 1
+    word = re.compile(rf"(^|[\s{{,.\[\"']){re.escape(key)}[\"']?\s*[:=\].]")
+    for i in range(start, len(lines)):
+        if word.search(lines[i]):
+            return i + 1
+    return start + 1
+
+
+def _parameter_sets(cascade: Cascade) -> list[Problem]:
+    out: list[Problem] = []
+    for ps in cascade.parameter_sets.values():
+        path = ps.path or cascade.path
+        for name, value in ps.workflow_parameters.items():
+            p = cascade.workflow_parameters.get(name)
+            loc = SourceLocation(path, _find_line(path, ps.name, name))
+            if p is None:
+                known = ", ".join(cascade.workflow_parameters) or "none"
+                out.append(Problem(f"parameter set {ps.name!r}: unknown workflow parameter {name!r} (known: {known})", loc))
+            elif p.choices is not None and value not in p.choices and str(value) not in map(str, p.choices):
+                out.append(
+                    Problem(f"parameter set {ps.name!r}: workflow parameter {name!r} = {value!r} "
+                            f"is not one of {list(p.choices)}", loc)
+                )
+        for task_name in ps.recipe_parameters:
+            if task_name not in cascade.tasks and not cascade.targets:
+                out.append(
+                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}",
+                            SourceLocation(path, _find_line(path, ps.name, task_name)))
+                )
+    return out
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+def _recipes(cascade: Cascade) -> list[Problem]:
+    named = [t for t in cascade.tasks.values() if t.recipe]
+    if not named:
+        return []
+    first = named[0]
+    first_loc = first.call_locations.get("with_recipe", first.location)
+    want_esorex = any(t.recipe.startswith("esorex:") for t in named)
+    notes: list[Problem] = []
+    try:
+        from reflexng.recipes import registry  # written by the engine issue
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            known = set(_names(registry.known_recipes(include_esorex=want_esorex)))
+    except Exception as exc:  # absent module or a registry that fails: cannot check
+        reason = "no recipe registry" if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
+        return [Problem(f"cannot check recipe names ({reason})", first_loc, WARNING)]
+    esorex_ok = not any("esorex" in str(w.message) for w in caught)
+    if want_esorex and not esorex_ok:
+        notes.append(Problem("cannot check esorex recipe names (esorex is not available)", first_loc, WARNING))
+    out = []
+    for t in named:
+        name = t.recipe
+        if name in known or (name.startswith("esorex:") and not esorex_ok):
+            continue
+        if name.startswith("command:"):
+            try:
+                registry.get_recipe(name)
+                continue
+            except Exception:  # unknown command recipe: fall through to the warning
+                pass
+        out.append(
+            Problem(f"task {t.name!r}: unknown recipe {name!r} (see `reflexng recipes`)",
+                    t.call_locations.get("with_recipe", t.location), WARNING)
+        )
+    return notes + out
+
+
+def _names(recipes: Any) -> Iterable[str]:
+    if isinstance(recipes, dict):
+        return [str(k) for k in recipes]
+    return [r if isinstance(r, str) else str(getattr(r, "name", r)) for r in recipes]
