@@ -1,0 +1,162 @@
+"""Simulated raw frames for the ESO UVES (blue arm) and NACO (imaging) recipes run by esorex.
+
+The headers carry what the real recipes read (see docs/eso-pipelines.md) plus the keywords
+the instruments' OCA rules classify on (``DPR.CATG/TYPE/TECH``, ``DET.CHIPS``, ...). Data span
+``nights`` nights with a different bias/dark level per night (UVES) and two detector settings
+(NACO: DIT and read-out mode), so that choosing the right calibration matters.
+
+``generate(instrument, out, *, nights=2, seed=1) -> dict`` writes the files and
+``truth.json`` (the injected levels and the values a correct reduction must recover).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+INSTRUMENTS = ("uves", "naco")
+MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
+
+
+def _iso(mjd: float) -> str:
+    from astropy.time import Time
+
+    return Time(mjd, format="mjd", scale="utc").isot[:23]
+
+
+def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
+    from astropy.io import fits
+
+    hdr = fits.Header()
+    for key, value in cards.items():
+        if "." in key:  # cascade keyword names: DPR.TYPE -> HIERARCH ESO DPR TYPE
+            key = "HIERARCH ESO " + key.replace(".", " ")
+        hdr[key] = value
+    fits.PrimaryHDU(data.astype(np.float32), hdr).writeto(path, overwrite=True)
+
+
+# --------------------------------------------------------------------------- UVES
+
+
+def _uves(out: Path, nights: int, rng: np.random.Generator) -> dict:
+    """Blue-arm biases and darks: 612 x 512 (50 px pre- and overscan)."""
+    ny, nx, pre, over = 512, 612, 50, 50
+    read_noise = 2.0
+    dark_exptime = 60.0
+    files: list[str] = []
+    truth_nights = []
+    for night in range(nights):
+        bias_level = 150.0 + 20.0 * night
+        dark_signal = 30.0 + 10.0 * night  # ADU collected during the dark exposure
+        mjd0 = MJD_FIRST_NIGHT + night + 0.9  # ~21:36 UT
+        truth_nights.append({
+            "night": night, "bias_level": bias_level, "dark_level": bias_level + dark_signal,
+            "dark_exptime": dark_exptime, "read_noise": read_noise,
+            "expected_master_bias": bias_level,
+            "expected_master_dark": dark_signal,
+        })
+        for kind, n, exptime in (("BIAS", 3, 0.0), ("DARK", 3, dark_exptime)):
+            tpl_start = _iso(mjd0)
+            for i in range(n):
+                mjd = mjd0 + i * 0.002
+                level = bias_level + (dark_signal if kind == "DARK" else 0.0)
+                img = rng.normal(level, read_noise, (ny, nx))
+                img[:, :pre] = rng.normal(bias_level, read_noise, (ny, pre))
+                img[:, nx - over:] = rng.normal(bias_level, read_noise, (ny, over))
+                name = f"UVES.{_iso(mjd)}.{kind.lower()}_n{night}_{i}.fits".replace(":", "-")
+                cards = {
+                    "INSTRUME": "UVES", "ORIGIN": "ESO", "TELESCOP": "ESO-VLT-U2",
+                    "DATE-OBS": _iso(mjd), "MJD-OBS": mjd, "EXPTIME": exptime,
+                    "ARCFILE": name, "OBJECT": kind,
+                    "CTYPE1": "PIXEL", "CTYPE2": "PIXEL", "CRVAL1": 1.0, "CRVAL2": 1.0,
+                    "CRPIX1": 1.0, "CRPIX2": 1.0, "CDELT1": 1.0, "CDELT2": 1.0,
+                    "DPR.CATG": "CALIB", "DPR.TYPE": kind, "DPR.TECH": "IMAGE",
+                    "DET.CHIPS": 1, "DET.OUTPUTS": 1,
+                    "DET.CHIP1.ID": "CCD-44b", "DET.CHIP1.NAME": "EEV",
+                    "DET.OUT1.PRSCX": pre, "DET.OUT1.OVSCX": over,
+                    "DET.WIN1.BINX": 1, "DET.WIN1.BINY": 1,
+                    "DET.READ.SPEED": "225kHz,1x1,low",
+                    "TPL.ID": f"UVES_blue_cal_{kind.lower()}", "TPL.START": tpl_start,
+                }
+                _write(out / name, img, cards)
+                files.append(name)
+            mjd0 += 0.05
+    return {"instrument": "uves", "files": files, "nights": truth_nights,
+            "shape": [ny, nx], "tolerance_adu": 1.0}
+
+
+# --------------------------------------------------------------------------- NACO
+
+
+NACO_SETTINGS = (
+    # (DIT [s], detector mode, NDIT, dark level above zero [ADU])
+    (10.0, "Double_RdRstRd", 1, 120.0),
+    (2.0, "FowlerNsamp", 4, 60.0),
+)
+
+
+def _naco(out: Path, nights: int, rng: np.random.Generator) -> dict:
+    """Darks (3 per setting) and twilight flats (5 per setting, rising level), 1024 x 1024."""
+    n = 1024
+    read_noise = 5.0
+    yy, xx = np.mgrid[0:n, 0:n]
+    files: list[str] = []
+    settings = []
+    for night in range(nights):
+        for s, (dit, mode, ndit, dark_level) in enumerate(NACO_SETTINGS):
+            mjd0 = MJD_FIRST_NIGHT + night + 0.95 + 0.02 * s
+            # true pixel response: a gentle gradient (normalised to mean 1)
+            response = 1.0 + 0.05 * (xx - n / 2) / n
+            common = {
+                "INSTRUME": "NAOS+CONICA", "ORIGIN": "ESO", "TELESCOP": "ESO-VLT-U4",
+                "DET.DIT": dit, "DET.NDIT": ndit, "DET.NCORRS": 0,
+                "DET.NCORRS.NAME": mode, "DET.MODE.NAME": mode,
+                "INS.OPTI7.NAME": "S27", "INS.OPTI6.NAME": "Ks", "INS.OPTI6.ID": "Ks",
+                "DET.WIN.NX": n, "DET.WIN.NY": n,
+            }
+            for kind, count in (("DARK", 3), ("FLAT,SKY", 5)):
+                tpl = "NACO_img_cal_Darks" if kind == "DARK" else "NACO_img_cal_SkyFlats"
+                tpl_start = _iso(mjd0)
+                for i in range(count):
+                    mjd = mjd0 + i * 0.001
+                    if kind == "DARK":
+                        img = rng.normal(dark_level, read_noise, (n, n))
+                    else:
+                        sky = 2000.0 + 1500.0 * i  # twilight sky rising frame by frame
+                        img = dark_level + sky * response + rng.normal(0, read_noise, (n, n))
+                    short = "dark" if kind == "DARK" else "flat"
+                    name = f"NACO.{_iso(mjd)}.{short}_n{night}_s{s}_{i}.fits".replace(":", "-")
+                    cards = dict(common)
+                    cards.update({
+                        "DATE-OBS": _iso(mjd), "MJD-OBS": mjd, "EXPTIME": dit * ndit,
+                        "ARCFILE": name, "OBJECT": kind,
+                        "DPR.CATG": "CALIB", "DPR.TYPE": kind, "DPR.TECH": "IMAGE",
+                        "TPL.ID": tpl, "TPL.START": tpl_start,
+                    })
+                    _write(out / name, img, cards)
+                    files.append(name)
+                mjd0 += 0.01
+            settings.append({"night": night, "dit": dit, "mode": mode, "ndit": ndit,
+                             "dark_level": dark_level, "expected_flat_median": 1.0})
+    return {"instrument": "naco", "files": files, "settings": settings, "shape": [n, n],
+            "read_noise": read_noise}
+
+
+def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1) -> dict:
+    """Write raw frames for ``instrument`` ("uves" or "naco") into ``out`` plus ``truth.json``;
+    return the summary (also the truth)."""
+    instrument = instrument.lower()
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"unknown ESO instrument {instrument!r}; choose one of {list(INSTRUMENTS)}")
+    if nights < 1:
+        raise ValueError("nights must be >= 1")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    summary = _uves(out, nights, rng) if instrument == "uves" else _naco(out, nights, rng)
+    summary["out"] = str(out)
+    (out / "truth.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
