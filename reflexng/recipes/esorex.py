@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
 
@@ -78,12 +78,21 @@ def _recipe_files() -> dict[str, Path]:
     return found
 
 
-def list_recipes() -> list[tuple[str, str, str]]:
-    """Installed esorex recipes as (``esorex:<recipe>``, pipeline version, pipeline)."""
+class RecipeInfo(NamedTuple):
+    """One installed esorex recipe: a (name, version, pipeline) tuple with attributes."""
+
+    name: str  # esorex:<recipe>
+    version: str  # the pipeline version
+    pipeline: str
+
+
+def list_recipes() -> list[RecipeInfo]:
+    """Installed esorex recipes as (``esorex:<recipe>``, pipeline version, pipeline), found
+    from the plugin files (no esorex call)."""
     out = []
     for name, so in sorted(_recipe_files().items()):
         pipeline, version = _pipeline_of(so.parent)
-        out.append((PREFIX + name, version, pipeline))
+        out.append(RecipeInfo(PREFIX + name, version, pipeline))
     return out
 
 
@@ -232,6 +241,15 @@ class EsorexRecipe(Recipe):
         return shell_command(prepare(self, sof, params, Path(output_dir)))
 
 
+def _unknown(message: str) -> Exception:
+    try:  # the registry's error type, so callers catch one kind of "unknown recipe"
+        from reflexng.recipes.registry import UnknownRecipeError
+
+        return UnknownRecipeError(message)
+    except ImportError:
+        return RecipeError(message)
+
+
 def get_recipe(short_name: str) -> EsorexRecipe:
     """The recipe ``esorex:<short_name>``; RecipeError (clear message) when esorex or the
     pipeline providing it is not installed."""
@@ -244,7 +262,7 @@ def get_recipe(short_name: str) -> EsorexRecipe:
     if so is None:
         pipes = sorted({"-".join(_pipeline_of(p.parent)) for p in files.values()})
         hint = recipe.split("_")[0]
-        raise RecipeError(
+        raise _unknown(
             f"no installed ESO pipeline provides recipe {recipe!r} (installed: "
             f"{', '.join(pipes) or 'none'}); install it, e.g. apt-get install cpl-plugin-{hint}")
     return EsorexRecipe(recipe, so, describe(recipe, so))

@@ -98,9 +98,9 @@ NACO_SETTINGS = (
 )
 
 
-def _naco(out: Path, nights: int, rng: np.random.Generator) -> dict:
-    """Darks (3 per setting) and twilight flats (5 per setting, rising level), 1024 x 1024."""
-    n = 1024
+def _naco(out: Path, nights: int, rng: np.random.Generator, n: int = 1024) -> dict:
+    """Darks (3 per setting) and twilight flats (5 per setting, rising level), n x n
+    (naco_img_dark's default border window needs n > 400)."""
     read_noise = 5.0
     yy, xx = np.mgrid[0:n, 0:n]
     files: list[str] = []
@@ -115,7 +115,8 @@ def _naco(out: Path, nights: int, rng: np.random.Generator) -> dict:
                 "DET.DIT": dit, "DET.NDIT": ndit, "DET.NCORRS": 0,
                 "DET.NCORRS.NAME": mode, "DET.MODE.NAME": mode,
                 "INS.OPTI7.NAME": "S27", "INS.OPTI6.NAME": "Ks", "INS.OPTI6.ID": "Ks",
-                "DET.WIN.NX": n, "DET.WIN.NY": n,
+                "DET.WIN.NX": n, "DET.WIN.NY": n, "INS.OPTI5.ID": "Ks",
+                "AIRMASS": 1.2, "TEL.AIRM.START": 1.2, "TEL.AIRM.END": 1.2,
             }
             for kind, count in (("DARK", 3), ("FLAT,SKY", 5)):
                 tpl = "NACO_img_cal_Darks" if kind == "DARK" else "NACO_img_cal_SkyFlats"
@@ -145,9 +146,11 @@ def _naco(out: Path, nights: int, rng: np.random.Generator) -> dict:
             "read_noise": read_noise}
 
 
-def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1) -> dict:
+def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
+             size: int | None = None) -> dict:
     """Write raw frames for ``instrument`` ("uves" or "naco") into ``out`` plus ``truth.json``;
-    return the summary (also the truth)."""
+    return the summary (also the truth). ``size`` sets the NACO detector size (default 1024;
+    a small size makes naco_img_dark fail: the image is smaller than its border window)."""
     instrument = instrument.lower()
     if instrument not in INSTRUMENTS:
         raise ValueError(f"unknown ESO instrument {instrument!r}; choose one of {list(INSTRUMENTS)}")
@@ -156,7 +159,10 @@ def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1) -> d
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    summary = _uves(out, nights, rng) if instrument == "uves" else _naco(out, nights, rng)
+    if instrument == "uves":
+        summary = _uves(out, nights, rng)
+    else:
+        summary = _naco(out, nights, rng, size or 1024)
     summary["out"] = str(out)
     (out / "truth.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
