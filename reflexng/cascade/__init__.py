@@ -33,11 +33,30 @@ from reflexng.cascade.model import (
     relative,
 )
 
+# exports and layout import networkx: loaded on first use
+_LAZY = {
+    "to_dict": "reflexng.cascade.export",
+    "to_json": "reflexng.cascade.export",
+    "to_dot": "reflexng.cascade.export",
+    "layout": "reflexng.cascade.layering",
+    "compute_layout": "reflexng.cascade.layering",
+    "Layout": "reflexng.cascade.layering",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'reflexng.cascade' has no attribute {name!r}")
+
+
 __all__ = [
     "ONE_DAY", "SAME_NIGHT", "UNLIMITED", "AssociatedInput", "Cascade", "CascadeError",
     "CascadeValidationError", "ClassificationRule", "DataSource", "Edge", "InputRef", "MatchRule",
     "ParameterSet", "Problem", "SourceLocation", "Task", "TimeRange", "WorkflowParameter",
     "builtin_cascade_dir", "classification_rule", "data_source", "days", "find_cascade",
     "fits_card_name", "load", "metadata", "night_of", "relative", "subworkflow", "task",
-    "workflow_parameter",
+    "workflow_parameter", "to_dict", "to_json", "to_dot", "layout", "compute_layout", "Layout",
 ]

@@ -142,12 +142,14 @@ class Cascade:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self) -> list[Problem]:
-        """Errors and warnings, each pointing at the builder call (``path:line``)."""
+    def validate(self, check_recipes: bool = True) -> list[Problem]:
+        """Errors, then warnings, each pointing at the builder call (``path:line``).
+        ``check_recipes=False`` skips the recipe-registry lookup (fast, no esorex)."""
         from reflexng.cascade.validate import validate
 
-        return validate(self)
+        return validate(self, check_recipes=check_recipes)
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.validate() if p.severity == "error"]
+        """The validation errors (no recipe lookup: unknown recipes are only warnings)."""
+        return [p for p in self.validate(check_recipes=False) if p.severity == "error"]

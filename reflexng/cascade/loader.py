@@ -23,9 +23,17 @@ def builtin_cascade_dir() -> Path:
 
 
 def user_cascade_dirs() -> list[Path]:
-    """Extra folders searched by name: ``$REFLEXNG_CASCADE_PATH`` (os.pathsep separated)."""
+    """Extra folders searched by name, in order: ``$REFLEXNG_CASCADE_PATH`` (os.pathsep
+    separated), then ``cascades/`` in the platform's user data folder for reflexng."""
     raw = os.environ.get("REFLEXNG_CASCADE_PATH", "")
-    return [Path(p) for p in raw.split(os.pathsep) if p]
+    dirs = [Path(p) for p in raw.split(os.pathsep) if p]
+    try:
+        import platformdirs
+
+        dirs.append(Path(platformdirs.user_data_dir("reflexng", appauthor=False)) / "cascades")
+    except Exception:  # no home folder (e.g. a locked-down CI user): env folders only
+        pass
+    return dirs
 
 
 def find_cascade(name_or_path: str | os.PathLike) -> Path:

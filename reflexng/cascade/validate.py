@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from reflexng.cascade.errors import Problem
 from reflexng.cascade.model import SourceLocation, WorkflowParameter
 
@@ -134,6 +132,8 @@ def _tasks(cascade: Cascade) -> list[Problem]:
 
 
 def _cycles(cascade: Cascade) -> list[Problem]:
+    import networkx as nx
+
     g = cascade.graph
     out: list[Problem] = []
     for comp in nx.strongly_connected_components(g):
