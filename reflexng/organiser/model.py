@@ -37,6 +37,10 @@ class FileRecord:
     mjd: float | None = None
     processed: bool = False  # carries ESO PRO CATG (a product of an earlier reduction)
     duplicate_of: str | None = None
+    # added by the organiser (issue 3)
+    header_digest: str = ""  # the scanner's digest of the header (duplicate detection, dataset ids)
+    data_sources: tuple[str, ...] = ()  # every data source whose rule gave this category
+    excluded: bool = False  # excluded by the user: never associated
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class Association:
     missing: str = ""  # in words, when incomplete
     optional: bool = False
     skipped_reason: str = ""  # condition false: the input is not needed for this job
+    # added by the organiser (issue 3): "raw" (files / upstream jobs) or "processed"
+    # (products of earlier reductions carrying PRO.CATG), with why when processed was used
+    used: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,9 @@ class Job:
     mjd: float | None = None
     complete: bool = True
     missing: tuple[str, ...] = ()
+    # added by the organiser (issue 3)
+    name: str = ""  # first main file and grouping values, for display
+    reference_path: str | None = None  # the main file whose header and time rule matching used
 
     def input_files(self) -> list[tuple[str, str, str]]:
         """Raw/static input files as (path, category placeholder role, input name).
@@ -127,9 +138,20 @@ class OrganiseResult:
     datasets: list[Dataset]
     job_graph: Any = None
     workflow_parameters: dict[str, Any] = field(default_factory=dict)
+    # added by the organiser (issue 3): things worth saying that belong to no file or job
+    # (e.g. "no RAW_SCIENCE files for target science"), and the targets organised
+    notes: list[str] = field(default_factory=list)
+    targets: tuple[str, ...] = ()
 
     def file(self, path: str) -> FileRecord | None:
-        for f in self.files:
-            if f.path == path:
-                return f
+        index = self.__dict__.get("_file_index")
+        if index is None or len(index) != len(self.files):
+            index = {f.path: f for f in self.files}
+            self.__dict__["_file_index"] = index
+        return index.get(path)
+
+    def dataset(self, dataset_id: str) -> Dataset | None:
+        for d in self.datasets:
+            if d.id == dataset_id:
+                return d
         return None

@@ -1,0 +1,162 @@
+"""The organiser's entry points: :func:`organise` (scan + organise) and
+:func:`organise_scanned` (already-scanned records; used by benchmarks and the spec tester)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reflexng.cascade.parameters import workflow_values
+from reflexng.organiser.classify import classify, needed_keywords
+from reflexng.organiser.model import OrganiseResult
+from reflexng.organiser.plan import Planner
+
+
+class OrganiseCancelled(Exception):
+    """Raised when ``cancelled()`` became true during organising."""
+
+
+def resolve_targets(cascade, target: str | Sequence[str] | None) -> list[str]:
+    """Task names to organise for: the given task / meta target, else the cascade's default."""
+    if target is None:
+        dt = getattr(cascade, "default_target", None)
+        if isinstance(dt, (list, tuple)) and dt:
+            return list(dt)
+        name = cascade.info.default_target
+        if name:
+            target = name
+        else:
+            used = {e.source for e in cascade.edges}
+            sinks = [t for t in cascade.tasks if t not in used]
+            return sinks
+    if hasattr(cascade, "target_tasks"):
+        return list(cascade.target_tasks(target))
+    names = [target] if isinstance(target, str) else list(target)
+    out: list[str] = []
+    for n in names:
+        if n in cascade.tasks:
+            out.append(n)
+            continue
+        meta = [t.name for t in cascade.tasks.values() if n in t.meta_targets]
+        if not meta:
+            raise ValueError(f"unknown target {n!r}; tasks: {', '.join(cascade.tasks)}")
+        out.extend(meta)
+    return out
+
+
+def _parameter_set(cascade, parameter_set):
+    if parameter_set is None or not isinstance(parameter_set, str):
+        return parameter_set
+    ps = cascade.parameter_sets.get(parameter_set)
+    if ps is None:
+        known = ", ".join(sorted(cascade.parameter_sets)) or "none"
+        raise ValueError(f"unknown parameter set {parameter_set!r}; known: {known}")
+    return ps
+
+
+def organise_scanned(
+    cascade,
+    scanned: Sequence[Any],
+    target: str | Sequence[str] | None = None,
+    *,
+    workflow_parameters: Mapping[str, Any] | None = None,
+    parameter_set=None,
+    recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    excluded_files: Iterable[str] = (),
+    prefer: str = "raw",
+    content_hash: Callable[[str], str] | None = None,
+    build_graph: bool = True,
+) -> OrganiseResult:
+    """Classify and associate already-scanned files (``reflexng.fits.ScannedFile``-like)."""
+    ps = _parameter_set(cascade, parameter_set)
+    wp = workflow_values(cascade, ps, workflow_parameters)
+    targets = resolve_targets(cascade, target)
+    for t in targets:
+        if t not in cascade.tasks:
+            raise ValueError(f"unknown target {t!r}")
+    if content_hash is None:
+        content_hash = _content_hash()
+    files = classify(scanned, cascade, excluded=excluded_files, content_hash=content_hash)
+    planner = Planner(cascade, files, wp, parameter_set=ps, recipe_parameters=recipe_parameters,
+                      prefer=prefer)
+    by_path = {f.path: f for f in files}
+    datasets = planner.datasets(targets, by_path)
+    result = OrganiseResult(
+        cascade_name=cascade.name, target=",".join(targets), files=files, jobs=planner.jobs,
+        datasets=datasets, workflow_parameters=wp, notes=planner.notes, targets=tuple(targets),
+    )
+    if build_graph:
+        result.job_graph = job_graph(planner.jobs)
+    return result
+
+
+def job_graph(jobs: Mapping[str, Any]):
+    """networkx DiGraph of jobs (upstream -> downstream); node attribute ``task``."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from((jid, {"task": j.task}) for jid, j in jobs.items())
+    g.add_edges_from((d, jid) for jid, j in jobs.items() for d in j.depends_on)
+    return g
+
+
+def _content_hash() -> Callable[[str], str] | None:
+    try:
+        from reflexng.fits import content_hash
+    except ImportError:  # scanner not there: hash here
+        import hashlib
+
+        def content_hash(path: str) -> str:
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            return h.hexdigest()
+
+    return content_hash
+
+
+def organise(
+    cascade,
+    data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
+    target: str | Sequence[str] | None = None,
+    *,
+    workflow_parameters: Mapping[str, Any] | None = None,
+    parameter_set=None,
+    recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    workdir: str | os.PathLike | None = None,
+    excluded_files: Iterable[str] = (),
+    prefer: str = "raw",
+    progress: Callable[..., Any] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    workers: int = 2,
+) -> OrganiseResult:
+    """Scan ``data_dirs`` and organise the files for ``target`` (default: the cascade's).
+
+    The scan cache lives in ``<workdir>/reflexng.sqlite`` when ``workdir`` is given.
+    Raises ValueError for unknown targets/parameters, :class:`OrganiseCancelled` when cancelled.
+    """
+    from reflexng.fits import scan
+
+    if isinstance(data_dirs, (str, os.PathLike)):
+        data_dirs = [data_dirs]
+    roots = [str(Path(d).resolve()) for d in data_dirs]
+    # validate parameters before the (long) scan
+    ps = _parameter_set(cascade, parameter_set)
+    workflow_values(cascade, ps, workflow_parameters)
+    resolve_targets(cascade, target)
+    cache_db = None
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        cache_db = str(Path(workdir) / "reflexng.sqlite")
+    scanned = scan(roots, needed_keywords(cascade), cache_db=cache_db, workers=workers,
+                   progress=progress, cancelled=cancelled)
+    if cancelled is not None and cancelled():
+        raise OrganiseCancelled("organising was cancelled")
+    excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
+    return organise_scanned(
+        cascade, scanned, target, workflow_parameters=workflow_parameters, parameter_set=ps,
+        recipe_parameters=recipe_parameters, excluded_files=excluded, prefer=prefer,
+    )

@@ -1,0 +1,282 @@
+"""Association: choose the associated inputs of one job, and say why.
+
+Candidates (files, or potential upstream jobs) are put in a :class:`Pool`. For each match
+rule a pool builds an index once: candidates bucketed by their match-keyword values, each
+bucket sorted by (MJD, path). A query is a dictionary look-up plus a bisect and a walk
+outwards from the reference time, closest first; ties are broken by path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reflexng.cascade.model import MatchRule, TimeRange, night_of
+from reflexng.organiser.classify import iso_of, norm, where
+from reflexng.organiser.model import Candidate
+
+DEFAULT_RULE = MatchRule()
+N_REJECTED = 3  # rejected nearest candidates recorded per association
+
+
+class Item:
+    """One candidate: a file or a potential job (``obj``), seen through its reference file."""
+
+    __slots__ = ("mjd", "path", "headers", "obj")
+
+    def __init__(self, mjd: float | None, path: str, headers: Mapping[str, Any], obj: Any) -> None:
+        self.mjd = mjd
+        self.path = path
+        self.headers = headers
+        self.obj = obj
+
+
+class Pool:
+    """Candidates of one associated input (one data source, or one task's potential jobs)."""
+
+    def __init__(self, what: str, items: Sequence[Item], *, empty_words: str = "") -> None:
+        self.what = what  # words for messages: "RAW_FLAT"
+        self.empty_words = empty_words or f"there are no {what} files"
+        dated = sorted((i for i in items if i.mjd is not None), key=lambda i: (i.mjd, i.path))
+        self.undated = sorted((i for i in items if i.mjd is None), key=lambda i: i.path)
+        self.items = dated
+        self.mjds = [i.mjd for i in dated]
+        self._index: dict[tuple[str, ...], dict[tuple, tuple[list[float], list[Item], list[Item]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.undated)
+
+    def buckets(self, keywords: tuple[str, ...]):
+        idx = self._index.get(keywords)
+        if idx is None:
+            idx = {}
+            for it in self.items:
+                key = tuple([norm(it.headers.get(k)) for k in keywords])
+                b = idx.get(key)
+                if b is None:
+                    b = idx[key] = ([], [], [])
+                b[0].append(it.mjd)
+                b[1].append(it)
+            for it in self.undated:
+                key = tuple([norm(it.headers.get(k)) for k in keywords])
+                b = idx.get(key)
+                if b is None:
+                    b = idx[key] = ([], [], [])
+                b[2].append(it)
+            self._index[keywords] = idx
+        return idx
+
+
+def window(tr: TimeRange, ref: float) -> tuple[float, float, bool]:
+    """(low, high, high_inclusive) MJD bounds of a time range around ``ref``."""
+    if tr.same_night:
+        n = night_of(ref)
+        return n + 0.5, n + 1.5, False
+    lo = -math.inf if tr.before is None else ref - tr.before - 1e-9
+    hi = math.inf if tr.after is None else ref + tr.after + 1e-9
+    return lo, hi, True
+
+
+def unlimited(tr: TimeRange) -> bool:
+    return not tr.same_night and tr.before is None and tr.after is None
+
+
+def search_rule(
+    pool: Pool, rule: MatchRule, ref_headers: Mapping[str, Any], ref_mjd: float | None, ctx: Any,
+    max_ret: int,
+) -> list[tuple[float | None, Item]]:
+    """Candidates satisfying one rule, closest in time first (ties by path), at most max_ret."""
+    kws = rule.keywords
+    bucket = pool.buckets(kws).get(tuple([norm(ref_headers.get(k)) for k in kws]))
+    if bucket is None:
+        return []
+    mjds, items, undated = bucket
+    fn = rule.function
+    found: list[tuple[float, str, Item]] = []
+    if ref_mjd is not None and mjds:
+        lo, hi, hi_incl = window(rule.time_range, ref_mjd)
+        start = bisect_left(mjds, lo)
+        stop = bisect_right(mjds, hi) if hi_incl else bisect_left(mjds, hi)
+        i = bisect_left(mjds, ref_mjd, start, stop)
+        left, right = i - 1, i
+        limit = None
+        while left >= start or right < stop:
+            if right < stop and (left < start or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
+                it = items[right]
+                right += 1
+            else:
+                it = items[left]
+                left -= 1
+            adt = abs(it.mjd - ref_mjd)
+            if limit is not None and adt > limit:
+                break
+            if fn is not None and not _call(fn, ctx, it.headers):
+                continue
+            found.append((adt, it.path, it))
+            if limit is None and len(found) >= max_ret:
+                limit = adt
+        found.sort(key=lambda t: (t[0], t[1]))
+        out: list[tuple[float | None, Item]] = [(it.mjd - ref_mjd, it) for _, _, it in found[:max_ret]]
+    else:
+        out = []
+    if len(out) < max_ret and unlimited(rule.time_range):
+        rest = undated if ref_mjd is not None else [*items, *undated]
+        if ref_mjd is None:
+            rest = sorted(rest, key=lambda it: it.path)
+        for it in rest:
+            if fn is None or _call(fn, ctx, it.headers):
+                out.append((None, it))
+                if len(out) >= max_ret:
+                    break
+    return out
+
+
+def _call(fn, ctx, headers) -> bool:
+    try:
+        return bool(fn(ctx, headers))
+    except Exception:  # a match function failing on an odd header = no match
+        return False
+
+
+def search(
+    pool: Pool, rules: Sequence[MatchRule], ref_headers, ref_mjd, ctx, min_ret: int, max_ret: int
+) -> tuple[list[tuple[float | None, Item]], MatchRule | None, bool]:
+    """Quality levels in order: the first rule giving enough candidates wins.
+
+    Returns (chosen, rule, complete). When no level suffices, the best partial result.
+    """
+    need = max(min_ret, 1)
+    best: list[tuple[float | None, Item]] = []
+    best_rule = None
+    for rule in rules:
+        got = search_rule(pool, rule, ref_headers, ref_mjd, ctx, max_ret)
+        if len(got) >= need:
+            return got, rule, True
+        if len(got) > len(best):
+            best, best_rule = got, rule
+    return best, best_rule, min_ret == 0
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def rule_words(rule: MatchRule, ref_headers: Mapping[str, Any]) -> str:
+    parts = [f"{k}={ref_headers.get(k)!r}" if isinstance(ref_headers.get(k), str)
+             else f"{k}={ref_headers.get(k)}" for k in rule.keywords]
+    if rule.function is not None:
+        parts.append(f"{getattr(rule.function, '__name__', 'match function')} true")
+    return ("with " + ", ".join(parts) + " ") if parts else ""
+
+
+def why_not(rule: MatchRule, ref_headers, ref_mjd, ctx, it: Item) -> str:
+    """The first thing that fails for ``it`` under ``rule`` ("" when it passes)."""
+    for k in rule.keywords:
+        a, b = ref_headers.get(k), it.headers.get(k)
+        if norm(a) != norm(b):
+            return f"{k} is {b!r}, job has {a!r}"
+    if rule.function is not None and not _call(rule.function, ctx, it.headers):
+        return f"{getattr(rule.function, '__name__', 'match function')} is false"
+    tr = rule.time_range
+    if not unlimited(tr):
+        if ref_mjd is None or it.mjd is None:
+            return "no observation time"
+        dt = it.mjd - ref_mjd
+        if not tr.contains(dt, ref_mjd, it.mjd):
+            return f"{abs(dt):.2f} days {'before' if dt < 0 else 'after'}, outside {tr.describe()}"
+    return ""
+
+
+def rejected(
+    pool: Pool, rules: Sequence[MatchRule], ref_headers, ref_mjd, ctx, chosen_paths: set[str],
+    job_of=None,
+) -> tuple[Candidate, ...]:
+    """A few nearest candidates (by time) that were not chosen, each with why."""
+    items = pool.items
+    out: list[Candidate] = []
+    if ref_mjd is not None and items:
+        i = bisect_left(pool.mjds, ref_mjd)
+        left, right = i - 1, i
+        while len(out) < N_REJECTED and (left >= 0 or right < len(items)):
+            if right < len(items) and (left < 0 or pool.mjds[right] - ref_mjd <= ref_mjd - pool.mjds[left]):
+                it = items[right]
+                right += 1
+            else:
+                it = items[left]
+                left -= 1
+            if it.path in chosen_paths:
+                continue
+            out.append(_reject(rules, ref_headers, ref_mjd, ctx, it, job_of))
+    else:
+        for it in [*items, *pool.undated]:
+            if len(out) >= N_REJECTED:
+                break
+            if it.path not in chosen_paths:
+                out.append(_reject(rules, ref_headers, ref_mjd, ctx, it, job_of))
+    return tuple(out)
+
+
+def _reject(rules, ref_headers, ref_mjd, ctx, it: Item, job_of) -> Candidate:
+    reasons = []
+    for rule in rules:
+        w = why_not(rule, ref_headers, ref_mjd, ctx, it)
+        if not w:
+            reasons = [f"level {rule.level} ({where(rule)}): matches, but farther than the chosen"]
+            break
+        reasons.append(f"level {rule.level} ({where(rule)}): {w}")
+    dt = None if (ref_mjd is None or it.mjd is None) else it.mjd - ref_mjd
+    jid = job_of(it.obj) if job_of is not None else None
+    return Candidate(path=None if jid else it.path, job_id=jid, level=None, dt_days=dt,
+                     reason="; ".join(reasons))
+
+
+def missing_words(
+    name: str, pool: Pool, rules: Sequence[MatchRule], ref_headers, ref_mjd, ctx, min_ret: int,
+    found: int,
+) -> str:
+    """``flat: needs ≥1 RAW_FLAT with DET.BINX=2 within 1 day of 2026-03-04T01:22; nearest is
+    3.2 days away``."""
+    rule = rules[-1] if rules else DEFAULT_RULE
+    tr = rule.time_range
+    when = "" if unlimited(tr) else f"{tr.describe()} of {iso_of(ref_mjd)}"
+    text = f"{name}: needs ≥{min_ret} {pool.what} {rule_words(rule, ref_headers)}{when}".rstrip()
+    if found:
+        text += f"; found {found}"
+    if not len(pool):
+        return f"{text}; {pool.empty_words}"
+    # nearest candidate agreeing on keywords (then time is the problem), else nearest at all
+    best_kw: Item | None = None
+    best_any: Item | None = None
+    for it in _by_distance(pool, ref_mjd):
+        if best_any is None:
+            best_any = it
+        if all(norm(ref_headers.get(k)) == norm(it.headers.get(k)) for k in rule.keywords) and (
+            rule.function is None or _call(rule.function, ctx, it.headers)
+        ):
+            best_kw = it
+            break
+    if best_kw is not None:
+        if ref_mjd is not None and best_kw.mjd is not None:
+            return f"{text}; nearest is {abs(best_kw.mjd - ref_mjd):.1f} days away ({os.path.basename(best_kw.path)})"
+        return f"{text}; nearest has no observation time ({os.path.basename(best_kw.path)})"
+    assert best_any is not None
+    return f"{text}; nearest {os.path.basename(best_any.path)} fails: {why_not(rule, ref_headers, ref_mjd, ctx, best_any)}"
+
+
+def _by_distance(pool: Pool, ref_mjd: float | None):
+    items = pool.items
+    if ref_mjd is not None and items:
+        i = bisect_left(pool.mjds, ref_mjd)
+        left, right = i - 1, i
+        while left >= 0 or right < len(items):
+            if right < len(items) and (left < 0 or pool.mjds[right] - ref_mjd <= ref_mjd - pool.mjds[left]):
+                yield items[right]
+                right += 1
+            else:
+                yield items[left]
+                left -= 1
+    else:
+        yield from items
+    yield from pool.undated

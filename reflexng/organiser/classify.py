@@ -1,0 +1,304 @@
+"""Classification: every scanned file gets a category, or a status with the reason why not.
+
+Rules made only of plain values are compiled into dictionary look-ups (one per set of
+keywords), so classifying 20,000 files costs a few tuple builds per file; rules with
+predicates or functions are evaluated one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from reflexng.cascade.model import ClassificationRule, WorkflowParameter
+from reflexng.organiser.model import (
+    AMBIGUOUS,
+    DUPLICATE,
+    OK,
+    UNCLASSIFIED,
+    UNREADABLE,
+    FileRecord,
+)
+
+PRO_CATG = "PRO.CATG"
+PRO_RECIPE = "PRO.REC1.ID"
+TIME_KEYWORDS = ("MJD-OBS", "DATE-OBS")
+# always extracted: products, time, and a few ESO keywords conditions commonly read
+ALWAYS = (PRO_CATG, PRO_RECIPE, *TIME_KEYWORDS, "OBJECT", "EXPTIME", "DPR.CATG", "DPR.TYPE",
+          "DPR.TECH", "TPL.START", "INSTRUME")
+_MJD0 = _dt.datetime(1858, 11, 17)
+
+
+# --------------------------------------------------------------------------- keywords
+
+
+def _keyword_names(items: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for k in items:
+        if isinstance(k, WorkflowParameter):
+            for v in (k.default, *(k.choices or ())):
+                out.extend(_keyword_names(v if isinstance(v, (list, tuple)) else [v]))
+        elif isinstance(k, str) and k:
+            out.append(k)
+    return out
+
+
+def needed_keywords(cascade) -> list[str]:
+    """Every header keyword the organiser reads for this cascade (cascade keyword names).
+
+    Grouping keywords given by a workflow parameter contribute every choice, so a scan
+    cache stays valid when the parameter changes.
+    """
+    names: list[str] = list(ALWAYS)
+    for ds in cascade.data_sources.values():
+        for rule in ds.classification_rules:
+            names.extend(rule.keyword_names)
+        names.extend(_keyword_names(ds.grouping_keywords))
+        names.extend(ds.setup_keywords)
+        for m in ds.match_rules:
+            names.extend(m.keywords)
+    for t in cascade.tasks.values():
+        names.extend(_keyword_names(t.grouping_keywords))
+        for a in t.associated_inputs:
+            for m in a.match_rules or ():
+                names.extend(m.keywords)
+    return list(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------- values
+
+
+def norm(value: Any) -> Any:
+    """A hashable form of a header value that agrees with ``values_equal`` for look-ups."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def mjd_of(values: Mapping[str, Any]) -> float | None:
+    """MJD-OBS, else DATE-OBS converted to MJD, else None."""
+    m = values.get("MJD-OBS")
+    if isinstance(m, (int, float)) and not isinstance(m, bool):
+        return float(m)
+    d = values.get("DATE-OBS")
+    if isinstance(d, str) and d.strip():
+        try:
+            t = _dt.datetime.fromisoformat(d.strip().rstrip("Z"))
+        except ValueError:
+            return None
+        return (t - _MJD0).total_seconds() / 86400.0
+    return None
+
+
+def iso_of(mjd: float | None) -> str:
+    """``2026-03-04T01:22`` for an MJD (minutes precision), or "unknown time"."""
+    if mjd is None:
+        return "unknown time"
+    return (_MJD0 + _dt.timedelta(days=mjd)).strftime("%Y-%m-%dT%H:%M")
+
+
+def where(rule) -> str:
+    loc = rule.location
+    return f"{os.path.basename(loc.path)}:{loc.line}"
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+class Classifier:
+    """Compiled classification rules of one cascade."""
+
+    def __init__(self, cascade) -> None:
+        # (data source name, rule) in cascade order
+        self.rules: list[tuple[str, ClassificationRule]] = [
+            (ds.name, r) for ds in cascade.data_sources.values() for r in ds.classification_rules
+        ]
+        # keyset -> {value tuple -> [rule index]}
+        self.tables: list[tuple[tuple[str, ...], dict[tuple, list[int]]]] = []
+        self.slow: list[int] = []  # rules needing evaluation (functions, predicates)
+        tables: dict[tuple[str, ...], dict[tuple, list[int]]] = {}
+        for i, (_, rule) in enumerate(self.rules):
+            alts = self._alternatives(rule)
+            if alts is None:
+                self.slow.append(i)
+                continue
+            keys = tuple(rule.keywords or {})
+            table = tables.setdefault(keys, {})
+            for combo in alts:
+                table.setdefault(combo, []).append(i)
+        self.tables = list(tables.items())
+        self.processed_rules = {i for i, (_, r) in enumerate(self.rules) if PRO_CATG in (r.keywords or {})}
+        self._nearest_cache: dict[tuple, str] = {}
+        self._all_keys = tuple(dict.fromkeys(k for _, r in self.rules for k in r.keyword_names))
+
+    @staticmethod
+    def _alternatives(rule: ClassificationRule) -> list[tuple] | None:
+        if rule.function is not None or not rule.keywords:
+            return None
+        per_key: list[list[Any]] = []
+        for v in rule.keywords.values():
+            if isinstance(v, (list, tuple, set, frozenset)):
+                vals = list(v)
+            elif callable(v) and not isinstance(v, type):
+                return None
+            else:
+                vals = [v]
+            if any(callable(x) or x is None for x in vals):
+                return None
+            per_key.append([norm(x) for x in vals])
+        n = 1
+        for vals in per_key:
+            n *= len(vals)
+        if n > 256:
+            return None
+        return list(itertools.product(*per_key))
+
+    def matching(self, values: Mapping[str, Any]) -> list[int]:
+        """Indices of every rule the header matches, in cascade order."""
+        hits: list[int] = []
+        get = values.get
+        for keys, table in self.tables:
+            found = table.get(tuple([norm(get(k)) for k in keys]))
+            if found:
+                hits.extend(found)
+        for i in self.slow:
+            if self.rules[i][1].matches(values):
+                hits.append(i)
+        if len(hits) > 1:
+            hits.sort()
+        return hits
+
+    def nearest(self, values: Mapping[str, Any]) -> str:
+        """Why no rule matched: the nearest rule (fewest mismatching keywords) and its first
+        mismatching keyword."""
+        key = tuple(repr(values.get(k)) for k in self._all_keys)
+        cached = self._nearest_cache.get(key)
+        if cached is not None:
+            return cached
+        best: tuple[int, int] | None = None
+        best_text = "no classification rules in the cascade"
+        for i, (_, rule) in enumerate(self.rules):
+            if rule.function is not None:
+                miss = 1
+            else:
+                miss = sum(
+                    1 for k, v in (rule.keywords or {}).items()
+                    if not _matches(v, values.get(k))
+                )
+            if best is None or miss < best[0]:
+                mm = rule.first_mismatch(values)
+                if mm is None:
+                    continue
+                best = (miss, i)
+                kw, expected, actual = mm
+                actual_words = "missing" if actual is None and kw in self._all_keys else f"is {actual!r}"
+                if kw.startswith("<"):
+                    best_text = f"nearest rule {rule.category} ({where(rule)}): {kw} returned {actual!r}"
+                else:
+                    best_text = (
+                        f"nearest rule {rule.category} ({where(rule)}): {kw} {actual_words}, "
+                        f"expected {expected}"
+                    )
+        self._nearest_cache[key] = best_text
+        return best_text
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    from reflexng.cascade.model import value_matches
+
+    return value_matches(expected, actual)
+
+
+def classify(
+    scanned: Sequence[Any],
+    cascade,
+    *,
+    excluded: Iterable[str] = (),
+    content_hash: Callable[[str], str] | None = None,
+) -> list[FileRecord]:
+    """Turn scanned files into :class:`FileRecord` objects, sorted by path.
+
+    ``scanned`` items have ``path, size, mtime_ns, status, reason, values, header_digest``
+    (``reflexng.fits.ScannedFile``). Duplicates (same header digest and size, confirmed by
+    ``content_hash``) keep the first path; the others get status ``duplicate``.
+    """
+    clf = Classifier(cascade)
+    excluded = set(excluded)
+    rules = clf.rules
+    items = sorted(scanned, key=lambda s: s.path)
+    dup_of = _duplicates(items, content_hash)
+    out: list[FileRecord] = []
+    append = out.append
+    for s in items:
+        path = s.path
+        if s.status != "ok":
+            append(FileRecord(path, s.size, s.mtime_ns, UNREADABLE, reason=s.reason or "unreadable",
+                              header_digest=getattr(s, "header_digest", "") or ""))
+            continue
+        values = s.values
+        mjd = mjd_of(values)
+        digest = s.header_digest
+        is_processed = values.get(PRO_CATG) is not None
+        if path in dup_of:
+            append(FileRecord(path, s.size, s.mtime_ns, DUPLICATE, None, None,
+                              f"identical to {dup_of[path]}", values, mjd, is_processed,
+                              dup_of[path], header_digest=digest, excluded=path in excluded))
+            continue
+        hits = clf.matching(values)
+        if is_processed and hits:
+            # products keep raw keywords (DPR.TYPE...): only rules naming PRO.CATG apply
+            hits = [i for i in hits if i in clf.processed_rules]
+        cats = list(dict.fromkeys(rules[i][1].category for i in hits))
+        if len(cats) == 1:
+            ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
+            append(FileRecord(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
+                              is_processed, header_digest=digest, data_sources=ds_names,
+                              excluded=path in excluded))
+        elif len(cats) > 1:
+            named = ", ".join(
+                f"{rules[i][1].category} of {rules[i][0]} ({where(rules[i][1])})" for i in hits
+            )
+            append(FileRecord(path, s.size, s.mtime_ns, AMBIGUOUS, None, None,
+                              f"ambiguous: matches {named}", values, mjd, is_processed,
+                              header_digest=digest, excluded=path in excluded))
+        elif is_processed:
+            catg = str(values.get(PRO_CATG)).strip()
+            append(FileRecord(path, s.size, s.mtime_ns, OK, catg, None,
+                              f"processed calibration (PRO.CATG {catg})", values, mjd, True,
+                              header_digest=digest, excluded=path in excluded))
+        else:
+            append(FileRecord(path, s.size, s.mtime_ns, UNCLASSIFIED, None, None,
+                              clf.nearest(values), values, mjd, False, header_digest=digest,
+                              excluded=path in excluded))
+    return out
+
+
+def _duplicates(items: Sequence[Any], content_hash: Callable[[str], str] | None) -> dict[str, str]:
+    """``{duplicate path: kept path}`` for identical copies (items sorted by path)."""
+    by_digest: dict[tuple, list[str]] = {}
+    for s in items:
+        d = getattr(s, "header_digest", "")
+        if s.status == "ok" and d:
+            by_digest.setdefault((d, s.size), []).append(s.path)
+    out: dict[str, str] = {}
+    for paths in by_digest.values():
+        if len(paths) < 2:
+            continue
+        by_content: dict[str, str] = {}
+        for p in paths:  # sorted: the first path of each content is kept
+            try:
+                h = content_hash(p) if content_hash is not None else "same"
+            except OSError:
+                continue
+            if h in by_content:
+                out[p] = by_content[h]
+            else:
+                by_content[h] = p
+    return out

@@ -1,0 +1,114 @@
+"""Words and JSON for an :class:`OrganiseResult` (used by ``reflexng organise``).
+
+The JSON schema is documented in docs/organiser-json.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from reflexng.organiser.model import (
+    AMBIGUOUS,
+    DUPLICATE,
+    OK,
+    UNCLASSIFIED,
+    UNREADABLE,
+    OrganiseResult,
+)
+
+SHOW = 20  # files listed per problem kind in the text summary
+
+
+def to_json(result: OrganiseResult) -> dict[str, Any]:
+    """The ``--json`` document: files, datasets, jobs (plus cascade, target, notes)."""
+    return {
+        "cascade": result.cascade_name,
+        "target": result.target,
+        "workflow_parameters": {k: _plain(v) for k, v in result.workflow_parameters.items()},
+        "notes": list(result.notes),
+        "files": [
+            {
+                "path": f.path,
+                "category": f.category,
+                "status": f.status,
+                "reason": f.reason,
+                **({"duplicate_of": f.duplicate_of} if f.duplicate_of else {}),
+            }
+            for f in result.files
+        ],
+        "datasets": [
+            {"id": d.id, "name": d.name, "target": d.target, "complete": d.complete,
+             "missing": list(d.missing), "jobs": list(d.jobs)}
+            for d in result.datasets
+        ],
+        "jobs": [
+            {
+                "id": j.id,
+                "task": j.task,
+                "main": list(j.main),
+                "main_jobs": list(j.main_jobs),
+                "associated": {
+                    name: [
+                        {"path": c.path, "job": c.job_id, "level": c.level,
+                         "dt_days": None if c.dt_days is None else round(c.dt_days, 6)}
+                        for c in a.chosen
+                    ]
+                    for name, a in j.associated.items()
+                },
+                "complete": j.complete,
+                "missing": list(j.missing),
+            }
+            for j in result.jobs.values()
+        ],
+    }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return str(v)
+
+
+def summary_lines(result: OrganiseResult, *, show: int = SHOW) -> list[str]:
+    """A text summary: files per category and status, datasets, then what is missing."""
+    files = result.files
+    status = Counter(f.status for f in files)
+    cats = Counter(f.category for f in files if f.status == OK)
+    out = [f"cascade {result.cascade_name}, target {result.target}: {len(files)} files"]
+    if result.workflow_parameters:
+        out.append("workflow parameters: " + ", ".join(f"{k}={v}" for k, v in result.workflow_parameters.items()))
+    processed = sum(1 for f in files if f.status == OK and f.processed)
+    out.append(f"classified: {status[OK]}" + (f" ({processed} processed calibrations)" if processed else ""))
+    for cat, n in sorted(cats.items(), key=lambda kv: str(kv[0])):
+        out.append(f"  {cat:<24} {n}")
+    excluded = sum(1 for f in files if f.excluded)
+    out.append(
+        f"unclassified: {status[UNCLASSIFIED]}, unreadable: {status[UNREADABLE]}, "
+        f"ambiguous: {status[AMBIGUOUS]}, duplicates: {status[DUPLICATE]}"
+        + (f", excluded by you: {excluded}" if excluded else "")
+    )
+    for st in (UNREADABLE, UNCLASSIFIED, AMBIGUOUS, DUPLICATE):
+        bad = [f for f in files if f.status == st]
+        if not bad:
+            continue
+        out.append(f"{st} files:")
+        for f in bad[:show]:
+            out.append(f"  {f.path}: {f.reason}")
+        if len(bad) > show:
+            out.append(f"  ... and {len(bad) - show} more (use --json for all)")
+    n_ok = sum(1 for d in result.datasets if d.complete)
+    n_bad = len(result.datasets) - n_ok
+    out.append(f"datasets: {len(result.datasets)} ({n_ok} complete, {n_bad} incomplete); "
+               f"jobs: {len(result.jobs)}")
+    for note in result.notes:
+        out.append(f"note: {note}")
+    for d in result.datasets:
+        if d.complete:
+            continue
+        out.append(f"incomplete dataset {d.name} ({d.id}):")
+        for m in d.missing:
+            out.append(f"  {m}")
+    return out
