@@ -1,8 +1,36 @@
-"""`reflexng gui` — placeholder until the desktop GUI issue lands."""
+"""`reflexng gui` — open the desktop GUI (optionally on a cascade, data folders, target)."""
 
-from reflexng.cli._common import not_built
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("gui", help="(not built yet)")
-    p.set_defaults(func=not_built("gui", "the desktop GUI issue"))
+    p = sub.add_parser(
+        "gui",
+        help="open the desktop GUI",
+        description="Open the reflexng window: cascade graph, data organiser, interactive run "
+        "with inspection and re-run, provenance.",
+    )
+    p.add_argument("--cascade", default=None, help="cascade name (demo_imaging) or path of a cascade .py file")
+    p.add_argument("--data", action="append", type=Path, default=[], metavar="DIR",
+                   help="raw-data folder (repeat for several)")
+    p.add_argument("--target", default=None, help="target task or meta-target (default: the cascade's)")
+    p.add_argument("--workdir", type=Path, default=None, help="work directory (default: from the preferences)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from reflexng.gui.display import display_available, why_no_display
+
+    if not display_available():
+        print(f"reflexng gui: {why_no_display()}", file=sys.stderr)
+        return 2
+    for d in args.data:
+        if not d.is_dir():
+            print(f"reflexng gui: data folder not found: {d}", file=sys.stderr)
+            return 2
+    from reflexng.gui import launch
+
+    return launch(args.cascade, args.data, args.target, args.workdir)

@@ -1,0 +1,231 @@
+"""The cascade view: the layered graph of a cascade, live job states during a run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QMenu,
+)
+
+from reflexng.gui.graph_model import (
+    CALIBRATION,
+    DATA_SOURCE,
+    SCIENCE,
+    GraphModel,
+    build_graph,
+    format_counts,
+)
+
+ROLE_COLOURS = {CALIBRATION: "#8fb8de", SCIENCE: "#f2c46d", DATA_SOURCE: "#e6e6e6"}
+STATE_COLOURS = {
+    "waiting": "#d0d0d0",
+    "queued": "#c9daf8",
+    "running": "#4a90d9",
+    "done": "#5cb85c",
+    "reused": "#9fd89f",
+    "failed": "#d9534f",
+    "skipped": "#b0b0b0",
+    "incomplete": "#f0ad4e",
+    "stale": "#c8a2c8",
+}
+GREY = "#f4f4f4"
+DX, DY = 220.0, 90.0
+TASK_W, TASK_H = 160.0, 56.0
+SRC_W, SRC_H = 130.0, 30.0
+
+
+class NodeItem(QGraphicsRectItem):
+    def __init__(self, node, view: CascadeView) -> None:
+        w, h = (TASK_W, TASK_H) if node.kind == "task" else (SRC_W, SRC_H)
+        super().__init__(-w / 2, -h / 2, w, h)
+        self.node = node
+        self.view = view
+        self.setPos(node.x * DX, node.y * DY)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setToolTip(f"{node.name}\n{node.recipe}" if node.recipe else node.name)
+        self.label = QGraphicsSimpleTextItem(node.name, self)
+        f = QFont()
+        f.setBold(node.kind == "task")
+        f.setPointSizeF(9 if node.kind == "task" else 8)
+        self.label.setFont(f)
+        self.counts = QGraphicsSimpleTextItem("", self)
+        small = QFont()
+        small.setPointSizeF(7)
+        self.counts.setFont(small)
+        self.breakpoint = False
+        self.state: str | None = None
+        self._place_labels()
+        self.refresh()
+
+    def _place_labels(self) -> None:
+        r = self.rect()
+        lb = self.label.boundingRect()
+        top = r.top() + (6 if self.node.kind == "task" else (r.height() - lb.height()) / 2)
+        self.label.setPos(-lb.width() / 2, top)
+        cb = self.counts.boundingRect()
+        self.counts.setPos(-cb.width() / 2, r.bottom() - cb.height() - 4)
+
+    def refresh(self) -> None:
+        n = self.node
+        fill = ROLE_COLOURS[n.role]
+        if self.state:
+            fill = STATE_COLOURS.get(self.state, fill)
+        if not n.in_target:
+            fill = GREY
+        self.setBrush(QBrush(QColor(fill)))
+        pen = QPen(QColor("#c33" if self.breakpoint else ("#999" if not n.in_target else "#333")))
+        pen.setWidthF(3.0 if self.breakpoint else 1.2)
+        if n.kind == "data_source":
+            pen.setStyle(Qt.PenStyle.DotLine if not n.in_target else Qt.PenStyle.SolidLine)
+        self.setPen(pen)
+        self.label.setBrush(QBrush(QColor("#999" if not n.in_target else "#111")))
+
+    def set_counts(self, text: str) -> None:
+        self.counts.setText(text)
+        self._place_labels()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.view.sig_node_clicked.emit(self.node.name)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.node.kind != "task":
+            return
+        menu = QMenu()
+        act = QAction("Remove breakpoint" if self.breakpoint else "Pause before this task (breakpoint)", menu)
+        act.triggered.connect(lambda: self.view.set_breakpoint(self.node.name, not self.breakpoint))
+        menu.addAction(act)
+        menu.exec(event.screenPos())
+
+
+class CascadeView(QGraphicsView):
+    """Draws a cascade; click a task → ``sig_node_clicked(name)``; breakpoints from the
+    context menu → ``sig_breakpoint_changed(task, enabled)``."""
+
+    sig_node_clicked = Signal(str)
+    sig_breakpoint_changed = Signal(str, bool)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cascadeView")
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.items_by_name: dict[str, NodeItem] = {}
+        self.model: GraphModel | None = None
+        self.cascade: Any = None
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(700, 320)
+
+    # ------------------------------------------------------------------ content
+    def set_cascade(self, cascade: Any, target: str | None = None) -> None:
+        self.cascade = cascade
+        scene = self.scene()
+        scene.clear()
+        self.items_by_name.clear()
+        if cascade is None:
+            return
+        self.model = build_graph(cascade, target)
+        for n in self.model.nodes.values():
+            item = NodeItem(n, self)
+            scene.addItem(item)
+            self.items_by_name[n.name] = item
+        for src, dst, role in self.model.edges:
+            a, b = self.items_by_name.get(src), self.items_by_name.get(dst)
+            if a is None or b is None:
+                continue
+            scene.addItem(self._edge(a, b, role))
+        self.fit()
+
+    def _edge(self, a: NodeItem, b: NodeItem, role: str) -> QGraphicsPathItem:
+        p1 = a.pos() + QPointF(a.rect().right(), 0)
+        p2 = b.pos() + QPointF(b.rect().left(), 0)
+        path = QPainterPath(p1)
+        mid = (p1.x() + p2.x()) / 2
+        path.cubicTo(QPointF(mid, p1.y()), QPointF(mid, p2.y()), p2)
+        item = QGraphicsPathItem(path)
+        pen = QPen(QColor("#333" if role == "main" else "#777"))
+        pen.setWidthF(2.0 if role == "main" else 1.2)
+        if role != "main":
+            pen.setStyle(Qt.PenStyle.DashLine)
+        if not (a.node.in_target and b.node.in_target):
+            pen.setColor(QColor("#ccc"))
+        item.setPen(pen)
+        item.setZValue(-1)
+        item.setData(0, role)
+        return item
+
+    def edge_items(self) -> list[QGraphicsPathItem]:
+        return [i for i in self.scene().items() if isinstance(i, QGraphicsPathItem)]
+
+    # ------------------------------------------------------------------ run state
+    def set_task_states(self, counts: dict[str, Counter], states: dict[str, str | None]) -> None:
+        for name, item in self.items_by_name.items():
+            if item.node.kind != "task":
+                continue
+            item.state = states.get(name)
+            item.set_counts(format_counts(counts.get(name, Counter())))
+            item.refresh()
+
+    def clear_states(self) -> None:
+        self.set_task_states({}, {})
+
+    def set_breakpoint(self, task: str, enabled: bool) -> None:
+        item = self.items_by_name.get(task)
+        if item is None:
+            return
+        item.breakpoint = enabled
+        item.refresh()
+        self.sig_breakpoint_changed.emit(task, enabled)
+
+    def breakpoints(self) -> list[str]:
+        return [n for n, i in self.items_by_name.items() if i.breakpoint]
+
+    # ------------------------------------------------------------------ zoom / export
+    def fit(self) -> None:
+        rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
+        self.setSceneRect(rect)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom(self, factor: float) -> None:
+        self.scale(factor, factor)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.zoom(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)
+
+    def export_png(self, path: str, scale: float = 2.0) -> None:
+        rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
+        img = QImage(int(rect.width() * scale), int(rect.height() * scale), QImage.Format.Format_ARGB32)
+        img.fill(QColor("white"))
+        painter = QPainter(img)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.scene().render(painter, QRectF(img.rect()), rect)
+        painter.end()
+        if not img.save(path, "PNG"):
+            raise OSError(f"cannot write {path}")
+
+    def export_svg(self, path: str) -> None:
+        from PySide6.QtSvg import QSvgGenerator
+
+        rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
+        gen = QSvgGenerator()
+        gen.setFileName(path)
+        gen.setSize(rect.size().toSize())
+        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        gen.setTitle(getattr(self.cascade, "name", "cascade"))
+        painter = QPainter(gen)
+        self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        painter.end()

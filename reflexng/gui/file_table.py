@@ -1,0 +1,209 @@
+"""The files the organiser scanned: a virtualised table (category, status, reason, chosen
+header keywords) with filter and search."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+BASE_COLUMNS = ("File", "Category", "Status", "Reason")
+STATUS_COLOURS = {
+    "unclassified": "#fff3cd",
+    "unreadable": "#f8d7da",
+    "ambiguous": "#ffe5b4",
+    "duplicate": "#e2e3e5",
+}
+ALL_STATUSES = "all statuses"
+
+
+class FileTableModel(QAbstractTableModel):
+    """Rows are :class:`reflexng.organiser.model.FileRecord`; data is computed on demand."""
+
+    def __init__(self, records: Sequence[Any] = (), keywords: Sequence[str] = (), parent=None) -> None:
+        super().__init__(parent)
+        self.records: list[Any] = list(records)
+        self.keywords: list[str] = list(keywords)
+        self._keys: list[str] | None = None
+
+    def set_records(self, records: Sequence[Any], keywords: Sequence[str] | None = None) -> None:
+        self.beginResetModel()
+        self.records = list(records)
+        self._keys = None
+        if keywords is not None:
+            self.keywords = list(keywords)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(BASE_COLUMNS) + len(self.keywords)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if section < len(BASE_COLUMNS):
+                return BASE_COLUMNS[section]
+            return self.keywords[section - len(BASE_COLUMNS)]
+        return None
+
+    def value(self, row: int, col: int) -> Any:
+        r = self.records[row]
+        if col == 0:
+            return os.path.basename(r.path)
+        if col == 1:
+            return r.category or ""
+        if col == 2:
+            return r.status
+        if col == 3:
+            if r.duplicate_of:
+                return r.reason or f"duplicate of {os.path.basename(r.duplicate_of)}"
+            return r.reason
+        v = r.headers.get(self.keywords[col - len(BASE_COLUMNS)])
+        return "" if v is None else v
+
+    def search_key(self, row: int) -> str:
+        """Every column of a row in lower case (cached) for the search field."""
+        if self._keys is None:
+            n = self.columnCount()
+            self._keys = ["\t".join(str(self.value(r, c)) for c in range(n)).lower() for r in range(len(self.records))]
+        return self._keys[row]
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in Python with one key per row (the proxy delegates here: 100,000 rows in
+        ~0.1 s instead of millions of ``data()`` calls)."""
+        if column < 0 or column >= self.columnCount():
+            return
+        self.layoutAboutToBeChanged.emit()
+
+        def key(i: int):
+            v = self.value(i, column)
+            return (0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0, str(v))
+
+        order_idx = sorted(range(len(self.records)), key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.records = [self.records[i] for i in order_idx]
+        self._keys = None
+        self.layoutChanged.emit()
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            v = self.value(row, col)
+            return v if isinstance(v, str) else str(v)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            c = STATUS_COLOURS.get(self.records[row].status)
+            return QColor(c) if c else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            r = self.records[row]
+            return f"{r.path}\n{r.reason}" if r.reason else r.path
+        if role == Qt.ItemDataRole.UserRole:
+            return self.records[row].path
+        return None
+
+
+class FileFilterProxy(QSortFilterProxyModel):
+    """Filter by status and by a case-insensitive search over every column."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setDynamicSortFilter(False)
+        self.status: str | None = None
+        self.text = ""
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
+
+    def set_filter(self, text: str | None = None, status: str | None = ...) -> None:  # type: ignore[assignment]
+        new = hasattr(self, "beginFilterChange")  # Qt >= 6.9
+        if new:
+            self.beginFilterChange()
+        if text is not None:
+            self.text = text.strip().lower()
+        if status is not ...:
+            self.status = status
+        if new:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt API
+        m: FileTableModel = self.sourceModel()
+        rec = m.records[row]
+        if self.status and rec.status != self.status:
+            return False
+        if not self.text:
+            return True
+        return self.text in m.search_key(row)
+
+
+class FileTable(QWidget):
+    """Table + search field + status filter; ``sig_file_selected(path)`` on selection."""
+
+    sig_file_selected = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = FileTableModel(parent=self)
+        self.proxy = FileFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = QTableView(self)
+        self.view.setObjectName("fileTable")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.verticalHeader().setDefaultSectionSize(20)
+        self.view.verticalHeader().setVisible(False)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("fileSearch")
+        self.search.setPlaceholderText("Search files, categories, reasons, keywords…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda t: self.proxy.set_filter(text=t))
+        self.status = QComboBox(self)
+        self.status.setObjectName("fileStatusFilter")
+        self.status.addItems([ALL_STATUSES, "ok", "unclassified", "unreadable", "ambiguous", "duplicate"])
+        self.status.currentTextChanged.connect(
+            lambda s: self.proxy.set_filter(status=None if s == ALL_STATUSES else s)
+        )
+        self.summary = QLabel(self)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.status)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.summary)
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+
+    def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
+        self.model.set_records(records, keywords)
+        counts: dict[str, int] = {}
+        for r in self.model.records:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        self.summary.setText(
+            f"{len(self.model.records)} files: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        )
+        self.view.resizeColumnToContents(0)
+
+    def _current_changed(self, current, _previous) -> None:
+        if current.isValid():
+            path = self.proxy.data(current, Qt.ItemDataRole.UserRole)
+            if path:
+                self.sig_file_selected.emit(path)

@@ -1,0 +1,213 @@
+"""What the cascade view draws, computed without Qt: node positions, roles, the target's
+needs, and per-task job-state counts during a run."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JOB_STATES = ("waiting", "queued", "running", "done", "reused", "failed", "skipped", "incomplete", "stale")
+
+# node roles
+DATA_SOURCE = "data_source"
+CALIBRATION = "calibration"
+SCIENCE = "science"
+
+
+@dataclass
+class GraphNode:
+    name: str
+    kind: str  # "data_source" | "task"
+    role: str  # DATA_SOURCE | CALIBRATION | SCIENCE
+    x: float
+    y: float
+    in_target: bool = True
+    recipe: str = ""
+
+
+@dataclass
+class GraphModel:
+    nodes: dict[str, GraphNode] = field(default_factory=dict)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)  # (source, target, role)
+
+
+def _core_layout(cascade: Any) -> dict[str, tuple[float, float]] | None:
+    """The core's layered layout (issue 2) when it is available."""
+    try:
+        from reflexng.cascade import layout as core_layout  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    for name in ("layout", "layered_layout", "compute_layout"):
+        fn = getattr(core_layout, name, None)
+        if callable(fn):
+            try:
+                pos = fn(cascade)
+            except Exception:
+                return None
+            if isinstance(pos, Mapping):
+                return {str(k): (float(v[0]), float(v[1])) for k, v in pos.items()}
+    return None
+
+
+def layered_layout(cascade: Any) -> dict[str, tuple[float, float]]:
+    """Layers by longest path from the data sources; x = layer, y = rank in the layer
+    (ordered by the mean rank of the inputs to keep edges short)."""
+    preds: dict[str, list[str]] = defaultdict(list)
+    for e in cascade.edges:
+        preds[e.target].append(e.source)
+    layer: dict[str, int] = {n: 0 for n in cascade.data_sources}
+
+    def depth(name: str, seen: frozenset = frozenset()) -> int:
+        if name in layer:
+            return layer[name]
+        if name in seen:  # a cycle: validation reports it elsewhere
+            return 0
+        ps = preds.get(name, [])
+        d = 1 + max((depth(p, seen | {name}) for p in ps), default=0)
+        layer[name] = d
+        return d
+
+    for t in cascade.tasks:
+        depth(t)
+    columns: dict[int, list[str]] = defaultdict(list)
+    for n, d in layer.items():
+        columns[d].append(n)
+    rank: dict[str, float] = {}
+    pos: dict[str, tuple[float, float]] = {}
+    for d in sorted(columns):
+        names = columns[d]
+        if d > 0:
+            names.sort(key=lambda n: (sum(rank.get(p, 0) for p in preds[n]) / max(1, len(preds[n])), n))
+        for i, n in enumerate(names):
+            rank[n] = i
+            pos[n] = (float(d), float(i))
+    return pos
+
+
+def needed_tasks(cascade: Any, target: str | None) -> set[str]:
+    """Every task (and data source) the target needs; a meta-target selects every task
+    carrying it. None = the whole cascade."""
+    if not target:
+        return set(cascade.tasks) | set(cascade.data_sources)
+    roots = [t.name for t in cascade.tasks.values() if t.name == target or target in t.meta_targets]
+    preds: dict[str, list[str]] = defaultdict(list)
+    for e in cascade.edges:
+        preds[e.target].append(e.source)
+    out: set[str] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n in out:
+            continue
+        out.add(n)
+        stack.extend(preds.get(n, []))
+    return out
+
+
+def task_roles(cascade: Any, target: str | None = None) -> dict[str, str]:
+    """Science for the target, tasks carrying a ``science`` meta-target and tasks nobody
+    consumes; calibration for the rest."""
+    consumed = {e.source for e in cascade.edges}
+    roles: dict[str, str] = {}
+    for t in cascade.tasks.values():
+        science = (
+            t.name == target
+            or (target is not None and target in t.meta_targets)
+            or any("science" in m.lower() for m in t.meta_targets)
+            or t.name not in consumed
+        )
+        roles[t.name] = SCIENCE if science else CALIBRATION
+    return roles
+
+
+def build_graph(cascade: Any, target: str | None = None) -> GraphModel:
+    pos = _core_layout(cascade) or layered_layout(cascade)
+    needed = needed_tasks(cascade, target)
+    roles = task_roles(cascade, target)
+    g = GraphModel()
+    for name in cascade.data_sources:
+        x, y = pos.get(name, (0.0, 0.0))
+        g.nodes[name] = GraphNode(name, "data_source", DATA_SOURCE, x, y, name in needed)
+    for name, t in cascade.tasks.items():
+        x, y = pos.get(name, (0.0, 0.0))
+        g.nodes[name] = GraphNode(name, "task", roles[name], x, y, name in needed, t.recipe_name)
+    g.edges = [(e.source, e.target, e.role) for e in cascade.edges]
+    return g
+
+
+class RunState:
+    """Job states during a run, fed with engine events (Qt-free)."""
+
+    def __init__(self, job_tasks: Mapping[str, str] | None = None) -> None:
+        self.job_task: dict[str, str] = dict(job_tasks or {})
+        self.state: dict[str, str] = {j: "waiting" for j in self.job_task}
+        self.reason: dict[str, str] = {}
+        self.log_tail: dict[str, list[str]] = {}
+        self.products: dict[str, list] = {}
+        self.done = 0
+        self.total = len(self.job_task)
+        self.eta: float | None = None
+        self.paused_job: str | None = None
+        self.finished = False
+
+    _KIND_STATE = {
+        "job_queued": "queued",
+        "job_started": "running",
+        "job_finished": "done",
+        "job_failed": "failed",
+        "job_reused": "reused",
+        "job_skipped": "skipped",
+        "job_stale": "stale",
+    }
+
+    def apply(self, event: Any) -> None:
+        kind = event.kind
+        data = event.data or {}
+        jid = event.job_id
+        if kind in self._KIND_STATE and jid:
+            self.state[jid] = self._KIND_STATE[kind]
+            if kind == "job_failed":
+                self.reason[jid] = str(data.get("reason", ""))
+                self.log_tail[jid] = list(data.get("log_tail") or [])
+            elif kind == "job_skipped":
+                self.reason[jid] = str(data.get("reason", ""))
+            elif kind == "job_finished":
+                self.products[jid] = list(data.get("products") or [])
+                self.reason.pop(jid, None)
+        elif kind == "progress":
+            self.done = int(data.get("done", self.done))
+            self.total = int(data.get("total", self.total))
+            self.eta = data.get("eta_seconds")
+        elif kind == "paused":
+            self.paused_job = jid
+        elif kind == "resumed":
+            self.paused_job = None
+        elif kind == "run_started":
+            self.finished = False
+        elif kind == "run_finished":
+            self.finished = True
+            self.paused_job = None
+
+    def counts_by_task(self) -> dict[str, Counter]:
+        out: dict[str, Counter] = defaultdict(Counter)
+        for jid, task in self.job_task.items():
+            out[task][self.state.get(jid, "waiting")] += 1
+        return out
+
+    def task_state(self, task: str) -> str | None:
+        """One state summarising a task's jobs (failed > running > queued > waiting > done...)."""
+        c = self.counts_by_task().get(task)
+        if not c:
+            return None
+        for s in ("failed", "running", "queued", "incomplete", "stale", "waiting", "skipped", "done", "reused"):
+            if c.get(s):
+                if s in ("done", "reused") and c.get("done") and c.get("reused"):
+                    return "done"
+                return s
+        return None
+
+
+def format_counts(c: Counter, order: Iterable[str] = JOB_STATES) -> str:
+    return " ".join(f"{c[s]} {s}" for s in order if c.get(s))

@@ -1,0 +1,187 @@
+"""Qt-free helpers for the viewers: read FITS extensions, display limits, world coordinates."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCALES = ("zscale", "minmax", "99.5%", "99%", "98%", "95%", "90%")
+_SAMPLE = 250_000  # pixels used to compute limits on large images
+
+
+@dataclass
+class Extension:
+    index: int
+    name: str
+    kind: str  # "image" | "table" | "empty"
+    shape: tuple[int, ...] = ()
+
+    def label(self) -> str:
+        dims = "×".join(str(s) for s in reversed(self.shape)) if self.shape else ""
+        return f"[{self.index}] {self.name or 'PRIMARY'} {self.kind} {dims}".strip()
+
+
+@dataclass
+class Plane:
+    """One 2-D image with its header and (optional) celestial WCS."""
+
+    data: np.ndarray
+    header: Any
+    wcs: Any = None
+    extensions: list[Extension] = field(default_factory=list)
+    ext: int = 0
+
+
+def list_extensions(path: str | os.PathLike) -> list[Extension]:
+    from astropy.io import fits
+
+    out: list[Extension] = []
+    with fits.open(path, memmap=True) as hdul:
+        for i, h in enumerate(hdul):
+            hdr = h.header
+            naxis = int(hdr.get("NAXIS", 0))
+            shape = tuple(int(hdr.get(f"NAXIS{k}", 0)) for k in range(naxis, 0, -1))
+            if isinstance(h, (fits.BinTableHDU, fits.TableHDU)):
+                kind = "table"
+            elif naxis >= 1 and all(shape):
+                kind = "image"
+            else:
+                kind = "empty"
+            out.append(Extension(i, h.name if i else (h.name if h.name != "PRIMARY" else ""), kind, shape))
+    return out
+
+
+def first_image_extension(exts: list[Extension]) -> int | None:
+    for e in exts:
+        if e.kind == "image" and len(e.shape) >= 2:
+            return e.index
+    return None
+
+
+def read_plane(path: str | os.PathLike, ext: int | None = None) -> Plane:
+    """Read a 2-D image (the first plane of a cube) as float32, with its WCS when it has one."""
+    from astropy.io import fits
+
+    exts = list_extensions(path)
+    if ext is None:
+        ext = first_image_extension(exts)
+        if ext is None:
+            raise ValueError(f"{path}: no 2-D image in any extension")
+    with fits.open(path, memmap=False) as hdul:
+        h = hdul[ext]
+        data = h.data
+        if data is None or data.ndim < 2:
+            raise ValueError(f"{path}[{ext}]: not a 2-D image")
+        while data.ndim > 2:
+            data = data[0]
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        header = h.header.copy()
+    return Plane(data, header, celestial_wcs(header), exts, ext)
+
+
+def celestial_wcs(header: Any) -> Any:
+    """An astropy WCS when the header has celestial axes, else None."""
+    if "CTYPE1" not in header:
+        return None
+    import warnings
+
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            w = WCS(header, naxis=2)
+        return w if w.has_celestial else None
+    except Exception:
+        return None
+
+
+def _sample(data: np.ndarray) -> np.ndarray:
+    step = max(1, int(np.sqrt(data.size / _SAMPLE)))
+    s = data[::step, ::step].ravel()
+    return s[np.isfinite(s)]
+
+
+def display_limits(data: np.ndarray, scale: str = "zscale") -> tuple[float, float]:
+    """(low, high) for ``scale``: zscale (IRAF), minmax, or a central percentile like ``99.5%``."""
+    s = _sample(data)
+    if s.size == 0:
+        return (0.0, 1.0)
+    if scale == "zscale":
+        from astropy.visualization import ZScaleInterval
+
+        lo, hi = ZScaleInterval().get_limits(s)
+    elif scale == "minmax":
+        lo, hi = float(s.min()), float(s.max())
+    elif scale.endswith("%"):
+        p = float(scale[:-1])
+        lo, hi = np.percentile(s, [(100 - p) / 2, 100 - (100 - p) / 2])
+    else:
+        raise ValueError(f"unknown scale {scale!r}; use one of {SCALES}")
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def sky_coordinates(wcs: Any, x: float, y: float) -> str:
+    """'RA hh:mm:ss.ss Dec ±dd:mm:ss.s' for 0-based pixel (x, y), or '' without a WCS."""
+    if wcs is None:
+        return ""
+    try:
+        ra, dec = wcs.pixel_to_world_values(x, y)
+    except Exception:
+        return ""
+    from astropy.coordinates import Angle
+
+    ra_s = Angle(float(ra), "deg").to_string(unit="hourangle", sep=":", precision=2, pad=True)
+    dec_s = Angle(float(dec), "deg").to_string(unit="deg", sep=":", precision=1, alwayssign=True, pad=True)
+    return f"RA {ra_s}  Dec {dec_s}"
+
+
+def read_spectrum(path: str | os.PathLike, ext: int | None = None) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(x, flux, x label, y label) from a 1-D image (CRVAL1/CDELT1) or a table with
+    wavelength and flux columns."""
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as hdul:
+        indices = [ext] if ext is not None else range(len(hdul))
+        for i in indices:
+            h = hdul[i]
+            if isinstance(h, (fits.BinTableHDU, fits.TableHDU)) and h.data is not None:
+                names = [n.lower() for n in h.columns.names]
+                wl = next((n for n in names if n in ("wave", "wavelength", "lambda", "wl")), None)
+                fl = next((n for n in names if n in ("flux", "counts", "spec", "data")), None)
+                if wl and fl:
+                    col_w = h.columns.names[names.index(wl)]
+                    col_f = h.columns.names[names.index(fl)]
+                    unit = h.columns[col_w].unit or ""
+                    return (
+                        np.asarray(h.data[col_w], float).ravel(),
+                        np.asarray(h.data[col_f], float).ravel(),
+                        f"{col_w} [{unit}]" if unit else col_w,
+                        col_f,
+                    )
+            elif h.data is not None and h.data.ndim == 1:
+                hdr = h.header
+                n = h.data.shape[0]
+                crval = float(hdr.get("CRVAL1", 0.0))
+                cdelt = float(hdr.get("CDELT1", hdr.get("CD1_1", 1.0)))
+                crpix = float(hdr.get("CRPIX1", 1.0))
+                x = crval + (np.arange(n) + 1 - crpix) * cdelt
+                unit = hdr.get("CUNIT1", "")
+                xl = f"{hdr.get('CTYPE1', 'pixel')} [{unit}]" if unit else str(hdr.get("CTYPE1", "pixel"))
+                return x, np.asarray(h.data, float), xl, str(hdr.get("BUNIT", "flux"))
+    raise ValueError(f"{path}: no 1-D spectrum (1-D image or table with wavelength and flux columns)")
+
+
+def header_text(path: str | os.PathLike, ext: int = 0) -> str:
+    from astropy.io import fits
+
+    with fits.open(path, memmap=True) as hdul:
+        if ext >= len(hdul):
+            raise ValueError(f"{path}: no extension {ext}")
+        return hdul[ext].header.tostring(sep="\n", padding=False)

@@ -1,0 +1,183 @@
+"""Parameter editor for a job's recipe: typed widgets from ParameterSpecs, defaults shown,
+changed values highlighted, reset (per parameter and all)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+CHANGED_STYLE = "background-color: #fff2a8;"
+BIG = 2**31 - 1
+
+
+def _editor_for(spec: Any) -> QWidget:
+    if spec.choices is not None:
+        w = QComboBox()
+        for c in spec.choices:
+            w.addItem(str(c), c)
+        return w
+    if spec.type == "bool":
+        return QCheckBox()
+    if spec.type == "int":
+        w = QSpinBox()
+        w.setRange(int(spec.min) if spec.min is not None else -BIG, int(spec.max) if spec.max is not None else BIG)
+        return w
+    if spec.type == "float":
+        w = QDoubleSpinBox()
+        w.setDecimals(6)
+        w.setRange(float(spec.min) if spec.min is not None else -1e300, float(spec.max) if spec.max is not None else 1e300)
+        w.setSingleStep(0.1)
+        return w
+    return QLineEdit()
+
+
+def _get(w: QWidget) -> Any:
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
+    if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+        return w.value()
+    return w.text()
+
+
+def _set(w: QWidget, value: Any) -> None:
+    if isinstance(w, QComboBox):
+        i = w.findData(value)
+        w.setCurrentIndex(i if i >= 0 else 0)
+    elif isinstance(w, QCheckBox):
+        w.setChecked(bool(value))
+    elif isinstance(w, QSpinBox):
+        w.setValue(int(value))
+    elif isinstance(w, QDoubleSpinBox):
+        w.setValue(float(value))
+    else:
+        w.setText("" if value is None else str(value))
+
+
+def _signal(w: QWidget):
+    if isinstance(w, QComboBox):
+        return w.currentIndexChanged
+    if isinstance(w, QCheckBox):
+        return w.toggled
+    if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+        return w.valueChanged
+    return w.textChanged
+
+
+class ParameterEditor(QWidget):
+    """``set_parameters(specs, effective, defaults)``; ``changed()`` returns the values that
+    differ from the effective ones the job ran with (what Re-run needs)."""
+
+    sig_changed = Signal(dict)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("parameterEditor")
+        self.title = QLabel("No job selected", self)
+        self.form = QFormLayout()
+        self.reset_all = QPushButton("Reset all", self)
+        self.reset_all.setObjectName("resetParameters")
+        self.reset_all.clicked.connect(self.reset)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addLayout(self.form)
+        lay.addWidget(self.reset_all)
+        lay.addStretch(1)
+        self.specs: dict[str, Any] = {}
+        self.editors: dict[str, QWidget] = {}
+        self.effective: dict[str, Any] = {}
+        self.defaults: dict[str, Any] = {}
+
+    def set_parameters(
+        self,
+        specs: Sequence[Any],
+        effective: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        title: str = "",
+    ) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.specs = {s.name: s for s in specs}
+        self.defaults = {s.name: s.default for s in specs} | dict(defaults or {})
+        self.effective = dict(self.defaults) | dict(effective or {})
+        self.editors = {}
+        self.title.setText(title or ("No parameters" if not specs else "Recipe parameters"))
+        for s in specs:
+            w = _editor_for(s)
+            w.setObjectName(f"param_{s.name}")
+            _set(w, self.effective[s.name])
+            tip = s.description or s.name
+            w.setToolTip(f"{tip}\ndefault: {self.defaults[s.name]!r}")
+            _signal(w).connect(lambda *_a, n=s.name: self._edited(n))
+            reset = QToolButton()
+            reset.setText("↺")
+            reset.setToolTip(f"reset {s.name} to the value the job ran with ({self.effective[s.name]!r})")
+            reset.clicked.connect(lambda _c=False, n=s.name: self.reset(n))
+            default = QLabel(f"default {self.defaults[s.name]!r}")
+            default.setStyleSheet("color: #777;")
+            row = QHBoxLayout()
+            row.addWidget(w, 1)
+            row.addWidget(default)
+            row.addWidget(reset)
+            label = QLabel(s.name)
+            label.setToolTip(tip)
+            self.form.addRow(label, row)
+            self.editors[s.name] = w
+        self._refresh_highlight()
+
+    def values(self) -> dict[str, Any]:
+        return {n: self.specs[n].coerce(_get(w)) for n, w in self.editors.items()}
+
+    def changed(self) -> dict[str, Any]:
+        out = {}
+        for n, v in self.values().items():
+            if v != self.effective.get(n):
+                out[n] = v
+        return out
+
+    def set_value(self, name: str, value: Any) -> None:
+        _set(self.editors[name], self.specs[name].coerce(value))
+
+    def reset(self, name: str | None = None) -> None:
+        for n in [name] if name else list(self.editors):
+            _set(self.editors[n], self.effective[n])
+        self._refresh_highlight()
+
+    def _edited(self, _name: str) -> None:
+        self._refresh_highlight()
+        self.sig_changed.emit(self.changed())
+
+    def _refresh_highlight(self) -> None:
+        try:
+            changed = self.changed()
+        except ValueError:
+            changed = {}
+        for n, w in self.editors.items():
+            w.setStyleSheet(CHANGED_STYLE if n in changed else "")
+            w.setProperty("changed", n in changed)
+
+
+def parameter_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Lines 'name: a -> b' for every parameter that differs between two attempts."""
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            out.append(f"{k}: {a.get(k)!r} -> {b.get(k)!r}")
+    return out

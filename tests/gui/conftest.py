@@ -1,0 +1,134 @@
+"""GUI test helpers: real FITS files in tmp_path, a small real cascade, an organiser result."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path, monkeypatch):
+    """Preferences go to a temporary folder, never the user's."""
+    monkeypatch.setenv("REFLEXNG_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def write_image(path: Path, data: np.ndarray, header: dict | None = None, wcs: bool = False, extra_ext=None) -> Path:
+    hdr = fits.Header()
+    for k, v in (header or {}).items():
+        hdr[k] = v
+    if wcs:
+        ny, nx = data.shape
+        hdr.update(
+            {
+                "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRPIX1": nx / 2 + 0.5, "CRPIX2": ny / 2 + 0.5,
+                "CRVAL1": 150.0, "CRVAL2": 2.0, "CDELT1": -0.0001, "CDELT2": 0.0001,
+                "CUNIT1": "deg", "CUNIT2": "deg",
+            }
+        )
+    hdus = [fits.PrimaryHDU(data, hdr)]
+    for e in extra_ext or []:
+        hdus.append(e)
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+def write_spectrum(path: Path, n: int = 500) -> tuple[Path, np.ndarray]:
+    flux = 100 + 10 * np.sin(np.arange(n) / 20.0)
+    h = fits.Header({"CRVAL1": 4000.0, "CDELT1": 2.0, "CRPIX1": 1.0, "CTYPE1": "WAVE", "CUNIT1": "Angstrom"})
+    fits.PrimaryHDU(flux.astype(np.float32), h).writeto(path, overwrite=True)
+    return path, flux
+
+
+CASCADE_TEXT = textwrap.dedent(
+    """
+    from reflexng.cascade import task, data_source, classification_rule, metadata, ONE_DAY
+
+    metadata("mini", instrument="TEST", description="bias, flat, science", default_target="science")
+    raw_bias = data_source("RAW_BIAS").with_classification_rule(
+        classification_rule("BIAS", {"DPR.TYPE": "BIAS"})).build()
+    raw_flat = data_source("RAW_FLAT").with_classification_rule(
+        classification_rule("FLAT", {"DPR.TYPE": "FLAT"})).build()
+    raw_sci = data_source("RAW_SCIENCE").with_classification_rule(
+        classification_rule("SCIENCE", {"DPR.TYPE": "OBJECT"})).build()
+    raw_dark = data_source("RAW_DARK").with_classification_rule(
+        classification_rule("DARK", {"DPR.TYPE": "DARK"})).build()
+    bias = task("bias").with_recipe("demo_bias").with_main_input(raw_bias).build()
+    flat = (task("flat").with_recipe("demo_flat").with_main_input(raw_flat)
+            .with_associated_input(bias).build())
+    dark = task("dark").with_recipe("demo_dark").with_main_input(raw_dark).build()
+    science = (task("science").with_recipe("demo_science").with_main_input(raw_sci)
+               .with_associated_input(bias).with_associated_input(flat)
+               .with_meta_targets(["reduce_science"]).build())
+    """
+)
+
+
+@pytest.fixture
+def mini_cascade(tmp_path):
+    from reflexng.cascade import load
+
+    p = tmp_path / "mini.py"
+    p.write_text(CASCADE_TEXT)
+    return load(p)
+
+
+@pytest.fixture
+def organise_result(tmp_path):
+    """A hand-built OrganiseResult (the organiser contract) over real FITS files."""
+    from reflexng.organiser.model import (
+        Association,
+        Candidate,
+        Dataset,
+        FileRecord,
+        Job,
+        OrganiseResult,
+    )
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    files = []
+    paths = {}
+    for name, typ in [("bias1", "BIAS"), ("bias2", "BIAS"), ("flat1", "FLAT"), ("sci1", "OBJECT"), ("sci2", "OBJECT")]:
+        p = write_image(raw / f"{name}.fits", np.zeros((8, 8), np.float32), {"HIERARCH ESO DPR TYPE": typ})
+        paths[name] = str(p)
+        cat = {"BIAS": "BIAS", "FLAT": "FLAT", "OBJECT": "SCIENCE"}[typ]
+        files.append(FileRecord(str(p), p.stat().st_size, 0, "ok", cat, f"RAW_{cat}", "", {"DPR.TYPE": typ}, 60000.1))
+    junk = raw / "junk.fits"
+    junk.write_bytes(b"not a fits file")
+    files.append(FileRecord(str(junk), 15, 0, "unreadable", reason="not a FITS file: missing SIMPLE card"))
+    jobs = {
+        "bias-1": Job("bias-1", "bias", "demo_bias", main=(paths["bias1"], paths["bias2"])),
+        "flat-1": Job(
+            "flat-1", "flat", "demo_flat", main=(paths["flat1"],),
+            associated={"bias": Association("bias", "task", chosen=(Candidate(job_id="bias-1", level=0, dt_days=0.01),))},
+            depends_on=("bias-1",),
+        ),
+        "science-1": Job(
+            "science-1", "science", "demo_science", main=(paths["sci1"],),
+            associated={
+                "bias": Association("bias", "task", chosen=(Candidate(job_id="bias-1", level=0, dt_days=-0.2),)),
+                "flat": Association("flat", "task", chosen=(Candidate(job_id="flat-1", level=1, dt_days=0.5),)),
+            },
+            depends_on=("bias-1", "flat-1"),
+        ),
+        "science-2": Job(
+            "science-2", "science", "demo_science", main=(paths["sci2"],),
+            associated={
+                "flat": Association("flat", "task", complete=False, missing="no RAW_FLAT within 1 day (nearest 3.2 d)",
+                                    rejected=(Candidate(path=paths["flat1"], level=1, dt_days=3.2, reason="outside 1 day"),)),
+            },
+            complete=False, missing=("flat: no RAW_FLAT within 1 day",),
+        ),
+    }
+    datasets = [
+        Dataset("ds-1", "sci1", "science", "science-1", ("bias-1", "flat-1", "science-1"), True),
+        Dataset("ds-2", "sci2", "science", "science-2", ("science-2",), False, ("flat: no RAW_FLAT within 1 day",)),
+    ]
+    return OrganiseResult("mini", "science", files, jobs, datasets)
