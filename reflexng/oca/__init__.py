@@ -1,0 +1,1 @@
+"""Import OCA rule files (Gasgano / ESO data organiser) as reflexng cascades."""
