@@ -9,6 +9,7 @@ without a classification rule used as main input, an unused data source.
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 from collections.abc import Iterable
@@ -144,8 +145,8 @@ def _cycles(cascade: Cascade) -> list[Problem]:
         cycle = nx.find_cycle(g.subgraph(comp))
         names = [u for u, _ in cycle] + [cycle[0][0]]
         # point at the input call of the last task (in file order) that closes the cycle
-        tasks = [n for n in cascade.tasks if n in comp]
-        last = cascade.tasks[tasks[-1]] if tasks else None
+        members = [cascade.tasks[n] for n in cascade.tasks if n in comp]
+        last = max(members, key=lambda t: (t.location.path, t.location.line)) if members else None
         loc = last.location if last is not None else _loc(cascade)
         if last is not None:
             for u, v in cycle:
@@ -304,7 +305,7 @@ def _recipes(cascade: Cascade) -> list[Problem]:
     want_esorex = any(t.recipe.startswith("esorex:") for t in named)
     notes: list[Problem] = []
     try:
-        from reflexng.recipes import registry  # written by the engine issue
+        registry = importlib.import_module("reflexng.recipes.registry")  # the engine issue's
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
