@@ -138,8 +138,6 @@ def organise(
     The scan cache lives in ``<workdir>/reflexng.sqlite`` when ``workdir`` is given.
     Raises ValueError for unknown targets/parameters, :class:`OrganiseCancelled` when cancelled.
     """
-    from reflexng.fits import scan
-
     if isinstance(data_dirs, (str, os.PathLike)):
         data_dirs = [data_dirs]
     roots = [str(Path(d).resolve()) for d in data_dirs]
@@ -147,6 +145,8 @@ def organise(
     ps = _parameter_set(cascade, parameter_set)
     workflow_values(cascade, ps, workflow_parameters)
     resolve_targets(cascade, target)
+    from reflexng.fits import scan
+
     cache_db = None
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)

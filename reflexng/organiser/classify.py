@@ -182,30 +182,32 @@ class Classifier:
         cached = self._nearest_cache.get(key)
         if cached is not None:
             return cached
-        best: tuple[int, int] | None = None
+        best: tuple[int, int, int] | None = None
         best_text = "no classification rules in the cascade"
         for i, (_, rule) in enumerate(self.rules):
+            # nearest: fewest mismatching keywords, then most matching ones, then cascade order
             if rule.function is not None:
-                miss = 1
+                miss, hit = 1, 0
             else:
-                miss = sum(
-                    1 for k, v in (rule.keywords or {}).items()
-                    if not _matches(v, values.get(k))
+                kw = rule.keywords or {}
+                miss = sum(1 for k, v in kw.items() if not _matches(v, values.get(k)))
+                hit = len(kw) - miss
+            score = (miss, -hit, i)
+            if best is not None and score >= best:
+                continue
+            mm = rule.first_mismatch(values)
+            if mm is None:
+                continue
+            best = score
+            kw_name, expected, actual = mm
+            if kw_name.startswith("<"):
+                best_text = f"nearest rule {rule.category} ({where(rule)}): {kw_name} returned {actual!r}"
+            else:
+                actual_words = "missing" if actual is None else f"is {actual!r}"
+                best_text = (
+                    f"nearest rule {rule.category} ({where(rule)}): {kw_name} {actual_words}, "
+                    f"expected {expected}"
                 )
-            if best is None or miss < best[0]:
-                mm = rule.first_mismatch(values)
-                if mm is None:
-                    continue
-                best = (miss, i)
-                kw, expected, actual = mm
-                actual_words = "missing" if actual is None and kw in self._all_keys else f"is {actual!r}"
-                if kw.startswith("<"):
-                    best_text = f"nearest rule {rule.category} ({where(rule)}): {kw} returned {actual!r}"
-                else:
-                    best_text = (
-                        f"nearest rule {rule.category} ({where(rule)}): {kw} {actual_words}, "
-                        f"expected {expected}"
-                    )
         self._nearest_cache[key] = best_text
         return best_text
 

@@ -108,6 +108,7 @@ class Planner:
         self._cond: dict[tuple[str, str], str] = {}
         self.jobs: dict[str, Job] = {}
         self._visiting: set[str] = set()
+        self.own_missing: dict[str, tuple[str, ...]] = {}  # what each job itself lacks
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ groups
@@ -312,11 +313,17 @@ class Planner:
         deps = list(main_jobs)
         for res in assoc.values():
             deps.extend(c.job_id for c in res.chosen if c.job_id)
+        deps = list(dict.fromkeys(deps))
+        self.own_missing[jid] = tuple(missing)
+        for d in deps:  # a job waiting for an incomplete job cannot run either
+            up = self.jobs.get(d)
+            if up is not None and not up.complete:
+                missing.append(f"{g.task}: needs {up.task} job {up.name}, which is incomplete")
         ref = g.ref
         main = tuple(f.path for f in g.files)
         self.jobs[jid] = Job(
             id=jid, task=g.task, recipe=task.recipe_name, main=main, main_jobs=main_jobs,
-            associated=assoc, depends_on=tuple(dict.fromkeys(deps)), parameters=params,
+            associated=assoc, depends_on=tuple(deps), parameters=params,
             grouping=g.grouping, mjd=ref.mjd, complete=not missing, missing=tuple(missing),
             name=os.path.basename(ref.path) + _group_words(g.grouping), reference_path=ref.path,
         )
@@ -379,7 +386,8 @@ class Planner:
                     h.update(b"\2" + (c.path or c.job_id or "").encode())
             if not job.complete:
                 complete = False
-                missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}" for m in job.missing)
+                missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
+                               for m in self.own_missing.get(j, job.missing))
         tj = self.jobs[jid]
         return Dataset(id=f"ds-{h.hexdigest()[:16]}", name=tj.name, target=target, target_job=jid,
                        jobs=tuple(order), complete=complete, missing=tuple(dict.fromkeys(missing)))
