@@ -233,12 +233,13 @@ class EsorexRecipe(Recipe):
 
         return run_job(self, inputs, parameters, Path(output_dir))
 
-    def replay_command(self, sof: Any, params: Mapping[str, Any], output_dir: Path) -> str:
-        """The exact shell command that runs this job again (written into ``replay.sh``).
-        ``sof`` is a SOF file or a sequence of (path, tag)."""
-        from reflexng.recipes.esorex_run import prepare, shell_command
+    def replay_command(self, sof: Any, params: Mapping[str, Any], output_dir: Any) -> str:
+        """Shell lines running this job again with the same esorex, recipe, inputs and
+        parameters (the engine writes them into ``replay.sh``, run from the attempt folder).
+        ``sof``: a SOF file or a sequence of (path, tag). Nothing is written now."""
+        from reflexng.recipes.esorex_run import replay_script
 
-        return shell_command(prepare(self, sof, params, Path(output_dir)))
+        return replay_script(self, sof, params, output_dir)
 
 
 def _unknown(message: str) -> Exception:

@@ -88,11 +88,12 @@ def scratch_dir(output_dir: Path) -> Path:
 
 
 def _read_sof(path: Path) -> list[tuple[str, str]]:
+    """``path TAG`` lines; the tag is the last word, so a path may contain spaces."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
+        parts = line.strip().rsplit(None, 1)
         if len(parts) < 2:
             raise RecipeError(f"{path}:{n}: a SOF line needs 'path TAG', got {line!r}")
         out.append((parts[0], parts[1]))
@@ -114,6 +115,64 @@ def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     return str(value)
+
+
+def rc_lines(recipe, params: Mapping[str, Any]) -> list[str]:
+    """``fullname=value`` lines for ``--recipe-config`` (names checked, values coerced)."""
+    out = []
+    for name, value in params.items():
+        full = recipe.canonical(name)
+        spec = recipe.parameter(full)
+        if spec is None:
+            known = ", ".join(p.name for p in recipe.parameters) or "none"
+            raise RecipeError(f"{recipe.name}: unknown parameter {name!r}; known: {known}")
+        if value is None:
+            continue
+        try:
+            value = spec.coerce(value)
+        except ValueError as exc:
+            raise RecipeError(f"{recipe.name}: {exc}") from None
+        out.append(f"{full}={_format_value(value)}")
+    return out
+
+
+def common_options(recipe) -> list[str]:
+    return [f"--recipe-dir={recipe.library.parent}", "--suppress-link=TRUE",
+            "--suppress-prefix=TRUE"]
+
+
+def replay_script(recipe, sof: Any, params: Mapping[str, Any], output_dir: Any) -> str:
+    """Shell lines that run the job again from the attempt folder (no side effects now).
+
+    The parameter file is written by a here-document; ``output_dir`` "." means the replay
+    folder ``$out`` that the engine's ``replay.sh`` creates (falling back to ".").
+    """
+    from reflexng.recipes.esorex import esorex_path
+
+    out = '"${out:-.}"' if str(output_dir) in ("", ".") else shlex.quote(str(output_dir))
+    inputs = _read_sof(Path(sof)) if isinstance(sof, (str, os.PathLike)) else list(sof)
+    lines = ["cat > esorex-replay.rc <<'REFLEXNG_EOF'", *rc_lines(recipe, params), "REFLEXNG_EOF"]
+    if isinstance(sof, (str, os.PathLike)) and not any(re.search(r"\s", p) for p, _ in inputs):
+        sof_arg = shlex.quote(str(sof))
+    else:  # stage space-free symlinks and write the SOF here
+        lines.append("mkdir -p esorex-staged")
+        sof_lines = []
+        for n, (path, tag) in enumerate(inputs):
+            p = str(Path(path).absolute())
+            if re.search(r"\s", p):
+                safe = re.sub(r"[^\w.+-]", "_", Path(p).name)
+                link = f"esorex-staged/{n:03d}_{safe}"
+                lines.append(f"ln -sfn {shlex.quote(p)} {link}")
+                p = f"$(pwd)/{link}"
+            sof_lines.append(f"{p} {tag}")
+        lines += ["cat > esorex-replay.sof <<REFLEXNG_EOF", *sof_lines, "REFLEXNG_EOF"]
+        sof_arg = "esorex-replay.sof"
+    argv = [shlex.quote(esorex_path() or "esorex"), *map(shlex.quote, common_options(recipe)),
+            f"--output-dir={out}", f"--products-sof={out}/products.json", f"--log-dir={out}",
+            "--log-file=esorex.log", "--recipe-config=esorex-replay.rc",
+            shlex.quote(recipe.recipe), sof_arg]
+    lines.append(" ".join(argv))
+    return "\n".join(lines)
 
 
 def prepare(recipe, sof: Any, params: Mapping[str, Any], output_dir: Path) -> Prepared:
@@ -140,34 +199,18 @@ def prepare(recipe, sof: Any, params: Mapping[str, Any], output_dir: Path) -> Pr
         lines.append(f"{p} {tag}")
     sof_path = work / "inputs.sof"
     sof_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rc_lines = []
-    for name, value in params.items():
-        full = recipe.canonical(name)
-        spec = recipe.parameter(full)
-        if spec is None:
-            known = ", ".join(p.name for p in recipe.parameters) or "none"
-            raise RecipeError(f"{recipe.name}: unknown parameter {name!r}; known: {known}")
-        if value is None:
-            continue
-        try:
-            value = spec.coerce(value)
-        except ValueError as exc:
-            raise RecipeError(f"{recipe.name}: {exc}") from None
-        rc_lines.append(f"{full}={_format_value(value)}")
     rc = work / "recipe.rc"
-    rc.write_text("\n".join(rc_lines) + "\n", encoding="utf-8")
+    rc.write_text("\n".join(rc_lines(recipe, params)) + "\n", encoding="utf-8")
     products_json = work / "products.json"
     exe = esorex_path() or "esorex"
     argv = (
         exe,
-        f"--recipe-dir={recipe.library.parent}",
+        *common_options(recipe),
         f"--output-dir={output_dir}",
         f"--products-sof={products_json}",
         f"--log-dir={work}",
         "--log-file=esorex.log",
         f"--recipe-config={rc}",
-        "--suppress-link=TRUE",
-        "--suppress-prefix=TRUE",
         recipe.recipe,
         str(sof_path),
     )
@@ -198,12 +241,24 @@ def _log_tail(prep: Prepared, fallback: collections.deque, n: int = 15) -> str:
     return "\n".join((lines or list(fallback))[-n:])
 
 
+def _own_group() -> None:
+    """In the esorex child before exec: a process group of its own, and SIGTERM when the
+    job process dies (Linux), so esorex never outlives a killed job."""
+    os.setsid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _execute(prep: Prepared) -> tuple[int, collections.deque]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESOREX_")}
     tail: collections.deque = collections.deque(maxlen=40)
     proc = subprocess.Popen(prep.argv, cwd=prep.cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, errors="replace",
-                            start_new_session=True)
+                            preexec_fn=_own_group)
 
     def forward(signum, _frame) -> None:
         try:
