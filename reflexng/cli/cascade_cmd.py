@@ -34,12 +34,12 @@ def register(sub) -> None:
     pv.set_defaults(func=cmd_validate)
 
     pt = csub.add_parser("test", help="run a cascade test scenario (JSON spec of header-only files)")
-    pt.add_argument("spec", type=Path, help="the scenario SPEC.json")
+    pt.add_argument("spec", metavar="SPEC.json", type=Path, help="the scenario file")
     pt.add_argument("--verbose", action="store_true")
     pt.set_defaults(func=_dispatch("reflexng.organiser.spectest", "cascade test"))
 
     po = csub.add_parser("from-oca", help="translate a Reflex OCA rules file into a cascade")
-    po.add_argument("oca", type=Path, help="the .oca file")
+    po.add_argument("file", metavar="FILE.oca", type=Path, help="the .oca file")
     po.add_argument("-o", "--output", type=Path, default=None, help="write the cascade here")
     po.set_defaults(func=_dispatch("reflexng.oca.cli", "cascade from-oca"))
 
