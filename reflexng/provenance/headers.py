@@ -1,0 +1,64 @@
+"""ESO-style provenance in product FITS headers (``HIERARCH ESO PRO REC1 ...``).
+
+Written into each FITS product a job makes, unless the recipe already wrote ``PRO REC1 ID``
+(ESO CPL recipes do). Main inputs are listed as ``RAWi``, associated inputs as ``CALi``, each
+with name, category and content checksum; recipe parameters as ``PARAMi NAME/VALUE``.
+Only products are ever written — never an input file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts")
+REC = "HIERARCH ESO PRO REC1"
+
+
+def provenance_cards(recipe: str, recipe_version: str, drs_id: str, inputs: Sequence[Mapping[str, Any]],
+                     parameters: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """The cards as (keyword, value, comment). ``inputs`` carry path, category, role, hash."""
+    cards: list[tuple[str, Any, str]] = [
+        (f"{REC} ID", recipe[:60], "recipe name"),
+        (f"{REC} DRS ID", drs_id[:60], "data reduction system"),
+        (f"{REC} PIPE ID", f"{recipe}/{recipe_version}"[:60], "recipe and version"),
+    ]
+    raw = cal = 0
+    for inp in inputs:
+        if inp.get("role") == "main":
+            raw += 1
+            prefix = f"{REC} RAW{raw}"
+        else:
+            cal += 1
+            prefix = f"{REC} CAL{cal}"
+        cards.append((f"{prefix} NAME", os.path.basename(str(inp["path"]))[:60], "input file"))
+        cards.append((f"{prefix} CATG", str(inp.get("category", ""))[:60], "input category"))
+        if inp.get("hash"):
+            cards.append((f"{prefix} DATAMD5", str(inp["hash"])[:60], "input checksum"))
+    for i, (name, value) in enumerate(sorted(parameters.items()), 1):
+        cards.append((f"{REC} PARAM{i} NAME", str(name)[:60], ""))
+        v = value if isinstance(value, (bool, int, float)) else str(value)[:60]
+        cards.append((f"{REC} PARAM{i} VALUE", v, ""))
+    return cards
+
+
+def write_provenance(product: str, category: str, cards: list[tuple[str, Any, str]]) -> bool:
+    """Add the cards to the primary header of a FITS product; False when not FITS or already there."""
+    if not product.lower().endswith(FITS_SUFFIXES):
+        return False
+    import warnings
+
+    from astropy.io import fits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(product, mode="update", memmap=False) as hdul:
+            hdr = hdul[0].header
+            if f"{REC} ID" in hdr:
+                return False
+            if "HIERARCH ESO PRO CATG" not in hdr and category:
+                hdr["HIERARCH ESO PRO CATG"] = (category, "product category")
+            for key, value, comment in cards:
+                hdr[key] = (value, comment)
+    return True

@@ -1,0 +1,341 @@
+"""The provenance store: one SQLite file per work directory (``<workdir>/reflexng.sqlite``).
+
+Tables: ``files`` (path, size, mtime, content hash — the hash cache), ``runs``, ``jobs`` (one row
+per attempt: task, recipe, version, parameters, cache key, status, times, exit reason, host,
+reflexng version), ``job_inputs`` (role main/associated, category, file, hash) and
+``job_outputs`` (category, file, size, mtime, hash, QC values). WAL mode with a busy timeout
+(the FITS scanner keeps its own table in the same file with its own connection); every state
+change is one transaction. An exclusive ``flock`` on ``<workdir>/.reflexng.lock`` keeps a second
+application instance out of the work directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reflexng import __version__
+
+DB_NAME = "reflexng.sqlite"
+LOCK_NAME = ".reflexng.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT, hashed_at REAL);
+CREATE TABLE IF NOT EXISTS runs(
+    id INTEGER PRIMARY KEY, started REAL, finished REAL, cascade TEXT, cascade_path TEXT,
+    target TEXT, host TEXT, pid INTEGER, reflexng_version TEXT, status TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS jobs(
+    id INTEGER PRIMARY KEY, job_id TEXT, run_id INTEGER, task TEXT, dataset TEXT, recipe TEXT,
+    version TEXT, parameters TEXT, cache_key TEXT, status TEXT, attempt INTEGER, jobdir TEXT,
+    started REAL, finished REAL, exit_reason TEXT, host TEXT, reflexng_version TEXT,
+    log_tail TEXT, reused_from INTEGER);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs(cache_key, status);
+CREATE INDEX IF NOT EXISTS jobs_job_id ON jobs(job_id);
+CREATE TABLE IF NOT EXISTS job_inputs(
+    attempt_id INTEGER REFERENCES jobs(id), role TEXT, category TEXT, path TEXT, hash TEXT);
+CREATE INDEX IF NOT EXISTS job_inputs_attempt ON job_inputs(attempt_id);
+CREATE TABLE IF NOT EXISTS job_outputs(
+    attempt_id INTEGER REFERENCES jobs(id), category TEXT, path TEXT, size INTEGER,
+    mtime_ns INTEGER, hash TEXT, qc TEXT);
+CREATE INDEX IF NOT EXISTS job_outputs_attempt ON job_outputs(attempt_id);
+CREATE INDEX IF NOT EXISTS job_outputs_path ON job_outputs(path);
+"""
+
+
+class WorkdirLockedError(RuntimeError):
+    """Another application instance holds the work directory."""
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """Content hash of a file: ``reflexng.fits.content_hash`` when available, else MD5 of the bytes."""
+    try:
+        from reflexng.fits import content_hash  # written by the FITS layer
+    except ImportError:
+        content_hash = None
+    if content_hash is not None:
+        try:
+            return str(content_hash(path))
+        except Exception:  # not a FITS file, or unreadable as FITS: hash the bytes
+            pass
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Attempt:
+    """One row of ``jobs`` with its inputs and outputs."""
+
+    id: int
+    job_id: str
+    task: str
+    recipe: str
+    version: str
+    parameters: dict[str, Any]
+    cache_key: str
+    status: str
+    attempt: int
+    jobdir: str
+    started: float | None
+    finished: float | None
+    exit_reason: str
+    host: str
+    reflexng_version: str
+    dataset: str = ""
+    inputs: list[dict[str, Any]] | None = None
+    outputs: list[dict[str, Any]] | None = None
+
+
+class ProvenanceStore:
+    """The SQLite store of one work directory. Thread-safe (one connection behind a lock)."""
+
+    def __init__(self, workdir: str | os.PathLike, *, lock: bool = True) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd: int | None = None
+        if lock:
+            self._acquire_lock()
+        self.path = self.workdir / DB_NAME
+        self._mutex = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self.transaction() as db:
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+        if lock:
+            # attempts left 'running' by a process that died (kill -9) are interrupted
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE jobs SET status='interrupted', exit_reason='the application stopped during the job' "
+                    "WHERE status='running'"
+                )
+                db.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
+
+    # ------------------------------------------------------------------ lock
+
+    def _acquire_lock(self) -> None:
+        path = self.workdir / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise WorkdirLockedError(
+                f"work directory {self.workdir} is in use by another reflexng instance "
+                f"(PID {holder}); close it or choose another work directory (--workdir)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} on {socket.gethostname()}\n".encode())
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Close the database and release the work-directory lock."""
+        with self._mutex:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+        if self._lock_fd is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> ProvenanceStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    class _Tx:
+        def __init__(self, store: ProvenanceStore) -> None:
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._mutex.acquire()
+            self.store._db.execute("BEGIN IMMEDIATE")
+            return self.store._db
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            try:
+                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self.store._mutex.release()
+
+    def transaction(self) -> ProvenanceStore._Tx:
+        """``with store.transaction() as db:`` — one atomic change."""
+        return ProvenanceStore._Tx(self)
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._mutex:
+            return list(self._db.execute(sql, args))
+
+    def integrity_check(self) -> str:
+        return str(self.query("PRAGMA integrity_check")[0][0])
+
+    # ------------------------------------------------------------------ file hashes
+
+    def hash_file(self, path: str | os.PathLike) -> str:
+        """Content hash of a file, cached by (path, size, mtime)."""
+        p = os.path.abspath(path)
+        st = os.stat(p)
+        rows = self.query("SELECT hash FROM files WHERE path=? AND size=? AND mtime_ns=?", (p, st.st_size, st.st_mtime_ns))
+        if rows and rows[0][0]:
+            return rows[0][0]
+        h = file_hash(p)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
+                (p, st.st_size, st.st_mtime_ns, h, time.time()),
+            )
+        return h
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, cascade: str, cascade_path: str, target: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO runs(started, cascade, cascade_path, target, host, pid, reflexng_version, status) "
+                "VALUES (?,?,?,?,?,?,?, 'running')",
+                (time.time(), cascade, cascade_path, target, socket.gethostname(), os.getpid(), __version__),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished=?, status=?, summary=? WHERE id=?",
+                       (time.time(), status, json.dumps(summary, default=str), run_id))
+
+    # ------------------------------------------------------------------ attempts
+
+    def start_attempt(self, *, job_id: str, run_id: int | None, task: str, dataset: str, recipe: str,
+                      version: str, parameters: dict[str, Any], cache_key: str, attempt: int, jobdir: str,
+                      inputs: Iterable[tuple[str, str, str, str]]) -> int:
+        """Record a starting attempt with its inputs (role, category, path, hash); returns its id."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
+                "attempt, jobdir, started, host, reflexng_version) VALUES (?,?,?,?,?,?,?,?, 'running', ?,?,?,?,?)",
+                (job_id, run_id, task, dataset, recipe, version, json.dumps(parameters, sort_keys=True, default=str),
+                 cache_key, attempt, jobdir, time.time(), socket.gethostname(), __version__),
+            )
+            aid = int(cur.lastrowid)
+            db.executemany(
+                "INSERT INTO job_inputs(attempt_id, role, category, path, hash) VALUES (?,?,?,?,?)",
+                [(aid, r, c, p, h) for r, c, p, h in inputs],
+            )
+        return aid
+
+    def finish_attempt(self, attempt_id: int, status: str, *, exit_reason: str = "", log_tail: str = "",
+                       outputs: Iterable[tuple[str, str, int, int, str]] = (), qc: dict[str, Any] | None = None) -> None:
+        """Close an attempt; ``outputs`` are (category, path, size, mtime_ns, hash) of moved products."""
+        qc_json = json.dumps(qc or {}, default=str)
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE jobs SET status=?, finished=?, exit_reason=?, log_tail=? WHERE id=?",
+                (status, time.time(), exit_reason, log_tail, attempt_id),
+            )
+            db.executemany(
+                "INSERT INTO job_outputs(attempt_id, category, path, size, mtime_ns, hash, qc) VALUES (?,?,?,?,?,?,?)",
+                [(attempt_id, c, p, s, m, h, qc_json) for c, p, s, m, h in outputs],
+            )
+            for _c, p, s, m, h in outputs:
+                db.execute("INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
+                           (p, s, m, h, time.time()))
+
+    def record_reuse(self, *, job_id: str, run_id: int | None, task: str, dataset: str, source: Attempt) -> int:
+        """Record that ``job_id`` reused the products of an earlier attempt."""
+        now = time.time()
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
+                "attempt, jobdir, started, finished, host, reflexng_version, reused_from) "
+                "VALUES (?,?,?,?,?,?,?,?, 'reused', ?,?,?,?,?,?,?)",
+                (job_id, run_id, task, dataset, source.recipe, source.version, json.dumps(source.parameters),
+                 source.cache_key, source.attempt, source.jobdir, now, now, socket.gethostname(), __version__, source.id),
+            )
+            return int(cur.lastrowid)
+
+    def _attempt(self, row: sqlite3.Row, details: bool = True) -> Attempt:
+        a = Attempt(
+            id=row["id"], job_id=row["job_id"], task=row["task"], recipe=row["recipe"], version=row["version"],
+            parameters=json.loads(row["parameters"] or "{}"), cache_key=row["cache_key"], status=row["status"],
+            attempt=row["attempt"], jobdir=row["jobdir"], started=row["started"], finished=row["finished"],
+            exit_reason=row["exit_reason"] or "", host=row["host"] or "", reflexng_version=row["reflexng_version"] or "",
+            dataset=row["dataset"] or "",
+        )
+        if details:
+            a.inputs = [dict(r) for r in self.query(
+                "SELECT role, category, path, hash FROM job_inputs WHERE attempt_id=? ORDER BY rowid", (a.id,))]
+            a.outputs = [dict(r) for r in self.query(
+                "SELECT category, path, size, mtime_ns, hash, qc FROM job_outputs WHERE attempt_id=? ORDER BY rowid",
+                (a.id,))]
+            for o in a.outputs:
+                o["qc"] = json.loads(o["qc"] or "{}")
+        return a
+
+    def attempt(self, attempt_id: int) -> Attempt | None:
+        rows = self.query("SELECT * FROM jobs WHERE id=?", (attempt_id,))
+        return self._attempt(rows[0]) if rows else None
+
+    def successful_attempts(self, cache_key: str) -> list[Attempt]:
+        """Earlier successful attempts with this cache key, newest first."""
+        rows = self.query("SELECT * FROM jobs WHERE cache_key=? AND status='done' ORDER BY id DESC", (cache_key,))
+        return [self._attempt(r) for r in rows]
+
+    def last_attempt(self, job_id: str, status: str | None = None) -> Attempt | None:
+        """The newest attempt (executed, not reused) of a job id, optionally with a given status."""
+        sql = "SELECT * FROM jobs WHERE job_id=? AND status != 'reused'"
+        args: list[Any] = [job_id]
+        if status:
+            sql += " AND status=?"
+            args.append(status)
+        rows = self.query(sql + " ORDER BY id DESC LIMIT 1", args)
+        return self._attempt(rows[0]) if rows else None
+
+    def producer_of(self, path: str) -> Attempt | None:
+        """The successful attempt that wrote a product file (None for raw files)."""
+        rows = self.query(
+            "SELECT j.* FROM job_outputs o JOIN jobs j ON j.id=o.attempt_id WHERE o.path=? AND j.status='done' "
+            "ORDER BY j.id DESC LIMIT 1", (os.path.abspath(path),))
+        return self._attempt(rows[0]) if rows else None
+
+    def product_unchanged(self, output: dict[str, Any]) -> str:
+        """'' when the recorded product is present and unmodified, else why not (in words)."""
+        p = output["path"]
+        name = os.path.basename(p)
+        try:
+            st = os.stat(p)
+        except OSError:
+            return f"product {name} missing"
+        if st.st_size != output["size"]:
+            return f"product {name} modified"
+        if st.st_mtime_ns != output["mtime_ns"]:
+            try:
+                if file_hash(p) != output["hash"]:
+                    return f"product {name} modified"
+            except OSError:
+                return f"product {name} unreadable"
+        return ""
