@@ -39,7 +39,6 @@ STATE_COLOURS = {
     "stale": "#c8a2c8",
 }
 GREY = "#f4f4f4"
-DX, DY = 220.0, 90.0
 TASK_W, TASK_H = 160.0, 56.0
 SRC_W, SRC_H = 130.0, 30.0
 
@@ -50,7 +49,7 @@ class NodeItem(QGraphicsRectItem):
         super().__init__(-w / 2, -h / 2, w, h)
         self.node = node
         self.view = view
-        self.setPos(node.x * DX, node.y * DY)
+        self.setPos(node.x, node.y)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setToolTip(f"{node.name}\n{node.recipe}" if node.recipe else node.name)
         self.label = QGraphicsSimpleTextItem(node.name, self)
@@ -147,15 +146,19 @@ class CascadeView(QGraphicsView):
             a, b = self.items_by_name.get(src), self.items_by_name.get(dst)
             if a is None or b is None:
                 continue
-            scene.addItem(self._edge(a, b, role))
+            scene.addItem(self._edge(a, b, role, self.model.bends.get((src, dst), [])))
         self.fit()
 
-    def _edge(self, a: NodeItem, b: NodeItem, role: str) -> QGraphicsPathItem:
+    def _edge(self, a: NodeItem, b: NodeItem, role: str, bends=()) -> QGraphicsPathItem:
         p1 = a.pos() + QPointF(a.rect().right(), 0)
         p2 = b.pos() + QPointF(b.rect().left(), 0)
         path = QPainterPath(p1)
-        mid = (p1.x() + p2.x()) / 2
-        path.cubicTo(QPointF(mid, p1.y()), QPointF(mid, p2.y()), p2)
+        points = [QPointF(x, y) for x, y in bends] + [p2]
+        prev = p1
+        for q in points:  # smooth S-curves through the layout's dummy slots
+            mid = (prev.x() + q.x()) / 2
+            path.cubicTo(QPointF(mid, prev.y()), QPointF(mid, q.y()), q)
+            prev = q
         item = QGraphicsPathItem(path)
         pen = QPen(QColor("#333" if role == "main" else "#777"))
         pen.setWidthF(2.0 if role == "main" else 1.2)

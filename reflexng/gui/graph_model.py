@@ -27,28 +27,30 @@ class GraphNode:
     recipe: str = ""
 
 
+X_SPACING, Y_SPACING = 220.0, 80.0  # pixels between layers / slots (fallback layout)
+
+
 @dataclass
 class GraphModel:
+    """Positions are node centres in scene pixels; ``bends`` are polyline points of long edges."""
+
     nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # (source, target, role)
+    bends: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
 
 
-def _core_layout(cascade: Any) -> dict[str, tuple[float, float]] | None:
-    """The core's layered layout (issue 2) when it is available."""
+def _core_layout(cascade: Any) -> tuple[dict[str, tuple[float, float]], dict] | None:
+    """The core's layered layout with crossing reduction (``reflexng.cascade.layering``)."""
     try:
-        from reflexng.cascade import layout as core_layout  # type: ignore[attr-defined]
+        from reflexng.cascade.layering import compute_layout
     except ImportError:
         return None
-    for name in ("layout", "layered_layout", "compute_layout"):
-        fn = getattr(core_layout, name, None)
-        if callable(fn):
-            try:
-                pos = fn(cascade)
-            except Exception:
-                return None
-            if isinstance(pos, Mapping):
-                return {str(k): (float(v[0]), float(v[1])) for k, v in pos.items()}
-    return None
+    try:
+        lay = compute_layout(cascade)
+    except Exception:  # an invalid cascade (cycle, unknown input): fall back, validation reports it
+        return None
+    pos = {str(k): (float(v[0]), float(v[1])) for k, v in lay.positions.items()}
+    return pos, dict(lay.bends)
 
 
 def layered_layout(cascade: Any) -> dict[str, tuple[float, float]]:
@@ -82,7 +84,7 @@ def layered_layout(cascade: Any) -> dict[str, tuple[float, float]]:
             names.sort(key=lambda n: (sum(rank.get(p, 0) for p in preds[n]) / max(1, len(preds[n])), n))
         for i, n in enumerate(names):
             rank[n] = i
-            pos[n] = (float(d), float(i))
+            pos[n] = (d * X_SPACING, i * Y_SPACING)
     return pos
 
 
@@ -91,7 +93,10 @@ def needed_tasks(cascade: Any, target: str | None) -> set[str]:
     carrying it. None = the whole cascade."""
     if not target:
         return set(cascade.tasks) | set(cascade.data_sources)
-    roots = [t.name for t in cascade.tasks.values() if t.name == target or target in t.meta_targets]
+    try:
+        roots = list(cascade.target_tasks(target))
+    except Exception:  # unknown target or an older Cascade: match names / meta targets
+        roots = [t.name for t in cascade.tasks.values() if t.name == target or target in t.meta_targets]
     preds: dict[str, list[str]] = defaultdict(list)
     for e in cascade.edges:
         preds[e.target].append(e.source)
@@ -111,6 +116,7 @@ def task_roles(cascade: Any, target: str | None = None) -> dict[str, str]:
     consumes; calibration for the rest."""
     consumed = {e.source for e in cascade.edges}
     roles: dict[str, str] = {}
+    core_role = getattr(cascade, "task_role", None)
     for t in cascade.tasks.values():
         science = (
             t.name == target
@@ -118,12 +124,18 @@ def task_roles(cascade: Any, target: str | None = None) -> dict[str, str]:
             or any("science" in m.lower() for m in t.meta_targets)
             or t.name not in consumed
         )
+        if core_role is not None and not science:
+            try:
+                science = core_role(t.name) == SCIENCE
+            except Exception:
+                pass
         roles[t.name] = SCIENCE if science else CALIBRATION
     return roles
 
 
 def build_graph(cascade: Any, target: str | None = None) -> GraphModel:
-    pos = _core_layout(cascade) or layered_layout(cascade)
+    core = _core_layout(cascade)
+    pos, bends = core if core else (layered_layout(cascade), {})
     needed = needed_tasks(cascade, target)
     roles = task_roles(cascade, target)
     g = GraphModel()
@@ -134,6 +146,7 @@ def build_graph(cascade: Any, target: str | None = None) -> GraphModel:
         x, y = pos.get(name, (0.0, 0.0))
         g.nodes[name] = GraphNode(name, "task", roles[name], x, y, name in needed, t.recipe_name)
     g.edges = [(e.source, e.target, e.role) for e in cascade.edges]
+    g.bends = {tuple(k): [(float(x), float(y)) for x, y in v] for k, v in bends.items()}
     return g
 
 

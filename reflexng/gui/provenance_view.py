@@ -1,0 +1,142 @@
+"""Provenance view: runs and their jobs, attempts, and the tree from an end product back to
+the raw files (recipe and parameters at every step); open the job folder, copy the replay
+command, open the product, export PROV-JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reflexng.gui import provenance_model as pm
+
+ATTEMPT_ROLE = Qt.ItemDataRole.UserRole
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProvenanceView(QWidget):
+    sig_open_product = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("provenanceView")
+        self.tree.setHeaderLabels(["Run / job / product ← inputs", "Category / status", "Recipe", "Parameters"])
+        self.tree.setColumnWidth(0, 300)
+        self.open_folder_button = QPushButton("Open job folder", self)
+        self.copy_replay_button = QPushButton("Copy replay command", self)
+        self.open_product_button = QPushButton("Open product", self)
+        self.export_button = QPushButton("Export PROV-JSON…", self)
+        self.open_folder_button.clicked.connect(self.open_job_folder)
+        self.copy_replay_button.clicked.connect(self.copy_replay)
+        self.open_product_button.clicked.connect(self._open_product)
+        bar = QHBoxLayout()
+        for b in (self.open_folder_button, self.copy_replay_button, self.open_product_button, self.export_button):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.tree, 1)
+        self.store: Any = None
+        self.trees: dict[str, pm.ProvNode] = {}
+
+    def refresh(self, store: Any, end_products: list[str] | None = None) -> None:
+        """Fill from ``store``: every run with its jobs and, for each end product, its tree."""
+        self.store = store
+        self.tree.clear()
+        self.trees.clear()
+        if store is None:
+            return
+        for run in pm.runs(store):
+            ri = QTreeWidgetItem([f"run {run['id']}  {run.get('cascade') or ''} → {run.get('target') or ''}",
+                                  run.get("status") or "", "", ""])
+            self.tree.addTopLevelItem(ri)
+            for a in pm.run_jobs(store, run["id"]):
+                ji = self._attempt_item(a)
+                ri.addChild(ji)
+        if end_products:
+            top = QTreeWidgetItem(["End products", "", "", ""])
+            self.tree.insertTopLevelItem(0, top)
+            for p in end_products:
+                node = pm.product_tree(store, p)
+                self.trees[p] = node
+                top.addChild(self._node_item(node))
+            top.setExpanded(True)
+        if self.tree.topLevelItemCount():
+            self.tree.topLevelItem(0).setExpanded(True)
+
+    def _attempt_item(self, a: Any) -> QTreeWidgetItem:
+        it = QTreeWidgetItem([f"{a.job_id}  attempt {a.attempt}", a.status, f"{a.recipe} {a.version}", _params(a.parameters)])
+        it.setData(0, ATTEMPT_ROLE, a.id)
+        if a.exit_reason:
+            it.setToolTip(1, a.exit_reason)
+        for o in a.outputs or ():
+            oi = QTreeWidgetItem([os.path.basename(o["path"]), o.get("category") or "", "", ""])
+            oi.setData(0, PATH_ROLE, o["path"])
+            oi.setData(0, ATTEMPT_ROLE, a.id)
+            it.addChild(oi)
+        return it
+
+    def _node_item(self, node: pm.ProvNode) -> QTreeWidgetItem:
+        a = node.attempt
+        it = QTreeWidgetItem([
+            os.path.basename(node.path),
+            node.category or ("raw" if node.raw else ""),
+            f"{a.task}: {a.recipe} {a.version} (attempt {a.attempt})" if a else "raw file",
+            _params(a.parameters) if a else "",
+        ])
+        it.setToolTip(0, node.path)
+        it.setData(0, PATH_ROLE, node.path)
+        if a is not None:
+            it.setData(0, ATTEMPT_ROLE, a.id)
+        for child in node.inputs:
+            it.addChild(self._node_item(child))
+        it.setExpanded(True)
+        return it
+
+    # ------------------------------------------------------------------ actions
+    def current_attempt(self) -> Any:
+        item = self.tree.currentItem()
+        aid = item.data(0, ATTEMPT_ROLE) if item is not None else None
+        return self.store.attempt(int(aid)) if (aid is not None and self.store is not None) else None
+
+    def current_path(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, PATH_ROLE) if item is not None else None
+
+    def open_job_folder(self) -> bool:
+        a = self.current_attempt()
+        return bool(a) and QDesktopServices.openUrl(QUrl.fromLocalFile(a.jobdir))
+
+    def copy_replay(self) -> str:
+        a = self.current_attempt()
+        if a is None:
+            return ""
+        cmd = pm.replay_command(a)
+        QGuiApplication.clipboard().setText(cmd)
+        return cmd
+
+    def _open_product(self) -> None:
+        p = self.current_path()
+        if p:
+            self.sig_open_product.emit(p)
+
+    def export_prov_json(self, product: str, path: str) -> None:
+        node = self.trees.get(product) or pm.product_tree(self.store, product)
+        pm.export_prov_json(node, path)
+
+
+def _params(p: dict) -> str:
+    return json.dumps(p, sort_keys=True) if p else ""

@@ -1,0 +1,37 @@
+"""Send a product to ds9 / TOPCAT / Aladin over SAMP (astropy.samp) when a hub runs.
+Qt-free; call it in a worker (connecting may take a moment)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def send_fits(path: str | os.PathLike, *, table: bool = False, timeout: float = 3.0) -> str:
+    """Broadcast ``image.load.fits`` (or ``table.load.fits``) for ``path``; return what
+    happened in words. Never raises: no hub gives a clear message."""
+    try:
+        from astropy.samp import SAMPHubError, SAMPIntegratedClient
+    except ImportError:  # pragma: no cover - astropy is a dependency
+        return "SAMP is not available (astropy.samp missing)"
+    p = Path(path).resolve()
+    if not p.is_file():
+        return f"cannot send {p.name}: file not found"
+    client = SAMPIntegratedClient(name="reflexng", description="reflexng data reduction")
+    try:
+        client.connect(pool_size=1)
+    except (SAMPHubError, OSError, ConnectionError) as exc:
+        return f"no SAMP hub is running (start ds9, TOPCAT or Aladin first): {exc}"
+    except Exception as exc:  # any other hub trouble
+        return f"SAMP hub not reachable: {exc}"
+    try:
+        mtype = "table.load.fits" if table else "image.load.fits"
+        client.notify_all({"samp.mtype": mtype, "samp.params": {"url": p.as_uri(), "name": p.name}})
+        return f"sent {p.name} over SAMP ({mtype})"
+    except Exception as exc:
+        return f"SAMP send failed: {exc}"
+    finally:
+        try:
+            client.disconnect()
+        except Exception:
+            pass
