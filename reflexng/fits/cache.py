@@ -1,0 +1,107 @@
+"""The scan cache: table ``fits_scan_cache`` in the work directory's SQLite database.
+
+A row is valid while the file's (path, size, mtime_ns, inode) are unchanged and holds the values
+extracted for a keyword set; a scan asking for keywords outside that set re-reads the file.
+Only readable files are cached (a bad file is looked at again on every scan). The cache has
+its own connection (WAL mode) and writes once per scan in one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+TABLE = "fits_scan_cache"
+# bump when the reader's semantics change: rows of another version are never trusted
+FORMAT = "1"
+_COLUMNS = ["path", "size", "mtime_ns", "inode", "keyset", "vals", "digest"]
+
+Row = tuple[int, int, int, str, str, str]  # size, mtime_ns, inode, keyset, vals (JSON), digest
+
+
+class ScanCache:
+    """Read all rows at once; write changed rows and drop stale ones in one transaction."""
+
+    def __init__(self, db_path: str | Path):
+        self.path = os.fspath(db_path)
+        self.con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA busy_timeout=30000")
+        cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
+        if cols and cols != _COLUMNS:
+            self.con.execute(f"DROP TABLE {TABLE}")
+        self.con.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
+            " mtime_ns INTEGER, inode INTEGER, keyset TEXT, vals TEXT, digest TEXT)"
+        )
+        self._keysets: dict[str, frozenset[str] | None] = {}
+
+    def load(self) -> dict[str, Row]:
+        """All cached rows by path."""
+        cur = self.con.execute(
+            f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
+        )
+        return {r[0]: r[1:] for r in cur}
+
+    def keyset(self, text: str) -> frozenset[str] | None | bool:
+        """The names a row's keyset holds; None for every card; False for another format."""
+        try:
+            return self._keysets[text]
+        except KeyError:
+            pass
+        fmt, _, names = text.partition("|")
+        ks: frozenset[str] | None | bool
+        if fmt != FORMAT:
+            ks = False
+        elif names == "*":
+            ks = None
+        else:
+            ks = frozenset(names.split("\n")) if names else frozenset()
+        self._keysets[text] = ks
+        return ks
+
+    @staticmethod
+    def keyset_text(names: Iterable[str] | None) -> str:
+        return FORMAT + "|" + ("*" if names is None else "\n".join(sorted(names)))
+
+    def write(
+        self,
+        rows: Sequence[tuple[str, int, int, int, str, str, str]],
+        drop: Iterable[str],
+    ) -> None:
+        """Insert or replace ``rows`` and delete the ``drop`` paths, in one transaction."""
+        drop = list(drop)
+        if not rows and not drop:
+            return
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if drop:
+                con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((p,) for p in drop))
+            if rows:
+                con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)", rows)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def dumps(values: dict) -> str | None:
+    """JSON of extracted values, or None when a value has no JSON form (complex)."""
+    try:
+        return json.dumps(values, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def loads_many(texts: Sequence[str]) -> list[dict]:
+    """Decode many JSON objects in one call (much faster than one call each)."""
+    if not texts:
+        return []
+    return json.loads("[" + ",".join(texts) + "]")

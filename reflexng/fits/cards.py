@@ -1,0 +1,95 @@
+"""Parse the value of one FITS header card exactly as astropy does, without astropy.
+
+Only the value grammar of astropy's (non-strict) card parser is reproduced: strings with
+``''`` escapes (trailing blanks stripped), ``T``/``F``, integers, floats (``D`` exponents), complex
+``(re, im)`` and an empty value (``None``). Anything else is reported as *odd* so the caller can
+fall back to astropy for that file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ODD = object()  # marker: the value text is not in a form this parser reproduces exactly
+
+_NUM = r"[+-]? *(?:\.\d+|\d+(?:\.\d*)?) *(?:[deDE] *[+-]? *\d+)?"
+_NUM_RE = re.compile(rf"({_NUM}) *(?:/.*)?$", re.S)
+_CPLX_RE = re.compile(rf"\( *({_NUM}) *, *({_NUM}) *\) *(?:/.*)?$", re.S)
+# astropy's string grammar: the shortest content of length >= 1 first, the empty string last;
+# the closing quote must be followed by a blank, a slash or the end, and then only a comment.
+_STR_RE = re.compile(r"'([ -~]+?|)'(?=$|/| ) *(?:/.*)?$", re.S)
+_REST_OK_RE = re.compile(r" *(?:/.*)?$", re.S)
+_NUM_TRANS = str.maketrans({"d": "e", "D": "E", " ": None})
+_RVKC_RE = re.compile(r"'[a-zA-Z_]\w*(?:\.\d+)?(?:\.[a-zA-Z_]\w*(?:\.\d+)?)*: +")
+
+_FASTNUM_RE = re.compile(r"[+-]?[0-9]+$")
+_FASTFLOAT_RE = re.compile(r"[+-]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][+-]?[0-9]+)?$")
+
+
+def _to_num(text: str) -> int | float:
+    digits = text.translate(_NUM_TRANS)
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
+
+
+def parse_value(text: str, standard: bool = True) -> Any:
+    """Value of a card from the text after its value indicator (``= `` or, for HIERARCH, ``=``).
+
+    Returns the astropy-equal value, ``None`` for an empty value, or ``ODD``.
+    ``standard`` is False for HIERARCH cards (record-valued cards only exist for standard ones).
+    """
+    vc = text.strip()
+    if not (vc.isascii() and vc.isprintable()):
+        return ODD
+    if not vc or vc[0] == "/":
+        return None
+    c = vc[0]
+    if c == "'":
+        q = vc.find("'", 1)
+        if q > 1:
+            nxt = vc[q + 1 : q + 2]
+            if nxt == "" or nxt == " " or nxt == "/":
+                rest = vc[q + 1 :].lstrip(" ")
+                if not rest or rest[0] == "/":
+                    if standard and ": " in vc and _RVKC_RE.match(vc):
+                        return ODD
+                    return vc[1:q].rstrip()
+        m = _STR_RE.match(vc)
+        if m is None:
+            return ODD
+        if standard and _RVKC_RE.match(vc):
+            return ODD
+        return m.group(1).replace("''", "'").rstrip()
+    if c == "T" or c == "F":
+        rest = vc[1:]
+        if not rest or _REST_OK_RE.match(rest):
+            return c == "T"
+        return ODD
+    if c == "(":
+        m = _CPLX_RE.match(vc)
+        if m is None:
+            return ODD
+        return _to_num(m.group(1)) + _to_num(m.group(2)) * 1j
+    # a number; the common case is a bare number with or without a comment
+    head = vc.split("/", 1)[0].rstrip(" ")
+    if _FASTNUM_RE.match(head):
+        return int(head)
+    if _FASTFLOAT_RE.match(head):
+        return float(head)
+    m = _NUM_RE.match(vc)
+    if m is None:
+        return ODD
+    return _to_num(m.group(1))
+
+
+def cascade_name(card_keyword: str) -> str:
+    """Cascade name of a card keyword: ``HIERARCH ESO DPR TYPE`` -> ``DPR.TYPE``."""
+    if card_keyword.startswith("HIERARCH "):
+        rest = card_keyword[9:].strip()
+        if rest.startswith("ESO "):
+            return ".".join(rest[4:].split())
+        return "HIERARCH " + rest
+    return card_keyword

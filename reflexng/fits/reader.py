@@ -1,0 +1,426 @@
+"""A small FITS header reader: 2880-byte blocks, only the requested cards, astropy as fallback.
+
+Which header a keyword comes from: the primary header. When the primary header has ``NAXIS = 0``
+and the file has an extension, keywords missing from the primary header are taken from the
+first extension's header (for a tile-compressed image, e.g. ``.fits.fz``, the header of the
+compressed image as astropy presents it). ``keywords=None`` means every valued card of the
+primary header (plus, by the same rule, the first extension's cards the primary lacks);
+COMMENT, HISTORY and blank cards are left out.
+
+The fast path reads the header blocks with ``os.pread`` (the kernel is told not to read ahead)
+and extracts only the cards asked for. astropy is used for ``.fits.fz`` files, CONTINUE
+(long string) cards, record-valued cards and any card whose value this reader does not parse
+exactly as astropy does. Values equal astropy's: ``str`` (trailing blanks stripped), ``int``,
+``float``, ``bool``, ``complex``; an empty value is ``None``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import warnings
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from reflexng.cascade.model import fits_card_name
+from reflexng.fits.cards import ODD, cascade_name, parse_value
+
+BLOCK = 2880
+FIRST_READ = 10 * BLOCK  # enough for ~360 cards in one system call
+MORE_READ = 24 * BLOCK
+MAX_HEADER = 16 * 1024 * 1024
+END_CARD = b"END" + b" " * 77
+_COMMENTARY = {b"COMMENT ", b"HISTORY ", b"        "}
+_STD_KEY_RE = re.compile(rb"[A-Z0-9_-]{1,8} *$")
+_FADV = getattr(os, "posix_fadvise", None)
+_FADV_RANDOM = getattr(os, "POSIX_FADV_RANDOM", 0)
+
+OK = "ok"
+UNREADABLE = "unreadable"
+
+
+class Unreadable(Exception):
+    """A file this reader (and astropy) cannot make sense of; the message is the reason."""
+
+
+class _Odd(Exception):
+    """The fast path met something only astropy handles exactly."""
+
+
+class KeywordSpec:
+    """Requested cascade keywords compiled for extraction (``None``: every card)."""
+
+    def __init__(self, keywords: Iterable[str] | None):
+        self.all = keywords is None
+        self.names: tuple[str, ...] = () if keywords is None else tuple(dict.fromkeys(keywords))
+        eso: dict[bytes, list[str]] = {}
+        self.std: list[tuple[bytes, str]] = []  # (b"EXPTIME = ", name)
+        self.hier: list[tuple[bytes, str]] = []  # (b"HIERARCH FOO", name): non-ESO HIERARCH
+        for name in self.names:
+            card = fits_card_name(name)
+            raw = card.encode("ascii", "replace")
+            if card.startswith("HIERARCH ESO "):
+                eso.setdefault(raw[13:], []).append(name)
+            elif card.startswith("HIERARCH ") or len(card) > 8 or " " in card:
+                if not card.startswith("HIERARCH "):
+                    raw = b"HIERARCH " + raw
+                self.hier.append((raw, name))
+            else:
+                self.std.append((raw.ljust(8) + b"= ", name))
+        self.eso = eso
+        alts = sorted(eso, key=len, reverse=True)
+        self.eso_re = (
+            re.compile(rb"HIERARCH ESO (" + b"|".join(re.escape(a) for a in alts) + rb") *=")
+            if alts
+            else None
+        )
+
+    def key(self) -> str:
+        """A stable text naming this keyword set (stored with cached values)."""
+        return "*" if self.all else "\n".join(sorted(self.names))
+
+
+# ---------------------------------------------------------------------------- card extraction
+
+
+def _card_value(buf: bytes, card: int, text_start: int, standard: bool) -> Any:
+    if buf[card + 80 : card + 88] == b"CONTINUE":
+        raise _Odd("CONTINUE")
+    value = parse_value(buf[text_start : card + 80].decode("latin-1"), standard)
+    if value is ODD:
+        raise _Odd("value")
+    return value
+
+
+def _find_card(buf: bytes, pattern: bytes, start: int, end: int) -> int:
+    p = buf.find(pattern, start, end)
+    while p >= 0 and (p - start) % 80:
+        p = buf.find(pattern, p + 1, end)
+    return p
+
+
+def extract(buf: bytes, start: int, end: int, spec: KeywordSpec, want: set[str] | None) -> dict:
+    """Values of the wanted keywords found in the header ``buf[start:end]`` (end: the END card).
+
+    ``want`` limits the names looked for (None: all of ``spec``). Raises ``_Odd`` when only
+    astropy can answer exactly.
+    """
+    if spec.all:
+        return _extract_all(buf, start, end)
+    out: dict[str, Any] = {}
+    if spec.eso_re is not None:
+        for m in spec.eso_re.finditer(buf, start, end):
+            p = m.start()
+            if (p - start) % 80:
+                raise _Odd("HIERARCH text inside a card")
+            names = spec.eso[m.group(1)]
+            if names[0] in out:
+                continue  # astropy returns the first of duplicated cards
+            if want is not None and not any(n in want for n in names):
+                continue
+            value = _card_value(buf, p, m.end(), False)
+            for n in names:
+                out[n] = value
+    for pattern, name in spec.std:
+        if want is not None and name not in want:
+            continue
+        p = _find_card(buf, pattern, start, end)
+        if p >= 0:
+            out[name] = _card_value(buf, p, p + 10, True)
+    for pattern, name in spec.hier:
+        if want is not None and name not in want:
+            continue
+        p = _find_card(buf, pattern, start, end)
+        while p >= 0:
+            q = p + len(pattern)
+            if buf[q] in (32, 61):
+                while q < p + 79 and buf[q] == 32:
+                    q += 1
+                if buf[q] == 61:
+                    out[name] = _card_value(buf, p, q + 1, False)
+                    break
+            p = _find_card(buf, pattern, p + 80, end)
+    return out
+
+
+def _extract_all(buf: bytes, start: int, end: int) -> dict:
+    out: dict[str, Any] = {}
+    for p in range(start, end, 80):
+        k8 = buf[p : p + 8]
+        if k8 == b"HIERARCH" and buf[p + 8] == 32 and b"=" in buf[p : p + 80]:
+            eq = buf.index(b"=", p, p + 80)
+            name = cascade_name("HIERARCH " + buf[p + 9 : eq].decode("latin-1").strip())
+            text, standard = eq + 1, False
+        elif k8 in _COMMENTARY:
+            continue
+        elif buf[p + 8 : p + 10] == b"= " and _STD_KEY_RE.match(k8):
+            name = k8.rstrip().decode("ascii")
+            text, standard = p + 10, True
+        else:
+            raise _Odd("non-standard card")
+        if name not in out:
+            out[name] = _card_value(buf, p, text, standard)
+    return out
+
+
+def _std_int(buf: bytes, start: int, end: int, name: bytes, hint: int) -> int | None:
+    pattern = name.ljust(8) + b"= "
+    p = start + hint * 80
+    if not buf.startswith(pattern, p):
+        p = _find_card(buf, pattern, start, end)
+        if p < 0:
+            return None
+    value = parse_value(buf[p + 10 : p + 80].decode("latin-1"))
+    return value if type(value) is int else None
+
+
+def data_size(buf: bytes, start: int, end: int) -> int:
+    """Bytes of the primary data unit described by the header (0 when unknown or empty)."""
+    bitpix = _std_int(buf, start, end, b"BITPIX", 1)
+    naxis = _std_int(buf, start, end, b"NAXIS", 2)
+    if not bitpix or not naxis or naxis < 0:
+        return 0
+    size = abs(bitpix) // 8
+    for i in range(1, naxis + 1):
+        n = _std_int(buf, start, end, b"NAXIS%d" % i, 2 + i)
+        if n is None or n <= 0:
+            return 0
+        size *= n
+    return size
+
+
+# ---------------------------------------------------------------------------- file sources
+
+
+class _Plain:
+    def __init__(self, path: str, size: int):
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.size = size
+        if _FADV is not None:
+            try:
+                _FADV(self.fd, 0, 0, _FADV_RANDOM)
+            except OSError:
+                pass
+
+    def read(self, offset: int, n: int) -> bytes:
+        return os.pread(self.fd, n, offset)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _Gzip:
+    def __init__(self, path: str, size: int):
+        self.f = gzip.open(path, "rb")
+        self.path = path
+        self.size = size
+
+    def read(self, offset: int, n: int) -> bytes:
+        try:
+            if self.f.tell() != offset:
+                self.f.seek(offset)
+            return self.f.read(n)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise Unreadable(f"broken gzip: {exc}") from None
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _read_header(src: Any, offset: int, what: str) -> tuple[bytes, int]:
+    """Read a header starting at ``offset``: (bytes from offset, position of the END card)."""
+    buf = src.read(offset, FIRST_READ)
+    searched = 0
+    while True:
+        p = buf.find(END_CARD, searched)
+        while p >= 0 and p % 80:
+            p = buf.find(END_CARD, p + 1)
+        if p >= 0:
+            return buf, p
+        searched = len(buf) - len(buf) % 80
+        if len(buf) % BLOCK or len(buf) >= MAX_HEADER:
+            break
+        more = src.read(offset + len(buf), MORE_READ)
+        if not more:
+            break
+        buf += more
+    for p in range(0, len(buf) - 2, 80):
+        if buf.startswith(b"END", p):
+            raise _Odd("non-standard END card")
+    if len(buf) >= MAX_HEADER:
+        raise Unreadable(f"not FITS: no END card in the first {MAX_HEADER} bytes of the {what}")
+    return_end = offset + len(buf)
+    raise Unreadable(f"truncated: {what} ends at byte {return_end} without END")
+
+
+def _not_fits_reason(head: bytes) -> str:
+    if head.startswith(b"XTENSION"):
+        return "not FITS: starts with XTENSION instead of SIMPLE (no primary header)"
+    shown = head[:20].decode("latin-1")
+    shown = "".join(c if c.isprintable() else "." for c in shown)
+    return f"not FITS: does not start with a SIMPLE card (starts with {shown!r})"
+
+
+def _kind(path: str) -> str:
+    low = path.lower()
+    if low.endswith(".fz"):
+        return "fz"
+    if low.endswith(".gz"):
+        return "gz"
+    return "plain"
+
+
+def read_file(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict, str]:
+    """Read one file: (status, reason, values, header_digest). Never raises for a bad file."""
+    if size == 0:
+        return UNREADABLE, "empty file", {}, ""
+    try:
+        return _read(path, size, spec, _kind(path))
+    except Unreadable as exc:
+        return UNREADABLE, str(exc), {}, ""
+    except IsADirectoryError:
+        return UNREADABLE, "is a folder", {}, ""
+    except OSError as exc:
+        return UNREADABLE, f"cannot read: {exc.strerror or exc}", {}, ""
+    except Exception as exc:  # a bad file must never stop a scan
+        return UNREADABLE, f"cannot read: {type(exc).__name__}: {exc}", {}, ""
+
+
+def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str, dict, str]:
+    src: Any = _Gzip(path, size) if kind == "gz" else _Plain(path, size)
+    try:
+        head = src.read(0, 80)
+        if kind == "plain" and head.startswith(b"\x1f\x8b"):
+            src.close()
+            src = _Gzip(path, size)
+            kind = "gz"
+            head = src.read(0, 80)
+        if not head.startswith(b"SIMPLE  "):
+            raise Unreadable(_not_fits_reason(head))
+        try:
+            buf, end = _read_header(src, 0, "header")
+        except _Odd:
+            return _astropy_result(path, size, spec, "")
+        hlen = end + 80
+        hlen += -hlen % BLOCK
+        digest = f"{zlib.crc32(buf[: end + 80]):08x}{size:x}"
+        dsize = data_size(buf, 0, end)
+        _check_size(src, kind, size, hlen, dsize)
+        if kind == "fz":
+            return _astropy_result(path, size, spec, digest)
+        try:
+            values = extract(buf, 0, end, spec, None)
+            missing = spec.all or len(values) < len(spec.names)
+            if missing and dsize == 0 and _std_int(buf, 0, end, b"NAXIS", 2) == 0:
+                values = _merge_ext1(src, kind, size, hlen, spec, values)
+        except _Odd:
+            return _astropy_result(path, size, spec, digest)
+        return OK, "", values, digest
+    finally:
+        src.close()
+
+
+def _check_size(src: Any, kind: str, size: int, hlen: int, dsize: int) -> None:
+    need = hlen + dsize
+    if kind == "gz":
+        if need < 2**32:
+            try:
+                with open(src.path, "rb") as f:
+                    f.seek(-4, os.SEEK_END)
+                    isize = int.from_bytes(f.read(4), "little")
+            except OSError:
+                return
+            if isize < need:
+                raise Unreadable(
+                    f"broken gzip: the gzip trailer says {isize} bytes uncompressed, "
+                    f"the FITS header describes at least {need} (truncated download?)"
+                )
+        return
+    if size < need:
+        raise Unreadable(
+            f"truncated: the data unit needs {dsize} bytes after the header (byte {hlen}), "
+            f"the file has only {size} bytes"
+        )
+
+
+def _merge_ext1(src: Any, kind: str, size: int, hlen: int, spec: KeywordSpec, values: dict):
+    if kind == "plain" and size <= hlen:
+        return values
+    head = src.read(hlen, 80)
+    if not head.startswith(b"XTENSION"):
+        return values
+    buf, end = _read_header(src, hlen, "extension 1 header")
+    if buf.find(b"ZIMAGE  =                    T", 0, end) >= 0:
+        raise _Odd("tile-compressed extension")
+    if spec.all:
+        extra = _extract_all(buf, 0, end)
+    else:
+        extra = extract(buf, 0, end, spec, {n for n in spec.names if n not in values})
+    for k, v in extra.items():
+        values.setdefault(k, v)
+    return values
+
+
+# ---------------------------------------------------------------------------- astropy fallback
+
+
+def _astropy_result(path: str, size: int, spec: KeywordSpec, digest: str):
+    try:
+        values = astropy_values(path, spec)
+    except Exception as exc:
+        raise Unreadable(f"astropy cannot read it: {exc}") from None
+    return OK, "", values, digest or f"astropy-{size:x}"
+
+
+def _header_values(header: Any, spec: KeywordSpec, want: Iterable[str]) -> dict:
+    from astropy.io.fits.card import Undefined
+    from astropy.io.fits.verify import VerifyError
+
+    out: dict[str, Any] = {}
+    if spec.all:
+        for card in header.cards:
+            kw = card.keyword
+            if kw in ("COMMENT", "HISTORY", "", "END"):
+                continue
+            is_hier = " " in kw or len(kw) > 8
+            name = cascade_name("HIERARCH " + kw) if is_hier else kw
+            if name in out:
+                continue
+            try:
+                value = card.value
+            except VerifyError:
+                continue
+            out[name] = None if isinstance(value, Undefined) else value
+        return out
+    for name in want:
+        card_name = fits_card_name(name)
+        try:
+            if card_name not in header:
+                continue
+            value = header[card_name]
+        except (VerifyError, KeyError, ValueError):
+            continue
+        out[name] = None if isinstance(value, Undefined) else value
+    return out
+
+
+def astropy_values(path: str, spec: KeywordSpec) -> dict:
+    """The same values read with astropy (slow path; the header objects are dropped)."""
+    from astropy.io import fits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
+            h0 = hdul[0].header
+            values = _header_values(h0, spec, spec.names)
+            missing = [n for n in spec.names if n not in values]
+            if (spec.all or missing) and h0.get("NAXIS", 0) == 0:
+                try:
+                    h1 = hdul[1].header
+                except IndexError:
+                    return values
+                for k, v in _header_values(h1, spec, missing).items():
+                    values.setdefault(k, v)
+            return values

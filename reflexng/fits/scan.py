@@ -1,0 +1,241 @@
+"""Scan folders of FITS files: walk, consult the cache, read the rest in worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reflexng.fits.cache import ScanCache, dumps, loads_many
+from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, read_file
+from reflexng.fits.walk import walk
+
+# below this many files to read, worker processes cost more than they save
+MIN_FILES_PER_WORKER = 200
+
+
+class ScanCancelled(Exception):
+    """Raised by ``scan`` when its ``cancelled`` callback answered True."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """One file found by a scan.
+
+    ``values`` holds the requested keywords the file has (cascade names -> astropy-equal
+    values); ``reason`` says why a file is ``unreadable``. ``header_digest`` is a cheap hash of
+    the primary header bytes and the file size: equal digests mean "maybe a copy", to be
+    confirmed with ``content_hash``.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    status: str
+    reason: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    header_digest: str = ""
+
+
+# ---------------------------------------------------------------------------- worker side
+
+_SPECS: dict[Any, KeywordSpec] = {}
+
+
+def _spec(keywords: tuple[str, ...] | None) -> KeywordSpec:
+    spec = _SPECS.get(keywords)
+    if spec is None:
+        spec = _SPECS[keywords] = KeywordSpec(keywords)
+    return spec
+
+
+def _read_chunk(job: tuple[tuple[str, ...] | None, list[tuple[str, int]]]) -> list[tuple]:
+    keywords, files = job
+    spec = _spec(keywords)
+    return [read_file(path, size, spec) for path, size in files]
+
+
+# ---------------------------------------------------------------------------- parent side
+
+
+def _covers(cache: ScanCache, keyset_text: str, vals: str, names: tuple[str, ...] | None):
+    """Whether a cached row answers this request: True, False, or the row's name set."""
+    ks = cache.keyset(keyset_text)
+    if ks is False:
+        return False
+    if names is None:
+        return ks is None
+    if ks is None:
+        return True  # every card was read; a missing name is absent from the file
+    return ks.issuperset(names)
+
+
+def _pool_context() -> Any:
+    # fork is cheapest, but unsafe once other threads run (Qt); forkserver then
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    if method not in multiprocessing.get_all_start_methods():
+        method = "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _read_all(
+    todo: list[tuple[str, int]],
+    keywords: tuple[str, ...] | None,
+    workers: int,
+    on_chunk: Callable[[list[tuple[str, int]], list[tuple]], None],
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    n = len(todo)
+    if workers <= 1 or n < MIN_FILES_PER_WORKER * 2:
+        step = 256
+        for i in range(0, n, step):
+            if cancelled is not None and cancelled():
+                raise ScanCancelled("scan cancelled")
+            chunk = todo[i : i + step]
+            on_chunk(chunk, _read_chunk((keywords, chunk)))
+        return
+    size = max(64, min(1024, -(-n // (workers * 8))))
+    chunks = [todo[i : i + size] for i in range(0, n, size)]
+    ctx = _pool_context()
+    pool = ctx.Pool(min(workers, len(chunks)))
+    try:
+        jobs = ((keywords, c) for c in chunks)
+        for idx, res in enumerate(pool.imap(_read_chunk, jobs)):
+            on_chunk(chunks[idx], res)
+            if cancelled is not None and cancelled():
+                raise ScanCancelled("scan cancelled")
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def scan(
+    roots: Sequence[str | Path],
+    keywords: Iterable[str] | None,
+    *,
+    cache_db: str | Path | None = None,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[ScannedFile]:
+    """Scan folders (recursively) and files for FITS headers; sorted by path.
+
+    ``keywords`` are cascade names (``DPR.TYPE``, ``EXPTIME``); None reads every card.
+    ``cache_db`` is the work directory's SQLite file (table ``fits_scan_cache``).
+    ``progress(done, total)`` is called from this thread; ``cancelled()`` is polled between
+    chunks and, when True, stops the scan with ``ScanCancelled``. A missing root raises
+    FileNotFoundError; a bad file never raises: it is returned with status ``unreadable``.
+    """
+    names = None if keywords is None else tuple(dict.fromkeys(keywords))
+    entries = walk(roots)
+    total = len(entries)
+    out: list[ScannedFile] = []
+    cache = ScanCache(cache_db) if cache_db is not None else None
+    try:
+        cached = cache.load() if cache is not None else {}
+        todo: list[tuple[str, int]] = []
+        meta: dict[str, tuple[int, int, int]] = {}
+        hit_entries: list[tuple[str, int, int, int, str, str, bool]] = []
+        keyset_text = ScanCache.keyset_text(names)
+        for path, size, mtime_ns, inode, problem in entries:
+            if problem:
+                out.append(ScannedFile(path, size, mtime_ns, inode, UNREADABLE, problem))
+                continue
+            row = cached.get(path)
+            if (
+                row is not None
+                and row[0] == size
+                and row[1] == mtime_ns
+                and row[2] == inode
+                and cache is not None
+                and _covers(cache, row[3], row[4], names)
+            ):
+                hit_entries.append(
+                    (path, size, mtime_ns, inode, row[5], row[4], row[3] == keyset_text)
+                )
+            else:
+                todo.append((path, size))
+                meta[path] = (size, mtime_ns, inode)
+        _add_hits(out, hit_entries, names)
+        done = len(out)
+        if progress is not None:
+            progress(done, total)
+
+        new_rows: list[tuple[str, int, int, int, str, str, str]] = []
+
+        def on_chunk(chunk: list[tuple[str, int]], results: list[tuple]) -> None:
+            nonlocal done
+            for (path, _), (status, reason, values, digest) in zip(chunk, results):
+                size, mtime_ns, inode = meta[path]
+                if status == OK and cache is not None:
+                    values, ks_text = _merge_cached(
+                        cache, cached.get(path), meta[path], values, names, keyset_text
+                    )
+                    text = dumps(values)
+                    if text is not None:
+                        new_rows.append((path, size, mtime_ns, inode, ks_text, text, digest))
+                    if names is not None and len(values) > len(names):
+                        values = {k: values[k] for k in names if k in values}
+                out.append(ScannedFile(path, size, mtime_ns, inode, status, reason, values, digest))
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+
+        try:
+            _read_all(todo, names, workers, on_chunk, cancelled)
+        finally:
+            if cache is not None:
+                ok_paths = {f.path for f in out if f.status == OK}
+                drop = _stale(cached, ok_paths, roots, todo_done=len(out) == total)
+                cache.write(new_rows, drop)
+    finally:
+        if cache is not None:
+            cache.close()
+    out.sort(key=lambda f: f.path)
+    return out
+
+
+def _add_hits(out: list[ScannedFile], hits: list, names: tuple[str, ...] | None) -> None:
+    """Cached files: decode all their values in one JSON call; narrow rows with more names."""
+    decoded = loads_many([h[5] for h in hits])
+    wanted = None if names is None else set(names)
+    for (path, size, mtime_ns, inode, digest, _, exact), values in zip(hits, decoded):
+        if not exact and wanted is not None:
+            values = {k: v for k, v in values.items() if k in wanted}
+        out.append(ScannedFile(path, size, mtime_ns, inode, OK, "", values, digest))
+
+
+def _merge_cached(cache, row, stat3, values, names, keyset_text):
+    """Keep what an unchanged file's older row knew about other keywords."""
+    if row is None or names is None or tuple(row[:3]) != stat3:
+        return values, keyset_text
+    ks = cache.keyset(row[3])
+    if not ks:  # another format, or a row of every card (which would have been a hit)
+        return values, keyset_text
+    old = loads_many([row[4]])[0]
+    merged = {k: v for k, v in old.items() if k not in names}
+    merged.update(values)
+    return merged, ScanCache.keyset_text(ks.union(names))
+
+
+def _stale(cached: dict, ok_paths: set[str], roots: Sequence[str | Path], todo_done: bool):
+    """Cached paths under the scanned roots that are gone or no longer readable."""
+    if not todo_done:
+        return []
+    prefixes = []
+    for r in roots:
+        p = os.path.abspath(os.fspath(r))
+        prefixes.append(p)
+    folder_prefixes = tuple(p.rstrip(os.sep) + os.sep for p in prefixes)
+    exact = set(prefixes)
+    return [
+        p for p in cached if p not in ok_paths and (p in exact or p.startswith(folder_prefixes))
+    ]

@@ -1,0 +1,105 @@
+"""Find FITS files under folders: one ``os.scandir`` walk that also yields each file's stat.
+
+Rules: folders are scanned recursively; folders whose name starts with ``.`` are skipped
+(hidden files are not); symbolic links are followed, and a folder already visited (same
+``st_dev``/``st_ino``) is not entered again, so symlink loops end. A file is considered when
+its name ends (case-insensitively) in one of ``FITS_SUFFIXES``. A root given as a file is
+always considered. A folder named like a FITS file (``x.fits``) is reported as unreadable
+("is a folder") and its contents are scanned like any folder's.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
+
+
+def is_fits_name(name: str) -> bool:
+    """True when a file name has one of the considered FITS suffixes (any case)."""
+    return name.lower().endswith(FITS_SUFFIXES)
+
+
+# one entry: (path, size, mtime_ns, inode, problem) — problem is "" or the reason it is unreadable
+Entry = tuple[str, int, int, int, str]
+
+
+def walk(roots: Sequence[str | Path]) -> list[Entry]:
+    """Every candidate file under ``roots`` with its stat, in no particular order.
+
+    Raises FileNotFoundError when a root does not exist.
+    """
+    out: list[Entry] = []
+    seen: set[tuple[int, int]] = set()
+    stack: list[str] = []
+    for root in roots:
+        path = os.path.abspath(os.fspath(root))
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"data folder not found: {path}") from None
+        except OSError as exc:
+            out.append((path, 0, 0, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                stack.append(path)
+        else:
+            out.append(_file_entry(path, st))
+    fits_suffixes = FITS_SUFFIXES
+    while stack:
+        folder = stack.pop()
+        try:
+            it = os.scandir(folder)
+        except OSError as exc:
+            out.append((folder, 0, 0, 0, f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        with it:
+            for entry in it:
+                name = entry.name
+                fits_like = name.lower().endswith(fits_suffixes)
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if name[0] == ".":
+                        continue
+                    try:
+                        st = entry.stat()
+                    except OSError as exc:
+                        if fits_like:
+                            out.append((entry.path, 0, 0, 0, f"cannot read: {exc.strerror}"))
+                        continue
+                    if fits_like:
+                        out.append(
+                            (entry.path, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
+                        )
+                    key = (st.st_dev, st.st_ino)
+                    if key not in seen:
+                        seen.add(key)
+                        stack.append(entry.path)
+                elif fits_like:
+                    try:
+                        st = entry.stat()
+                    except OSError as exc:
+                        reason = exc.strerror or str(exc)
+                        if entry.is_symlink():
+                            reason = f"broken symbolic link ({reason})"
+                        out.append((entry.path, 0, 0, 0, f"cannot read: {reason}"))
+                        continue
+                    if st.st_mode & 0o170000 == stat.S_IFREG:
+                        out.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, ""))
+                    else:
+                        out.append(_file_entry(entry.path, st))
+    return out
+
+
+def _file_entry(path: str, st: os.stat_result) -> Entry:
+    if stat.S_ISREG(st.st_mode):
+        return (path, st.st_size, st.st_mtime_ns, st.st_ino, "")
+    return (path, 0, st.st_mtime_ns, st.st_ino, "not a regular file (a device, pipe or socket)")
