@@ -129,9 +129,19 @@ def compute_layout(
 
             order[i].sort(key=lambda n: (bary(n), current[n]))
 
-    def local_crossings(i: int) -> int:
-        lo, hi = max(0, i - 1), min(n_layers - 1, i + 1)
-        return _crossings(order[lo : hi + 1], edges_between[lo:hi])
+    preds = {n: list(unit.predecessors(n)) for n in unit}
+    succs = {n: list(unit.successors(n)) for n in unit}
+
+    def pair_crossings(u: str, v: str, i: int) -> int:
+        """Crossings between the edges of u and v (u placed above v) with both neighbour layers."""
+        total = 0
+        for nbrs, k in ((preds, i - 1), (succs, i + 1)):
+            if 0 <= k < n_layers:
+                pos = index[k]
+                for a in nbrs[u]:
+                    pa = pos[a]
+                    total += sum(1 for b in nbrs[v] if pos[b] < pa)
+        return total
 
     def transpose() -> None:
         """Swap neighbours in a layer while that removes crossings."""
@@ -139,13 +149,13 @@ def compute_layout(
         while improved:
             improved = False
             for i in range(n_layers):
-                for k in range(len(order[i]) - 1):
-                    before = local_crossings(i)
-                    order[i][k], order[i][k + 1] = order[i][k + 1], order[i][k]
-                    if local_crossings(i) < before:
+                row = order[i]
+                for k in range(len(row) - 1):
+                    u, v = row[k], row[k + 1]
+                    if pair_crossings(v, u, i) < pair_crossings(u, v, i):
+                        row[k], row[k + 1] = v, u
+                        index[i][u], index[i][v] = k + 1, k
                         improved = True
-                    else:
-                        order[i][k], order[i][k + 1] = order[i][k + 1], order[i][k]
 
     best = [list(layer_nodes) for layer_nodes in order]
     best_c = _crossings(order, edges_between)
@@ -154,6 +164,7 @@ def compute_layout(
         if best_c == 0 or stale >= 2:  # two sweeps (down and up) without progress: done
             break
         sweep(down=s % 2 == 0)
+        index = [{n: k for k, n in enumerate(row)} for row in order]
         transpose()
         c = _crossings(order, edges_between)
         if c < best_c:
