@@ -1,0 +1,246 @@
+"""Built-in recipes of the DEMO long-slit spectrograph (entry point ``demo_spectroscopy``).
+
+=========================  ======================================  =========================
+recipe                     inputs (categories)                     products (PRO CATG)
+=========================  ======================================  =========================
+demo_spec_bias             BIAS                                    MASTER_BIAS
+demo_spec_flat             FLAT, MASTER_BIAS                       MASTER_FLAT
+demo_spec_fit_order        FLAT, MASTER_BIAS                       ORDER_TABLE
+demo_spec_wavecal          ARC, MASTER_BIAS, LINE_LIST,            WAVE_SOLUTION
+                           [ORDER_TABLE]
+demo_spec_flat_select      STD, MASTER_FLAT..., [OBJECT]           MASTER_FLAT (copy)
+demo_spec_response         STD, MASTER_BIAS, MASTER_FLAT,          RESPONSE
+                           ORDER_TABLE, WAVE_SOLUTION,
+                           STD_FLUX_TABLE
+demo_spec_science          OBJECT or STD, MASTER_BIAS,             SCI_SPECTRUM + SCI_REDUCED_2D
+                           MASTER_FLAT, ORDER_TABLE,               (STD_SPECTRUM +
+                           WAVE_SOLUTION, [RESPONSE]               STD_REDUCED_2D for STD)
+demo_spec_combine          SCI_SPECTRUM... or STD_SPECTRUM...      SCI_SPECTRUM_COMBINED /
+                                                                   STD_SPECTRUM_COMBINED
+=========================  ======================================  =========================
+
+1-D spectra are binary tables (extension ``SPECTRUM``) with ``WAVE`` [Angstrom], ``FLUX``, ``ERR``
+(1 sigma) - flux in erg/s/cm2/A when a RESPONSE was given (``BUNIT`` and ``FLUXCAL=T`` in the
+table header), else in ADU/s/A - plus ``COUNTS``/``COUNTS_ERR`` (extracted ADU per column) and
+``SKY`` (ADU per column in the aperture). Per-pixel spectra keep the detector's wavelength
+sampling; combined spectra are on a linear grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from reflexng.recipes.builtin import spectroscopy_core as core
+from reflexng.recipes.builtin import spectroscopy_io as io
+from reflexng.recipes.builtin.spectroscopy_calib import (
+    DemoSpecBias,
+    DemoSpecFitOrder,
+    DemoSpecFlat,
+    DemoSpecFlatSelect,
+    DemoSpecWavecal,
+    read_slit,
+    read_wave_solution,
+)
+from reflexng.recipes.builtin.spectroscopy_wave import combine_spectra, fit_response
+from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
+
+P = ParameterSpec
+EXTRACT_PARAMS = (
+    P("trace_degree", "int", 2, "polynomial degree of the object trace y(x)", min=0, max=6),
+    P("trace_step", "int", 16, "columns per trace measurement", min=2, max=256),
+    P("aperture", "float", 4.0, "extraction half-width in units of the spatial sigma", min=1.0, max=20.0),
+    P("sky_exclude", "float", 6.0, "rows within this many sigma of the trace are not sky", min=2.0, max=50.0),
+    P("sky_degree", "int", 1, "polynomial degree of the sky along the slit", min=0, max=4),
+    P("profile_smooth", "int", 21, "running-median length (columns) of the spatial profile", min=1, max=501),
+    P("cr_clip", "float", 5.0, "cosmic-ray rejection threshold (sigma) of the optimal extraction", min=3.0, max=50.0),
+)
+
+
+def extract(groups: Mapping[str, list[str]], main_path: str, p: Mapping[str, Any]) -> dict:
+    """Bias, flat, trace, sky and Horne extraction of one raw frame; everything the
+    response and science recipes need."""
+    raw, hdr = io.read_image(main_path)
+    bias_path = io.need(groups, "MASTER_BIAS", what="master bias")[0]
+    bias, bias_var, _b, bh = io.read_product(bias_path)
+    io.check_same_binning(hdr, bh, bias_path)
+    flat_path = io.need(groups, "MASTER_FLAT", what="master flat")[0]
+    flat, _fv, bpm, fh = io.read_product(flat_path)
+    io.check_same_binning(hdr, fh, flat_path)
+    edges = read_slit(io.need(groups, "ORDER_TABLE", what="order table (slit edges)")[0])
+    sol = read_wave_solution(io.need(groups, "WAVE_SOLUTION", what="wavelength solution")[0])
+    if raw.shape != bias.shape or raw.shape != flat.shape:
+        raise RecipeError(f"{main_path}: shape {raw.shape} does not match the master bias {bias.shape} "
+                          f"or flat {flat.shape}")
+    gain, ron = io.detector_noise(hdr)
+    data, var = core.reduce_frame(raw, bias, flat, gain, ron, bias_var)
+    inslit = core.slit_mask(data.shape, edges, margin=2.0)
+    try:
+        tr = core.find_trace(data, inslit, p["trace_degree"], p["trace_step"])
+    except ValueError as exc:
+        raise RecipeError(f"{main_path}: {exc}") from None
+    nx = data.shape[1]
+    x = np.arange(nx, dtype=float)
+    ty = tr.poly(x)
+    sky = core.fit_sky(data, var, inslit, ty, p["sky_exclude"] * tr.sigma, p["sky_degree"])
+    ex = core.horne_extract(data, sky, flat, ty, p["aperture"] * tr.sigma, gain, ron,
+                            smooth=p["profile_smooth"], clip=p["cr_clip"], bad=bpm)
+    exptime = float(hdr.get("EXPTIME", 0.0)) or 1.0
+    wave = sol(x)
+    dldx = np.abs(sol.deriv()(x))
+    rate = ex.flux / exptime / dldx
+    rate_err = np.sqrt(ex.var) / exptime / dldx
+    snr = ex.flux / np.sqrt(ex.var)
+    qc = {"TRACE Y": float(tr.poly(nx / 2.0)), "TRACE RMS": tr.rms, "TRACE SIGMA": tr.sigma,
+          "EXTR NCRREJ": ex.nrejected, "EXTR SNR": float(np.nanmedian(snr[nx // 10: -nx // 10])),
+          "SKY MEDIAN": float(np.median(ex.sky))}
+    print(f"{main_path}: trace at y={qc['TRACE Y']:.2f} (rms {tr.rms:.3f} px), S/N {qc['EXTR SNR']:.1f}, "
+          f"{ex.nrejected} pixels rejected")
+    return {"hdr": hdr, "wave": wave, "rate": rate, "rate_err": rate_err, "ext": ex, "qc": qc,
+            "data": data - sky, "var": var, "trace": tr, "exptime": exptime, "dldx": dldx}
+
+
+class DemoSpecResponse(Recipe):
+    name = "demo_spec_response"
+    version = "1.0"
+    description = ("Response curve: the standard star's extracted count rate (ADU/s/A) divided by its known flux, "
+                   "fitted with a smooth spline in log space.")
+    parameters = (*EXTRACT_PARAMS,
+                  P("knot_spacing", "float", 400.0, "spline knot spacing of the response fit (A)", min=50.0, max=5000.0),
+                  P("edge_exclude", "int", 10, "columns at each end left out of the fit", min=0, max=200),
+                  P("fit_clip", "float", 3.0, "rejection threshold of the response fit", min=1.5, max=20.0))
+    input_categories = ("STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "STD_FLUX_TABLE")
+    output_categories = ("RESPONSE",)
+
+    def run(self, inputs, parameters, output_dir) -> RecipeResult:
+        groups = io.by_category(inputs)
+        std = io.need(groups, "STD", what="raw standard star frame")[0]
+        ref_path = io.need(groups, "STD_FLUX_TABLE", what="standard star flux table (static calibration)")[0]
+        tab, _th, ref_h = io.read_table(ref_path)
+        if not {"WAVE", "FLUX"} <= set(tab.columns.names):
+            raise RecipeError(f"{ref_path}: the flux table needs WAVE and FLUX columns")
+        r = extract(groups, std, parameters)
+        star = str(r["hdr"].get("OBJECT", "")).strip()
+        ref_star = str(ref_h.get("OBJECT", "")).strip()
+        if ref_star and star and ref_star != star:
+            raise RecipeError(f"{ref_path}: flux table is for {ref_star!r} but {std} observed {star!r}")
+        wave = r["wave"]
+        ref = np.interp(wave, np.asarray(tab["WAVE"], float), np.asarray(tab["FLUX"], float),
+                        left=np.nan, right=np.nan)
+        ratio = r["rate"] / ref
+        err = r["rate_err"] / ref
+        e = parameters["edge_exclude"]
+        fit_ok = np.ones(wave.size, bool)
+        if e:
+            fit_ok[:e] = fit_ok[-e:] = False
+        try:
+            resp, used = fit_response(wave, np.where(fit_ok, ratio, np.nan), err,
+                                      parameters["knot_spacing"], parameters["fit_clip"])
+        except ValueError as exc:
+            raise RecipeError(f"{std}: {exc}") from None
+        rel = ratio[used] / resp[used] - 1
+        qc = {**{f"STD {k}": v for k, v in r["qc"].items()},
+              "RESP MEDIAN": float(np.median(resp)), "RESP FIT RMS": float(np.sqrt(np.mean(rel ** 2))),
+              "RESP NUSED": int(used.sum())}
+        hdr = io.product_header(r["hdr"], "RESPONSE", self.name, parameters, [std], qc)
+        out = io.write_table(output_dir / "response.fits", hdr, {
+            "WAVE": (wave, "Angstrom"), "RESPONSE": (resp, "adu/s/Angstrom / (erg/s/cm2/Angstrom)"),
+            "RATIO": (ratio, "adu/s/Angstrom / (erg/s/cm2/Angstrom)"), "USED": (used.astype(np.int64), ""),
+            "COUNTS": (r["rate"], "adu/s/Angstrom"), "COUNTS_ERR": (r["rate_err"], "adu/s/Angstrom"),
+            "REF_FLUX": (ref, "erg/s/cm2/Angstrom")}, name="RESPONSE")
+        return RecipeResult([(out, "RESPONSE")], qc)
+
+
+class DemoSpecScience(Recipe):
+    name = "demo_spec_science"
+    version = "1.0"
+    description = ("Science reduction: bias, flat, object trace, sky subtraction, optimal (Horne) extraction with "
+                   "variance, wavelength calibration and - with a RESPONSE - flux calibration.")
+    parameters = EXTRACT_PARAMS
+    input_categories = ("OBJECT", "STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "RESPONSE")
+    output_categories = ("SCI_SPECTRUM", "SCI_REDUCED_2D", "STD_SPECTRUM", "STD_REDUCED_2D")
+
+    def run(self, inputs, parameters, output_dir) -> RecipeResult:
+        groups = io.by_category(inputs)
+        main = io.need(groups, "OBJECT", "STD", what="raw science (OBJECT) or standard (STD) frame")
+        kind = "SCI" if groups.get("OBJECT") else "STD"
+        if len(main) != 1:
+            raise RecipeError(f"{kind} reduction takes one raw frame per job, got {len(main)}: {main}")
+        r = extract(groups, main[0], parameters)
+        flux, err, unit, fluxcal = r["rate"], r["rate_err"], "adu/s/Angstrom", False
+        qc = {f"{kind} {k}": v for k, v in r["qc"].items()}
+        if groups.get("RESPONSE"):
+            rp = groups["RESPONSE"][0]
+            tab, _th, rh = io.read_table(rp)
+            io.check_same_binning(r["hdr"], rh, rp)
+            rw, rr = np.asarray(tab["WAVE"], float), np.asarray(tab["RESPONSE"], float)
+            o = np.argsort(rw)
+            resp = np.interp(r["wave"], rw[o], rr[o])
+            flux, err, unit, fluxcal = flux / resp, err / resp, "erg/s/cm2/Angstrom", True
+            qc[f"{kind} FLUX MEDIAN"] = float(np.nanmedian(flux))
+        qc[f"{kind} FLUXCAL"] = fluxcal
+        ex = r["ext"]
+        hdr = io.product_header(r["hdr"], f"{kind}_SPECTRUM", self.name, parameters, main, qc)
+        cols = {"WAVE": (r["wave"], "Angstrom"), "FLUX": (flux, unit), "ERR": (err, unit),
+                "COUNTS": (ex.flux, "adu"), "COUNTS_ERR": (np.sqrt(ex.var), "adu"), "SKY": (ex.sky, "adu")}
+        spec = io.write_table(output_dir / f"{kind.lower()}_spectrum.fits", hdr, cols)
+        with fits.open(spec, mode="update") as hdul:
+            hdul["SPECTRUM"].header["BUNIT"] = unit
+            hdul["SPECTRUM"].header["FLUXCAL"] = fluxcal
+        h2 = io.product_header(r["hdr"], f"{kind}_REDUCED_2D", self.name, parameters, main, qc)
+        img = io.write_image(output_dir / f"{kind.lower()}_reduced_2d.fits", h2, r["data"], r["var"])
+        return RecipeResult([(spec, f"{kind}_SPECTRUM"), (img, f"{kind}_REDUCED_2D")], qc)
+
+
+def read_spectrum(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, fits.Header]:
+    tab, th, ph = io.read_table(path, "SPECTRUM")
+    return (np.asarray(tab["WAVE"], float), np.asarray(tab["FLUX"], float),
+            np.asarray(tab["ERR"], float), ph)
+
+
+class DemoSpecCombine(Recipe):
+    name = "demo_spec_combine"
+    version = "1.0"
+    description = "Inverse-variance weighted combination of extracted 1-D spectra on a common linear grid."
+    parameters = (P("wave_step", "float", 0.0, "output sampling (A); 0 = the finest input sampling", min=0.0, max=100.0),
+                  P("clip", "float", 5.0, "reject points this many sigma from the median (3+ spectra)", min=2.0, max=100.0))
+    input_categories = ("SCI_SPECTRUM", "STD_SPECTRUM")
+    output_categories = ("SCI_SPECTRUM_COMBINED", "STD_SPECTRUM_COMBINED")
+
+    def run(self, inputs, parameters, output_dir) -> RecipeResult:
+        groups = io.by_category(inputs)
+        paths = io.need(groups, "SCI_SPECTRUM", "STD_SPECTRUM", what="extracted 1-D spectra")
+        kind = "SCI" if groups.get("SCI_SPECTRUM") else "STD"
+        specs = [read_spectrum(p) for p in paths]
+        units = {fits.getheader(p, "SPECTRUM").get("BUNIT", "") for p in paths}
+        if len(units) > 1:
+            raise RecipeError(f"cannot combine spectra in different units {sorted(units)}: {paths}")
+        objs = {str(h.get("OBJECT", "")).strip() for *_x, h in specs}
+        if len(objs) > 1:
+            print(f"warning: combining spectra of different objects {sorted(objs)}")
+        try:
+            wave, flux, err, n = combine_spectra([(w, f, e) for w, f, e, _h in specs],
+                                                 parameters["wave_step"] or None, parameters["clip"])
+        except ValueError as exc:
+            raise RecipeError(f"{paths[0]}: {exc}") from None
+        snr = flux / err
+        qc = {"COMB NSPEC": len(paths), "COMB SNR MEDIAN": float(np.nanmedian(snr)),
+              "COMB STEP": float(wave[1] - wave[0]) if wave.size > 1 else 0.0}
+        catg = f"{kind}_SPECTRUM_COMBINED"
+        hdr = io.product_header(specs[0][3], catg, self.name, parameters, paths, qc)
+        hdr["CRVAL1"], hdr["CDELT1"], hdr["CRPIX1"] = float(wave[0]), qc["COMB STEP"], 1.0
+        unit = units.pop() if units else ""
+        out = io.write_table(output_dir / f"{kind.lower()}_spectrum_combined.fits", hdr, {
+            "WAVE": (wave, "Angstrom"), "FLUX": (flux, unit), "ERR": (err, unit), "NCOMB": (n.astype(np.int64), "")})
+        with fits.open(out, mode="update") as hdul:
+            hdul["SPECTRUM"].header["BUNIT"] = unit
+        return RecipeResult([(out, catg)], qc)
+
+
+RECIPES: list[type[Recipe]] = [
+    DemoSpecBias, DemoSpecFlat, DemoSpecFitOrder, DemoSpecWavecal, DemoSpecFlatSelect,
+    DemoSpecResponse, DemoSpecScience, DemoSpecCombine,
+]

@@ -1,0 +1,317 @@
+"""Simulated raw data of the DEMO long-slit spectrograph, with the truth beside it.
+
+``generate(out, *, nights=2, seed=1, headers_only=False, scale=1, size=512) -> dict`` writes
+into ``out``:
+
+* raw frames ``DEMO.<DATE-OBS>.fits`` (``:`` replaced by ``-``) with ESO-style headers
+  (``INSTRUME='DEMO'``, ``HIERARCH ESO DPR CATG/TYPE/TECH``, ``DET BINX/BINY``, ``DET DIT``,
+  ``DET OUT1 GAIN`` (e-/ADU), ``DET OUT1 RON`` (e-), ``INS MODE='LSS'``, ``INS GRAT NAME``,
+  ``TPL ID/START/EXPNO/NEXP``, ``OBS NAME``, ``DATE-OBS``, ``MJD-OBS``, ``EXPTIME``, ``OBJECT``,
+  ``RA``/``DEC``). For every night and each binning (1x1 and 2x2): 5 biases
+  (DPR.TYPE ``BIAS``), 5 lamp flats (``FLAT,LAMP``, TPL.ID ``DEMO_lss_cal_flat``), 2 arcs
+  (``WAVE,LAMP``), one flux-standard exposure (DPR.CATG ``CALIB``, TYPE ``STD``), and one
+  science target (DPR.CATG ``SCIENCE``, TYPE ``OBJECT``; DEMO-GAL-1 in 1x1, DEMO-QSO-2 in 2x2)
+  observed 3 x 600 s, followed by 3 attached night-time flats (TPL.ID ``DEMO_lss_obs_attflat``).
+  All raw frames have DPR.TECH ``SPECTRUM``. ``nights * scale`` nights are written.
+* static calibrations in ``static/``: ``DEMO_LINE_LIST.fits`` (binary table WAVE [A],
+  INTENSITY; DPR.CATG ``STATIC``, DPR.TYPE ``LINE_LIST``) and ``DEMO_STD_FLUX.fits`` (binary
+  table WAVE [A], FLUX [erg/s/cm2/A]; DPR.TYPE ``STD_FLUX_TABLE``, OBJECT = the star).
+* ``truth_spectroscopy.json`` (keys below) and, unless ``headers_only``,
+  ``truth_spectroscopy_arrays.fits`` (images PIXFLAT_1X1/2X2: the true pixel-to-pixel flat of
+  each binning; ILLUM_1X1/2X2: the true slit illumination, relative).
+
+Truth keys: ``detector`` (gain e-/ADU, read_noise_e, read_noise_adu, bias_level, dark_rate_e,
+saturation_adu), ``pixel_flat_rms``, ``line_list`` ([wave, intensity]), per binning
+``"1"``/``"2"`` in ``binnings``: ``wavelength_coefficients`` (lambda[A] = sum c_k x**k with x the
+0-based binned column; the same in every row - no line tilt), ``lsf_fwhm_px``, ``line_pixels``
+(true centre column of every line-list line), ``slit_lower``/``slit_upper`` and ``traces``
+(polynomial coefficients y(x), binned pixels); ``standard`` (name, teff, wave, flux);
+``targets`` (name, binning, redshift, continuum parameters, emission/absorption lines,
+``line_windows``, and sampled ``wave``/``flux``/``continuum`` in erg/s/cm2/A); ``files``
+(counts per DPR.TYPE). Biases carry no signal; dark current (``dark_rate_e``) is removed as
+part of the sky.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from reflexng.simulate import spectroscopy_model as m
+from reflexng.simulate.detector import Detector, bias_structure, expose, pixel_flat
+
+MJD_START = 61109.0  # 2026-03-10T00:00 UT
+BINNINGS = (1, 2)
+PIXEL_FLAT_RMS = 0.01
+GRATING = "GR300"
+LAMP_RATE = 6000.0  # e-/s per unbinned pixel at the lamp peak
+ARC_RATE = 40000.0  # e-/s per unbinned row for a line of intensity 1
+SKY_RATE = 0.05  # continuum e-/s/A per unbinned row, before throughput scaling
+SKY_LINE_RATE = 2000.0  # e-/s per unbinned row for a sky line of strength 1
+COSMICS = 1.0  # per Mpix per s
+
+
+def _date(mjd: float) -> str:
+    t = datetime(1858, 11, 17) + timedelta(milliseconds=round(mjd * 86400000.0))
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+
+
+def _plan(nights: int) -> list[dict]:
+    """The observing plan: one dict per raw frame (no pixels yet)."""
+    frames: list[dict] = []
+    for night in range(nights):
+        d0 = MJD_START + night
+        for b in BINNINGS:
+            off = (b - 1) * 0.03
+
+            def block(kind, tpl_id, dtype, catg, start, count, exptime, step, obj, b=b, night=night, **extra):
+                for i in range(count):
+                    frames.append(dict(kind=kind, tpl_id=tpl_id, dpr_type=dtype, dpr_catg=catg,
+                                       tpl_start=start, expno=i + 1, nexp=count,
+                                       mjd=start + i * step, exptime=exptime, object=obj,
+                                       binning=b, night=night, **extra))
+
+            block("bias", "DEMO_lss_cal_bias", "BIAS", "CALIB", d0 + 0.75 + off, 5, 0.0, 60 / 86400, "BIAS")
+            block("flat", "DEMO_lss_cal_flat", "FLAT,LAMP", "CALIB", d0 + 0.77 + off, 5, 3.0 / b**2,
+                  60 / 86400, "FLAT")
+            block("arc", "DEMO_lss_cal_arc", "WAVE,LAMP", "CALIB", d0 + 0.79 + off, 2, 2.0 / b**2,
+                  60 / 86400, "WAVE")
+            std = m.STANDARD
+            block("std", "DEMO_lss_obs_std", "STD", "CALIB", d0 + 0.985 + off / 3, 1, 20.0 / b**2,
+                  0.0, std["name"], ra=std["ra"], dec=std["dec"])
+            tgt = m.TARGETS[b - 1]
+            t0 = d0 + 1.05 + 0.12 * (b - 1)
+            block("science", "DEMO_lss_obs_object", "OBJECT", "SCIENCE", t0, 3, 600.0, 700 / 86400,
+                  tgt["name"], ra=tgt["ra"], dec=tgt["dec"], target=b - 1)
+            block("flat", "DEMO_lss_obs_attflat", "FLAT,LAMP", "CALIB", t0 + 2100 / 86400, 3,
+                  3.0 / b**2, 60 / 86400, "FLAT")
+    return frames
+
+
+def _header(f: dict, n: int, det: Detector) -> list[tuple]:
+    b = f["binning"]
+    date = _date(f["mjd"])
+    cards = [
+        ("ORIGIN", "ESO", "simulated by reflexng"),
+        ("TELESCOP", "DEMO-TEL"),
+        ("INSTRUME", "DEMO"),
+        ("OBJECT", f["object"]),
+        ("RA", float(f.get("ra", 0.0)), "[deg]"),
+        ("DEC", float(f.get("dec", 0.0)), "[deg]"),
+        ("DATE-OBS", date),
+        ("MJD-OBS", round(f["mjd"], 8)),
+        ("EXPTIME", float(f["exptime"]), "[s]"),
+        ("ARCFILE", f"DEMO.{date}.fits"),
+        ("HIERARCH ESO DPR CATG", f["dpr_catg"]),
+        ("HIERARCH ESO DPR TYPE", f["dpr_type"]),
+        ("HIERARCH ESO DPR TECH", "SPECTRUM"),
+        ("HIERARCH ESO DET BINX", b),
+        ("HIERARCH ESO DET BINY", b),
+        ("HIERARCH ESO DET DIT", float(f["exptime"])),
+        ("HIERARCH ESO DET NDIT", 1),
+        ("HIERARCH ESO DET CHIP NX", n),
+        ("HIERARCH ESO DET CHIP NY", n),
+        ("HIERARCH ESO DET OUT1 GAIN", det.gain, "[e-/ADU]"),
+        ("HIERARCH ESO DET OUT1 RON", det.read_noise_e, "[e-]"),
+        ("HIERARCH ESO INS MODE", "LSS"),
+        ("HIERARCH ESO INS GRAT NAME", GRATING),
+        ("HIERARCH ESO INS SLIT NAME", "SLIT1.0"),
+        ("HIERARCH ESO OBS NAME", f"{f['object']}_{f['kind']}" if f["kind"] in ("std", "science") else "calibration"),
+        ("HIERARCH ESO TPL ID", f["tpl_id"]),
+        ("HIERARCH ESO TPL START", _date(f["tpl_start"])[:19]),
+        ("HIERARCH ESO TPL EXPNO", f["expno"]),
+        ("HIERARCH ESO TPL NEXP", f["nexp"]),
+    ]
+    if f["kind"] in ("std", "science"):
+        cards.append(("AIRMASS", 1.1))
+    return cards
+
+
+def _signal(f: dict, n: int, cache: dict) -> np.ndarray:
+    """Expected electrons per binned pixel (pixel flat included), before read-out."""
+    key = (f["kind"], f.get("target"), f["binning"])
+    if key not in cache:
+        illum = cache.setdefault("illum", m.slit_illumination(n))
+        pflat = cache["pflat"]
+        kind = f["kind"]
+        if kind == "bias":
+            rate = np.zeros((n, n))
+        elif kind == "flat":
+            w = m.wavelength_poly(n, 1)(np.arange(n))
+            spec = m.lamp_shape(w) * m.throughput(w)
+            rate = LAMP_RATE * (spec / spec.max())[None, :] * illum
+        elif kind == "arc":
+            rate = m.render_lines(n, m.ARC_LINES, ARC_RATE)[None, :] * illum
+        else:
+            if kind == "std":
+                src = m.render_continuum(n, m.standard_flux)
+                y0 = 0.5
+            else:
+                tgt = m.TARGETS[f["target"]]
+                src = m.render_continuum(n, lambda w, t=tgt: m.target_flux(t, w))
+                y0 = tgt["y0"]
+            sky = m.render_continuum(n, lambda w: np.full_like(w, SKY_RATE / m.FLUX_TO_E))
+            sky = sky + m.render_lines(n, m.SKY_LINES, SKY_LINE_RATE * 1e-4)
+            rate = (src[None, :] * m.object_profile(n, y0) + sky[None, :]) * illum
+        cache[key] = m.bin_image(rate * pflat, f["binning"])
+    return cache[key] * max(f["exptime"], 1.0 if f["kind"] != "bias" else 0.0)
+
+
+def _write_static(out: Path) -> list[str]:
+    static = out / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    base = [("INSTRUME", "DEMO"), ("MJD-OBS", 58849.0), ("DATE-OBS", "2020-01-01T00:00:00.000"),
+            ("HIERARCH ESO DPR CATG", "STATIC"), ("HIERARCH ESO DPR TECH", "SPECTRUM"),
+            ("HIERARCH ESO INS MODE", "LSS")]
+    ll = np.array(m.ARC_LINES)
+    t1 = fits.BinTableHDU.from_columns([
+        fits.Column("WAVE", "D", "Angstrom", array=ll[:, 0]),
+        fits.Column("INTENSITY", "D", array=ll[:, 1])], name="LINES")
+    h1 = fits.Header([*base, ("HIERARCH ESO DPR TYPE", "LINE_LIST"), ("OBJECT", "LINE_LIST")])
+    p1 = static / "DEMO_LINE_LIST.fits"
+    fits.HDUList([fits.PrimaryHDU(header=h1), t1]).writeto(p1, overwrite=True)
+    w = np.arange(3800.0, 7201.0, 5.0)
+    t2 = fits.BinTableHDU.from_columns([
+        fits.Column("WAVE", "D", "Angstrom", array=w),
+        fits.Column("FLUX", "D", "erg/s/cm2/Angstrom", array=m.standard_flux(w))], name="FLUX")
+    h2 = fits.Header([*base, ("HIERARCH ESO DPR TYPE", "STD_FLUX_TABLE"), ("OBJECT", m.STANDARD["name"]),
+                      ("RA", m.STANDARD["ra"]), ("DEC", m.STANDARD["dec"])])
+    p2 = static / "DEMO_STD_FLUX.fits"
+    fits.HDUList([fits.PrimaryHDU(header=h2), t2]).writeto(p2, overwrite=True)
+    return [str(p1), str(p2)]
+
+
+def _truth(n: int, seed: int, nights: int, det: Detector, counts: dict) -> dict:
+    grid = np.arange(3900.0, 7100.5, 1.0)
+    bins = {}
+    for b in BINNINGS:
+        wl = m.wavelength_poly(n, b)
+        lo, hi = m.slit_edges(n)
+        xb = np.arange(n // b)
+        xu = b * xb + (b - 1) / 2.0
+        lo_b = (np.interp(xu, np.arange(n), lo) - (b - 1) / 2) / b
+        hi_b = (np.interp(xu, np.arange(n), hi) - (b - 1) / 2) / b
+        traces = {m.STANDARD["name"]: m.trace_poly(n, b, 0.5).coef.tolist()}
+        traces.update({t["name"]: m.trace_poly(n, b, t["y0"]).coef.tolist() for t in m.TARGETS})
+        bins[str(b)] = {
+            "shape": [n // b, n // b],
+            "wavelength_coefficients": wl.coef.tolist(),
+            "lsf_fwhm_px": 2.3548 * m.LSF_SIGMA / b,
+            "seeing_sigma_px": m.SEEING_SIGMA / b,
+            "line_pixels": m.pixel_of_wave(np.array([w for w, _ in m.ARC_LINES]), n, b).tolist(),
+            "slit_lower": np.polynomial.Polynomial.fit(xb, lo_b, 1).convert().coef.tolist(),
+            "slit_upper": np.polynomial.Polynomial.fit(xb, hi_b, 1).convert().coef.tolist(),
+            "traces": traces,
+        }
+    targets = []
+    for b, t in zip(BINNINGS, m.TARGETS):
+        targets.append({
+            "name": t["name"], "binning": b, "redshift": t["redshift"], "f5500": t["f5500"],
+            "slope": t["slope"], "emission": t["emission"], "absorption": t["absorption"],
+            "line_windows": m.target_line_windows(t), "wave": grid.tolist(),
+            "flux": m.target_flux(t, grid).tolist(), "continuum": m.target_continuum(t, grid).tolist(),
+        })
+    return {
+        "instrument": "DEMO", "mode": "spectroscopy", "size": n, "seed": seed, "nights": nights,
+        "detector": {"gain": det.gain, "read_noise_e": det.read_noise_e,
+                     "read_noise_adu": det.read_noise_adu, "bias_level": det.bias_level,
+                     "dark_rate_e": det.dark_rate_e, "saturation_adu": det.saturation_adu},
+        "pixel_flat_rms": PIXEL_FLAT_RMS,
+        "line_list": [list(x) for x in m.ARC_LINES],
+        "sky_lines": [list(x) for x in m.SKY_LINES],
+        "binnings": bins,
+        "standard": {"name": m.STANDARD["name"], "teff": m.STANDARD["teff"], "f5500": m.STANDARD["f5500"],
+                     "wave": grid.tolist(), "flux": m.standard_flux(grid).tolist()},
+        "targets": targets,
+        "files": counts,
+    }
+
+
+def _card(key: str, value, comment: str = "") -> str:
+    """One 80-character FITS card (fast path for header-only files; astropy reads it back)."""
+    if isinstance(value, bool):
+        v = "T" if value else "F"
+    elif isinstance(value, (int, np.integer)):
+        v = str(int(value))
+    elif isinstance(value, float):
+        v = repr(value)
+        if "e" not in v and "." not in v:
+            v += ".0"
+        v = v.upper()
+    else:
+        v = "'" + str(value).replace("'", "''").ljust(8) + "'"
+    if key.startswith("HIERARCH "):
+        text = f"{key} = {v}"
+    else:
+        text = f"{key:<8}= {v:>20}" if not v.startswith("'") else f"{key:<8}= {v}"
+    if comment:
+        text += f" / {comment}"
+    return text[:80].ljust(80)
+
+
+def _write_header_only(path: Path, header: list[tuple]) -> None:
+    cards = [_card("SIMPLE", True), _card("BITPIX", 8), _card("NAXIS", 0), _card("EXTEND", True)]
+    cards += [_card(*c) for c in header]
+    text = "".join(cards) + "END".ljust(80)
+    text += " " * (-len(text) % 2880)
+    path.write_bytes(text.encode("ascii"))
+
+
+def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False, scale: int = 1,
+             size: int = 512) -> dict:
+    """Write ``nights * scale`` nights of DEMO long-slit data into ``out``; return a summary."""
+    out = Path(out)
+    if nights < 1 or scale < 1:
+        raise ValueError(f"nights and scale must be >= 1 (got nights={nights}, scale={scale})")
+    if size < 128 or size % 4:
+        raise ValueError(f"size must be a multiple of 4 and at least 128 (got {size})")
+    out.mkdir(parents=True, exist_ok=True)
+    total_nights = nights * scale
+    plan = _plan(total_nights)
+    rng = np.random.default_rng(seed)
+    base_det = Detector(nx=size, ny=size)
+    cache: dict = {}
+    if not headers_only:
+        cache["pflat"] = pixel_flat(base_det, PIXEL_FLAT_RMS, seed=seed + 10).astype(np.float64)
+    counts: dict[str, int] = {}
+    paths = []
+    for f in plan:
+        det = Detector(nx=size, ny=size, binx=f["binning"], biny=f["binning"])
+        hdr = _header(f, size, det)
+        path = out / f"DEMO.{_date(f['mjd']).replace(':', '-')}.fits"
+        if headers_only:
+            _write_header_only(path, hdr)
+        else:
+            bkey = ("bias", f["binning"])
+            if bkey not in cache:
+                cache[bkey] = bias_structure(det)
+            img = expose(det, _signal(f, size, cache), f["exptime"], rng, bias=cache[bkey],
+                         cosmics_per_mpix_s=COSMICS if f["kind"] in ("science", "std") else 0.0)
+            fits.PrimaryHDU(img, header=fits.Header(hdr)).writeto(path, overwrite=True)
+        counts[f["dpr_type"]] = counts.get(f["dpr_type"], 0) + 1
+        paths.append(path)
+    static = _write_static(out)
+    truth = _truth(size, seed, total_nights, base_det, counts)
+    if not headers_only:
+        _write_truth_arrays(out, size, cache["pflat"])
+    (out / "truth_spectroscopy.json").write_text(json.dumps(truth, indent=1))
+    return {"out": str(out), "files": len(paths), "static": static, "nights": total_nights,
+            "counts": counts, "truth": str(out / "truth_spectroscopy.json"), "size": size,
+            "headers_only": headers_only}
+
+
+def _write_truth_arrays(out: Path, n: int, pflat: np.ndarray) -> None:
+    illum = m.slit_illumination(n)
+    hdus = [fits.PrimaryHDU()]
+    for b in BINNINGS:
+        num = m.bin_image(illum * pflat, b)
+        den = m.bin_image(illum, b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pf = np.where(den > 1e-3 * b * b, num / den, 1.0)
+        hdus.append(fits.ImageHDU(pf.astype(np.float32), name=f"PIXFLAT_{b}X{b}"))
+        hdus.append(fits.ImageHDU((den / (b * b)).astype(np.float32), name=f"ILLUM_{b}X{b}"))
+    fits.HDUList(hdus).writeto(out / "truth_spectroscopy_arrays.fits", overwrite=True)
