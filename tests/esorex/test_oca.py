@@ -1,0 +1,164 @@
+"""OCA import: the parser, the translation report, and every OCA file Debian ships."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+from pathlib import Path
+
+import pytest
+
+from reflexng.cascade import load
+from reflexng.cascade.validate import validate
+from reflexng.oca.cli import run_cli
+from reflexng.oca.parser import BoolOp, Compare, OcaSyntaxError, parse
+from reflexng.oca.translator import translate
+
+PACKAGED = sorted(glob.glob("/usr/share/cpl-plugins/*/gasgano/config/*.oca"))
+
+SAMPLE = '''
+/* a block comment
+   over two lines */
+if DPR.CATG like "%CALIB%" and DPR.TYPE == "BIAS" then
+{
+  DO.CATG = "BIAS";   // first rule
+}
+if DPR.CATG like "%CALIB%" and DPR.TYPE == "BIAS" and DET.BINX == 2 then
+{
+  DO.CATG = "BIAS_BIN2";
+  RAW.TYPE = "BINNED";
+}
+if DPR.TYPE == "DARK" and (INS.MODE like "%A%" or INS.MODE ?= "B") then
+{
+  DO.CATG = "DARK";
+}
+if PRO.CATG is string then { DO.CATG = PRO.CATG; }
+
+select execute(MBIAS) from inputFiles where SIG.TEMPLATE == 1 and DO.CATG == "BIAS";
+minRet = 3;
+select execute(MDARK) from inputFiles where DO.CATG == "DARK" group by DET.BINX, EXPTIME;
+select execute(OLD) from inputFiles where DO.CATG == "BIAS_BIN2";
+
+action MBIAS
+{
+  recipe demo_mbias;
+}
+action MDARK
+{
+  minRet = 1; maxRet = 1;
+  select file as MASTER_BIAS from calibFiles where DO.CATG == "MASTER_BIAS"
+     and inputFile.DET.BINX == DET.BINX and MJD-OBS < inputFile.MJD-OBS;
+  minRet = 0; maxRet = 2;
+  select file as LINES from calibFiles where PRO.CATG == "LINES";
+  recipe demo_mdark { "--sigma=4"; }
+}
+action OLD
+{
+  recipe not_installed_recipe;
+}
+'''
+
+
+def _translate(text: str, installed=("demo_mbias", "demo_mdark")):
+    return translate(parse(text, "sample.oca"), installed=set(installed), recipe_lookup=None)
+
+
+def test_parser_structure():
+    oca = parse(SAMPLE, "sample.oca")
+    assert [r.line for r in oca.rules] == [4, 8, 13, 17]
+    assert oca.rules[1].assignments[1][0] == "RAW.TYPE"
+    cond = oca.rules[2].condition
+    assert isinstance(cond, BoolOp) and cond.op == "and"
+    assert isinstance(cond.items[1], BoolOp) and cond.items[1].items[1].op == "?="
+    assert [s.action for s in oca.selects] == ["MBIAS", "MDARK", "OLD"]
+    assert oca.selects[1].group_by == ["DET.BINX", "EXPTIME"]
+    mdark = oca.actions["MDARK"]
+    assert [(a.tag, a.min_ret, a.max_ret) for a in mdark.associations] == [("MASTER_BIAS", 1, 1), ("LINES", 0, 2)]
+    assert mdark.recipe == "demo_mdark" and mdark.recipe_options[0][0] == "--sigma=4"
+    assert [u.text for u in oca.unknown] == ["minRet = 3"]
+    mjd = mdark.associations[0].condition.items[2]
+    assert isinstance(mjd, Compare) and mjd.left.name == "MJD-OBS" and mjd.right.input_file
+
+
+def test_syntax_error_names_file_and_line():
+    with pytest.raises(OcaSyntaxError, match=r"x.oca:3: expected 'then'"):
+        parse('\n\nif DPR.TYPE == "BIAS" {\n DO.CATG = "B"; }', "x.oca")
+
+
+def test_translation_reports_what_it_cannot_translate(tmp_path):
+    tr = _translate(SAMPLE)
+    report = "\n".join(tr.report)
+    assert "'minRet = 3' outside any action" in report
+    assert "'?=' operator" in report
+    assert "not_installed_recipe is not installed" in report
+    assert "MJD-OBS < inputFile.MJD-OBS" in report  # kept as a match function, said so
+    assert "# NOT TRANSLATED: recipe not_installed_recipe is not installed" in tr.code
+    assert "sample.oca" in tr.code.split('"""')[1]  # the report is in the file's docstring
+    assert tr.tasks == ["mbias", "mdark"] and tr.skipped_tasks == ["old"]
+    out = tmp_path / "sample_cascade.py"
+    out.write_text(tr.code)
+    cascade = load(out)
+    errors = [p for p in validate(cascade, check_recipes=False) if p.severity == "error"]
+    assert errors == []
+    mbias, mdark = cascade.tasks["mbias"], cascade.tasks["mdark"]
+    assert mbias.recipe == "esorex:demo_mbias"
+    assert cascade.data_sources["BIAS"].grouping_keywords == ("TPL.START",)  # SIG.TEMPLATE
+    assert cascade.data_sources["DARK"].grouping_keywords == ("DET.BINX", "EXPTIME")
+    bias_in, lines_in = mdark.associated_inputs
+    # MASTER_BIAS is inferred to come from the task reducing BIAS
+    assert (bias_in.source.name, bias_in.source.kind) == ("mbias", "task")
+    assert bias_in.match_rules[0].keywords == ("DET.BINX",) and bias_in.match_rules[0].function
+    assert (lines_in.source.name, lines_in.min_ret, lines_in.max_ret) == ("LINES", 0, 2)
+    assert cascade.data_sources["LINES"].classification_rules[0].keywords == {"PRO.CATG": "LINES"}
+    assert mdark.recipe_parameters == {"sigma": "4"}
+
+
+def test_classification_follows_oca_order(tmp_path):
+    """A later OCA rule overwrites an earlier one: a binned bias is BIAS_BIN2, not BIAS."""
+    out = tmp_path / "c.py"
+    out.write_text(_translate(SAMPLE).code)
+    c = load(out)
+    bias = c.data_sources["BIAS"].classification_rules[0]
+    binned = c.data_sources["BIAS_BIN2"].classification_rules[0]
+    dark = c.data_sources["DARK"].classification_rules[0]
+    h1 = {"DPR.CATG": "CALIB", "DPR.TYPE": "BIAS", "DET.BINX": 1}
+    h2 = {"DPR.CATG": "CALIB", "DPR.TYPE": "BIAS", "DET.BINX": 2}
+    assert bias.matches(h1) and not binned.matches(h1)
+    assert binned.matches(h2) and not bias.matches(h2)
+    assert dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "XAX"})
+    assert dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "B"})
+    assert not dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "C"})
+    assert not dark.matches({"DPR.TYPE": "DARK"})  # a missing keyword never matches
+
+
+@pytest.mark.parametrize("path", PACKAGED, ids=[Path(p).name for p in PACKAGED])
+def test_every_packaged_oca_file_imports_and_validates(esorex, path, tmp_path, capsys):
+    out = tmp_path / (Path(path).stem + "_imported.py")
+    assert run_cli(argparse.Namespace(file=path, output=str(out))) == 0
+    printed = capsys.readouterr().out
+    assert "Translation report" in printed and "validated" in printed
+    cascade = load(out)
+    assert not [p for p in validate(cascade) if p.severity == "error"]
+    assert cascade.tasks and cascade.data_sources
+    for t in cascade.tasks.values():
+        assert t.recipe.startswith("esorex:")
+
+
+def test_packaged_files_exist_when_esorex_is_installed(esorex):
+    assert {Path(p).name for p in PACKAGED} >= {"uves.oca", "naco.oca"}
+
+
+def test_naco_import_reports_uninstalled_detmon_and_keeps_the_rest(esorex, tmp_path):
+    path = next(p for p in PACKAGED if p.endswith("naco.oca"))
+    tr = translate(parse(Path(path).read_text(), path))
+    assert any("detmon_ir_lg is not installed" in r for r in tr.report)
+    assert "naco_img_dark" in tr.tasks and "naco_img_twflat" in tr.tasks
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert run_cli(argparse.Namespace(file=str(tmp_path / "none.oca"), output=None)) == 2
+    assert "OCA file not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.oca"
+    bad.write_text('if DPR.TYPE == "X" then {\n DO.CATG = ;\n}\n')
+    assert run_cli(argparse.Namespace(file=str(bad), output=None)) == 2
+    assert "bad.oca:2" in capsys.readouterr().err
