@@ -47,10 +47,12 @@ def test_mean_iterative_matches_astropy_sigma_clip():
 def test_fits_paths_in_small_chunks_equal_array(tmp_path):
     st = _stack()
     paths = []
+    st = np.rint(st)  # integers, written as BITPIX=16 with BZERO (like raw frames)
     for i, f in enumerate(st):
         p = tmp_path / f"f{i}.fits"
-        fits.writeto(p, f)
+        fits.PrimaryHDU(f.astype(np.uint16)).writeto(p)
         paths.append(p)
+    assert fits.getheader(paths[0])["BZERO"] == 32768
     a = sigma_clip_combine(st)
     b = sigma_clip_combine(paths, memory_limit=1)  # one row per chunk
     np.testing.assert_array_equal(a, b)

@@ -56,7 +56,7 @@ class _FitsStack:
         shape = None
         for p in self.paths:
             try:
-                hl = fits.open(p, memmap=True, lazy_load_hdus=True)
+                hl = fits.open(p, memmap=False, lazy_load_hdus=True)
             except OSError as exc:
                 raise ValueError(f"cannot read FITS file {p}: {exc}") from None
             self._hdul.append(hl)

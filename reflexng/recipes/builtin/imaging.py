@@ -1,0 +1,283 @@
+"""Built-in recipes of the demo imaging pipeline (instrument ``DEMO``).
+
+``RECIPES`` (entry point ``demo_imaging``) lists, in processing order:
+
+=====================  ======================================  ==========================
+recipe                 inputs (category)                        products (PRO.CATG)
+=====================  ======================================  ==========================
+demo_img_bias          BIAS                                     MASTER_BIAS
+demo_img_dark          DARK, MASTER_BIAS                        MASTER_DARK
+demo_img_flat          SKY_FLAT, MASTER_BIAS, [MASTER_DARK]     MASTER_SKY_FLAT
+demo_img_science       OBJECT, MASTER_BIAS, [MASTER_DARK],      REDUCED_IMG (one per frame)
+                       MASTER_SKY_FLAT
+demo_img_coadd         REDUCED_IMG, [REF_CATALOG]               COADD_IMG
+demo_img_photometry    COADD_IMG, REF_CATALOG                   SOURCE_CATALOG
+=====================  ======================================  ==========================
+
+Units: master bias in ADU, master dark in ADU/s, master flat normalised to median 1; reduced
+and coadded images in e-/s with a VARIANCE plane in (e-/s)^2 and a BPM plane (bits: 1 bad
+flat pixel, 2 saturated, 4 cosmic ray, 8 no data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reflexng.recipes.builtin import imaging_io as io
+from reflexng.recipes.builtin.combine import sigma_clip_combine
+from reflexng.recipes.builtin.imaging_coadd import CoaddRecipe, PhotometryRecipe
+from reflexng.recipes.builtin.imaging_phot import centroid, detect, find_cosmics, fwhm_of
+from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
+
+VERSION = "1.0"
+
+_COMBINE = (
+    ParameterSpec("method", "str", "median", "how frames are combined after clipping",
+                  choices=("median", "mean")),
+    ParameterSpec("sigma", "float", 3.0, "rejection threshold in standard deviations", min=1.0, max=20.0),
+    ParameterSpec("iters", "int", 3, "sigma-clipping iterations", min=1, max=20),
+)
+
+
+def _combine(stack_or_paths, p: Mapping[str, Any]):
+    return sigma_clip_combine(stack_or_paths, method=p["method"], sigma=p["sigma"], iters=p["iters"],
+                              return_stats=True)
+
+
+_params = io.effective_parameters
+
+
+class MasterBias(Recipe):
+    name = "demo_img_bias"
+    version = VERSION
+    description = "Sigma-clipped combination of raw biases into a master bias; read-noise QC."
+    parameters = (*_COMBINE,
+                  ParameterSpec("min_frames", "int", 3, "fewest raw biases accepted", min=1))
+    input_categories = ("BIAS",)
+    output_categories = ("MASTER_BIAS",)
+
+    def run(self, inputs, parameters, output_dir: Path) -> RecipeResult:
+        p = _params(type(self), parameters)
+        files = io.need(io.by_category(inputs), "BIAS", self.name, p["min_frames"])
+        print(f"{self.name}: combining {len(files)} biases ({p['method']}, {p['sigma']} sigma)", flush=True)
+        first, hdr = io.read_image(files[0])
+        for f in files[1:]:
+            io.check_shapes(first, io.read_image(f)[0], "bias", f)
+        st = _combine(files, p)
+        if len(files) >= 2:
+            # clipped std, not a MAD: raw values are integers and a MAD of integers is biased
+            ron = io.clipped_stats(first - io.read_image(files[1])[0], 4.0)[1] / np.sqrt(2.0)
+        else:
+            ron = io.clipped_stats(first - st.data, 4.0)[1]
+        gain = float(hdr.get("HIERARCH ESO DET OUT1 GAIN", 0) or 0)
+        qc = {"RON": ron, "RON.E": ron * gain if gain else -1.0, "BIAS.MEDIAN": float(np.median(st.data)),
+              "BIAS.STRUCT": float(np.std(np.median(st.data, axis=0))),
+              "MASTER.NOISE": io.clipped_stats(st.data - np.median(st.data, axis=0, keepdims=True))[1], "NFRAMES": len(files)}
+        print(f"{self.name}: read noise {ron:.3f} ADU, level {qc['BIAS.MEDIAN']:.1f} ADU", flush=True)
+        var = (ron**2 / np.maximum(st.n_used, 1)).astype(np.float32)
+        out = output_dir / "master_bias.fits"
+        io.write_product(out, st.data, io.product_header(hdr, "MASTER_BIAS", self.name, qc,
+                                                          {"BUNIT": "adu"}), variance=var)
+        return RecipeResult([(str(out), "MASTER_BIAS")], qc)
+
+
+class MasterDark(Recipe):
+    name = "demo_img_dark"
+    version = VERSION
+    description = "Bias-subtracted, exposure-normalised combination of darks: the dark rate per second."
+    parameters = (*_COMBINE,
+                  ParameterSpec("hot_sigma", "float", 8.0, "a pixel is hot when its rate exceeds the "
+                                "median by this many robust standard deviations", min=1.0),
+                  ParameterSpec("min_frames", "int", 2, "fewest raw darks accepted", min=1))
+    input_categories = ("DARK", "MASTER_BIAS")
+    output_categories = ("MASTER_DARK",)
+
+    def run(self, inputs, parameters, output_dir: Path) -> RecipeResult:
+        p = _params(type(self), parameters)
+        g = io.by_category(inputs)
+        files = io.need(g, "DARK", self.name, p["min_frames"])
+        mbias, _ = io.read_image(io.need(g, "MASTER_BIAS", self.name, 1, 1)[0])
+        frames, hdr0 = [], None
+        for f in files:
+            d, h = io.read_image(f)
+            io.check_shapes(mbias, d, "dark", f)
+            t = float(h.get("EXPTIME", 0) or 0)
+            if t <= 0:
+                raise RecipeError(f"{self.name}: {f} has EXPTIME={t}; darks need a positive exposure time")
+            frames.append((d - mbias) / t)
+            hdr0 = hdr0 if hdr0 is not None else h
+        print(f"{self.name}: combining {len(frames)} darks", flush=True)
+        st = _combine(np.stack(frames), p)
+        rate = float(np.median(st.data))
+        rs = io.robust_std(st.data)
+        hot = st.data > rate + p["hot_sigma"] * rs
+        gain = float(hdr0.get("HIERARCH ESO DET OUT1 GAIN", 0) or 0)
+        qc = {"DARK.RATE": rate, "DARK.RATE.E": rate * gain if gain else -1.0,
+              "DARK.MEAN": io.clipped_stats(st.data)[0], "DARK.NHOT": int(hot.sum()),
+              "NFRAMES": len(files)}
+        print(f"{self.name}: dark rate {rate:.5f} ADU/s ({qc['DARK.RATE.E']:.4f} e-/s), "
+              f"{int(hot.sum())} hot pixels", flush=True)
+        var = (st.std**2 / np.maximum(st.n_used, 1)).astype(np.float32)
+        out = output_dir / "master_dark.fits"
+        io.write_product(out, st.data, io.product_header(hdr0, "MASTER_DARK", self.name, qc,
+                                                          {"BUNIT": "adu/s"}),
+                         variance=var, bpm=hot.astype(np.uint8) * io.BPM_BAD)
+        return RecipeResult([(str(out), "MASTER_DARK")], qc)
+
+
+class MasterFlat(Recipe):
+    name = "demo_img_flat"
+    version = VERSION
+    description = ("Bias- and dark-corrected twilight flats of one filter, each normalised, combined "
+                   "and normalised to median 1; bad pixels flagged in a BPM plane.")
+    parameters = (*_COMBINE,
+                  ParameterSpec("min_level", "float", 2000.0, "reject flats fainter than this (ADU)", min=0),
+                  ParameterSpec("max_level", "float", 45000.0, "reject flats brighter than this (ADU)", min=0),
+                  ParameterSpec("bad_low", "float", 0.5, "pixels below this normalised value are bad", min=0),
+                  ParameterSpec("bad_high", "float", 1.5, "pixels above this normalised value are bad", min=1),
+                  ParameterSpec("min_frames", "int", 3, "fewest usable flats accepted", min=1))
+    input_categories = ("SKY_FLAT", "MASTER_BIAS", "MASTER_DARK")
+    output_categories = ("MASTER_SKY_FLAT",)
+
+    def run(self, inputs, parameters, output_dir: Path) -> RecipeResult:
+        from scipy import ndimage
+
+        p = _params(type(self), parameters)
+        g = io.by_category(inputs)
+        files = io.need(g, "SKY_FLAT", self.name, 1)
+        mbias, _ = io.read_image(io.need(g, "MASTER_BIAS", self.name, 1, 1)[0])
+        dark_files = g.get("MASTER_DARK", [])
+        mdark = io.read_image(dark_files[0])[0] if dark_files else np.zeros_like(mbias)
+        frames, levels, hdr0, filters = [], [], None, set()
+        for f in files:
+            d, h = io.read_image(f)
+            io.check_shapes(mbias, d, "flat", f)
+            filters.add(str(h.get("HIERARCH ESO INS FILT NAME", "")))
+            c = d - mbias - mdark * float(h.get("EXPTIME", 0) or 0)
+            lev = float(np.median(c))
+            if not p["min_level"] <= lev <= p["max_level"]:
+                print(f"{self.name}: skipping {Path(f).name}: level {lev:.0f} ADU outside "
+                      f"[{p['min_level']:.0f}, {p['max_level']:.0f}]", flush=True)
+                continue
+            frames.append(c / lev)
+            levels.append(lev)
+            hdr0 = hdr0 if hdr0 is not None else h
+        if len(filters) > 1:
+            raise RecipeError(f"{self.name}: flats of several filters {sorted(filters)} given together; "
+                              "group flats by INS.FILT.NAME")
+        if len(frames) < p["min_frames"]:
+            raise RecipeError(f"{self.name}: only {len(frames)} usable flats (need {p['min_frames']}); "
+                              "check exposure levels or lower min_frames")
+        print(f"{self.name}: combining {len(frames)} flats in filter {filters.pop()}", flush=True)
+        st = _combine(np.stack(frames), p)
+        norm = float(np.nanmedian(st.data))
+        flat = st.data / norm
+        bad = ~np.isfinite(flat) | (flat < p["bad_low"]) | (flat > p["bad_high"]) | (st.n_used == 0)
+        safe = np.where(bad, 1.0, flat)
+        smooth = ndimage.uniform_filter(safe, size=9, mode="nearest")
+        ppr = io.robust_std((safe / smooth)[~bad])
+        large = ndimage.uniform_filter(safe, size=max(3, min(flat.shape) // 8), mode="nearest")
+        flat = np.where(bad, 1.0, flat).astype(np.float32)
+        qc = {"FLAT.RMS": ppr, "FLAT.NBAD": int(bad.sum()), "FLAT.LEVEL": float(np.mean(levels)),
+              "FLAT.ILLUM.MIN": float(large.min()), "FLAT.ILLUM.MAX": float(large.max()),
+              "NFRAMES": len(frames)}
+        print(f"{self.name}: pixel-to-pixel rms {ppr:.4f}, {int(bad.sum())} bad pixels", flush=True)
+        var = (st.std**2 / np.maximum(st.n_used, 1) / norm**2).astype(np.float32)
+        out = output_dir / "master_flat.fits"
+        io.write_product(out, flat, io.product_header(hdr0, "MASTER_SKY_FLAT", self.name, qc),
+                         variance=var, bpm=bad.astype(np.uint8) * io.BPM_BAD)
+        return RecipeResult([(str(out), "MASTER_SKY_FLAT")], qc)
+
+
+class ScienceReduction(Recipe):
+    name = "demo_img_science"
+    version = VERSION
+    description = ("Bias, dark and flat correction of science frames, cosmic-ray cleaning and sky "
+                   "subtraction; products in e-/s with VARIANCE and BPM planes.")
+    parameters = (
+        ParameterSpec("saturation", "float", 60000.0, "raw level (ADU) at and above which a pixel is saturated", min=0),
+        ParameterSpec("gain", "float", 0.0, "gain in e-/ADU; 0 = from the header (DET.OUT1.GAIN)", min=0),
+        ParameterSpec("cr_clean", "bool", True, "detect and replace cosmic-ray hits"),
+        ParameterSpec("cr_sigma", "float", 6.0, "cosmic-ray detection threshold (noise units)", min=2.0),
+        ParameterSpec("cr_contrast", "float", 2.0, "cosmic-ray excess over local structure", min=0.5),
+        ParameterSpec("sky_subtract", "bool", True, "subtract the sky background"),
+        ParameterSpec("sky_mesh", "int", 64, "background mesh size in pixels (0 = one constant level)", min=0),
+    )
+    input_categories = ("OBJECT", "MASTER_BIAS", "MASTER_DARK", "MASTER_SKY_FLAT")
+    output_categories = ("REDUCED_IMG",)
+
+    def run(self, inputs, parameters, output_dir: Path) -> RecipeResult:
+        p = _params(type(self), parameters)
+        g = io.by_category(inputs)
+        files = io.need(g, "OBJECT", self.name, 1)
+        bias_path = io.need(g, "MASTER_BIAS", self.name, 1, 1)[0]
+        mbias, bh = io.read_image(bias_path)
+        dark_files = g.get("MASTER_DARK", [])
+        mdark = io.read_image(dark_files[0])[0] if dark_files else np.zeros_like(mbias)
+        flat_path = io.need(g, "MASTER_SKY_FLAT", self.name, 1, 1)[0]
+        flat, fh = io.read_image(flat_path)
+        fbpm = io.read_plane(flat_path, "BPM")
+        flat_bad = (fbpm > 0) if fbpm is not None else np.zeros(flat.shape, bool)
+        flat_bad |= ~(flat > 0)
+        flat = np.where(flat_bad, 1.0, flat)
+        ron_adu = float(bh.get("HIERARCH ESO QC RON", 0) or 0)
+        products, qcs = [], []
+        for f in files:
+            raw, h = io.read_image(f)
+            for what, arr, path in (("master bias", mbias, bias_path), ("master flat", flat, flat_path)):
+                io.check_shapes(raw, arr, what, path)
+            ff, sf = fh.get("HIERARCH ESO INS FILT NAME"), h.get("HIERARCH ESO INS FILT NAME")
+            if ff is not None and sf is not None and ff != sf:
+                raise RecipeError(f"{self.name}: {Path(f).name} is filter {sf} but the master flat "
+                                  f"{flat_path} is filter {ff}")
+            gain = io.gain_of(h, p["gain"])
+            t = float(h.get("EXPTIME", 0) or 0)
+            if t <= 0:
+                raise RecipeError(f"{self.name}: {f} has EXPTIME={t}; cannot scale to e-/s")
+            ron_e = (ron_adu if ron_adu > 0 else float(h.get("HIERARCH ESO DET OUT1 RON", 4.0)) / gain) * gain
+            sat = raw >= p["saturation"]
+            d = raw - mbias - mdark * t
+            e = d * gain / flat
+            var = (np.maximum(d, 0) * gain + ron_e**2) / flat**2
+            bpm = flat_bad.astype(np.uint8) * io.BPM_BAD | sat.astype(np.uint8) * io.BPM_SATURATED
+            bad = bpm > 0
+            sky = io.block_background(e, bad, p["sky_mesh"]) if p["sky_subtract"] else np.zeros_like(e)
+            e = e - sky
+            ncr = 0
+            if p["cr_clean"]:
+                from scipy import ndimage
+
+                cr = find_cosmics(e, var, bad, sigma=p["cr_sigma"], contrast=p["cr_contrast"])
+                ncr = int(cr.sum())
+                if ncr:
+                    e[cr] = ndimage.median_filter(e, size=5)[cr]
+                    bpm[cr] |= io.BPM_COSMIC
+            e /= t
+            var = var / t**2
+            noise = float(np.sqrt(np.median(var)))
+            stars = detect(e, noise, threshold=20.0, mask=bad)[:40]
+            xy = centroid(e, stars)
+            fw = fwhm_of(e, xy)
+            fwhm = float(np.nanmedian(fw)) if np.isfinite(fw).any() else -1.0
+            qc = {"SKY.LEVEL": float(np.median(sky)) / t, "BKG.RMS": io.robust_std(e[~bad]),
+                  "NCOSMIC": ncr, "NSAT": int(sat.sum()), "FWHM": fwhm, "NSTARS": len(stars)}
+            print(f"{self.name}: {Path(f).name}: sky {qc['SKY.LEVEL']:.2f} e-/s/px, {ncr} cosmic-ray "
+                  f"pixels, FWHM {fwhm:.2f} px", flush=True)
+            out = output_dir / (Path(f).name.removesuffix(".fits") + "_red.fits")
+            io.write_product(out, e, io.product_header(h, "REDUCED_IMG", self.name, qc,
+                                                        {"BUNIT": "electron/s"}),
+                             variance=var.astype(np.float32), bpm=bpm)
+            products.append((str(out), "REDUCED_IMG"))
+            qcs.append(qc)
+        summary = {"NFRAMES": len(products),
+                   "FWHM": float(np.median([q["FWHM"] for q in qcs])),
+                   "SKY.LEVEL": float(np.median([q["SKY.LEVEL"] for q in qcs])),
+                   "NCOSMIC": int(sum(q["NCOSMIC"] for q in qcs))}
+        return RecipeResult(products, summary)
+
+
+RECIPES = [MasterBias, MasterDark, MasterFlat, ScienceReduction, CoaddRecipe, PhotometryRecipe]
