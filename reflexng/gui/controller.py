@@ -304,6 +304,8 @@ class Controller:
         elif kind == "paused":
             self.paused = True
             self.paused_job = jid
+            self._repaint.stop()
+            self._repaint_states()
             reason = data.get("reason", "")
             self.w.show_message(f"paused ({reason})" + (f" after {jid}" if jid else ""))
             self._update_controls()
@@ -319,8 +321,14 @@ class Controller:
             self._repaint_states()
             self._update_controls()
             self.refresh_provenance()
-            ok = self.summary.get("ok")
-            self.w.show_message("run finished" + ("" if ok else " with failures or stopped"))
+            counts: dict[str, int] = {}
+            for j in self.summary.get("jobs", []):
+                counts[j["status"]] = counts.get(j["status"], 0) + 1
+            words = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            head = "run stopped" if self.summary.get("stopped") else "run finished"
+            if self.summary.get("error"):
+                words = f"error: {self.summary['error']}"
+            self.w.show_message(f"{head}: {words}" if words else head)
             self.w.sig_run_finished.emit(self.summary)
         self.w.sig_event.emit(ev)
 

@@ -1,0 +1,176 @@
+"""The whole interactive flow in the main window, offscreen, against the real engine:
+open a cascade, organise real FITS files, run with pause after each step, change a
+parameter, re-run, continue to the end; assert on states, products and provenance.
+Recipes run in real child processes (the engine's testing recipes: fast, header-only)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import write_image
+from PySide6.QtCore import Qt
+
+CASCADE = textwrap.dedent(
+    """
+    from reflexng.cascade import task, data_source, classification_rule, metadata
+
+    metadata("gui_flow", instrument="TEST", default_target="science")
+    raw_bias = (data_source("RAW_BIAS")
+                .with_classification_rule(classification_rule("BIAS", {"DPR.TYPE": "BIAS"}))
+                .with_grouping_keywords(["INSTRUME"]).with_match_keywords(["INSTRUME"]).build())
+    raw_sci = data_source("RAW_SCIENCE").with_classification_rule(
+        classification_rule("SCIENCE", {"DPR.TYPE": "OBJECT"})).build()
+    bias = (task("bias").with_recipe("test_noop").with_main_input(raw_bias)
+            .with_recipe_parameters({"category": "MASTER_BIAS"}).build())
+    science = (task("science").with_recipe("test_noop").with_main_input(raw_sci)
+               .with_associated_input(bias)
+               .with_recipe_parameters({"category": "SCIENCE_REDUCED"}).build())
+    """
+)
+
+
+@pytest.fixture
+def flow_setup(tmp_path):
+    cascade = tmp_path / "gui_flow.py"
+    cascade.write_text(CASCADE)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(3):
+        write_image(raw / f"bias_{i}.fits", np.full((8, 8), 1000.0 + i, np.float32),
+                    {"HIERARCH ESO DPR TYPE": "BIAS", "INSTRUME": "TEST", "MJD-OBS": 60000.1 + i * 0.001,
+                     "OBJECT": "BIAS"})
+    write_image(raw / "sci_0.fits", np.full((8, 8), 2000.0, np.float32),
+                {"HIERARCH ESO DPR TYPE": "OBJECT", "INSTRUME": "TEST", "MJD-OBS": 60000.2, "OBJECT": "NGC 1"})
+    return cascade, raw, tmp_path / "work"
+
+
+def _fits_cards(path):
+    from reflexng.recipes.builtin.testing import read_header_cards
+
+    return read_header_cards(path)
+
+
+def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    cascade, raw, workdir = flow_setup
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    win.show()
+    c = win.controller
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=20000):
+        c.open_cascade(str(cascade))
+    assert set(win.cascade_view.items_by_name) == {"RAW_BIAS", "RAW_SCIENCE", "bias", "science"}
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(workdir))
+    with qtbot.waitSignal(win.sig_organised, timeout=30000) as org:
+        qtbot.mouseClick(win.session_bar.organise_button, Qt.MouseButton.LeftButton)
+    result = org.args[0]
+    assert len(result.datasets) == 1 and result.datasets[0].complete
+    assert win.file_table.proxy.rowCount() == 4
+    assert win.run_button.isEnabled() and not win.continue_button.isEnabled()
+
+    # run, pausing after each step
+    win.pause_after_each.setChecked(True)
+    with qtbot.waitSignal(win.sig_inspected, timeout=60000) as insp:
+        qtbot.mouseClick(win.run_button, Qt.MouseButton.LeftButton)
+    bias_job = insp.args[0]
+    assert c.paused and c.paused_job == bias_job
+    assert result.jobs[bias_job].task == "bias"
+    assert c.session.job_state(bias_job) == "done"
+    assert win.cascade_view.items_by_name["bias"].state == "done"
+    assert win.continue_button.isEnabled() and win.rerun_button.isEnabled()
+    assert win.step_button.isEnabled() and win.pause_button.text() == "Resume"
+    products = c.session.products(bias_job)
+    assert [cat for _p, cat in products] == ["MASTER_BIAS"]
+    first_product = products[0][0]
+    assert win.inspection.products.count() == 1
+    assert "MASTER_BIAS" in win.inspection.header.text.toPlainText()
+    assert win.inspection.qc.values() == {"n_inputs": "3"}
+
+    # change a parameter in the editor, re-run this job
+    editor = win.inspection.editor
+    assert "payload" in editor.editors
+    editor.editors["payload"].setText("second try")
+    assert editor.changed() == {"payload": "second try"}
+    assert editor.editors["payload"].property("changed") is True
+    with qtbot.waitSignal(win.sig_inspected, timeout=60000) as insp2:
+        qtbot.mouseClick(win.rerun_button, Qt.MouseButton.LeftButton)
+    assert insp2.args[0] == bias_job and c.paused
+    new_products = c.session.products(bias_job)
+    assert new_products[0][0] != first_product  # a new attempt folder
+    assert _fits_cards(new_products[0][0])["TPAR.PAYLOAD"] == "second try"
+    assert _fits_cards(first_product)["TPAR.PAYLOAD"] == ""  # the first attempt is kept
+    assert win.inspection.attempts.count() == 1  # attempt 1 to compare with
+    assert editor.effective["payload"] == "second try" and editor.changed() == {}
+
+    # continue to the end without pausing
+    win.pause_after_each.setChecked(False)
+    with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin:
+        qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
+    summary = fin.args[0]
+    assert summary["ok"], summary
+    statuses = {j["task"]: j["status"] for j in summary["jobs"]}
+    assert statuses == {"bias": "executed", "science": "executed"}
+    assert len(summary["end_products"]) == 1
+    sci_job = result.datasets[0].target_job
+    assert c.session.job_state(sci_job) == "done"
+    assert win.cascade_view.items_by_name["science"].state == "done"
+    assert "1 done" in win.cascade_view.items_by_name["science"].counts.text()
+    assert win.dataset_tree.dataset_item(result.datasets[0].id).text(1) == "reduced"
+    assert win.progress_bar.value() == win.progress_bar.maximum()
+    assert not win.pause_button.isEnabled() and win.run_button.isEnabled()
+    # the science product used the re-run bias
+    sci_product = c.session.products(sci_job)[0][0]
+    assert any(v.startswith("master_bias.fits:MASTER_BIAS") for k, v in _fits_cards(sci_product).items() if k.startswith("TINP"))
+
+    # provenance: end product -> science job -> bias job (attempt 2, payload) -> raw files
+    tree = win.provenance_view.trees[sci_product]
+    assert tree.attempt.task == "science"
+    bias_node = next(n for n in tree.inputs if n.attempt is not None)
+    assert bias_node.attempt.task == "bias" and bias_node.attempt.attempt == 2
+    assert bias_node.attempt.parameters["payload"] == "second try"
+    assert sorted(n.path.rsplit("/", 1)[-1] for n in bias_node.inputs) == ["bias_0.fits", "bias_1.fits", "bias_2.fits"]
+    assert all(n.raw for n in bias_node.inputs)
+    pv = win.provenance_view
+    top = pv.tree.topLevelItem(0)
+    assert top.text(0) == "End products" and top.child(0).text(0) == sci_product.rsplit("/", 1)[-1]
+    pv.tree.setCurrentItem(top.child(0))
+    cmd = pv.copy_replay()
+    assert "replay" in cmd
+    out = workdir / "prov.json"
+    pv.export_prov_json(sci_product, str(out))
+    import json
+
+    doc = json.loads(out.read_text())
+    assert len(doc["activity"]) == 2 and len(doc["used"]) >= 4 and len(doc["wasGeneratedBy"]) == 2
+    win.close()
+
+
+def test_failed_job_shows_reason_in_place(qtbot, tmp_path, flow_setup):
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    cascade, raw, workdir = flow_setup
+    cascade.write_text(CASCADE.replace('task("bias").with_recipe("test_noop")', 'task("bias").with_recipe("test_raise")'))
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    c = win.controller
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=20000):
+        c.open_cascade(str(cascade))
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(workdir))
+    with qtbot.waitSignal(win.sig_organised, timeout=30000):
+        c.organise()
+    with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin:
+        c.run()
+    assert not fin.args[0]["ok"]
+    assert win.inspection.failure.isVisible() or not win.isVisible()
+    text = win.inspection.failure.toPlainText()
+    assert "failed" in text and "something went wrong" in text
+    assert win.cascade_view.items_by_name["bias"].state == "failed"
+    assert win.message.text() == "run finished: 1 failed, 1 skipped"
+    win.close()
