@@ -10,8 +10,12 @@ from pathlib import Path
 def send_fits(path: str | os.PathLike, *, table: bool = False, timeout: float = 3.0) -> str:
     """Broadcast ``image.load.fits`` (or ``table.load.fits``) for ``path``; return what
     happened in words. Never raises: no hub gives a clear message."""
+    import warnings
+
     try:
-        from astropy.samp import SAMPHubError, SAMPIntegratedClient
+        with warnings.catch_warnings():  # astropy >= 8 deprecates astropy.samp in favour of pyvo.samp
+            warnings.simplefilter("ignore")
+            from astropy.samp import SAMPHubError, SAMPIntegratedClient
     except ImportError:  # pragma: no cover - astropy is a dependency
         return "SAMP is not available (astropy.samp missing)"
     p = Path(path).resolve()
