@@ -12,7 +12,10 @@ into ``out``:
   (``WAVE,LAMP``), one flux-standard exposure (DPR.CATG ``CALIB``, TYPE ``STD``), and one
   science target (DPR.CATG ``SCIENCE``, TYPE ``OBJECT``; DEMO-GAL-1 in 1x1, DEMO-QSO-2 in 2x2)
   observed 3 x 600 s, followed by 3 attached night-time flats (TPL.ID ``DEMO_lss_obs_attflat``).
-  All raw frames have DPR.TECH ``SPECTRUM``. ``nights * scale`` nights are written.
+  All raw frames have DPR.TECH ``SPECTRUM``. ``nights * scale`` nights are written. Timeline
+  (UT): biases 18:00, calibration flats 21:00, arcs 21:22, standard 22:48, science from 02:53
+  (1x1) and 05:46 (2x2) - so the flat closest in time to the standard is the afternoon flat,
+  while the science frames' flat is the attached one (what ``flat_strategy`` chooses between).
 * static calibrations in ``static/``: ``DEMO_LINE_LIST.fits`` (binary table WAVE [A],
   INTENSITY; DPR.CATG ``STATIC``, DPR.TYPE ``LINE_LIST``) and ``DEMO_STD_FLUX.fits`` (binary
   table WAVE [A], FLUX [erg/s/cm2/A]; DPR.TYPE ``STD_FLUX_TABLE``, OBJECT = the star).
@@ -76,15 +79,15 @@ def _plan(nights: int) -> list[dict]:
                                        binning=b, night=night, **extra))
 
             block("bias", "DEMO_lss_cal_bias", "BIAS", "CALIB", d0 + 0.75 + off, 5, 0.0, 60 / 86400, "BIAS")
-            block("flat", "DEMO_lss_cal_flat", "FLAT,LAMP", "CALIB", d0 + 0.77 + off, 5, 3.0 / b**2,
+            block("flat", "DEMO_lss_cal_flat", "FLAT,LAMP", "CALIB", d0 + 0.875 + off, 5, 3.0 / b**2,
                   60 / 86400, "FLAT")
-            block("arc", "DEMO_lss_cal_arc", "WAVE,LAMP", "CALIB", d0 + 0.79 + off, 2, 2.0 / b**2,
+            block("arc", "DEMO_lss_cal_arc", "WAVE,LAMP", "CALIB", d0 + 0.89 + off, 2, 2.0 / b**2,
                   60 / 86400, "WAVE")
             std = m.STANDARD
-            block("std", "DEMO_lss_obs_std", "STD", "CALIB", d0 + 0.985 + off / 3, 1, 20.0 / b**2,
+            block("std", "DEMO_lss_obs_std", "STD", "CALIB", d0 + 0.95 + off / 3, 1, 20.0 / b**2,
                   0.0, std["name"], ra=std["ra"], dec=std["dec"])
             tgt = m.TARGETS[b - 1]
-            t0 = d0 + 1.05 + 0.12 * (b - 1)
+            t0 = d0 + 1.12 + 0.12 * (b - 1)
             block("science", "DEMO_lss_obs_object", "OBJECT", "SCIENCE", t0, 3, 600.0, 700 / 86400,
                   tgt["name"], ra=tgt["ra"], dec=tgt["dec"], target=b - 1)
             block("flat", "DEMO_lss_obs_attflat", "FLAT,LAMP", "CALIB", t0 + 2100 / 86400, 3,

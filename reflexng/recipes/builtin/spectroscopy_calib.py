@@ -267,9 +267,9 @@ class DemoSpecFlatSelect(Recipe):
     name = "demo_spec_flat_select"
     version = "1.0"
     description = ("flat_strategy: choose the master flat for the standard star - the one closest in time to the "
-                   "standard ('close_in_time') or the one closest to the science frame ('science') - and copy it.")
+                   "standard ('close_in_time') or the one closest to the science frame ('science_flat') - and copy it.")
     parameters = (P("strategy", "str", "close_in_time", "which flat the standard star gets",
-                    choices=("close_in_time", "science")),)
+                    choices=("close_in_time", "science_flat")),)
     input_categories = ("STD", "MASTER_FLAT", "OBJECT")
     output_categories = ("MASTER_FLAT",)
 
@@ -278,8 +278,8 @@ class DemoSpecFlatSelect(Recipe):
         std = io.need(groups, "STD", what="raw standard star frame")[0]
         flats = io.need(groups, "MASTER_FLAT", what="master flats")
         ref_path = std
-        if parameters["strategy"] == "science":
-            ref_path = io.need(groups, "OBJECT", what="science frame (needed by the 'science' strategy)")[0]
+        if parameters["strategy"] == "science_flat":
+            ref_path = io.need(groups, "OBJECT", what="science frame (needed by the 'science_flat' strategy)")[0]
         ref_h = fits.getheader(ref_path)
         std_h = fits.getheader(std)
         mjd = float(ref_h.get("MJD-OBS", 0.0))
