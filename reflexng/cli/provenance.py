@@ -1,8 +1,52 @@
-"""`reflexng provenance` — placeholder until the execution engine issue lands."""
+"""`reflexng provenance PRODUCT.fits` — the tree from a product back to its raw files."""
 
-from reflexng.cli._common import not_built
+from __future__ import annotations
+
+import sys
+
+from reflexng.cli._common import fail
 
 
 def register(sub) -> None:
-    p = sub.add_parser("provenance", help="(not built yet)")
-    p.set_defaults(func=not_built("provenance", "the execution engine issue"))
+    p = sub.add_parser("provenance", help="show how a product was made (tree back to the raw files)",
+                       description="Show the jobs, recipes, parameters and input files that made a product, "
+                       "back to the raw files.")
+    p.add_argument("product", help="a product FITS file (in a work directory, or an end-product copy)")
+    p.add_argument("--workdir", help="the work directory (default: found from the product's path)")
+    p.add_argument("--json", action="store_true", help="print the tree as JSON")
+    p.add_argument("--prov-json", metavar="OUT", help="also write W3C PROV-JSON to OUT")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    import json
+    from pathlib import Path
+
+    from reflexng.provenance.store import DB_NAME, ProvenanceStore
+    from reflexng.provenance.trace import find_workdir, prov_document, render, tree
+
+    product = Path(args.product)
+    if not product.is_file():
+        return fail(f"{product}: no such file")
+    workdir = Path(args.workdir) if args.workdir else find_workdir(product)
+    if workdir is None or not (workdir / DB_NAME).is_file():
+        return fail(f"{product}: cannot find its work directory (no {DB_NAME} above it); give --workdir")
+    store = ProvenanceStore(workdir, lock=False)
+    try:
+        node = tree(store, product)
+    finally:
+        store.close()
+    if node["kind"] == "raw":
+        return fail(f"{product}: not a product recorded in {workdir / DB_NAME} (a raw file, or made elsewhere)", 1)
+    if args.prov_json:
+        doc = prov_document(node)
+        with open(args.prov_json, "w", encoding="utf-8") as fh:
+            doc.serialize(fh, format="json")
+    if args.json:
+        json.dump(node, sys.stdout, indent=1, default=str)
+        print()
+    else:
+        print("\n".join(render(node)))
+        if args.prov_json:
+            print(f"PROV-JSON written to {args.prov_json}", file=sys.stderr)
+    return 0

@@ -118,6 +118,7 @@ def run(self):
                     "id": jid, "task": job.task, "dataset": st.dataset,
                     "status": {"done": "executed"}.get(st.state, st.state), "attempt": st.attempt,
                     "products": [p for p, _c in st.products], "seconds": round(st.seconds, 3), "reason": st.reason,
+                    "why": st.why,
                 })
             summary.ok = not any(j["status"] == "failed" for j in summary.jobs) and not self._stop
         stamp = time.strftime("%Y%m%dT%H%M%S")

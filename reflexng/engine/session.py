@@ -342,23 +342,51 @@ class Session:
         return [(o["path"], o["category"]) for o in (att.outputs or [])] if att else []
 
     def why_run(self, job_id: str) -> str:
-        """Why the job runs (or ran): "never ran", "parameter sigma 3 -> 4", "unchanged (reused)", ..."""
+        """Why the job would run now: "never ran", "parameter sigma 3 -> 4", "unchanged (reused)", ...
+
+        For a running job: why it was started. (Why a finished job ran is in its ``job_started``
+        event and in the run summary's ``why``.)"""
         st = self._states[job_id]
         job = self._result.jobs[job_id]
-        if st.state in ("done", "reused", "failed") and st.why:
+        if st.state in ("running", "queued") and st.why:
             return st.why
         if st.state == "incomplete":
             return f"incomplete: {st.reason}"
         if self._forced(job_id):
             return "forced" + (" (re-run requested)" if st.force_next else f" (--force {job.task})")
-        waiting = [d for d in job.depends_on if d in self._states and self._states[d].state not in ("done", "reused")]
-        if waiting:
-            return f"waits for upstream job {waiting[0]}; decided when it has run"
+        memo: dict[str, Any] = {}
+        for up in job.depends_on:
+            if up in self._states and self._predict(up, memo) is None:
+                return f"upstream job {up} will run first"
         info = self._recipe(job)
         params = self._effective(job_id)
-        inputs = self._inputs(job_id)
+        inputs = self._inputs(job_id, memo)
         key = cache.cache_key(job.recipe, info.version, params, inputs)
         return cache.explain(self._store, job_id, key, job.recipe, info.version, params, inputs)
+
+    def _predict(self, job_id: str, memo: dict[str, Any]) -> list[tuple[str, str]] | None:
+        """Products a job has or would reuse if run now; None when it would run."""
+        if job_id in memo:
+            return memo[job_id]
+        st = self._states[job_id]
+        job = self._result.jobs[job_id]
+        out: list[tuple[str, str]] | None = None
+        if st.state in ("done", "reused") and st.products:
+            out = list(st.products)
+        elif st.state not in ("incomplete", "failed", "skipped") and not self._forced(job_id) and all(
+                self._predict(u, memo) is not None for u in job.depends_on if u in self._states):
+            info = self._recipe(job)
+            if not info.error:
+                try:
+                    params = self._effective(job_id)
+                    key = cache.cache_key(job.recipe, info.version, params, self._inputs(job_id, memo))
+                    att, _ = cache.find_reusable(self._store, key)
+                except (OSError, ValueError):
+                    att = None
+                if att is not None:
+                    out = [(o["path"], o["category"]) for o in att.outputs or []]
+        memo[job_id] = out
+        return out
 
     def inspect(self, job_id: str):
         """What the task's inspector returns for the job's latest products (None without inspector)."""
@@ -382,10 +410,16 @@ class Session:
 
     # ------------------------------------------------------------------ inputs
 
-    def _inputs(self, job_id: str) -> list[dict[str, Any]]:
-        """(path, category, role, hash) of every input, upstream products included."""
+    def _inputs(self, job_id: str, memo: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """(path, category, role, hash) of every input, upstream products included (``memo``:
+        predicted upstream products, for why_run before upstream jobs ran in this session)."""
         job = self._result.jobs[job_id]
         out: list[dict[str, Any]] = []
+
+        def products(up: str) -> list[tuple[str, str]]:
+            if memo is not None and not self._states[up].products:
+                return memo.get(up) or []
+            return self._states[up].products
 
         def add(path: str, category: str | None, role: str) -> None:
             out.append({"path": path, "category": category or "UNKNOWN", "role": role,
@@ -394,14 +428,14 @@ class Session:
         for p in job.main:
             add(p, self._categories.get(p), "main")
         for up in job.main_jobs:
-            for p, c in self._states[up].products:
+            for p, c in products(up):
                 add(p, c, "main")
         for a in job.associated.values():
             for c in a.chosen:
                 if c.path:
                     add(c.path, self._categories.get(c.path), "associated")
                 elif c.job_id and c.job_id in self._states:
-                    for p, cat in self._states[c.job_id].products:
+                    for p, cat in products(c.job_id):
                         add(p, cat, "associated")
         return out
 

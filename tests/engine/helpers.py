@@ -7,7 +7,14 @@ from pathlib import Path
 
 import networkx as nx
 
-from reflexng.organiser.model import Association, Candidate, Dataset, FileRecord, Job, OrganiseResult
+from reflexng.organiser.model import (
+    Association,
+    Candidate,
+    Dataset,
+    FileRecord,
+    Job,
+    OrganiseResult,
+)
 from reflexng.recipes.builtin.testing import write_header_fits
 
 CASCADE = str(Path(__file__).with_name("data") / "tiny_cascade.py")

@@ -224,10 +224,14 @@ class Hang(_TestRecipe):
 
 class HalfProduct(_TestRecipe):
     name = "test_half_product"
-    description = "Writes half of a product, then dies of SIGKILL (or waits, for kill -9 tests)."
+    description = ("Writes half of a product, waits, then dies of SIGKILL; with $REFLEXNG_TEST_COMPLETE set "
+                   "it writes a whole product instead (for kill -9 tests).")
     parameters = (*_COMMON, ParameterSpec("wait", "float", 0.0, "seconds to wait after the half write"))
 
     def run(self, inputs, parameters, output_dir):
+        (Path(output_dir).parent / "child.pid").write_text(str(os.getpid()))
+        if os.environ.get("REFLEXNG_TEST_COMPLETE"):  # kill -9 tests: the second run completes
+            return self._write(inputs, parameters, output_dir)
         path = Path(output_dir) / "half.fits"
         with open(path, "wb") as fh:
             fh.write(b"SIMPLE  =                    T" + b" " * 1000)
