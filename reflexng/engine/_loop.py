@@ -209,6 +209,7 @@ def _finish_job(self, jid: str, state: str, *, reason: str = "", products=None, 
             st.products = list(products)
             st.qc = dict(qc or {})
         self._running.pop(jid, None)
+        self._last_finished = jid
         if state == "done":
             st.force_next = False
             self._durations.append(seconds)

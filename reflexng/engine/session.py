@@ -122,6 +122,7 @@ class Session:
         self._run_id: int | None = None
         self._plan: list[str] = []
         self._durations: list[float] = []
+        self._last_finished: str | None = None
 
     # ------------------------------------------------------------------ basics
 
@@ -247,7 +248,7 @@ class Session:
         with self._cond:
             if not self._paused:
                 self._paused = True
-                self._emit("paused", None, reason="user")
+                self._emit("paused", self._last_finished, reason="user")
             self._cond.notify_all()
 
     def resume(self) -> None:
