@@ -162,3 +162,44 @@ def test_cli_errors(tmp_path, capsys):
     bad.write_text('if DPR.TYPE == "X" then {\n DO.CATG = ;\n}\n')
     assert run_cli(argparse.Namespace(file=str(bad), output=None)) == 2
     assert "bad.oca:2" in capsys.readouterr().err
+
+
+def _imported(name: str, tmp_path: Path):
+    path = next(p for p in PACKAGED if p.endswith(name))
+    out = tmp_path / (Path(path).stem + "_imported.py")
+    out.write_text(translate(parse(Path(path).read_text(), path)).code)
+    return load(out)
+
+
+def test_imported_uves_rules_organise_simulated_data(esorex, uves_data, tmp_path):
+    """uves.oca's rules classify the raw frames and chain master bias -> master dark, each
+    dark set with the master bias of its own night (the nearest in time)."""
+    from reflexng.organiser import organise
+
+    raw, truth = uves_data
+    cascade = _imported("uves.oca", tmp_path)
+    result = organise(cascade, [raw], "uves_master_dark_b")
+    cats = {f.category for f in result.files if f.path.endswith(".fits")}
+    assert cats == {"BIAS_BLUE", "DARK_BLUE"}
+    darks = [j for j in result.jobs.values() if j.task == "uves_master_dark_b"]
+    assert len(darks) == len(truth["nights"]) == len(result.datasets)
+    assert all(d.complete for d in result.datasets)
+    for job in darks:
+        night = Path(job.main[0]).name.split("_n")[1][0]
+        chosen = job.associated["uves_master_bias_b"].chosen
+        bias_job = result.jobs[chosen[0].job_id]
+        assert all(f"bias_n{night}_" in Path(p).name for p in bias_job.main)
+
+
+def test_imported_naco_rules_organise_simulated_data(esorex, naco_data, tmp_path):
+    from reflexng.organiser import organise
+
+    raw, truth = naco_data
+    cascade = _imported("naco.oca", tmp_path)
+    result = organise(cascade, [raw], ["naco_img_dark", "naco_img_twflat"])
+    by_task: dict[str, list] = {}
+    for j in result.jobs.values():
+        by_task.setdefault(j.task, []).append(j)
+    # one job per template (SIG.TEMPLATE -> TPL.START): 2 dark sets, 2 flat sets
+    assert sorted(len(j.main) for j in by_task["naco_img_dark"]) == [3, 3]
+    assert sorted(len(j.main) for j in by_task["naco_img_twflat"]) == [5, 5]
