@@ -37,6 +37,7 @@ STATE_COLOURS = {
     "skipped": "#b0b0b0",
     "incomplete": "#f0ad4e",
     "stale": "#c8a2c8",
+    "partial": "#c5e8c5",  # some jobs done, others still waiting
 }
 GREY = "#f4f4f4"
 TASK_W, TASK_H = 160.0, 56.0
@@ -125,6 +126,7 @@ class CascadeView(QGraphicsView):
         self.items_by_name: dict[str, NodeItem] = {}
         self.model: GraphModel | None = None
         self.cascade: Any = None
+        self.auto_fit = True  # refit on resize until the user zooms
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(700, 320)
@@ -199,12 +201,19 @@ class CascadeView(QGraphicsView):
 
     # ------------------------------------------------------------------ zoom / export
     def fit(self) -> None:
+        self.auto_fit = True
         rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
         self.setSceneRect(rect)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
 
     def zoom(self, factor: float) -> None:
+        self.auto_fit = False
         self.scale(factor, factor)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if self.auto_fit and self.items_by_name:
+            self.fit()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.zoom(1.15 if event.angleDelta().y() > 0 else 1 / 1.15)

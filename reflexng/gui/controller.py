@@ -373,12 +373,13 @@ class Controller:
             products, inspection, params, attempts, why = r
             job = s.result.jobs[job_id]
             state = self.run_state.state.get(job_id, "")
-            title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}; {why}"
+            title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}"
             qc = {}
             if attempts and attempts[-1].outputs:
                 for o in attempts[-1].outputs:
                     qc.update(o.get("qc") or {})
             self.w.inspection.set_job(job_id, title, products, params, inspection, qc)
+            self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
             if job_id in self.run_state.reason and self.run_state.state.get(job_id) == "failed":

@@ -214,8 +214,11 @@ class RunState:
         c = self.counts_by_task().get(task)
         if not c:
             return None
+        finished = c.get("done", 0) + c.get("reused", 0)
         for s in ("failed", "running", "queued", "incomplete", "stale", "waiting", "skipped", "done", "reused"):
             if c.get(s):
+                if s == "waiting" and finished:
+                    return "partial"
                 if s in ("done", "reused") and c.get("done") and c.get("reused"):
                     return "done"
                 return s

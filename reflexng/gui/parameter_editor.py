@@ -26,6 +26,31 @@ CHANGED_STYLE = "background-color: #fff2a8;"
 BIG = 2**31 - 1
 
 
+class FloatBox(QDoubleSpinBox):
+    """A float field that shows values compactly (``15`` not ``15.000000``)."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        from PySide6.QtGui import QValidator
+
+        t = text.strip()
+        if t in ("", "-", "+", ".", "-.", "+.") or t.lower().endswith(("e", "e-", "e+")):
+            return QValidator.State.Intermediate, text, pos
+        try:
+            float(t)
+        except ValueError:
+            return QValidator.State.Invalid, text, pos
+        return QValidator.State.Acceptable, text, pos
+
+
 def _editor_for(spec: Any) -> QWidget:
     if spec.choices is not None:
         w = QComboBox()
@@ -39,8 +64,8 @@ def _editor_for(spec: Any) -> QWidget:
         w.setRange(int(spec.min) if spec.min is not None else -BIG, int(spec.max) if spec.max is not None else BIG)
         return w
     if spec.type == "float":
-        w = QDoubleSpinBox()
-        w.setDecimals(6)
+        w = FloatBox()
+        w.setDecimals(10)
         w.setRange(float(spec.min) if spec.min is not None else -1e300, float(spec.max) if spec.max is not None else 1e300)
         w.setSingleStep(0.1)
         return w
