@@ -416,6 +416,8 @@ class TaskBuilder:
 
     def with_dynamic_parameter(self, name: str, function: Callable) -> TaskBuilder:
         loc = self._note("with_dynamic_parameter")
+        if not isinstance(name, str) or not name.strip():
+            raise CascadeError(f"task {self._name!r}: dynamic parameter needs a parameter name", loc)
         if not callable(function):
             raise CascadeError(f"task {self._name!r}: dynamic parameter {name!r} needs a callable", loc)
         self._dynamic[name] = function

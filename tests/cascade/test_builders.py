@@ -198,6 +198,7 @@ def test_function_task_and_recipe_name():
         (lambda b: b.with_condition(True), "needs a callable"),
         (lambda b: b.with_recipe_parameters([("a", 1)]), "needs a dict"),
         (lambda b: b.with_dynamic_parameter("g", 3), "needs a callable"),
+        (lambda b: b.with_dynamic_parameter(None, print), "needs a parameter name"),
         (lambda b: b.with_meta_targets("science"), "needs a list of names"),
         (lambda b: b.with_grouping_keywords("OBJECT"), "needs a list of names"),
         (lambda b: b.with_inspector(None), "needs a callable"),

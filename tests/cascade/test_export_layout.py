@@ -133,3 +133,18 @@ def random_cascades(draw):
 @given(random_cascades())
 def test_layout_of_random_cascades(cascade):
     _check_layout(cascade)
+
+
+def test_an_invalid_cyclic_cascade_can_still_be_drawn():
+    ds = {"D": DataSource("D")}
+    tasks = {
+        "a": Task("a", recipe="r", main_input=InputRef("D", "data_source"),
+                  associated_inputs=(AssociatedInput(InputRef("b", "task")),)),
+        "b": Task("b", recipe="r", main_input=InputRef("a", "task")),
+    }
+    c = Cascade(CascadeInfo("cyclic"), "<cyclic>", ds, tasks)
+    assert any("cycle" in p.message for p in c.errors)
+    pos = layout(c)
+    assert set(pos) == {"D", "a", "b"} and _overlaps(pos) is None
+    assert pos["D"][0] < pos["a"][0] < pos["b"][0]  # the edge b->a that closes the cycle is dropped
+    assert json.loads(to_json(c))["edges"] and "->" in to_dot(c)
