@@ -90,7 +90,8 @@ class DemoSpecFlat(Recipe):
     version = "1.0"
     description = ("Normalised master flat: bias-subtracted lamp flats combined, divided by the lamp "
                    "spectrum (per column); keeps pixel-to-pixel sensitivity and slit illumination.")
-    parameters = (*COMBINE_PARAMS,
+    parameters = (P("method", "str", "mean", "combination of the frames", choices=("median", "mean")),
+                  *COMBINE_PARAMS[1:],
                   P("edge_level", "float", 0.5, "slit edge = where the lamp drops to this fraction", min=0.05, max=0.95),
                   P("bad_low", "float", 0.5, "normalised values below this are bad pixels", min=0.0, max=1.0),
                   P("bad_high", "float", 1.5, "normalised values above this are bad pixels", min=1.0, max=10.0))

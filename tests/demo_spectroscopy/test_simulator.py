@@ -1,0 +1,118 @@
+"""The DEMO long-slit simulator: headers, frame inventory, truth consistency, header-only mode."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from numpy.polynomial import Polynomial
+
+from reflexng.simulate import spectroscopy_model as m
+from reflexng.simulate.spectroscopy import generate
+
+REQUIRED = ["INSTRUME", "DATE-OBS", "MJD-OBS", "EXPTIME", "OBJECT", "RA", "DEC",
+            "HIERARCH ESO DPR CATG", "HIERARCH ESO DPR TYPE", "HIERARCH ESO DPR TECH",
+            "HIERARCH ESO DET BINX", "HIERARCH ESO DET BINY", "HIERARCH ESO DET DIT",
+            "HIERARCH ESO INS MODE", "HIERARCH ESO INS GRAT NAME", "HIERARCH ESO TPL START",
+            "HIERARCH ESO OBS NAME"]
+
+
+def test_inventory_and_headers(data):
+    counts = {}
+    for p, h in data.headers.items():
+        for k in REQUIRED:
+            assert k in h, f"{p.name} lacks {k}"
+        assert h["INSTRUME"] == "DEMO" and h["HIERARCH ESO DPR TECH"] == "SPECTRUM"
+        assert h["HIERARCH ESO INS MODE"] == "LSS"
+        b = h["HIERARCH ESO DET BINX"]
+        assert fits.getdata(p).shape == (512 // b, 512 // b)
+        key = (h["HIERARCH ESO DPR TYPE"], b)
+        counts[key] = counts.get(key, 0) + 1
+    # per binning: 5 biases, 5 + 3 flats, 2 arcs, 1 standard, 3 science exposures
+    for b in (1, 2):
+        assert counts[("BIAS", b)] == 5
+        assert counts[("FLAT,LAMP", b)] == 8
+        assert counts[("WAVE,LAMP", b)] == 2
+        assert counts[("STD", b)] == 1
+        assert counts[("OBJECT", b)] == 3
+    assert data.truth["files"] == {"BIAS": 10, "FLAT,LAMP": 16, "WAVE,LAMP": 4, "STD": 2, "OBJECT": 6}
+
+
+def test_static_calibrations(data):
+    ll = fits.open(data.line_list)
+    assert ll[0].header["HIERARCH ESO DPR TYPE"] == "LINE_LIST"
+    assert np.allclose(ll[1].data["WAVE"], [w for w, _ in data.truth["line_list"]])
+    sf = fits.open(data.std_flux)
+    assert sf[0].header["OBJECT"] == data.truth["standard"]["name"]
+    w = sf[1].data["WAVE"]
+    assert np.allclose(sf[1].data["FLUX"], np.interp(w, data.truth["standard"]["wave"], data.truth["standard"]["flux"]),
+                       rtol=1e-3)
+
+
+def test_truth_wavelength_solution_is_consistent(data):
+    """The per-binning polynomials map each line's true pixel back to its wavelength (< 1e-3 A)
+    and 2x2 pixels sit where the 1x1 solution puts them."""
+    waves = np.array([w for w, _ in data.truth["line_list"]])
+    for b in ("1", "2"):
+        tb = data.truth["binnings"][b]
+        p = Polynomial(tb["wavelength_coefficients"])
+        assert np.max(np.abs(p(np.array(tb["line_pixels"])) - waves)) < 1e-3
+        assert 3990 < p(0) < 4020 and 6980 < p(tb["shape"][1] - 1) < 7010
+    p1 = Polynomial(data.truth["binnings"]["1"]["wavelength_coefficients"])
+    p2 = Polynomial(data.truth["binnings"]["2"]["wavelength_coefficients"])
+    xb = np.arange(256.0)
+    assert np.allclose(p2(xb), p1(2 * xb + 0.5), atol=1e-6)
+
+
+def test_arc_lines_fall_where_the_truth_says(data):
+    """The brightest arc line's pixel peak in the raw frame is at the truth's position (+-1 px)."""
+    arc = data.raw("WAVE,LAMP", 1)[0]
+    img = fits.getdata(arc).astype(float)
+    spec = np.median(img[200:300], axis=0)
+    i = int(np.argmax([s for _w, s in data.truth["line_list"]]))
+    x = data.truth["binnings"]["1"]["line_pixels"][i]
+    lo = int(x) - 4
+    assert abs(lo + np.argmax(spec[lo:lo + 9]) - x) <= 1.0
+
+
+def test_science_frame_has_sky_object_and_cosmics(data):
+    sci = data.raw("OBJECT", 1)[0]
+    h = fits.getheader(sci)
+    assert h["OBJECT"] == "DEMO-GAL-1" and h["HIERARCH ESO DPR CATG"] == "SCIENCE"
+    img = fits.getdata(sci).astype(float)
+    trace = Polynomial(data.truth["binnings"]["1"]["traces"]["DEMO-GAL-1"])
+    yc = int(round(trace(256)))
+    assert np.median(img[yc, 100:400]) > np.median(img[yc + 40, 100:400]) + 100  # object above sky
+    assert img.max() > 5000  # cosmic-ray hits
+
+
+def test_headers_only_and_scale(tmp_path):
+    t0 = time.perf_counter()
+    s = generate(tmp_path / "h", nights=2, scale=10, headers_only=True, seed=2)
+    dt = time.perf_counter() - t0
+    files = sorted((tmp_path / "h").glob("DEMO.*.fits"))
+    assert s["files"] == len(files) == 20 * 38 and s["nights"] == 20
+    assert dt < 10, f"{len(files)} header-only files took {dt:.1f} s"
+    h = fits.getheader(files[7])
+    assert h["NAXIS"] == 0 and h["INSTRUME"] == "DEMO" and "HIERARCH ESO DPR TYPE" in h
+    assert json.loads((tmp_path / "h" / "truth_spectroscopy.json").read_text())["nights"] == 20
+    assert len({f.name for f in files}) == len(files)
+
+
+@pytest.mark.parametrize("kwargs", [{"nights": 0}, {"scale": 0}, {"size": 100}, {"size": 514}])
+def test_bad_arguments(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", **kwargs)
+
+
+def test_model_trace_polynomial_matches_rendering():
+    n = 512
+    for b in (1, 2):
+        p = m.trace_poly(n, b, 0.47)
+        xu = np.arange(n)
+        yu = m.trace_unbinned(n, 0.47)
+        xb = np.arange(n // b)
+        assert np.allclose(p(xb), (np.interp(b * xb + (b - 1) / 2, xu, yu) - (b - 1) / 2) / b, atol=1e-3)
