@@ -10,7 +10,7 @@ demo_img_dark          DARK, MASTER_BIAS                        MASTER_DARK
 demo_img_flat          SKY_FLAT, MASTER_BIAS, [MASTER_DARK]     MASTER_SKY_FLAT
 demo_img_science       OBJECT, MASTER_BIAS, [MASTER_DARK],      REDUCED_IMG (one per frame)
                        MASTER_SKY_FLAT
-demo_img_coadd         REDUCED_IMG, [REF_CATALOG]               COADD_IMG
+demo_img_coadd         REDUCED_IMG, [REF_CATALOG]               COADD_IMG (+ WEIGHT, FRAMES offsets)
 demo_img_photometry    COADD_IMG, REF_CATALOG                   SOURCE_CATALOG
 =====================  ======================================  ==========================
 

@@ -164,7 +164,6 @@ class CoaddRecipe(Recipe):
         coadd = np.where(ok, num / np.where(ok, den, 1.0), 0.0).astype(np.float32)
         var = np.where(ok, vnum / np.where(ok, den, 1.0) ** 2, 0.0).astype(np.float32)
         bpm = (~ok).astype(np.uint8) * io.BPM_NODATA
-        # weight below half the full coverage means most frames lacked this pixel
         wmap = (den / sum(weights)).astype(np.float32)
         hdr = ref_h.copy()
         hdr["CRPIX1"] = float(hdr["CRPIX1"]) + pad
@@ -188,8 +187,14 @@ class CoaddRecipe(Recipe):
         texp = sum(float(fr[3].get("EXPTIME", 0) or 0) for fr in frames)
         extra = {"BUNIT": "electron/s", "NCOMBINE": len(frames), "TEXPTIME": texp}
         out = output_dir / "coadd.fits"
+        table = fits.BinTableHDU.from_columns([
+            fits.Column("FILE", "64A", array=[Path(f).name for f in files]),
+            fits.Column("DX", "D", unit="pix", array=offs[:, 0]),
+            fits.Column("DY", "D", unit="pix", array=offs[:, 1]),
+            fits.Column("WEIGHT", "D", array=np.array(weights) / max(weights)),
+        ], name="FRAMES")
         io.write_product(out, coadd, io.product_header(hdr, "COADD_IMG", self.name, qc, extra),
-                         variance=var, bpm=bpm, extra=[fits.ImageHDU(wmap, name="WEIGHT")])
+                         variance=var, bpm=bpm, extra=[fits.ImageHDU(wmap, name="WEIGHT"), table])
         print(f"{self.name}: coadd of {len(frames)} frames, FWHM {qc['FWHM']:.2f} px", flush=True)
         return RecipeResult([(str(out), "COADD_IMG")], qc)
 

@@ -23,12 +23,14 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
         m3 = ndimage.median_filter(work, size=3)
         m7 = ndimage.median_filter(m3, size=7)
         resid = work - m3
-        structure = np.maximum(m3 - m7, 0.0)
-        new = (resid > sigma * noise) & (resid > contrast * structure) & ~bad & ~mask
+        # local structure, spread over 3x3 so that the wings of a star inherit its core's
+        structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
+        sharp = resid > contrast * structure
+        new = (resid > sigma * noise) & sharp & ~bad & ~mask
         if not new.any():
             break
         # include neighbours of a hit that are also significantly high (hits spanning pixels)
-        grown = ndimage.binary_dilation(new) & (resid > 0.5 * sigma * noise) & ~bad
+        grown = ndimage.binary_dilation(new) & (resid > 0.5 * sigma * noise) & sharp & ~bad
         mask |= new | grown
         work[mask] = m3[mask]
     return mask
