@@ -101,7 +101,8 @@ class Cascade:
 
     @property
     def default_target(self) -> list[str]:
-        """``[metadata default_target]`` if the cascade declares one, else the sink task(s)."""
+        """Task names of the default target: the metadata's ``default_target`` (a meta
+        target resolved to its tasks), else the sink task(s); a sub-cascade's own targets."""
         from reflexng.cascade.graph import default_target
 
         return default_target(self)

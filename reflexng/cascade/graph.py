@@ -107,9 +107,16 @@ def meta_targets(cascade: Cascade) -> dict[str, list[str]]:
 
 
 def default_target(cascade: Cascade) -> list[str]:
-    """The metadata's ``default_target`` (a task or meta target), else the sink task(s)."""
+    """Task names of the default target: the metadata's ``default_target`` (a task, or a
+    meta target resolved to its tasks), else the sink task(s). A sub-cascade made by
+    ``for_target`` answers its own targets."""
+    if cascade.targets:
+        return list(cascade.targets)
     if cascade.info.default_target:
-        return [cascade.info.default_target]
+        try:
+            return resolve_targets(cascade, cascade.info.default_target)
+        except CascadeError:  # unknown name: validation reports it; keep it visible
+            return [cascade.info.default_target]
     return sink_tasks(cascade)
 
 

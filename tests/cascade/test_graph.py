@@ -82,6 +82,19 @@ def test_default_target_without_metadata_is_the_sinks(write_cascade):
         'c = task("c").with_recipe("r").with_main_input(raw).with_associated_input(a).build()\n'
     )
     assert load(path).default_target == ["b", "c"]
+    assert load(path).for_target("a").default_target == ["a"]
+
+
+def test_default_target_naming_a_meta_target_gives_its_tasks(write_cascade):
+    path, _ = write_cascade(
+        'metadata("m", default_target="calib")\n'
+        'raw = data_source("RAW").with_classification_rule(classification_rule("R", {"A": 1})).build()\n'
+        'a = task("a").with_recipe("r").with_main_input(raw).with_meta_targets(["calib"]).build()\n'
+        'b = task("b").with_recipe("r").with_main_input(raw).with_meta_targets(["calib"]).build()\n'
+        'c = task("c").with_recipe("r").with_main_input(a).build()\n'
+    )
+    c = load(path)
+    assert c.default_target == ["a", "b"] and c.info.default_target == "calib"
 
 
 def test_unknown_target_names_the_known_ones(fig1):
