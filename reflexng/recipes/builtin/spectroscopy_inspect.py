@@ -36,19 +36,37 @@ def _figure(nrows: int = 1, height: float = 3.2):
 
 
 def find_truth(context: Any) -> Mapping[str, Any] | None:
-    """The simulator's truth: ``context.truth``, or the truth file beside a raw input."""
+    """The simulator's truth: ``context.truth``, or the truth file beside a raw input - also
+    through the ``inputs.sof`` of the job that made an input product."""
     truth = getattr(context, "truth", None)
     if truth:
         return truth
-    for path, _cat in getattr(context, "inputs", ()) or ():
-        for folder in (Path(path).parent, Path(path).parent.parent):
-            f = folder / TRUTH_FILE
-            if f.is_file():
-                try:
-                    return json.loads(f.read_text())
-                except (OSError, ValueError):
-                    return None
+    for folder in _candidate_dirs([p for p, _c in getattr(context, "inputs", ()) or ()]):
+        f = folder / TRUTH_FILE
+        if f.is_file():
+            try:
+                return json.loads(f.read_text())
+            except (OSError, ValueError):
+                return None
     return None
+
+
+def _candidate_dirs(paths: Sequence[str], depth: int = 2) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        out += [p.parent, p.parent.parent]
+        if depth > 0:  # a product: the raw files its job read are listed in the job's inputs.sof
+            for d in (p.parent, p.parent.parent):
+                sof = d / "inputs.sof"
+                if sof.is_file():
+                    try:
+                        raws = [ln.split()[0] for ln in sof.read_text().splitlines() if ln.strip()]
+                    except OSError:
+                        raws = []
+                    out += _candidate_dirs(raws[:1], depth - 1)
+                    break
+    return list(dict.fromkeys(out))
 
 
 def _first(products: Sequence[tuple[str, str]], *cats: str) -> str | None:

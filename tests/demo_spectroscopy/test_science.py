@@ -1,0 +1,163 @@
+"""Science acceptance of response, extraction, flux calibration and combination.
+
+Tolerances:
+* flux-calibrated science spectrum (each exposure and the combination): median ratio to the
+  true continuum within 5 % (edges - 5 % of the range at each end - and +-(4 sigma + 50 A)
+  around every line excluded); also within 5 % in each of five wavelength chunks;
+* extraction variance: the scatter between two exposures of one target, in units of their
+  combined 1-sigma errors, has a standard deviation between 0.8 and 1.25;
+* the standard star extracted as science (science_std) with the response of the other binning's
+  standard: median ratio to its known spectrum within 5 %;
+* emission line (DEMO-GAL-1 H-alpha): peak within 1 pixel of the redshifted wavelength.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from reflexng.recipes.protocol import RecipeError
+
+from .conftest import run_recipe
+
+
+def _cal(calib, b, flat="MASTER_FLAT"):
+    c = calib[b]
+    return c["MASTER_BIAS"] + c[flat] + c["ORDER_TABLE"] + c["WAVE_SOLUTION"]
+
+
+@pytest.fixture(scope="module")
+def reduced(data, calib, tmp_path_factory):
+    work = tmp_path_factory.mktemp("science")
+    out = {}
+    for b in (1, 2):
+        std = data.raw("STD", b)
+        resp = run_recipe("demo_spec_response", [(std[0], "STD"), *_cal(calib, b), (data.std_flux, "STD_FLUX_TABLE")],
+                          work / f"resp{b}")
+        sci = []
+        for i, f in enumerate(data.raw("OBJECT", b)):
+            r = run_recipe("demo_spec_science", [(f, "OBJECT"), *_cal(calib, b, "MASTER_FLAT_ATT"), *resp.products],
+                           work / f"sci{b}_{i}")
+            sci.append(r)
+        spectra = [p for r in sci for p in r.products if p[1] == "SCI_SPECTRUM"]
+        comb = run_recipe("demo_spec_combine", spectra, work / f"comb{b}")
+        out[b] = {"response": resp, "science": sci, "combined": comb, "spectra": spectra}
+    return out
+
+
+def _table(path):
+    with fits.open(path) as hdul:
+        return hdul["SPECTRUM"].data, hdul["SPECTRUM"].header, hdul[0].header
+
+
+def _continuum_ratio(data, b, wave, flux):
+    tgt = next(t for t in data.truth["targets"] if t["binning"] == b)
+    cont = np.interp(wave, tgt["wave"], tgt["continuum"])
+    ok = np.isfinite(flux)
+    for lo, hi in tgt["line_windows"]:
+        ok &= ~((wave > lo) & (wave < hi))
+    span = wave.max() - wave.min()
+    ok &= (wave > wave.min() + 0.05 * span) & (wave < wave.max() - 0.05 * span)
+    return wave[ok], flux[ok] / cont[ok]
+
+
+@pytest.mark.parametrize("b", [1, 2])
+def test_flux_calibrated_spectra_match_true_continuum(data, reduced, b):
+    paths = [p for p, _c in reduced[b]["spectra"]] + [reduced[b]["combined"].products[0][0]]
+    for path in paths:
+        t, th, ph = _table(path)
+        assert th["BUNIT"] == "erg/s/cm2/Angstrom"
+        w, ratio = _continuum_ratio(data, b, t["WAVE"], t["FLUX"])
+        assert abs(np.median(ratio) - 1) < 0.05, (path, np.median(ratio))
+        for chunk in np.array_split(np.arange(w.size), 5):
+            assert abs(np.median(ratio[chunk]) - 1) < 0.05, (path, w[chunk].mean(), np.median(ratio[chunk]))
+    comb = reduced[b]["combined"]
+    assert comb.products[0][1] == "SCI_SPECTRUM_COMBINED"
+    assert comb.qc["COMB NSPEC"] == 3
+
+
+@pytest.mark.parametrize("b", [1, 2])
+def test_extraction_variance_is_right(reduced, b):
+    (t1, _h, _p), (t2, _h2, _p2) = (_table(p) for p, _c in reduced[b]["spectra"][:2])
+    n = t1["FLUX"].size
+    sl = slice(n // 10, -n // 10)
+    z = (t1["FLUX"] - t2["FLUX"])[sl] / np.hypot(t1["ERR"], t2["ERR"])[sl]
+    assert 0.8 < np.std(z) < 1.25, np.std(z)
+    # the combination of three exposures has ~sqrt(3) better S/N than one
+    c, _h, _p = _table(reduced[b]["combined"].products[0][0])
+    gain = np.nanmedian(c["FLUX"] / c["ERR"]) / np.nanmedian(t1["FLUX"] / t1["ERR"])
+    assert 1.5 < gain < 1.9, gain
+
+
+def test_emission_line_at_the_right_wavelength(data, reduced):
+    t, _h, _p = _table(reduced[1]["combined"].products[0][0])
+    tgt = next(x for x in data.truth["targets"] if x["binning"] == 1)
+    lam = 6562.8 * (1 + tgt["redshift"])
+    win = np.abs(t["WAVE"] - lam) < 60
+    peak = t["WAVE"][win][np.argmax(t["FLUX"][win])]
+    step = np.median(np.diff(t["WAVE"]))
+    assert abs(peak - lam) <= step, (peak, lam)
+
+
+def test_response_and_products_carry_qc(reduced):
+    for b in (1, 2):
+        r = reduced[b]["response"]
+        assert r.qc["RESP FIT RMS"] < 0.02
+        h = fits.getheader(r.products[0][0])
+        assert h["HIERARCH ESO PRO CATG"] == "RESPONSE"
+        assert "HIERARCH ESO QC STD EXTR SNR" in h
+        for res in reduced[b]["science"]:
+            cats = sorted(c for _p, c in res.products)
+            assert cats == ["SCI_REDUCED_2D", "SCI_SPECTRUM"]
+            img = dict((c, p) for p, c in res.products)["SCI_REDUCED_2D"]
+            with fits.open(img) as hdul:
+                assert "VAR" in hdul and hdul[0].header["HIERARCH ESO PRO CATG"] == "SCI_REDUCED_2D"
+            assert res.qc["SCI FLUXCAL"] is True and res.qc["SCI EXTR NCRREJ"] >= 0
+
+
+def test_science_std_with_response_from_another_observation(data, calib, reduced, tmp_path):
+    """science_std: the 1x1 standard flux-calibrated with the response of a different
+    observation (here the 2x2 standard's) - the standard's known spectrum comes back."""
+    std = data.raw("STD", 1)[0]
+    resp_other = reduced[2]["response"].products[0][0]
+    with pytest.raises(RecipeError, match="binning"):  # a 2x2 response does not fit 1x1 data
+        run_recipe("demo_spec_science", [(std, "STD"), *_cal(calib, 1), (resp_other, "RESPONSE")], tmp_path / "x")
+    res = run_recipe("demo_spec_science", [(std, "STD"), *_cal(calib, 1), *reduced[1]["response"].products],
+                     tmp_path / "std")
+    cats = {c: p for p, c in res.products}
+    assert set(cats) == {"STD_SPECTRUM", "STD_REDUCED_2D"}
+    t, _h, _p = _table(cats["STD_SPECTRUM"])
+    true = np.interp(t["WAVE"], data.truth["standard"]["wave"], data.truth["standard"]["flux"])
+    n = t["WAVE"].size
+    assert abs(np.median((t["FLUX"] / true)[n // 20: -n // 20]) - 1) < 0.05
+    comb = run_recipe("demo_spec_combine", [(cats["STD_SPECTRUM"], "STD_SPECTRUM")], tmp_path / "comb")
+    assert comb.products[0][1] == "STD_SPECTRUM_COMBINED"
+
+
+@pytest.mark.parametrize("strategy, expected", [("close_in_time", "MASTER_FLAT"), ("science_flat", "MASTER_FLAT_ATT")])
+def test_flat_strategy_selects_the_right_flat(data, calib, tmp_path, strategy, expected):
+    flats = calib[1]["MASTER_FLAT"] + calib[1]["MASTER_FLAT_ATT"] + calib[2]["MASTER_FLAT"]
+    inputs = [(data.raw("STD", 1)[0], "STD"), *flats, (data.raw("OBJECT", 1)[0], "OBJECT")]
+    res = run_recipe("demo_spec_flat_select", inputs, tmp_path, strategy=strategy)
+    (path, cat), = res.products
+    assert cat == "MASTER_FLAT" and res.qc["FLATSEL STRATEGY"] == strategy
+    want = fits.getdata(calib[1][expected][0][0])
+    assert np.array_equal(fits.getdata(path), want)
+
+
+@pytest.mark.filterwarnings("ignore::astropy.io.fits.verify.VerifyWarning")
+def test_clear_errors(data, calib, tmp_path):
+    sci = data.raw("OBJECT", 1)[0]
+    with pytest.raises(RecipeError, match="master bias"):
+        run_recipe("demo_spec_science", [(sci, "OBJECT"), *calib[1]["MASTER_FLAT"]], tmp_path / "a")
+    with pytest.raises(RecipeError, match="binning"):
+        run_recipe("demo_spec_science", [(sci, "OBJECT"), *_cal(calib, 2)], tmp_path / "b")
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(b"SIMPLE  = T" + b" " * 100)
+    with pytest.raises(RecipeError, match="broken.fits"):
+        run_recipe("demo_spec_bias", [(str(broken), "BIAS")], tmp_path / "c")
+    with pytest.raises(RecipeError, match="STD_FLUX_TABLE"):
+        run_recipe("demo_spec_response", [(data.raw("STD", 1)[0], "STD"), *_cal(calib, 1)], tmp_path / "d")
+    with pytest.raises(ValueError, match="strategy"):
+        run_recipe("demo_spec_flat_select", [], tmp_path / "e", strategy="nearest")
