@@ -150,14 +150,28 @@ def replay_script(recipe, sof: Any, params: Mapping[str, Any], output_dir: Any) 
     from reflexng.recipes.esorex import esorex_path
 
     out = '"${out:-.}"' if str(output_dir) in ("", ".") else shlex.quote(str(output_dir))
-    inputs = _read_sof(Path(sof)) if isinstance(sof, (str, os.PathLike)) else list(sof)
     lines = ["cat > esorex-replay.rc <<'REFLEXNG_EOF'", *rc_lines(recipe, params), "REFLEXNG_EOF"]
-    if isinstance(sof, (str, os.PathLike)) and not any(re.search(r"\s", p) for p, _ in inputs):
-        sof_arg = shlex.quote(str(sof))
-    else:  # stage space-free symlinks and write the SOF here
+    if isinstance(sof, (str, os.PathLike)):
+        try:
+            spaces = any(re.search(r"\s", p) for p, _ in _read_sof(Path(sof)))
+        except OSError:  # written after this call: stage at replay time if needed
+            spaces = True
+        if not spaces:
+            sof_arg = shlex.quote(str(sof))
+        else:  # esorex cannot read paths with spaces: stage space-free symlinks when replaying
+            lines += ["mkdir -p esorex-staged", ": > esorex-replay.sof", "n=0",
+                      "while IFS= read -r line; do",
+                      '  [ -n "$line" ] || continue',
+                      '  tag=${line##* }; path=${line% *}',
+                      '  case "$path" in *[[:space:]]*) n=$((n+1))',
+                      '    ln -sfn "$path" "esorex-staged/$n.fits"; path="$(pwd)/esorex-staged/$n.fits";; esac',
+                      '  printf \'%s %s\\n\' "$path" "$tag" >> esorex-replay.sof',
+                      f"done < {shlex.quote(str(sof))}"]
+            sof_arg = "esorex-replay.sof"
+    else:  # (path, tag) pairs: write the SOF here, staging paths with spaces
         lines.append("mkdir -p esorex-staged")
         sof_lines = []
-        for n, (path, tag) in enumerate(inputs):
+        for n, (path, tag) in enumerate(sof):
             p = str(Path(path).absolute())
             if re.search(r"\s", p):
                 safe = re.sub(r"[^\w.+-]", "_", Path(p).name)
@@ -256,11 +270,13 @@ def _own_group() -> None:
 def _execute(prep: Prepared) -> tuple[int, collections.deque]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESOREX_")}
     tail: collections.deque = collections.deque(maxlen=40)
-    proc = subprocess.Popen(prep.argv, cwd=prep.cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="replace",
-                            preexec_fn=_own_group)
+    state: dict[str, Any] = {"proc": None, "signal": None}
 
     def forward(signum, _frame) -> None:
+        state["signal"] = signum
+        proc = state["proc"]
+        if proc is None:
+            return  # not started yet: it is killed as soon as it exists
         try:
             os.killpg(proc.pid, signum)
         except ProcessLookupError:
@@ -268,20 +284,27 @@ def _execute(prep: Prepared) -> tuple[int, collections.deque]:
 
     old: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT):  # before starting: no window without it
             old[sig] = signal.signal(sig, forward)
-    pumps = [threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, tail), daemon=True),
-             threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, tail), daemon=True)]
     try:
-        for t in pumps:
-            t.start()
-        code = proc.wait()
-        for t in pumps:
-            t.join(timeout=5)
-    except BaseException:
-        forward(signal.SIGTERM, None)
-        proc.wait()
-        raise
+        proc = subprocess.Popen(prep.argv, cwd=prep.cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                preexec_fn=_own_group)
+        state["proc"] = proc
+        if state["signal"] is not None:
+            forward(state["signal"], None)
+        pumps = [threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, tail), daemon=True),
+                 threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, tail), daemon=True)]
+        try:
+            for t in pumps:
+                t.start()
+            code = proc.wait()
+            for t in pumps:
+                t.join(timeout=5)
+        except BaseException:
+            forward(signal.SIGTERM, None)
+            proc.wait()
+            raise
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
