@@ -53,8 +53,8 @@ def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
 class _Progress:
     """Prints progress on stderr: a bar on a terminal, one line per finished job otherwise."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream = stream if stream is not None else sys.stderr
         self.tty = stream.isatty()
         self.lock = threading.Lock()
         self.done = 0

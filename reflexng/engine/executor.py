@@ -204,7 +204,7 @@ class ChildRun:
         timed_out = False
         exited_at: float | None = None
         open_pipes = 2
-        with open(self.attempt_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
+        with open(self.attempt_dir / "log.txt", "a", buffering=1, encoding="utf-8", errors="replace") as log:
 
             def emit(raw: bytes, fd: int) -> None:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
