@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import os
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -140,7 +141,11 @@ def load_parameter_sets(cascade_path: Path) -> dict[str, ParameterSet]:
           workflow_parameters: {flat_strategy: close_in_time}
           recipe_parameters:
             bias: {sigma: 3.0}
+
+    Raises :class:`CascadeError` naming the file and line of a malformed set.
     """
+    from reflexng.cascade.validate import _find_line
+
     out: dict[str, ParameterSet] = {}
     for suffix in (".params.yaml", ".params.yml", ".params.toml"):
         f = cascade_path.with_name(cascade_path.stem + suffix)
@@ -148,39 +153,75 @@ def load_parameter_sets(cascade_path: Path) -> dict[str, ParameterSet]:
             continue
         data = _read_mapping(f)
         for name, body in data.items():
+            name = str(name)
+
+            def where(key: str | None = None, name: str = name, f: Path = f) -> SourceLocation:
+                return SourceLocation(str(f), _find_line(str(f), name, key))
+
+            if name in out:
+                raise CascadeError(f"parameter set {name!r} is also defined in {out[name].path}", where())
             if not isinstance(body, dict):
-                raise CascadeError(f"parameter set {name!r} must be a mapping", SourceLocation(str(f), 0))
+                raise CascadeError(f"parameter set {name!r} must be a mapping with workflow_parameters "
+                                   "and/or recipe_parameters", where())
             unknown = set(body) - {"description", "workflow_parameters", "recipe_parameters"}
             if unknown:
                 raise CascadeError(
                     f"parameter set {name!r}: unknown section(s) {sorted(unknown)}; expected "
                     "description, workflow_parameters, recipe_parameters",
-                    SourceLocation(str(f), 0),
+                    where(sorted(unknown)[0]),
                 )
+            wp = body.get("workflow_parameters") or {}
+            if not isinstance(wp, dict):
+                raise CascadeError(f"parameter set {name!r}: workflow_parameters must be a mapping "
+                                   "name: value", where("workflow_parameters"))
+            rp = body.get("recipe_parameters") or {}
+            if not isinstance(rp, dict):
+                raise CascadeError(f"parameter set {name!r}: recipe_parameters must be a mapping "
+                                   "task: {parameter: value}", where("recipe_parameters"))
+            for task_name, params in rp.items():
+                if params is not None and not isinstance(params, dict):
+                    raise CascadeError(f"parameter set {name!r}: recipe parameters of task {task_name!r} "
+                                       "must be a mapping parameter: value", where(str(task_name)))
             out[name] = ParameterSet(
                 name=name,
                 description=str(body.get("description", "")),
-                workflow_parameters=dict(body.get("workflow_parameters") or {}),
-                recipe_parameters={k: dict(v or {}) for k, v in (body.get("recipe_parameters") or {}).items()},
+                workflow_parameters={str(k): v for k, v in wp.items()},
+                recipe_parameters={str(k): dict(v or {}) for k, v in rp.items()},
                 path=str(f),
             )
     return out
 
 
 def _read_mapping(f: Path) -> dict:
-    text = f.read_text(encoding="utf-8")
     try:
-        if f.suffix == ".toml":
+        text = f.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CascadeError(f"cannot read parameter set file: {exc}", SourceLocation(str(f), 0)) from exc
+    if f.suffix == ".toml":
+        try:
             import tomllib
-
+        except ModuleNotFoundError:  # Python 3.10
+            try:
+                import tomli as tomllib
+            except ModuleNotFoundError:
+                raise CascadeError("TOML parameter sets need Python >= 3.11 (or the tomli package); "
+                                   "use a .params.yaml file instead", SourceLocation(str(f), 0)) from None
+        try:
             data = tomllib.loads(text)
-        else:
-            import yaml
+        except Exception as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 5)"
+            m = re.search(r"line (\d+)", str(exc))
+            raise CascadeError(f"cannot read parameter set file: {exc}",
+                               SourceLocation(str(f), int(m.group(1)) if m else 0)) from exc
+    else:
+        import yaml
 
+        try:
             data = yaml.safe_load(text) or {}
-    except Exception as exc:  # yaml.YAMLError / tomllib.TOMLDecodeError
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise CascadeError(f"cannot read parameter set file: {exc}", SourceLocation(str(f), (line or 0) + 1 if line is not None else getattr(exc, "lineno", 0) or 0)) from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            msg = str(exc).replace("\n", " ")
+            raise CascadeError(f"cannot read parameter set file: {msg}", SourceLocation(str(f), line)) from exc
     if not isinstance(data, dict):
         raise CascadeError("parameter set file must be a mapping of set names", SourceLocation(str(f), 1))
     return data

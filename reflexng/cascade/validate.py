@@ -118,7 +118,20 @@ def _inputs(cascade: Cascade) -> list[Problem]:
 
 def _tasks(cascade: Cascade) -> list[Problem]:
     out: list[Problem] = []
+    if not cascade.tasks and not cascade.targets:
+        out.append(Problem("the cascade defines no task (build at least one with task(...)...build())",
+                           _loc(cascade)))
     for t in cascade.tasks.values():
+        if t.grouping_keywords and t.main_input is not None and t.main_input.kind == "data_source":
+            out.append(
+                Problem(
+                    f"task {t.name!r}: grouping keywords of a task apply only when its main input is "
+                    f"a task; group the files of {t.main_input.name!r} with "
+                    "data_source(...).with_grouping_keywords([...])",
+                    t.call_locations.get("with_grouping_keywords", t.location),
+                    WARNING,
+                )
+            )
         if t.main_input is None:
             out.append(Problem(f"task {t.name!r} has no main input (add .with_main_input(...))", t.location))
         if not t.recipe and t.function is None:

@@ -135,6 +135,22 @@ def test_layout_of_random_cascades(cascade):
     _check_layout(cascade)
 
 
+@settings(max_examples=40, deadline=None)
+@given(random_cascades(), st.data())
+def test_target_cuts_of_random_cascades_are_closed(cascade, data):
+    target = data.draw(st.sampled_from(sorted(cascade.tasks)))
+    sub = cascade.for_target(target)
+    assert target in sub.tasks and sub.targets == (target,)
+    for t in sub.tasks.values():  # everything a kept task reads is kept
+        for ref in [t.main_input, *(a.source for a in t.associated_inputs)]:
+            assert ref.name in (sub.tasks if ref.kind == "task" else sub.data_sources)
+    # nothing that the target does not need: every kept task reaches the target
+    import networkx as nx
+
+    assert all(nx.has_path(cascade.graph, n, target) for n in sub.tasks)
+    assert sub.errors == [] and json.loads(to_json(sub))["targets"] == [target]
+
+
 def test_an_invalid_cyclic_cascade_can_still_be_drawn():
     ds = {"D": DataSource("D")}
     tasks = {

@@ -137,13 +137,32 @@ def test_find_cascade_by_name_and_errors(tmp_path, monkeypatch, write_cascade):
         find_cascade(tmp_path / "missing.py")
 
 
-def test_parameter_set_file_errors(write_cascade):
+@pytest.mark.parametrize(
+    "suffix, text, line, message",
+    [
+        (".params.yaml", "default:\n  workflow_parameters: [1, 2\n", 3, "cannot read parameter set file"),
+        (".params.toml", "[default]\ndescription = \"x\"\nbroken = = 1\n", 3, "cannot read parameter set file"),
+        (".params.yaml", "a:\n  description: x\nb:\n  recipe_parameter: {}\n", 4, "unknown section(s) ['recipe_parameter']"),
+        (".params.yaml", "a:\n  workflow_parameters: [mode, b]\n", 2, "workflow_parameters must be a mapping"),
+        (".params.yaml", "a:\n  recipe_parameters:\n    bias: 3\n", 3, "recipe parameters of task 'bias' must be a mapping"),
+        (".params.yaml", "- just\n- a list\n", 1, "must be a mapping of set names"),
+        (".params.yaml", "a: 5\n", 1, "parameter set 'a' must be a mapping"),
+    ],
+)
+def test_parameter_set_file_errors(write_cascade, suffix, text, line, message):
     path, _ = write_cascade(GOOD, name="ps")
-    bad = path.with_name("ps.params.yaml")
-    bad.write_text("default:\n  workflow_parameters: [1, 2\n")
+    bad = path.with_name("ps" + suffix)
+    bad.write_text(text)
     with pytest.raises(CascadeError) as info:
         load(path)
-    assert str(info.value).startswith(f"{bad}:") and "cannot read parameter set file" in str(info.value)
-    bad.write_text("default:\n  recipe_parameter: {}\n")
-    with pytest.raises(CascadeError, match="unknown section"):
+    assert str(info.value).startswith(f"{bad}:{line}: ") and message in str(info.value)
+
+
+def test_parameter_set_defined_twice(write_cascade):
+    path, _ = write_cascade(GOOD, name="ps")
+    path.with_name("ps.params.yaml").write_text("night:\n  description: y\n")
+    toml = path.with_name("ps.params.toml")
+    toml.write_text("# comment\n[night]\ndescription = 't'\n")
+    with pytest.raises(CascadeError, match="parameter set 'night' is also defined in .*ps.params.yaml") as info:
         load(path)
+    assert info.value.location.path == str(toml) and info.value.location.line == 2

@@ -118,3 +118,17 @@ def test_without_a_registry_recipe_names_cannot_be_checked(write_cascade, monkey
     path, text = write_cascade(BASE)
     warnings = [str(p) for p in load(path).validate()]
     assert warnings == [f"{path}:{line_of(text, 'with_recipe')}: warning: cannot check recipe names (no recipe registry)"]
+
+
+def test_empty_cascade_is_an_error(write_cascade):
+    path, _ = write_cascade('metadata("nothing")\n')
+    with pytest.raises(CascadeValidationError, match="defines no task"):
+        load(path)
+
+
+def test_task_grouping_on_a_data_source_main_input_warns(write_cascade):
+    path, text = write_cascade(BASE + 't = task("t").with_recipe("r").with_main_input(raw_bias)'
+                               '.with_grouping_keywords(["OBJECT"]).build()  # grp\n')
+    out = problems(path)
+    assert any(p.startswith(f"{path}:{line_of(text, '# grp')}: warning: task 't': grouping keywords of a task apply only")
+               for p in out)
