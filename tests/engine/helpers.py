@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from reflexng.engine.jobdir import safe_name
 from reflexng.organiser.model import (
     Association,
     Candidate,
@@ -34,7 +35,7 @@ def diamond(folder: Path, objects=("NGC1",), recipe: str = "test_noop", params: 
     files, jobs, datasets = [], {}, []
     params = params or {}
     for obj in objects:
-        f = raw_file(folder, f"raw_{obj}.fits", obj)
+        f = raw_file(folder, f"raw_{safe_name(obj)}.fits", obj)
         files.append(f)
         p, lft, r, fin = (f"{t}-{obj}" for t in ("prep", "left", "right", "final"))
         jobs[p] = Job(p, "prep", recipe, main=(f.path,), parameters={"category": "PREP", **params})
