@@ -226,7 +226,7 @@ def test_sigterm_is_forwarded_to_esorex(esorex, uves_data, tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", _CANCEL_SCRIPT, _files(raw, "*bias_n0_*")[0],
                              str(tmp_path / "out")], env=env, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not pidfile.exists() and time.monotonic() < deadline:
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pidfile.exists(), "esorex was not started"
     esorex_pid = int(pidfile.read_text())
