@@ -20,8 +20,9 @@ into ``out``:
   INTENSITY; DPR.CATG ``STATIC``, DPR.TYPE ``LINE_LIST``) and ``DEMO_STD_FLUX.fits`` (binary
   table WAVE [A], FLUX [erg/s/cm2/A]; DPR.TYPE ``STD_FLUX_TABLE``, OBJECT = the star).
 * ``truth_spectroscopy.json`` (keys below) and, unless ``headers_only``,
-  ``truth_spectroscopy_arrays.fits`` (images PIXFLAT_1X1/2X2: the true pixel-to-pixel flat of
-  each binning; ILLUM_1X1/2X2: the true slit illumination, relative).
+  ``truth_spectroscopy_arrays.npz`` (numpy, not FITS, so the organiser does not see it):
+  ``PIXFLAT_1X1``/``PIXFLAT_2X2``, the true pixel-to-pixel flat of each binning, and
+  ``ILLUM_1X1``/``ILLUM_2X2``, the true slit illumination (fraction of light per pixel).
 
 Truth keys: ``detector`` (gain e-/ADU, read_noise_e, read_noise_adu, bias_level, dark_rate_e,
 saturation_adu), ``pixel_flat_rms``, ``line_list`` ([wave, intensity]), per binning
@@ -309,12 +310,12 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
 
 def _write_truth_arrays(out: Path, n: int, pflat: np.ndarray) -> None:
     illum = m.slit_illumination(n)
-    hdus = [fits.PrimaryHDU()]
+    arrays = {}
     for b in BINNINGS:
         num = m.bin_image(illum * pflat, b)
         den = m.bin_image(illum, b)
         with np.errstate(invalid="ignore", divide="ignore"):
             pf = np.where(den > 1e-3 * b * b, num / den, 1.0)
-        hdus.append(fits.ImageHDU(pf.astype(np.float32), name=f"PIXFLAT_{b}X{b}"))
-        hdus.append(fits.ImageHDU((den / (b * b)).astype(np.float32), name=f"ILLUM_{b}X{b}"))
-    fits.HDUList(hdus).writeto(out / "truth_spectroscopy_arrays.fits", overwrite=True)
+        arrays[f"PIXFLAT_{b}X{b}"] = pf.astype(np.float32)
+        arrays[f"ILLUM_{b}X{b}"] = (den / (b * b)).astype(np.float32)
+    np.savez_compressed(out / "truth_spectroscopy_arrays.npz", **arrays)
