@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 TABLE = "fits_scan_cache"
@@ -19,7 +20,7 @@ TABLE = "fits_scan_cache"
 FORMAT = "1"
 _COLUMNS = ["path", "size", "mtime_ns", "inode", "keyset", "vals", "digest"]
 
-Row = tuple[int, int, int, str, str, str]  # size, mtime_ns, inode, keyset, vals (JSON), digest
+Row = tuple[str, int, int, int, str, str, str]  # path, size, mtime_ns, inode, keyset, vals, digest
 
 
 class ScanCache:
@@ -40,11 +41,11 @@ class ScanCache:
         self._keysets: dict[str, frozenset[str] | None] = {}
 
     def load(self) -> dict[str, Row]:
-        """All cached rows by path."""
-        cur = self.con.execute(
+        """All cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path."""
+        rows = self.con.execute(
             f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
-        )
-        return {r[0]: r[1:] for r in cur}
+        ).fetchall()
+        return dict(zip(map(itemgetter(0), rows), rows))
 
     def keyset(self, text: str) -> frozenset[str] | None | bool:
         """The names a row's keyset holds; None for every card; False for another format."""

@@ -23,8 +23,8 @@ _REST_OK_RE = re.compile(r" *(?:/.*)?$", re.S)
 _NUM_TRANS = str.maketrans({"d": "e", "D": "E", " ": None})
 _RVKC_RE = re.compile(r"'[a-zA-Z_]\w*(?:\.\d+)?(?:\.[a-zA-Z_]\w*(?:\.\d+)?)*: +")
 
-_FASTNUM_RE = re.compile(r"[+-]?[0-9]+$")
-_FASTFLOAT_RE = re.compile(r"[+-]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][+-]?[0-9]+)?$")
+_FASTNUM_RE = re.compile(r"[+-]?[0-9]+\Z")
+_FASTFLOAT_RE = re.compile(r"[+-]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][+-]?[0-9]+)?\Z")
 
 
 def _to_num(text: str) -> int | float:
@@ -42,27 +42,25 @@ def parse_value(text: str, standard: bool = True) -> Any:
     ``standard`` is False for HIERARCH cards (record-valued cards only exist for standard ones).
     """
     vc = text.strip()
-    if not (vc.isascii() and vc.isprintable()):
-        return ODD
-    if not vc or vc[0] == "/":
+    if not vc:
         return None
     c = vc[0]
     if c == "'":
         q = vc.find("'", 1)
-        if q > 1:
-            nxt = vc[q + 1 : q + 2]
-            if nxt == "" or nxt == " " or nxt == "/":
-                rest = vc[q + 1 :].lstrip(" ")
-                if not rest or rest[0] == "/":
-                    if standard and ": " in vc and _RVKC_RE.match(vc):
+        if q > 1:  # fast path: no quote inside, closing quote followed by blanks or a comment
+            tail = vc[q + 1 :]
+            if not tail or tail[0] == "/" or (tail[0] == " " and tail.lstrip(" ")[:1] in "/"):
+                content = vc[1:q]
+                if content.isascii() and content.isprintable():
+                    if standard and ": " in content and _RVKC_RE.match(vc):
                         return ODD
-                    return vc[1:q].rstrip()
+                    return content.rstrip()
         m = _STR_RE.match(vc)
-        if m is None:
-            return ODD
-        if standard and _RVKC_RE.match(vc):
+        if m is None or (standard and _RVKC_RE.match(vc)):
             return ODD
         return m.group(1).replace("''", "'").rstrip()
+    if c == "/":
+        return None
     if c == "T" or c == "F":
         rest = vc[1:]
         if not rest or _REST_OK_RE.match(rest):
@@ -73,8 +71,7 @@ def parse_value(text: str, standard: bool = True) -> Any:
         if m is None:
             return ODD
         return _to_num(m.group(1)) + _to_num(m.group(2)) * 1j
-    # a number; the common case is a bare number with or without a comment
-    head = vc.split("/", 1)[0].rstrip(" ")
+    head = vc.partition("/")[0].rstrip(" ")
     if _FASTNUM_RE.match(head):
         return int(head)
     if _FASTFLOAT_RE.match(head):
@@ -83,6 +80,24 @@ def parse_value(text: str, standard: bool = True) -> Any:
     if m is None:
         return ODD
     return _to_num(m.group(1))
+
+
+_CACHE: tuple[dict[bytes, Any], dict[bytes, Any]] = ({}, {})
+_MAX_CACHE = 200_000
+
+
+def value_of(raw: bytes, standard: bool) -> Any:
+    """``parse_value`` of raw card bytes, memoised (values of categorical keywords repeat)."""
+    cache = _CACHE[standard]
+    try:
+        return cache[raw]
+    except KeyError:
+        pass
+    value = parse_value(raw.decode("latin-1"), standard)
+    if len(cache) >= _MAX_CACHE:
+        cache.clear()
+    cache[raw] = value
+    return value
 
 
 def cascade_name(card_keyword: str) -> str:

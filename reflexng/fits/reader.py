@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from reflexng.cascade.model import fits_card_name
-from reflexng.fits.cards import ODD, cascade_name, parse_value
+from reflexng.fits.cards import ODD, cascade_name, value_of
+from reflexng.fits.layout import LayoutCache
 
 BLOCK = 2880
 FIRST_READ = 10 * BLOCK  # enough for ~360 cards in one system call
@@ -70,6 +71,7 @@ class KeywordSpec:
             else:
                 self.std.append((raw.ljust(8) + b"= ", name))
         self.eso = eso
+        self.layouts = LayoutCache()
         alts = sorted(eso, key=len, reverse=True)
         self.eso_re = (
             re.compile(rb"HIERARCH ESO (" + b"|".join(re.escape(a) for a in alts) + rb") *=")
@@ -88,7 +90,7 @@ class KeywordSpec:
 def _card_value(buf: bytes, card: int, text_start: int, standard: bool) -> Any:
     if buf[card + 80 : card + 88] == b"CONTINUE":
         raise _Odd("CONTINUE")
-    value = parse_value(buf[text_start : card + 80].decode("latin-1"), standard)
+    value = value_of(buf[text_start : card + 80], standard)
     if value is ODD:
         raise _Odd("value")
     return value
@@ -101,10 +103,18 @@ def _find_card(buf: bytes, pattern: bytes, start: int, end: int) -> int:
     return p
 
 
-def extract(buf: bytes, start: int, end: int, spec: KeywordSpec, want: set[str] | None) -> dict:
+def extract(
+    buf: bytes,
+    start: int,
+    end: int,
+    spec: KeywordSpec,
+    want: set[str] | None,
+    record: list | None = None,
+) -> dict:
     """Values of the wanted keywords found in the header ``buf[start:end]`` (end: the END card).
 
-    ``want`` limits the names looked for (None: all of ``spec``). Raises ``_Odd`` when only
+    ``want`` limits the names looked for (None: all of ``spec``). ``record`` receives, for each
+    card found, (names, card offset, value offset, standard?). Raises ``_Odd`` when only
     astropy can answer exactly.
     """
     if spec.all:
@@ -123,12 +133,16 @@ def extract(buf: bytes, start: int, end: int, spec: KeywordSpec, want: set[str] 
             value = _card_value(buf, p, m.end(), False)
             for n in names:
                 out[n] = value
+            if record is not None:
+                record.append((tuple(names), p, m.end(), False))
     for pattern, name in spec.std:
         if want is not None and name not in want:
             continue
         p = _find_card(buf, pattern, start, end)
         if p >= 0:
             out[name] = _card_value(buf, p, p + 10, True)
+            if record is not None:
+                record.append(((name,), p, p + 10, True))
     for pattern, name in spec.hier:
         if want is not None and name not in want:
             continue
@@ -140,8 +154,31 @@ def extract(buf: bytes, start: int, end: int, spec: KeywordSpec, want: set[str] 
                     q += 1
                 if buf[q] == 61:
                     out[name] = _card_value(buf, p, q + 1, False)
+                    if record is not None:
+                        record.append(((name,), p, q + 1, False))
                     break
             p = _find_card(buf, pattern, p + 80, end)
+    return out
+
+
+def primary_values(buf: bytes, end: int, spec: KeywordSpec) -> dict:
+    """``extract`` for a primary header, through the layout cache when it can answer."""
+    if spec.all:
+        return _extract_all(buf, 0, end)
+    layouts = spec.layouts
+    found = layouts.match(buf, end)
+    if found is not None:
+        out: dict[str, Any] = {}
+        for names, _, text, standard in found:
+            value = value_of(buf[text : text - text % 80 + 80], standard)
+            if value is ODD:
+                raise _Odd("value")
+            for n in names:
+                out[n] = value
+        return out
+    record: list = []
+    out = extract(buf, 0, end, spec, None, record)
+    layouts.learn(buf, end, record)
     return out
 
 
@@ -160,8 +197,9 @@ def _extract_all(buf: bytes, start: int, end: int) -> dict:
             text, standard = p + 10, True
         else:
             raise _Odd("non-standard card")
+        value = _card_value(buf, p, text, standard)  # parsed even when duplicated: RVKC check
         if name not in out:
-            out[name] = _card_value(buf, p, text, standard)
+            out[name] = value
     return out
 
 
@@ -172,7 +210,7 @@ def _std_int(buf: bytes, start: int, end: int, name: bytes, hint: int) -> int | 
         p = _find_card(buf, pattern, start, end)
         if p < 0:
             return None
-    value = parse_value(buf[p + 10 : p + 80].decode("latin-1"))
+    value = value_of(buf[p + 10 : p + 80], True)
     return value if type(value) is int else None
 
 
@@ -311,7 +349,7 @@ def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str,
         if kind == "fz":
             return _astropy_result(path, size, spec, digest)
         try:
-            values = extract(buf, 0, end, spec, None)
+            values = primary_values(buf, end, spec)
             missing = spec.all or len(values) < len(spec.names)
             if missing and dsize == 0 and _std_int(buf, 0, end, b"NAXIS", 2) == 0:
                 values = _merge_ext1(src, kind, size, hlen, spec, values)
@@ -384,8 +422,12 @@ def _header_values(header: Any, spec: KeywordSpec, want: Iterable[str]) -> dict:
             kw = card.keyword
             if kw in ("COMMENT", "HISTORY", "", "END"):
                 continue
-            is_hier = " " in kw or len(kw) > 8
-            name = cascade_name("HIERARCH " + kw) if is_hier else kw
+            if card.field_specifier:  # a record-valued card: astropy names it DP1.AXIS.1
+                name = kw
+            elif " " in kw or len(kw) > 8:
+                name = cascade_name("HIERARCH " + kw)
+            else:
+                name = kw
             if name in out:
                 continue
             try:

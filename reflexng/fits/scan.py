@@ -63,8 +63,10 @@ def _read_chunk(job: tuple[tuple[str, ...] | None, list[tuple[str, int]]]) -> li
 # ---------------------------------------------------------------------------- parent side
 
 
-def _covers(cache: ScanCache, keyset_text: str, vals: str, names: tuple[str, ...] | None):
-    """Whether a cached row answers this request: True, False, or the row's name set."""
+def _covers(cache: ScanCache | None, keyset_text: str, names: tuple[str, ...] | None) -> bool:
+    """Whether a cached row read for another keyword set answers this request."""
+    if cache is None:
+        return False
     ks = cache.keyset(keyset_text)
     if ks is False:
         return False
@@ -143,28 +145,26 @@ def scan(
         cached = cache.load() if cache is not None else {}
         todo: list[tuple[str, int]] = []
         meta: dict[str, tuple[int, int, int]] = {}
-        hit_entries: list[tuple[str, int, int, int, str, str, bool]] = []
+        hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
         keyset_text = ScanCache.keyset_text(names)
+        get = cached.get
         for path, size, mtime_ns, inode, problem in entries:
             if problem:
                 out.append(ScannedFile(path, size, mtime_ns, inode, UNREADABLE, problem))
                 continue
-            row = cached.get(path)
+            row = get(path)
             if (
                 row is not None
-                and row[0] == size
-                and row[1] == mtime_ns
-                and row[2] == inode
-                and cache is not None
-                and _covers(cache, row[3], row[4], names)
+                and row[1] == size
+                and row[2] == mtime_ns
+                and row[3] == inode
+                and (row[4] == keyset_text or _covers(cache, row[4], names))
             ):
-                hit_entries.append(
-                    (path, size, mtime_ns, inode, row[5], row[4], row[3] == keyset_text)
-                )
+                hits.append(row)
             else:
                 todo.append((path, size))
                 meta[path] = (size, mtime_ns, inode)
-        _add_hits(out, hit_entries, names)
+        _add_hits(out, hits, names, keyset_text)
         done = len(out)
         if progress is not None:
             progress(done, total)
@@ -203,24 +203,25 @@ def scan(
     return out
 
 
-def _add_hits(out: list[ScannedFile], hits: list, names: tuple[str, ...] | None) -> None:
+def _add_hits(out: list[ScannedFile], hits: list[tuple], names, keyset_text: str) -> None:
     """Cached files: decode all their values in one JSON call; narrow rows with more names."""
     decoded = loads_many([h[5] for h in hits])
     wanted = None if names is None else set(names)
-    for (path, size, mtime_ns, inode, digest, _, exact), values in zip(hits, decoded):
-        if not exact and wanted is not None:
+    append = out.append
+    for (path, size, mtime_ns, inode, ks, _, digest), values in zip(hits, decoded):
+        if ks != keyset_text and wanted is not None:
             values = {k: v for k, v in values.items() if k in wanted}
-        out.append(ScannedFile(path, size, mtime_ns, inode, OK, "", values, digest))
+        append(ScannedFile(path, size, mtime_ns, inode, OK, "", values, digest))
 
 
 def _merge_cached(cache, row, stat3, values, names, keyset_text):
     """Keep what an unchanged file's older row knew about other keywords."""
-    if row is None or names is None or tuple(row[:3]) != stat3:
+    if row is None or names is None or tuple(row[1:4]) != stat3:
         return values, keyset_text
-    ks = cache.keyset(row[3])
+    ks = cache.keyset(row[4])
     if not ks:  # another format, or a row of every card (which would have been a hit)
         return values, keyset_text
-    old = loads_many([row[4]])[0]
+    old = loads_many([row[5]])[0]
     merged = {k: v for k, v in old.items() if k not in names}
     merged.update(values)
     return merged, ScanCache.keyset_text(ks.union(names))
