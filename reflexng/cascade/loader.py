@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
 import os
 import re
 import runpy
@@ -20,7 +19,9 @@ from reflexng.cascade.validate import validate as validate_cascade
 
 def builtin_cascade_dir() -> Path:
     """The folder of cascades shipped with reflexng (``cascades/`` in the repository)."""
-    return Path(str(importlib.resources.files("reflexng._cascades")))
+    from reflexng._paths import cascades_dir
+
+    return cascades_dir()
 
 
 def user_cascade_dirs() -> list[Path]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.resources
-
 from PySide6.QtGui import QIcon
 
 
 def _resource(name: str):
-    return importlib.resources.files("reflexng._resources") / name
+    from reflexng._paths import resources_dir
+
+    return resources_dir() / name
 
 
 def style_sheet(theme: str) -> str:
