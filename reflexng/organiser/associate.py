@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reflexng.cascade.model import MatchRule, TimeRange, night_of
-from reflexng.organiser.classify import iso_of, norm, where
+from reflexng.organiser._fast import maker
+from reflexng.organiser.classify import iso_of, key_function, norm, where
 from reflexng.organiser.model import Candidate
 
 DEFAULT_RULE = MatchRule()
+_candidate = maker(Candidate)
 N_REJECTED = 3  # rejected nearest candidates recorded per association
 
 
@@ -90,9 +92,12 @@ def search_rule(
 ) -> list[tuple[float | None, Item]]:
     """Candidates satisfying one rule, closest in time first (ties by path), at most max_ret."""
     kws = rule.keywords
-    bucket = pool.buckets(kws).get(tuple([norm(ref_headers.get(k)) for k in kws]))
+    buckets = pool.buckets(kws)
+    bucket = buckets.get(key_function(kws)(ref_headers.get))
     if bucket is None:
-        return []
+        bucket = buckets.get(tuple([norm(ref_headers.get(k)) for k in kws]))
+        if bucket is None:
+            return []
     mjds, items, undated = bucket
     fn = rule.function
     found: list[tuple[float, str, Item]] = []
@@ -102,6 +107,19 @@ def search_rule(
         stop = bisect_right(mjds, hi) if hi_incl else bisect_left(mjds, hi)
         i = bisect_left(mjds, ref_mjd, start, stop)
         left, right = i - 1, i
+        if max_ret == 1 and fn is None:
+            # the common case: the nearer neighbour, unless a tie needs the path to decide
+            dl = ref_mjd - mjds[left] if left >= start else math.inf
+            dr = mjds[right] - ref_mjd if right < stop else math.inf
+            if dl != dr:
+                j = left if dl < dr else right
+                if (j == left and (j - 1 < start or mjds[j - 1] != mjds[j])) or (
+                    j == right and (j + 1 >= stop or mjds[j + 1] != mjds[j])
+                ):
+                    it = items[j]
+                    return [(it.mjd - ref_mjd, it)]
+            elif dl == math.inf:
+                left, right = start - 1, stop  # empty window
         limit = None
         while left >= start or right < stop:
             if right < stop and (left < start or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
@@ -175,7 +193,7 @@ def why_not(rule: MatchRule, ref_headers, ref_mjd, ctx, it: Item) -> str:
     """The first thing that fails for ``it`` under ``rule`` ("" when it passes)."""
     for k in rule.keywords:
         a, b = ref_headers.get(k), it.headers.get(k)
-        if norm(a) != norm(b):
+        if a != b and norm(a) != norm(b):
             return f"{k} is {b!r}, job has {a!r}"
     if rule.function is not None and not _call(rule.function, ctx, it.headers):
         return f"{getattr(rule.function, '__name__', 'match function')} is false"
@@ -189,47 +207,63 @@ def why_not(rule: MatchRule, ref_headers, ref_mjd, ctx, it: Item) -> str:
     return ""
 
 
+class LazyRejected(Sequence):
+    """The rejected candidates of one association, worked out when first read.
+
+    Most explanations are never looked at; computing them on demand keeps organising fast.
+    Reads like a tuple of :class:`Candidate` (iterate, index, ``len``, compare with a tuple).
+    """
+
+    __slots__ = ("_args", "_items")
+
+    def __init__(self, *args: Any) -> None:
+        self._args = args
+        self._items: tuple[Candidate, ...] | None = None
+
+    def _get(self) -> tuple[Candidate, ...]:
+        if self._items is None:
+            self._items = rejected(*self._args)
+            self._args = None
+        return self._items
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return self._get() == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
 def rejected(
-    pool: Pool, rules: Sequence[MatchRule], ref_headers, ref_mjd, ctx, chosen_paths: set[str],
-    job_of=None,
+    pool: Pool, rule: MatchRule, ref_headers, ref_mjd, ctx, chosen_paths: set[str], job_of=None,
 ) -> tuple[Candidate, ...]:
-    """A few nearest candidates (by time) that were not chosen, each with why."""
-    items = pool.items
+    """A few nearest candidates (by time) that were not chosen, each with why (under ``rule``:
+    the rule that chose, or the most permissive one when nothing was chosen)."""
     out: list[Candidate] = []
-    if ref_mjd is not None and items:
-        i = bisect_left(pool.mjds, ref_mjd)
-        left, right = i - 1, i
-        while len(out) < N_REJECTED and (left >= 0 or right < len(items)):
-            if right < len(items) and (left < 0 or pool.mjds[right] - ref_mjd <= ref_mjd - pool.mjds[left]):
-                it = items[right]
-                right += 1
-            else:
-                it = items[left]
-                left -= 1
-            if it.path in chosen_paths:
-                continue
-            out.append(_reject(rules, ref_headers, ref_mjd, ctx, it, job_of))
-    else:
-        for it in [*items, *pool.undated]:
-            if len(out) >= N_REJECTED:
-                break
-            if it.path not in chosen_paths:
-                out.append(_reject(rules, ref_headers, ref_mjd, ctx, it, job_of))
-    return tuple(out)
-
-
-def _reject(rules, ref_headers, ref_mjd, ctx, it: Item, job_of) -> Candidate:
-    reasons = []
-    for rule in rules:
-        w = why_not(rule, ref_headers, ref_mjd, ctx, it)
-        if not w:
-            reasons = [f"level {rule.level} ({where(rule)}): matches, but farther than the chosen"]
+    if not len(pool):
+        return ()
+    label = f"level {rule.level} ({where(rule)})"
+    for it in _by_distance(pool, ref_mjd):
+        if it.path in chosen_paths:
+            continue
+        w = why_not(rule, ref_headers, ref_mjd, ctx, it) or "matches, but is farther than the chosen"
+        dt = None if (ref_mjd is None or it.mjd is None) else it.mjd - ref_mjd
+        jid = job_of(it.obj) if job_of is not None else None
+        out.append(_candidate(None if jid else it.path, jid, None, dt, f"{label}: {w}"))
+        if len(out) >= N_REJECTED:
             break
-        reasons.append(f"level {rule.level} ({where(rule)}): {w}")
-    dt = None if (ref_mjd is None or it.mjd is None) else it.mjd - ref_mjd
-    jid = job_of(it.obj) if job_of is not None else None
-    return Candidate(path=None if jid else it.path, job_id=jid, level=None, dt_days=dt,
-                     reason="; ".join(reasons))
+    return tuple(out)
 
 
 def missing_words(

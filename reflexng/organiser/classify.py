@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from reflexng.cascade.model import ClassificationRule, WorkflowParameter
+from reflexng.organiser._fast import maker
 from reflexng.organiser.model import (
     AMBIGUOUS,
     DUPLICATE,
@@ -30,6 +31,7 @@ TIME_KEYWORDS = ("MJD-OBS", "DATE-OBS")
 ALWAYS = (PRO_CATG, PRO_RECIPE, *TIME_KEYWORDS, "OBJECT", "EXPTIME", "DPR.CATG", "DPR.TYPE",
           "DPR.TECH", "TPL.START", "INSTRUME")
 _MJD0 = _dt.datetime(1858, 11, 17)
+_record = maker(FileRecord)
 
 
 # --------------------------------------------------------------------------- keywords
@@ -104,9 +106,29 @@ def iso_of(mjd: float | None) -> str:
     return (_MJD0 + _dt.timedelta(days=mjd)).strftime("%Y-%m-%dT%H:%M")
 
 
+_WHERE: dict[Any, str] = {}
+
+
+_KEYFUNCS: dict[tuple[str, ...], Callable[[Callable[[str], Any]], tuple]] = {}
+
+
+def key_function(keys: tuple[str, ...]) -> Callable[[Callable[[str], Any]], tuple]:
+    """``f(get) -> (get(k1), get(k2), ...)`` compiled once per keyword tuple (the hot path
+    of classification, grouping and association look-ups)."""
+    f = _KEYFUNCS.get(keys)
+    if f is None:
+        body = "".join(f"get({k!r}), " for k in keys)
+        f = _KEYFUNCS[keys] = eval(f"lambda get: ({body})")  # keys are repr()-quoted literals
+    return f
+
+
 def where(rule) -> str:
-    loc = rule.location
-    return f"{os.path.basename(loc.path)}:{loc.line}"
+    """``flat.py:12`` for a rule (cached: rules are immutable)."""
+    got = _WHERE.get(rule.location)
+    if got is None:
+        loc = rule.location
+        got = _WHERE[rule.location] = f"{os.path.basename(loc.path)}:{loc.line}"
+    return got
 
 
 # --------------------------------------------------------------------------- classifier
@@ -234,65 +256,96 @@ def classify(
     clf = Classifier(cascade)
     excluded = set(excluded)
     rules = clf.rules
-    items = sorted(scanned, key=lambda s: s.path)
+    items = list(scanned)
+    paths = [x.path for x in items]
+    if paths != sorted(paths):
+        items.sort(key=lambda x: x.path)
     dup_of = _duplicates(items, content_hash)
     out: list[FileRecord] = []
     append = out.append
+    tables = [(key_function(keys), table) for keys, table in clf.tables]
+    single_table = tables[0] if len(tables) == 1 else None
+    matching, processed_rules, slow = clf.matching, clf.processed_rules, clf.slow
+    # per rule index: (category, data source, (data source,)) - built once, shared
+    info = [(r.category, ds, (ds,)) for ds, r in rules]
     for s in items:
         path = s.path
         if s.status != "ok":
-            append(FileRecord(path, s.size, s.mtime_ns, UNREADABLE, reason=s.reason or "unreadable",
-                              header_digest=getattr(s, "header_digest", "") or ""))
+            append(_record(path, s.size, s.mtime_ns, UNREADABLE, None, None, s.reason or "unreadable",
+                           {}, None, False, None, getattr(s, "header_digest", "") or "", (),
+                           path in excluded))
             continue
         values = s.values
-        mjd = mjd_of(values)
-        digest = s.header_digest
-        is_processed = values.get(PRO_CATG) is not None
-        if path in dup_of:
-            append(FileRecord(path, s.size, s.mtime_ns, DUPLICATE, None, None,
-                              f"identical to {dup_of[path]}", values, mjd, is_processed,
-                              dup_of[path], header_digest=digest, excluded=path in excluded))
+        get = values.get
+        m = get("MJD-OBS")
+        mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
+        is_processed = PRO_CATG in values
+        if dup_of and path in dup_of:
+            append(_record(path, s.size, s.mtime_ns, DUPLICATE, None, None,
+                           f"identical to {dup_of[path]}", values, mjd, is_processed, dup_of[path],
+                           s.header_digest, (), path in excluded))
             continue
-        hits = clf.matching(values)
+        # fast path: one look-up per keyword set, raw header values (2 == 2.0 in a dict)
+        if single_table is not None:
+            hits = single_table[1].get(single_table[0](get))
+        else:
+            hits = None
+            for keyf, table in tables:
+                found = table.get(keyf(get))
+                if found is not None:
+                    hits = found if hits is None else sorted([*hits, *found])
+        if hits is None or slow:
+            # a miss: try again with stripped strings, and evaluate function/predicate rules
+            hits = matching(values)
         if is_processed and hits:
             # products keep raw keywords (DPR.TYPE...): only rules naming PRO.CATG apply
-            hits = [i for i in hits if i in clf.processed_rules]
+            hits = [i for i in hits if i in processed_rules]
+        if len(hits) == 1:
+            cat, ds_name, ds_tuple = info[hits[0]]
+            append(_record(path, s.size, s.mtime_ns, OK, cat, ds_name, "", values, mjd,
+                           is_processed, None, s.header_digest, ds_tuple,
+                           bool(excluded) and path in excluded))
+            continue
         cats = list(dict.fromkeys(rules[i][1].category for i in hits))
         if len(cats) == 1:
             ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
-            append(FileRecord(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
-                              is_processed, header_digest=digest, data_sources=ds_names,
-                              excluded=path in excluded))
+            append(_record(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
+                           is_processed, None, s.header_digest, ds_names, path in excluded))
         elif len(cats) > 1:
             named = ", ".join(
                 f"{rules[i][1].category} of {rules[i][0]} ({where(rules[i][1])})" for i in hits
             )
-            append(FileRecord(path, s.size, s.mtime_ns, AMBIGUOUS, None, None,
-                              f"ambiguous: matches {named}", values, mjd, is_processed,
-                              header_digest=digest, excluded=path in excluded))
+            append(_record(path, s.size, s.mtime_ns, AMBIGUOUS, None, None,
+                           f"ambiguous: matches {named}", values, mjd, is_processed, None,
+                           s.header_digest, (), path in excluded))
         elif is_processed:
-            catg = str(values.get(PRO_CATG)).strip()
-            append(FileRecord(path, s.size, s.mtime_ns, OK, catg, None,
-                              f"processed calibration (PRO.CATG {catg})", values, mjd, True,
-                              header_digest=digest, excluded=path in excluded))
+            catg = str(get(PRO_CATG)).strip()
+            append(_record(path, s.size, s.mtime_ns, OK, catg, None,
+                           f"processed calibration (PRO.CATG {catg})", values, mjd, True, None,
+                           s.header_digest, (), path in excluded))
         else:
-            append(FileRecord(path, s.size, s.mtime_ns, UNCLASSIFIED, None, None,
-                              clf.nearest(values), values, mjd, False, header_digest=digest,
-                              excluded=path in excluded))
+            append(_record(path, s.size, s.mtime_ns, UNCLASSIFIED, None, None, clf.nearest(values),
+                           values, mjd, False, None, s.header_digest, (), path in excluded))
     return out
 
 
 def _duplicates(items: Sequence[Any], content_hash: Callable[[str], str] | None) -> dict[str, str]:
-    """``{duplicate path: kept path}`` for identical copies (items sorted by path)."""
-    by_digest: dict[tuple, list[str]] = {}
+    """``{duplicate path: kept path}`` for identical copies (items sorted by path).
+
+    Candidates share the header digest and the size; ``content_hash`` confirms.
+    """
+    first: dict[Any, Any] = {}
+    clashes: dict[Any, list[str]] = {}
     for s in items:
-        d = getattr(s, "header_digest", "")
-        if s.status == "ok" and d:
-            by_digest.setdefault((d, s.size), []).append(s.path)
-    out: dict[str, str] = {}
-    for paths in by_digest.values():
-        if len(paths) < 2:
+        d = s.header_digest
+        if not d or s.status != "ok":
             continue
+        key = first.setdefault(d, s)
+        if key is not s:
+            if key.size == s.size:
+                clashes.setdefault(d, [key.path]).append(s.path)
+    out: dict[str, str] = {}
+    for paths in clashes.values():
         by_content: dict[str, str] = {}
         for p in paths:  # sorted: the first path of each content is kept
             try:

@@ -9,24 +9,33 @@ calibration jobs shared by several datasets exist once.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reflexng.cascade.model import AssociatedInput, MatchRule, Task, WorkflowParameter
 from reflexng.cascade.parameters import RuleContext, task_parameters
+from reflexng.organiser._fast import maker
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
     Item,
+    LazyRejected,
     Pool,
     missing_words,
-    rejected,
     search,
 )
-from reflexng.organiser.classify import PRO_RECIPE, norm
+from reflexng.organiser.classify import PRO_RECIPE, key_function
 from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
 
 _INF = float("inf")
+_association = maker(Association)
+_candidate = maker(Candidate)
+_job = maker(Job)
+_make_dataset = maker(Dataset)
+_rule_context = maker(RuleContext)
+
+
+def _group_id(g: Group) -> str:
+    return g.id
 
 
 class Group:
@@ -109,6 +118,9 @@ class Planner:
         self.jobs: dict[str, Job] = {}
         self._visiting: set[str] = set()
         self.own_missing: dict[str, tuple[str, ...]] = {}  # what each job itself lacks
+        self._closure: dict[str, list[str]] = {}
+        self._inputs: dict[int, tuple] = {}
+        self._contents: dict[str, str] = {}
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ groups
@@ -133,9 +145,14 @@ class Planner:
                 buckets: dict[Any, list[FileRecord]] = {i: [f] for i, f in enumerate(files)}
             else:
                 buckets = {}
+                keyf = key_function(keys)
                 for f in files:
-                    h = f.headers
-                    buckets.setdefault(tuple([norm(h.get(k)) for k in keys]), []).append(f)
+                    k = keyf(f.headers.get)
+                    b = buckets.get(k)
+                    if b is None:
+                        buckets[k] = [f]
+                    else:
+                        b.append(f)
             for members in buckets.values():
                 ref = members[0]
                 grouping = {k: ref.headers.get(k) for k in keys}
@@ -148,9 +165,9 @@ class Planner:
             keys = resolve_keywords(task.grouping_keywords, self.wp)
             ups = [g for g in self.groups(main.name) if not g.problem and self.condition_ok(g)]
             buckets2: dict[Any, list[Group]] = {}
+            keyf = key_function(keys)
             for g in ups:
-                h = g.ref.headers
-                buckets2.setdefault(tuple([norm(h.get(k)) for k in keys]), []).append(g)
+                buckets2.setdefault(keyf(g.ref.headers.get), []).append(g)
             for members2 in buckets2.values():
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
@@ -161,7 +178,7 @@ class Planner:
 
     def ctx(self, g: Group) -> RuleContext:
         files = g.all_files()
-        return RuleContext(self.wp, g.ref.headers, tuple(f.headers for f in files), g.task)
+        return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task)
 
     def condition_ok(self, g: Group) -> bool:
         return not self.condition_problem(g)
@@ -230,45 +247,51 @@ class Planner:
 
     # ------------------------------------------------------------------ jobs
 
+    def input_plan(self, a: AssociatedInput) -> tuple:
+        """What associating ``a`` needs, worked out once per organise call."""
+        got = self._inputs.get(id(a))
+        if got is None:
+            kind = a.source.kind
+            orders = (False,)
+            task_cond = None
+            if kind == "task":
+                orders = (False, True) if self.prefer == "raw" else (True, False)
+                task_cond = self.cascade.tasks[a.source.name].condition
+            pools = tuple(self.pool(a, processed) for processed in orders)
+            got = self._inputs[id(a)] = (a, self.rules_for(a), orders, pools, task_cond)
+        return got
+
     def associate(self, g: Group, a: AssociatedInput, ctx: RuleContext) -> Association:
+        a, rules, orders, pools, task_cond = self.input_plan(a)
         name, kind = a.source.name, a.source.kind
         if a.condition is not None:
             why = _condition_words(a.condition, ctx)
             if why:
-                return Association(name, kind, optional=a.optional, skipped_reason=why)
-        if kind == "task":
-            cond = self.cascade.tasks[name].condition
-            if cond is not None:
-                why = _condition_words(cond, ctx)
-                if why:
-                    return Association(name, kind, optional=a.optional,
-                                       skipped_reason=f"task {name}: {why}")
-        rules = self.rules_for(a)
+                return _association(name, kind, (), (), True, "", a.optional, why, "", "")
+        if task_cond is not None:
+            why = _condition_words(task_cond, ctx)
+            if why:
+                return _association(name, kind, (), (), True, "", a.optional,
+                                    f"task {name}: {why}", "", "")
         ref = g.ref
-        orders = [False]
-        if kind == "task":
-            orders = [False, True] if self.prefer == "raw" else [True, False]
-        first = None
-        for processed in orders:
-            pool = self.pool(a, processed)
-            chosen, rule, complete = search(pool, rules, ref.headers, ref.mjd, ctx, a.min_ret, a.max_ret)
-            attempt = (pool, chosen, rule, complete, processed)
-            if first is None:
-                first = attempt
-            if complete and chosen:
-                break
-        else:
-            attempt = first
-        pool, chosen, rule, complete, processed = attempt
+        headers, mjd = ref.headers, ref.mjd
+        chosen, rule, complete = search(pools[0], rules, headers, mjd, ctx, a.min_ret, a.max_ret)
+        pool, processed = pools[0], orders[0]
+        if (not complete or not chosen) and len(pools) > 1:
+            c2, r2, ok2 = search(pools[1], rules, headers, mjd, ctx, a.min_ret, a.max_ret)
+            if ok2 and c2:
+                chosen, rule, complete, pool, processed = c2, r2, ok2, pools[1], orders[1]
         cands = []
-        for dt, it in chosen:
-            if isinstance(it.obj, Group):
-                cands.append(Candidate(None, self.job(it.obj), rule.level, dt))
-            else:
-                cands.append(Candidate(it.path, None, rule.level, dt))
-        job_of = (lambda obj: obj.id) if (kind == "task" and not processed) else None
-        rej = rejected(pool, rules, ref.headers, ref.mjd, ctx, {it.path for _, it in chosen}, job_of)
-        used = "processed" if processed else "raw"
+        if chosen:
+            level = rule.level
+            for dt, it in chosen:
+                if it.obj.__class__ is Group:
+                    cands.append(_candidate(None, self.job(it.obj), level, dt, ""))
+                else:
+                    cands.append(_candidate(it.path, None, level, dt, ""))
+        job_of = _group_id if (kind == "task" and not processed) else None
+        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx,
+                           {it.path for _, it in chosen}, job_of)
         note = ""
         if processed and chosen:
             note = (f"used processed calibration(s) (PRO.REC1.ID "
@@ -276,13 +299,12 @@ class Planner:
                     + (": no raw data matched" if self.prefer == "raw" else ": preferred"))
         missing = ""
         if not complete:
-            missing = missing_words(name, pool if not processed else first[0], rules, ref.headers,
-                                    ref.mjd, ctx, a.min_ret, len(chosen))
-            if kind == "task" and len(orders) > 1:
-                other = self.pool(a, not first[4])
-                missing += f" ({other.empty_words})" if not len(other) else ""
-        return Association(name, kind, tuple(cands), rej, complete, missing, a.optional,
-                           used=used if chosen else "", note=note)
+            raw_pool = pools[orders.index(False)]
+            missing = missing_words(name, raw_pool, rules, headers, mjd, ctx, a.min_ret, len(chosen))
+            if len(pools) > 1 and not len(pools[orders.index(True)]):
+                missing += f" ({pools[orders.index(True)].empty_words})"
+        return _association(name, kind, tuple(cands), rej, complete, missing, a.optional, "",
+                            ("processed" if processed else "raw") if chosen else "", note)
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
@@ -321,11 +343,10 @@ class Planner:
                 missing.append(f"{g.task}: needs {up.task} job {up.name}, which is incomplete")
         ref = g.ref
         main = tuple(f.path for f in g.files)
-        self.jobs[jid] = Job(
-            id=jid, task=g.task, recipe=task.recipe_name, main=main, main_jobs=main_jobs,
-            associated=assoc, depends_on=tuple(deps), parameters=params,
-            grouping=g.grouping, mjd=ref.mjd, complete=not missing, missing=tuple(missing),
-            name=os.path.basename(ref.path) + _group_words(g.grouping), reference_path=ref.path,
+        self.jobs[jid] = _job(
+            jid, g.task, task.recipe_name, main, main_jobs, assoc, tuple(deps), params,
+            g.grouping, ref.mjd, not missing, tuple(missing),
+            ref.path.rsplit("/", 1)[-1] + _group_words(g.grouping), ref.path,
         )
         self._visiting.discard(jid)
         return jid
@@ -357,40 +378,51 @@ class Planner:
             return f"no {self.what(t.main_input.name, 'data_source')} files found"
         return f"no {t.main_input.name} jobs (no {self.what(t.main_input.name, 'task')} files found)"
 
-    def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord]) -> Dataset:
-        order: list[str] = []
-        seen: set[str] = set()
-        stack: list[tuple[str, int]] = [(jid, 0)]
-        while stack:  # iterative post-order: upstream first, target last
-            node, i = stack.pop()
-            deps = self.jobs[node].depends_on
-            if i < len(deps):
-                stack.append((node, i + 1))
-                d = deps[i]
-                if d not in seen and d in self.jobs:
-                    seen.add(d)
-                    stack.append((d, 0))
-            elif node not in order:
-                order.append(node)
-        h = hashlib.sha1(target.encode())
-        missing: list[str] = []
-        complete = True
-        for j in order:
-            job = self.jobs[j]
-            h.update(b"\0" + j.encode())
+    def closure(self, jid: str) -> list[str]:
+        """Every job ``jid`` needs, upstream first, ``jid`` last (memoised)."""
+        got = self._closure.get(jid)
+        if got is None:
+            self._closure[jid] = [jid]  # guards against cycles
+            merged: dict[str, None] = {}
+            for d in self.jobs[jid].depends_on:
+                if d in self.jobs:
+                    merged.update(dict.fromkeys(self.closure(d)))
+            merged.pop(jid, None)
+            got = self._closure[jid] = [*merged, jid]
+        return got
+
+    def _content(self, jid: str, files_by_path: Mapping[str, FileRecord]) -> str:
+        """What a job consists of: id, its main files' header digests, chosen inputs."""
+        got = self._contents.get(jid)
+        if got is None:
+            job = self.jobs[jid]
+            parts = [jid]
             for p in job.main:
                 f = files_by_path.get(p)
-                h.update(b"\1" + (f.header_digest.encode() if f is not None else b""))
+                parts.append(f.header_digest if f is not None else "")
             for a in job.associated.values():
                 for c in a.chosen:
-                    h.update(b"\2" + (c.path or c.job_id or "").encode())
+                    parts.append(c.path or c.job_id or "")
+            got = self._contents[jid] = "\1".join(parts)
+        return got
+
+    def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord]) -> Dataset:
+        order = self.closure(jid)
+        missing: list[str] = []
+        complete = True
+        jobs = self.jobs
+        parts = [target]
+        for j in order:
+            parts.append(self._content(j, files_by_path))
+            job = jobs[j]
             if not job.complete:
                 complete = False
                 missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
                                for m in self.own_missing.get(j, job.missing))
-        tj = self.jobs[jid]
-        return Dataset(id=f"ds-{h.hexdigest()[:16]}", name=tj.name, target=target, target_job=jid,
-                       jobs=tuple(order), complete=complete, missing=tuple(dict.fromkeys(missing)))
+        h = hashlib.sha1("\0".join(parts).encode())
+        tj = jobs[jid]
+        return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
+                        tuple(dict.fromkeys(missing)))
 
 
 def _group_words(grouping: Mapping[str, Any]) -> str:

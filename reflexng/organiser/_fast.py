@@ -1,0 +1,54 @@
+"""Fast construction of the organiser's frozen dataclasses.
+
+A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about
+0.2 µs a field); organising 20,000 files builds tens of thousands of them. ``make`` fills
+the instance dictionary in one update instead: same object, same fields, same defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_PLAN: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+
+
+def _plan(cls: type) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    got = _PLAN.get(cls)
+    if got is None:
+        defaults: dict[str, Any] = {}
+        factories: list[tuple[str, Any]] = []
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                defaults[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                factories.append((f.name, f.default_factory))
+        got = _PLAN[cls] = (defaults, tuple(factories))
+    return got
+
+
+def make(cls: type[T], **fields: Any) -> T:
+    """``cls(**fields)`` for a frozen dataclass without slots, several times faster."""
+    defaults, factories = _plan(cls)
+    obj = object.__new__(cls)
+    d = obj.__dict__
+    d.update(defaults)
+    for name, factory in factories:
+        if name not in fields:
+            d[name] = factory()
+    d.update(fields)
+    return obj
+
+
+def maker(cls: type[T]):
+    """A function ``f(*values)`` building ``cls`` from every field value, in field order."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    args = ", ".join(names)
+    body = ", ".join(f"{n!r}: {n}" for n in names)
+    src = f"def build({args}):\n    obj = new(cls)\n    obj.__dict__.update({{{body}}})\n    return obj\n"
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(src, scope)  # a dict display is twice as fast as zip(); names are dataclass fields
+    build = scope["build"]
+    build.__doc__ = f"{cls.__name__}({args}) without the frozen-field overhead"
+    return build
