@@ -41,7 +41,8 @@ class Edge:
 class Cascade:
     """An immutable cascade. ``load_problems`` holds what the loader found while collecting
     (duplicate names, which the name-keyed mappings cannot show); ``targets`` is set on a
-    sub-cascade made by :meth:`for_target` (the task names the user asked for)."""
+    sub-cascade made by :meth:`for_target` (the task names the user asked for) and
+    ``parent`` is the full cascade it was cut from."""
 
     info: CascadeInfo
     path: str
@@ -51,6 +52,8 @@ class Cascade:
     parameter_sets: Mapping[str, ParameterSet] = field(default_factory=dict)
     load_problems: tuple[Problem, ...] = ()
     targets: tuple[str, ...] = ()
+    # the full cascade a target cut was made from (roles and names refer to it)
+    parent: Cascade | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("data_sources", "tasks", "workflow_parameters", "parameter_sets"):
@@ -135,6 +138,7 @@ class Cascade:
             data_sources={k: v for k, v in self.data_sources.items() if k in keep},
             tasks={k: v for k, v in self.tasks.items() if k in keep},
             targets=tuple(names),
+            parent=self.parent or self,
         )
 
     def task_role(self, name: str) -> str:

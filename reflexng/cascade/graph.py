@@ -75,8 +75,11 @@ def task_roles(cascade: Cascade) -> dict[str, str]:
 
     A task is "science" if it has the meta target ``science``, is a sink, or its products
     are the main input of a science task (e.g. ``science`` feeding ``spec_combination``);
-    every other task produces calibrations.
+    every other task produces calibrations. A target cut keeps the roles of the full cascade.
     """
+    if cascade.parent is not None:
+        full = task_roles(cascade.parent)
+        return {n: full.get(n, CALIBRATION) for n in cascade.tasks}
     science = {n for n, t in cascade.tasks.items() if SCIENCE in t.meta_targets}
     science |= _sink_tasks(cascade)
     changed = True

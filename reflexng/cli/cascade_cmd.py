@@ -31,6 +31,8 @@ def register(sub) -> None:
     pv = csub.add_parser("validate", help="check a cascade; exit 2 on errors")
     pv.add_argument("cascade", help="cascade name or path of a cascade .py file")
     pv.add_argument("--json", action="store_true", help="print the problems as JSON")
+    pv.add_argument("--skip-recipes", action="store_true",
+                    help="do not look recipe names up in the recipe registry (fast; no esorex)")
     pv.set_defaults(func=cmd_validate)
 
     pt = csub.add_parser("test", help="run a cascade test scenario (JSON spec of header-only files)")
@@ -153,6 +155,11 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _kw(k) -> str:
+    name = getattr(k, "name", None)
+    return f"<workflow parameter {name}>" if name and not isinstance(k, str) else str(k)
+
+
 def describe(cascade) -> str:
     """The text form of ``cascade show``."""
     roles = {n: d.get("role") for n, d in cascade.graph.nodes(data=True)}
@@ -178,6 +185,11 @@ def describe(cascade) -> str:
     lines.append("data sources:")
     for d in cascade.data_sources.values():
         lines.append(f"  {d.name}  [{', '.join(d.categories) or 'no classification rule'}]")
+        if d.grouping_keywords:
+            lines.append("      grouped by: " + ", ".join(map(_kw, d.grouping_keywords)))
+        for m in d.match_rules:
+            how = ", ".join(m.keywords) if m.keywords else getattr(m.function, "__name__", "a function")
+            lines.append(f"      match (level {m.level}): {how or 'any file'}; {m.time_range.describe()}")
     lines.append("tasks:")
     for t in cascade.tasks.values():
         extra = []
@@ -208,7 +220,7 @@ def cmd_validate(args) -> int:
         else:
             print(error)
         return 2
-    problems = cascade.validate()
+    problems = cascade.validate(check_recipes=not args.skip_recipes)
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(json.dumps({

@@ -93,12 +93,12 @@ def test_validate_exit_codes_and_messages(env, tmp_path):
     assert ok.stdout.splitlines()[-1].startswith(f"{FIG1}: valid")
     bad = tmp_path / "bad.py"
     bad.write_text(BAD)
-    r = run(e, "validate", str(bad))
+    r = run(e, "validate", str(bad), "--skip-recipes")
     assert r.returncode == 2
     assert f"{bad}:{line_of(BAD, 'no main input')}: task 't' has no main input (add .with_main_input(...))" in r.stdout
     assert f"{bad}:{line_of(BAD, 'no recipe')}: task 'u' has neither a recipe nor a function" in r.stdout
     assert "2 error(s)" in r.stdout.splitlines()[-1]
-    js = json.loads(run(e, "validate", str(bad), "--json").stdout)
+    js = json.loads(run(e, "validate", str(bad), "--json").stdout)  # with the recipe lookup
     assert js["valid"] is False and {p["line"] for p in js["problems"] if p["severity"] == "error"} == {3, 4}
     broken = run(e, "validate", "broken")  # by name, from $REFLEXNG_CASCADE_PATH
     assert broken.returncode == 2 and "syntax error" in broken.stdout

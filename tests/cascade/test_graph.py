@@ -112,6 +112,9 @@ def test_graph_nodes_edges_and_roles(fig1):
     roles = {n: d["role"] for n, d in g.nodes(data=True) if d["kind"] == "task"}
     assert {n for n, r in roles.items() if r == "science"} == {"science", "science_std", "spec_combination", "spec_combination_std"}
     assert fig1.task_role("response") == "calibration"
+    cut = fig1.for_target("flat")
+    assert cut.parent is fig1 and cut.task_role("flat") == "calibration"  # a cut keeps the roles
+    assert cut.for_target("bias").parent is fig1
     with pytest.raises(nx.NetworkXError):  # the graph is frozen: nobody changes the cascade through it
         g.add_node("x")
     # one edge per input of every task
