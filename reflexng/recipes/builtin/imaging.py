@@ -30,7 +30,13 @@ import numpy as np
 from reflexng.recipes.builtin import imaging_io as io
 from reflexng.recipes.builtin.combine import sigma_clip_combine
 from reflexng.recipes.builtin.imaging_coadd import CoaddRecipe, PhotometryRecipe
-from reflexng.recipes.builtin.imaging_phot import centroid, detect, find_cosmics, fwhm_of
+from reflexng.recipes.builtin.imaging_phot import (
+    centroid,
+    detect,
+    find_cosmics,
+    fwhm_of,
+    replace_masked,
+)
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
 
 VERSION = "1.0"
@@ -251,10 +257,12 @@ class ScienceReduction(Recipe):
             if p["cr_clean"]:
                 from scipy import ndimage
 
-                cr = find_cosmics(e, var, bad, sigma=p["cr_sigma"], contrast=p["cr_contrast"])
+                near_sat = ndimage.binary_dilation(sat, iterations=6) if sat.any() else None
+                cr = find_cosmics(e, var, bad, sigma=p["cr_sigma"], contrast=p["cr_contrast"],
+                                  protect=near_sat)
                 ncr = int(cr.sum())
                 if ncr:
-                    e[cr] = ndimage.median_filter(e, size=5)[cr]
+                    e = replace_masked(e, cr)
                     bpm[cr] |= io.BPM_COSMIC
             e /= t
             var = var / t**2

@@ -7,24 +7,50 @@ import numpy as np
 from scipy import ndimage
 
 
+def _box_median(a: np.ndarray, size: int, axes: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """Median over a ``size``-wide box along ``axes`` (edges replicated), via one partition of
+    stacked shifted views: several times faster than ``ndimage.median_filter``."""
+    r = size // 2
+    pad = [(r, r) if ax in axes else (0, 0) for ax in range(a.ndim)]
+    p = np.pad(a, pad, mode="edge")
+    ny, nx = a.shape
+    offs_y = range(size) if 0 in axes else [0]
+    offs_x = range(size) if 1 in axes else [0]
+    stack = np.stack([p[dy:dy + ny, dx:dx + nx] for dy in offs_y for dx in offs_x])
+    k = stack.shape[0] // 2
+    stack.partition(k, axis=0)
+    return stack[k]
+
+
+def median3(a: np.ndarray) -> np.ndarray:
+    """3x3 median filter (edges replicated)."""
+    return _box_median(a, 3)
+
+
 def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: float = 6.0,
-                 contrast: float = 2.0, iters: int = 3) -> np.ndarray:
+                 contrast: float = 2.0, iters: int = 3, protect: np.ndarray | None = None) -> np.ndarray:
     """Cosmic-ray mask by median deviation (a simplified L.A.Cosmic idea).
 
     A pixel is a cosmic ray when it stands ``sigma`` noise units above the 3x3 median of its
     neighbours *and* its excess is ``contrast`` times larger than the local structure
-    (3x3 median minus 7x7 median): sharp single-pixel hits pass, star cores (smooth on the
-    3x3 scale) do not. ``img`` must be sky-subtracted; ``var`` its variance.
+    (3x3 median minus a 7-pixel separable median, spread over 3x3): sharp hits pass, star cores
+    and wings (smooth on the 3x3 scale) do not. ``img`` must be sky-subtracted; ``var`` its
+    variance. ``protect``: pixels never flagged (e.g. around saturated stars, whose flat-topped
+    cores make the structure estimate fail).
     """
     work = img.astype(np.float32).copy()
+    if protect is not None:
+        bad = bad | protect
     mask = np.zeros(img.shape, dtype=bool)
     noise = np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
-    for _ in range(iters):
-        m3 = ndimage.median_filter(work, size=3)
-        m7 = ndimage.median_filter(m3, size=7)
+    m3 = median3(work)
+    m7 = _box_median(_box_median(m3, 7, (1,)), 7, (0,))
+    # local structure, spread over 3x3 so that the wings of a star inherit its core's
+    structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
+    for i in range(iters):
+        if i:
+            m3 = median3(work)
         resid = work - m3
-        # local structure, spread over 3x3 so that the wings of a star inherit its core's
-        structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
         sharp = resid > contrast * structure
         new = (resid > sigma * noise) & sharp & ~bad & ~mask
         if not new.any():
@@ -34,6 +60,18 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
         mask |= new | grown
         work[mask] = m3[mask]
     return mask
+
+
+def replace_masked(img: np.ndarray, mask: np.ndarray, half: int = 2) -> np.ndarray:
+    """Replace masked pixels by the median of the unmasked pixels in a (2 half + 1)^2 box."""
+    out = img.copy()
+    ny, nx = img.shape
+    for y, x in zip(*np.nonzero(mask)):
+        y0, y1, x0, x1 = max(y - half, 0), min(y + half + 1, ny), max(x - half, 0), min(x + half + 1, nx)
+        box, m = img[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+        vals = box[~m]
+        out[y, x] = np.median(vals) if vals.size else np.median(box)
+    return out
 
 
 def detect(img: np.ndarray, noise: float | np.ndarray, *, threshold: float = 5.0, fwhm: float = 3.0,
