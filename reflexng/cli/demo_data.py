@@ -37,7 +37,10 @@ def run(args) -> int:
     try:
         if args.instrument != "demo":
             mod = importlib.import_module("reflexng.simulate.eso")
-            summaries[args.instrument] = mod.generate(args.instrument, out, nights=args.nights or 2, seed=args.seed)
+            kwargs = {} if args.size is None else {"size": args.size}
+            summaries[args.instrument] = mod.generate(
+                args.instrument, out, nights=args.nights or 2, seed=args.seed, **kwargs
+            )
         else:
             modes = ["imaging", "spectroscopy"] if args.mode == "all" else [args.mode]
             for mode in modes:
