@@ -23,6 +23,8 @@
         [ex, ey] (error of the header WCS in pixels), fwhm (pixels), star_xy ([x, y] per star);
     ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}].
   Pixel positions are 0-based (numpy column x, row y; FITS pixel = x + 1).
+- ``out/truth_imaging_pixel_flat.npy``: the true pixel-to-pixel flat of the 1x1 detector
+  (mean 1, dead pixels at 0.05; not written with ``headers_only``).
 
 ``headers_only=True`` writes header-only files (NAXIS=0) for organiser benchmarks: 20,000 files
 take a few seconds since headers are formatted directly as FITS cards.
