@@ -66,19 +66,21 @@ def run(args) -> int:
     workdir = args.workdir or (root / f"work-{args.mode}")
     cascade = CASCADES[args.mode]
     if not args.headless:
-        if display_available():
+        offscreen = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].lower() in ("offscreen", "minimal")
+        if display_available() and not offscreen:
             from reflexng.gui import launch
 
             return launch(cascade=cascade, data_dirs=[data], workdir=workdir)
         print(
-            "reflexng demo: no display found (DISPLAY/WAYLAND_DISPLAY unset) - running the reduction headless instead.",
+            "reflexng demo: no display found (DISPLAY/WAYLAND_DISPLAY unset or Qt offscreen) - "
+            "running the reduction headless instead.",
             file=sys.stderr,
         )
     return run_headless(cascade, data, workdir, args.jobs)
 
 
 def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> int:
-    from reflexng.cli.run import ProgressPrinter
+    from reflexng.cli.run import _Progress as ProgressPrinter
     from reflexng.engine import Session
 
     session = Session(cascade, data_dirs=[data], workdir=workdir, ordering="dynamic",
