@@ -42,6 +42,19 @@ class LayoutCache:
                 return layout.found
         return None
 
+    def match_any(self, buf: bytes, end_card: bytes) -> tuple[int, tuple] | None:
+        """(END offset, found cards) when a known layout fits ``buf``; no END search needed.
+
+        A fitting layout proves its END offset: every earlier card has the keyword part of a
+        card that was not END in the reference header.
+        """
+        for end, layouts in self._by_end.items():
+            if buf.startswith(end_card, end):
+                for layout in layouts:
+                    if layout.unpack(buf) == layout.keys:
+                        return end, layout.found
+        return None
+
     def learn(self, buf: bytes, end: int, found: list) -> None:
         """Remember the layout of a header just searched in full (from its second length)."""
         if end not in self._seen:

@@ -210,3 +210,31 @@ def test_many_files_values_equal_astropy(tmp_path, workers):
         expected = {k: astropy_value(h, k) for k in keys if fits_card_name(k) in h}
         assert f.status == "ok"
         assert f.values == expected and all(same(f.values[k], expected[k]) for k in expected)
+
+
+def test_layout_shortcut_gives_the_full_answer(tmp_path):
+    """Once a header layout is learnt, files of that layout take the shortcut: same result."""
+    from reflexng.fits.reader import KeywordSpec, read_file
+
+    spec = KeywordSpec(["DPR.TYPE", "EXPTIME", "X.MISSING", "DET.BINX"])
+    fresh = KeywordSpec(["DPR.TYPE", "EXPTIME", "X.MISSING", "DET.BINX"])
+    paths = []
+    for i, (dpr, binx) in enumerate([("BIAS", 1), ("FLAT", 2), ("OBJECT", 1), ("DARK", 2)]):
+        hdr = fits.Header()
+        hdr["EXPTIME"] = i * 1.5
+        hdr["HIERARCH ESO DPR TYPE"] = dpr
+        hdr["HIERARCH ESO DET BINX"] = binx
+        paths.append(tmp_path / f"{i}.fits")
+        fits.PrimaryHDU(header=hdr).writeto(paths[-1])
+    # same layout except one card renamed: the shortcut must not apply
+    hdr["HIERARCH ESO DET BINY"] = hdr.pop("HIERARCH ESO DET BINX")
+    paths.append(tmp_path / "other.fits")
+    fits.PrimaryHDU(header=hdr).writeto(paths[-1])
+    for p in paths + paths:
+        size = p.stat().st_size
+        assert read_file(str(p), size, spec) == read_file(str(p), size, KeywordSpec(fresh.names))
+    assert spec.layouts.match_any(paths[0].read_bytes(), b"END" + b" " * 77) is not None
+    assert read_file(str(paths[-1]), paths[-1].stat().st_size, spec)[2] == {
+        "DPR.TYPE": "DARK",
+        "EXPTIME": 4.5,
+    }
