@@ -5,7 +5,8 @@ JSON schema (``to_dict``)::
     {name, instrument, description, path, default_target, targets,
      workflow_parameters: [{name, default, choices, description}],
      tasks: [{name, recipe, main_input, associated_inputs: [{name, kind, min_ret, max_ret,
-              conditional}], meta_targets, subworkflow, role, conditional, grouping_keywords}],
+              conditional}], meta_targets, subworkflow, role, conditional, grouping_keywords,
+              recipe_parameters, dynamic_parameters}],
      data_sources: [{name, classification: [{category, keywords, function}],
                      grouping_keywords, setup_keywords}],
      edges: [{source, target, role}]}
@@ -68,6 +69,8 @@ def to_dict(cascade: Cascade) -> dict[str, Any]:
                 "role": roles[t.name],
                 "conditional": t.condition is not None,
                 "grouping_keywords": _plain(list(t.grouping_keywords)),
+                "recipe_parameters": _plain(dict(t.recipe_parameters)),
+                "dynamic_parameters": list(t.dynamic_parameters),
             }
         )
     data_sources = [

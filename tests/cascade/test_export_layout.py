@@ -33,6 +33,8 @@ def test_json_schema(fig1):
     assert tasks["flat_strategy"]["recipe"] == "python:forward_science_flat"
     assert tasks["flat_strategy"]["subworkflow"] == "flat_strategy" and tasks["flat_strategy"]["conditional"]
     assert tasks["bias"]["role"] == "calibration"
+    assert tasks["science"]["recipe_parameters"] == {"extract-method": "<workflow parameter extraction>"}
+    assert tasks["flat"]["recipe_parameters"] == {"stack-method": "median"}
     ds = {s["name"]: s for s in d["data_sources"]}
     assert ds["RAW_BIAS"]["classification"] == [
         {"category": "RAW_BIAS", "keywords": {"DPR.CATG": "CALIB", "DPR.TYPE": "BIAS"}, "function": None}]
