@@ -77,3 +77,31 @@ def test_session_end_to_end(tmp_path):
         assert ins.images or ins.tables
     s.close()
     assert elapsed < 60, f"end-to-end run took {elapsed:.0f} s"
+
+
+def test_parameter_sets_name_real_parameters():
+    from reflexng.recipes.registry import get_recipe
+
+    c = load(CASCADES / "demo_imaging.py")
+    for name, ps in c.parameter_sets.items():
+        for task_name, params in ps.recipe_parameters.items():
+            recipe = get_recipe(c.tasks[task_name].recipe)
+            for k, v in params.items():
+                spec = recipe.parameter(k)
+                assert spec is not None, (name, task_name, k)
+                spec.coerce(v)
+
+
+def test_inspectors_on_products(chain):
+    from reflexng.engine.inspection import InspectionContext
+
+    c = load(CASCADES / "demo_imaging.py")
+    for task_name, result_name in (("bias", "bias"), ("dark", "dark"), ("flat", "flat"),
+                                   ("reduce", "reduce"), ("coadd", "coadd"), ("photometry", "photometry")):
+        res = chain.results[result_name]
+        ctx = InspectionContext(job_id="j", task=task_name, qc=res.qc)
+        ins = c.tasks[task_name].inspector(res.products, ctx)
+        assert isinstance(ins, Inspection) and ins.figures
+        assert all(isinstance(f, Figure) for f in ins.figures)
+        assert set(ins.images + ins.tables) <= {p for p, _ in res.products}
+        assert ins.qc == res.qc
