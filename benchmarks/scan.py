@@ -144,7 +144,8 @@ def make_corpus(folder: Path, n: int) -> None:
 
 
 def files_of(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.rglob("*.fits"))
+    """The corpus in inode order (the order the scanner reads in: fewest seeks when cold)."""
+    return sorted((str(p) for p in folder.rglob("*.fits")), key=lambda p: os.stat(p).st_ino)
 
 
 def warm(files: list[str]) -> None:
@@ -198,7 +199,7 @@ int main(int argc, char **argv) {
 """
 
 
-def c_floor(files: list[str], nbytes: int, tmp: Path) -> float | None:
+def c_floor(files: list[str], nbytes: int, tmp: Path, repeat: int = 2) -> float | None:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         return None
@@ -208,7 +209,7 @@ def c_floor(files: list[str], nbytes: int, tmp: Path) -> float | None:
         subprocess.run([cc, "-O2", "-o", str(exe), str(src)], check=True)
     listing = "\n".join(files).encode()
     best = None
-    for _ in range(2):
+    for _ in range(repeat):
         t0 = time.perf_counter()
         out = subprocess.run([str(exe), str(nbytes)], input=listing, capture_output=True)
         dt = time.perf_counter() - t0
@@ -300,7 +301,7 @@ def main() -> int:
         rows.append(("COLD: raw-read floor, Python", time.perf_counter() - t, n, ""))
         if cf is not None:
             drop_caches()
-            rows.append(("COLD: raw-read floor, C", c_floor(files, hdr_bytes, tmp) or 0, n, ""))
+            rows.append(("COLD: raw-read floor, C", c_floor(files, hdr_bytes, tmp, 1) or 0, n, ""))
         cold = "measured"
     else:
         cold = f"not measured: dropping the page cache was refused ({why})"

@@ -79,10 +79,6 @@ class KeywordSpec:
             else None
         )
 
-    def key(self) -> str:
-        """A stable text naming this keyword set (stored with cached values)."""
-        return "*" if self.all else "\n".join(sorted(self.names))
-
 
 # ---------------------------------------------------------------------------- card extraction
 

@@ -143,7 +143,7 @@ def scan(
     cache = ScanCache(cache_db) if cache_db is not None else None
     try:
         cached = cache.load() if cache is not None else {}
-        todo: list[tuple[str, int]] = []
+        todo: list[tuple[int, str, int]] = []
         meta: dict[str, tuple[int, int, int]] = {}
         hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
         keyset_text = ScanCache.keyset_text(names)
@@ -162,8 +162,11 @@ def scan(
             ):
                 hits.append(row)
             else:
-                todo.append((path, size))
+                todo.append((inode, path, size))
                 meta[path] = (size, mtime_ns, inode)
+        # inode order reads a cold disk in fewer seeks on most file systems
+        todo.sort()
+        files = [(path, size) for _, path, size in todo]
         _add_hits(out, hits, names, keyset_text)
         done = len(out)
         if progress is not None:
@@ -190,7 +193,7 @@ def scan(
                 progress(done, total)
 
         try:
-            _read_all(todo, names, workers, on_chunk, cancelled)
+            _read_all(files, names, workers, on_chunk, cancelled)
         finally:
             if cache is not None:
                 ok_paths = {f.path for f in out if f.status == OK}

@@ -61,29 +61,7 @@ def walk(roots: Sequence[str | Path]) -> list[Entry]:
         with it:
             for entry in it:
                 name = entry.name
-                fits_like = name.lower().endswith(fits_suffixes)
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    if name[0] == ".":
-                        continue
-                    try:
-                        st = entry.stat()
-                    except OSError as exc:
-                        if fits_like:
-                            out.append((entry.path, 0, 0, 0, f"cannot read: {exc.strerror}"))
-                        continue
-                    if fits_like:
-                        out.append(
-                            (entry.path, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
-                        )
-                    key = (st.st_dev, st.st_ino)
-                    if key not in seen:
-                        seen.add(key)
-                        stack.append(entry.path)
-                elif fits_like:
+                if name.lower().endswith(fits_suffixes):
                     try:
                         st = entry.stat()
                     except OSError as exc:
@@ -92,10 +70,29 @@ def walk(roots: Sequence[str | Path]) -> list[Entry]:
                             reason = f"broken symbolic link ({reason})"
                         out.append((entry.path, 0, 0, 0, f"cannot read: {reason}"))
                         continue
-                    if st.st_mode & 0o170000 == stat.S_IFREG:
+                    mode = st.st_mode & 0o170000
+                    if mode == stat.S_IFREG:
                         out.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, ""))
-                    else:
+                        continue
+                    if mode != stat.S_IFDIR:
                         out.append(_file_entry(entry.path, st))
+                        continue
+                    out.append(
+                        (entry.path, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
+                    )
+                else:
+                    try:
+                        if not entry.is_dir():
+                            continue
+                        st = entry.stat()
+                    except OSError:
+                        continue
+                if name[0] == ".":
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key not in seen:
+                    seen.add(key)
+                    stack.append(entry.path)
     return out
 
 
