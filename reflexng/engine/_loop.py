@@ -19,7 +19,13 @@ from reflexng import __version__
 from reflexng.engine import cache
 from reflexng.engine.executor import ChildRun
 from reflexng.engine.export import export
-from reflexng.engine.jobdir import job_folder, new_attempt, safe_name, write_attempt_files
+from reflexng.engine.jobdir import (
+    job_folder,
+    new_attempt,
+    safe_name,
+    write_attempt_files,
+    write_sof,
+)
 
 RUNNABLE = ("waiting", "stale")
 
@@ -279,6 +285,7 @@ def _run_job(self, jid: str) -> None:
             "recipe_path": [str(d) for d in recipe_dirs()], "config": str(config_path()),
             "drs_id": f"reflexng/{__version__}", "attempt": n, "cache_key": key,
         }
+        write_sof(adir / "inputs.sof", inputs)  # before asking the recipe for its replay command
         write_attempt_files(adir, spec, info.replay_command(str(adir / "inputs.sof"), params, "."))
         aid = self._store.start_attempt(job_id=jid, run_id=self._run_id, task=job.task, dataset=st.dataset,
                                         recipe=job.recipe, version=info.version, parameters=params, cache_key=key,

@@ -47,8 +47,6 @@ class _Zygote:
         self.lock = threading.Lock()
         self.send_lock = threading.Lock()
         self.pending: dict[int, dict[str, Any]] = {}
-        self.exits: dict[int, int | None] = {}
-        self.waiters: dict[int, int] = {}
         self.counter = itertools.count(1)
         self.dead = False
         threading.Thread(target=self._read, name="reflexng-zygote-reader", daemon=True).start()
@@ -63,47 +61,42 @@ class _Zygote:
                 break
             msg = json.loads(data)
             with self.lock:
-                if "pid" in msg:
-                    slot = self.pending.pop(msg["id"], None)
-                    if slot is not None:
-                        slot["pid"] = msg["pid"]
-                        slot["event"].set()
-                elif "exit" in msg:
-                    pid = msg["exit"]
-                    self.exits[pid] = msg["code"]
-                    w = self.waiters.pop(pid, None)
-                    if w is not None:
-                        _poke(w)
+                slot = self.pending.get(msg.get("id"))
+                if slot is None:
+                    continue
+                if "exit" in msg:
+                    slot["code"] = msg["code"]
+                    slot["exited"] = True
+                    self.pending.pop(msg["id"], None)
+                    _poke(slot["wake"])
+                else:
+                    slot["pid"] = msg["pid"]
+                slot["event"].set()
         with self.lock:
             self.dead = True
             for slot in self.pending.values():
                 slot["event"].set()
-            for w in self.waiters.values():
-                _poke(w)
-            self.waiters.clear()
+                _poke(slot["wake"])
+            self.pending.clear()
 
-    def spawn(self, attempt_dir: str, out_w: int, err_w: int, wake_w: int) -> int:
+    def spawn(self, attempt_dir: str, out_w: int, err_w: int, wake_w: int) -> dict[str, Any]:
+        """Ask for a child; returns its slot at once (``pid`` arrives later: :meth:`pid_of`).
+        ``wake_w`` gets a byte when the child has ended (``slot["code"]``)."""
         rid = next(self.counter)
-        slot: dict[str, Any] = {"event": threading.Event(), "pid": None}
+        slot: dict[str, Any] = {"event": threading.Event(), "pid": None, "code": None, "exited": False,
+                                "wake": wake_w}
         with self.lock:
             if self.dead:
                 raise HelperDied("the job helper process has ended")
             self.pending[rid] = slot
         with self.send_lock:
             socket.send_fds(self.sock, [json.dumps({"id": rid, "attempt_dir": attempt_dir}).encode()], [out_w, err_w])
-        if not slot["event"].wait(120) or slot["pid"] is None:
-            raise HelperDied("the job helper process did not start the job")
-        pid = int(slot["pid"])
-        with self.lock:
-            if pid in self.exits or self.dead:
-                _poke(wake_w)
-            else:
-                self.waiters[pid] = wake_w
-        return pid
+        return slot
 
-    def exit_code(self, pid: int) -> int | None:
-        with self.lock:
-            return self.exits.pop(pid, None)
+    @staticmethod
+    def pid_of(slot: dict[str, Any], timeout: float = 60.0) -> int | None:
+        slot["event"].wait(timeout)
+        return slot["pid"]
 
 
 def _poke(fd: int) -> None:
@@ -157,20 +150,26 @@ class ChildRun:
         self.on_line = on_line
         self.timeout = timeout
         self.grace = grace
-        self.pid: int | None = None
+        self._slot: dict[str, Any] | None = None
         self._cancel = threading.Event()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (= its process group id); waits briefly until it is known."""
+        return None if self._slot is None else _Zygote.pid_of(self._slot)
 
     def cancel(self) -> None:
         self._cancel.set()
 
     def _killpg(self, sig: int) -> None:
-        if self.pid is None:
+        pid = self.pid
+        if pid is None:
             return
         try:
-            os.killpg(self.pid, sig)
+            os.killpg(pid, sig)
         except ProcessLookupError:
             try:
-                os.kill(self.pid, sig)
+                os.kill(pid, sig)
             except ProcessLookupError:
                 pass
         except PermissionError:
@@ -183,7 +182,7 @@ class ChildRun:
         wake_r, wake_w = os.pipe()
         try:
             zyg = helper()
-            self.pid = zyg.spawn(str(self.attempt_dir), out_w, err_w, wake_w)
+            self._slot = zyg.spawn(str(self.attempt_dir), out_w, err_w, wake_w)
         except (HelperDied, OSError) as exc:
             for fd in (out_r, err_r, wake_r, wake_w):
                 os.close(fd)
@@ -260,7 +259,7 @@ class ChildRun:
             os.close(wake_r)
             os.close(wake_w)
             self._killpg(signal.SIGKILL)  # stray grandchildren of a finished job
-            code = zyg.exit_code(self.pid)
+            code = self._slot["code"] if self._slot["exited"] else None
             seconds = time.monotonic() - t0
             result = _read_result(self.attempt_dir / "result.json")
             outcome = Outcome(ok=False, log_tail=list(tail), seconds=seconds, exitcode=code)

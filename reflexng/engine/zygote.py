@@ -5,7 +5,7 @@ The engine starts ``python -m reflexng.engine.zygote FD`` once per process, with
 modules once, then for every request (a JSON message carrying the stdout/stderr pipe ends as
 file descriptors) forks a child that runs :func:`reflexng.engine.child.run_job` in its own
 process group. It answers ``{"id", "pid"}`` after the fork and ``{"exit": pid, "code"}`` when a
-child ends (negative code = killed by that signal). When the engine goes away (the socket
+child ends, with the request id (negative code = killed by that signal). When the engine goes away (the socket
 closes) the helper kills every child's process group and exits; children also die with the
 helper (``PR_SET_PDEATHSIG``).
 
@@ -73,9 +73,14 @@ def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds:
 
 
 def serve(sock: socket.socket) -> None:
+    import gc
+
     import reflexng.engine._preload  # noqa: F401 - the point of this helper
 
-    children: set[int] = set()
+    gc.collect()
+    gc.freeze()  # children's garbage collector leaves the inherited objects alone (no copy-on-write)
+
+    children: dict[int, int] = {}  # pid -> request id
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
@@ -97,8 +102,8 @@ def serve(sock: socket.socket) -> None:
                 return
             if pid == 0:
                 return
-            children.discard(pid)
-            send({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+            rid = children.pop(pid, None)
+            send({"exit": pid, "id": rid, "code": os.waitstatus_to_exitcode(status)})
 
     try:
         while True:
@@ -125,7 +130,7 @@ def serve(sock: socket.socket) -> None:
                     _child(sock, wake_r, wake_w, req["attempt_dir"], fds)
                 for fd in fds:
                     os.close(fd)
-                children.add(pid)
+                children[pid] = req["id"]
                 send({"id": req["id"], "pid": pid})
                 reap()
     finally:

@@ -63,7 +63,11 @@ class CommandRecipe:
             raise RecipeError(f"command recipe {self.name}: cannot fill the template {self.command!r}: {exc}") from None
 
     def replay_command(self, inputs_sof: str, parameters: Mapping[str, Any], output_dir: str) -> str:
-        return shlex.join(self.argv(inputs_sof, parameters, output_dir))
+        """The shell line re-running this job; output_dir "." means the replay folder ``$out``."""
+        if str(output_dir) not in ("", "."):
+            return shlex.join(self.argv(inputs_sof, parameters, output_dir))
+        marker = "REFLEXNGOUTDIR"
+        return shlex.join(self.argv(inputs_sof, parameters, marker)).replace(marker, '"${out:-.}"')
 
     def run(self, inputs: Sequence[tuple[str, str]], parameters: Mapping[str, Any], output_dir: Path) -> RecipeResult:
         out = Path(output_dir)
