@@ -57,6 +57,7 @@ def run(args) -> int:
         result = organise(
             cascade, args.data, args.target, workflow_parameters=params,
             parameter_set=args.parameter_set, workdir=args.workdir, prefer=args.prefer,
+            build_graph=False,
         )
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)

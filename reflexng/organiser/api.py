@@ -150,10 +150,12 @@ def organise(
     progress: Callable[..., Any] | None = None,
     cancelled: Callable[[], bool] | None = None,
     workers: int = 2,
+    build_graph: bool = True,
 ) -> OrganiseResult:
     """Scan ``data_dirs`` and organise the files for ``target`` (default: the cascade's).
 
     The scan cache lives in ``<workdir>/reflexng.sqlite`` when ``workdir`` is given.
+    ``build_graph=False`` leaves ``job_graph`` None (saves importing networkx).
     Raises ValueError for unknown targets/parameters, :class:`OrganiseCancelled` when cancelled.
     """
     if isinstance(data_dirs, (str, os.PathLike)):
@@ -169,12 +171,18 @@ def organise(
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
         cache_db = str(Path(workdir) / "reflexng.sqlite")
-    scanned = scan(roots, needed_keywords(cascade), cache_db=cache_db, workers=workers,
-                   progress=progress, cancelled=cancelled)
+    try:
+        scanned = scan(roots, needed_keywords(cascade), cache_db=cache_db, workers=workers,
+                       progress=progress, cancelled=cancelled)
+    except Exception as exc:
+        if type(exc).__name__ == "ScanCancelled":
+            raise OrganiseCancelled("organising was cancelled during the scan") from exc
+        raise
     if cancelled is not None and cancelled():
         raise OrganiseCancelled("organising was cancelled")
     excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
     return organise_scanned(
         cascade, scanned, target, workflow_parameters=workflow_parameters, parameter_set=ps,
         recipe_parameters=recipe_parameters, excluded_files=excluded, prefer=prefer,
+        build_graph=build_graph,
     )

@@ -246,7 +246,7 @@ class LazyRejected(Sequence):
 
 
 def rejected(
-    pool: Pool, rule: MatchRule, ref_headers, ref_mjd, ctx, chosen_paths: set[str], job_of=None,
+    pool: Pool, rule: MatchRule, ref_headers, ref_mjd, ctx, chosen, job_of=None,
 ) -> tuple[Candidate, ...]:
     """A few nearest candidates (by time) that were not chosen, each with why (under ``rule``:
     the rule that chose, or the most permissive one when nothing was chosen)."""
@@ -254,6 +254,7 @@ def rejected(
     if not len(pool):
         return ()
     label = f"level {rule.level} ({where(rule)})"
+    chosen_paths = {it.path for _, it in chosen}
     for it in _by_distance(pool, ref_mjd):
         if it.path in chosen_paths:
             continue
@@ -277,7 +278,7 @@ def missing_words(
     when = "" if unlimited(tr) else f"{tr.describe()} of {iso_of(ref_mjd)}"
     text = f"{name}: needs ≥{min_ret} {pool.what} {rule_words(rule, ref_headers)}{when}".rstrip()
     if found:
-        text += f"; found {found}"
+        return f"{text}; found {found}"
     if not len(pool):
         return f"{text}; {pool.empty_words}"
     # nearest candidate agreeing on keywords (then time is the problem), else nearest at all

@@ -200,8 +200,12 @@ class Classifier:
     def nearest(self, values: Mapping[str, Any]) -> str:
         """Why no rule matched: the nearest rule (fewest mismatching keywords) and its first
         mismatching keyword."""
-        key = tuple(repr(values.get(k)) for k in self._all_keys)
-        cached = self._nearest_cache.get(key)
+        try:
+            key = key_function(self._all_keys)(values.get)
+            cached = self._nearest_cache.get(key)
+        except TypeError:  # an unhashable value
+            key = tuple(repr(values.get(k)) for k in self._all_keys)
+            cached = self._nearest_cache.get(key)
         if cached is not None:
             return cached
         best: tuple[int, int, int] | None = None

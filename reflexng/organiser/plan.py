@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from reflexng.cascade.model import AssociatedInput, MatchRule, Task, WorkflowParameter
@@ -77,6 +78,17 @@ def _sort_key(f: FileRecord):
     return (f.mjd if f.mjd is not None else _INF, f.path)
 
 
+def _ref_mjd(g: Group) -> float:
+    return g.ref.mjd
+
+
+def _by_time(files: Sequence[FileRecord]) -> list[FileRecord]:
+    """Files (in path order) sorted by (MJD, path); files without a time last."""
+    if any(f.mjd is None for f in files):
+        return sorted(files, key=_sort_key)
+    return sorted(files, key=attrgetter("mjd"))  # stable: equal times stay in path order
+
+
 def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, ...]:
     """Grouping keywords with workflow parameters substituted (a parameter may hold a list)."""
     out: list[str] = []
@@ -138,7 +150,7 @@ class Planner:
             pass
         elif main.kind == "data_source":
             ds = self.cascade.data_sources.get(main.name)
-            files = sorted(self.by_source.get(main.name, ()), key=_sort_key)
+            files = _by_time(self.by_source.get(main.name, ()))
             keys = resolve_keywords(ds.grouping_keywords, self.wp) if ds is not None else ()
             min_size = ds.min_group_size if ds is not None else 1
             if not keys:
@@ -172,7 +184,10 @@ class Planner:
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
                                  {k: ref.headers.get(k) for k in keys}, ref))
-        out.sort(key=lambda g: _sort_key(g.ref))
+        if any(g.ref.mjd is None for g in out):
+            out.sort(key=lambda g: _sort_key(g.ref))
+        else:  # built from path-ordered files: a stable sort on time gives (time, path)
+            out.sort(key=_ref_mjd)
         self._groups[task_name] = out
         return out
 
@@ -284,14 +299,18 @@ class Planner:
         cands = []
         if chosen:
             level = rule.level
+            jobs = self.jobs
             for dt, it in chosen:
-                if it.obj.__class__ is Group:
-                    cands.append(_candidate(None, self.job(it.obj), level, dt, ""))
+                obj = it.obj
+                if obj.__class__ is Group:
+                    jid = obj._id or obj.id
+                    if jid not in jobs:
+                        self.job(obj)
+                    cands.append(_candidate(None, jid, level, dt, ""))
                 else:
                     cands.append(_candidate(it.path, None, level, dt, ""))
         job_of = _group_id if (kind == "task" and not processed) else None
-        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx,
-                           {it.path for _, it in chosen}, job_of)
+        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen, job_of)
         note = ""
         if processed and chosen:
             note = (f"used processed calibration(s) (PRO.REC1.ID "
@@ -328,7 +347,10 @@ class Planner:
             if not res.complete:
                 missing.append(res.missing)
         try:
-            params = task_parameters(task, ctx, self.parameter_set, self.overrides)
+            if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
+                params = task_parameters(task, ctx, self.parameter_set, self.overrides)
+            else:
+                params = {}
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")

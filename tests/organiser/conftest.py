@@ -12,7 +12,7 @@ from reflexng.organiser.spectest import write_header_fits
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MINI = FIXTURES / "organiser" / "mini.py"
 FIG1 = FIXTURES / "cascades" / "fig1.py"
-T0 = 61000.05  # 2025-11-?? 01:12 UT, inside the night starting at MJD 60999.5
+T0 = 61000.05  # 2025-11-21T01:12 UT, inside the night starting at MJD 60999.5
 
 
 class Data:

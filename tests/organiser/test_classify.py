@@ -104,3 +104,17 @@ def test_excluded_files_are_not_associated(data, mini):
     assert result.file(str(extra)).excluded
     (job,) = [j for j in result.jobs.values() if j.main == (str(sci),)]
     assert str(extra) not in [c.path for c in job.associated["RAW_SKY"].chosen]
+
+
+def test_cancel_and_progress(data, mini):
+    import pytest
+
+    from reflexng.organiser import OrganiseCancelled
+
+    data.night()
+    data.science("sci.fits", T0)
+    seen = []
+    result = organise(mini, data.root, progress=lambda done, total: seen.append((done, total)))
+    assert result.datasets and seen and seen[-1][0] == seen[-1][1]
+    with pytest.raises(OrganiseCancelled):
+        organise(mini, data.root, cancelled=lambda: True)
