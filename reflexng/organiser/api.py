@@ -33,7 +33,12 @@ def resolve_targets(cascade, target: str | Sequence[str] | None) -> list[str]:
             sinks = [t for t in cascade.tasks if t not in used]
             return sinks
     if hasattr(cascade, "target_tasks"):
-        return list(cascade.target_tasks(target))
+        from reflexng.cascade.errors import CascadeError
+
+        try:
+            return list(cascade.target_tasks(target))
+        except CascadeError as exc:
+            raise ValueError(exc.message) from exc
     names = [target] if isinstance(target, str) else list(target)
     out: list[str] = []
     for n in names:

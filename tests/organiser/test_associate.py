@@ -265,3 +265,58 @@ def test_no_main_files_is_said(data, mini):
     data.night()
     r = organise(mini, data.root, "science")
     assert r.datasets == [] and any("no SCIENCE files found" in n for n in r.notes)
+
+
+def test_target_group_below_min_size_is_an_incomplete_job(data, mini):
+    data.biases("b", T0, n=2)
+    r = organise(mini, data.root, "bias")
+    (ds,) = r.datasets
+    (job,) = r.jobs.values()
+    assert not ds.complete and not job.complete
+    assert job.missing == ("bias: needs ≥3 RAW_BIAS files per group [TPL.START=b], found 2",)
+
+
+def test_unknown_target_and_parameters_are_value_errors(data, mini):
+    import pytest
+
+    data.night()
+    with pytest.raises(ValueError, match="unknown target 'nope'"):
+        organise(mini, data.root, "nope")
+    with pytest.raises(ValueError, match="group_by"):
+        organise(mini, data.root, workflow_parameters={"group_by": "DET.BINX"})
+    with pytest.raises(ValueError, match="unknown parameter set 'x'"):
+        organise(mini, data.root, parameter_set="x")
+
+
+def test_parameter_set_of_the_fig1_cascade(tmp_path, fig1):
+    import json
+
+    from reflexng.organiser.spectest import write_header_fits
+
+    from .conftest import FIXTURES
+
+    spec = json.loads((FIXTURES / "organiser" / "fig1_close_in_time.json").read_text())
+    for f in spec["files"]:
+        write_header_fits(tmp_path / f["name"], f["keywords"])
+    r = organise(fig1, tmp_path, parameter_set="std_star_science")
+    assert r.workflow_parameters["flat_strategy"] == "science_flat"
+    assert r.workflow_parameters["extraction"] == "full"
+    (flat,) = jobs_of(r, "flat")
+    assert flat.parameters == {"stack-method": "mean"}  # parameter set over the cascade's median
+    (resp,) = jobs_of(r, "response")
+    assert resp.associated["flat_strategy"].chosen and resp.associated["flat"].skipped_reason
+    sci = jobs_of(r, "science")
+    assert {j.parameters["extract-method"] for j in sci} == {"full"}  # workflow parameter value
+    r2 = organise(fig1, tmp_path, parameter_set="std_star_science",
+                  recipe_parameters={"flat": {"stack-method": "sum"}})
+    assert jobs_of(r2, "flat")[0].parameters == {"stack-method": "sum"}  # user override wins
+
+
+def test_needed_keywords_cover_rules_and_grouping(mini):
+    from reflexng.organiser import needed_keywords
+
+    kws = needed_keywords(mini)
+    for k in ("DPR.TYPE", "DPR.CATG", "INS.LAMP", "DET.BINX", "TPL.START", "OBS.ID", "OBJECT",
+              "PRO.CATG", "PRO.REC1.ID", "MJD-OBS", "DATE-OBS"):
+        assert k in kws
+    assert len(kws) == len(set(kws))
