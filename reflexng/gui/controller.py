@@ -60,6 +60,9 @@ class Controller:
         window.inspection.sig_compare.connect(self.compare)
         window.provenance_view.sig_open_product.connect(window.inspection.show_product)
         self._update_controls()
+        from reflexng.gui.warmup import warm_imports
+
+        start_worker(warm_imports)
 
     # ------------------------------------------------------------------ helpers
     def _fail(self, what: str):
@@ -101,6 +104,9 @@ class Controller:
             self.w.cascade_view.set_cascade(cascade, self.target())
             self.w.setWindowTitle(f"reflexng — {cascade.name}")
             self.w.show_message(f"cascade {cascade.name}: {len(cascade.tasks)} tasks, {len(cascade.data_sources)} data sources")
+            from reflexng.gui.warmup import warm_recipes
+
+            start_worker(warm_recipes, [t.recipe_name for t in cascade.tasks.values()])
             self.w.sig_cascade_loaded.emit(cascade)
             if then is not None:
                 then()

@@ -4,6 +4,7 @@ arrive from any thread, are marshalled to the GUI thread by :class:`EventBridge`
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,9 @@ class Worker(QRunnable):
         return self
 
     def run(self) -> None:  # worker thread
+        # register this Qt thread with Python's threading module, so code that checks
+        # threading.active_count() before forking (the FITS scanner) sees it is not alone
+        threading.current_thread()
         try:
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every error reaches the GUI as a message

@@ -1,0 +1,237 @@
+"""GUI benchmarks (each against a named alternative measured in the same run).
+
+    python benchmarks/gui.py [--size 256] [--image 4096] [--json]
+
+1. launch: process start -> main window shown and the event loop running, vs a bare PySide6
+   QMainWindow in the same way (the cost of Qt itself). Goal < 3 s.
+2. stall: longest gap of a 10 ms QTimer heartbeat while the demo imaging cascade runs from
+   the window (Session.start + events marshalled to the GUI thread), vs running the same
+   reduction with the blocking Session.run() on the GUI thread. Goal < 100 ms.
+3. image: read a 4096 x 4096 float32 FITS file and show it in the image viewer (zscale,
+   painted), vs matplotlib imshow of the same file drawn on an Agg canvas. Goal < 0.5 s.
+
+Runs offscreen unless a display is available. Prints a table (or JSON with --json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+RUN_WINDOW = (0.0, 0.0)
+LAUNCH_CODE = {
+    "reflexng": (
+        "import time, sys\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from reflexng.gui.app import create_window\n"
+        "w = create_window(); w.show()\n"
+        "QTimer.singleShot(0, lambda: (print('READY', time.time(), flush=True), QApplication.instance().quit()))\n"
+        "QApplication.instance().exec()\n"
+    ),
+    "bare PySide6 QMainWindow": (
+        "import time, sys\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from PySide6.QtWidgets import QApplication, QMainWindow\n"
+        "app = QApplication(sys.argv[:1]); w = QMainWindow(); w.resize(1400, 900); w.show()\n"
+        "QTimer.singleShot(0, lambda: (print('READY', time.time(), flush=True), app.quit()))\n"
+        "app.exec()\n"
+    ),
+}
+
+
+def bench_launch(repeat: int = 3) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as cfg:
+        env = {**os.environ, "REFLEXNG_CONFIG_DIR": cfg}
+        for name, code in LAUNCH_CODE.items():
+            times = []
+            for _ in range(repeat):
+                t0 = time.time()
+                p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+                line = next((ln for ln in p.stdout.splitlines() if ln.startswith("READY")), None)
+                if line is None:
+                    raise RuntimeError(f"{name} did not start: {p.stderr[-2000:]}")
+                times.append(float(line.split()[1]) - t0)
+            out[name] = min(times)
+    return out
+
+
+def _heartbeat(app):
+    from PySide6.QtCore import QTimer
+
+    state = {"last": time.perf_counter(), "max": 0.0}
+
+    def tick() -> None:
+        now = time.perf_counter()
+        state["max"] = max(state["max"], now - state["last"])
+        state["last"] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    return timer, state
+
+
+def bench_stall(size: int) -> dict:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from reflexng.engine import Session
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+    from reflexng.simulate.imaging import generate
+
+    tmp = Path(tempfile.mkdtemp(prefix="reflexng-bench-gui-"))
+    generate(tmp / "data", nights=1, size=size, seed=2)
+
+    def wait(signal, timeout_s=120):
+        loop = QEventLoop()
+        got = []
+        signal.connect(lambda *a: (got.append(a), loop.quit()))
+        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        loop.exec()
+        if not got:
+            raise TimeoutError(str(signal))
+        return got[0]
+
+    win = MainWindow(Preferences())
+    win.resize(1400, 900)
+    win.show()
+    win.sig_message.connect(lambda m: print("  window:", m, file=sys.stderr))
+    c = win.controller
+    QTimer.singleShot(0, lambda: c.open_cascade("demo_imaging"))
+    wait(win.sig_cascade_loaded)
+    from reflexng.gui.worker import wait_for_workers
+
+    wait_for_workers()  # a user takes a few seconds to choose the data: the warm-up is done
+    win.session_bar.data_dirs.add_dir(str(tmp / "data"))
+    win.session_bar.workdir.setText(str(tmp / "work-gui"))
+    win.run_controls.ordering.setCurrentText("dynamic")
+    win.run_controls.jobs.setValue(2)
+    timer, state = _heartbeat(app)
+    timer.start()
+    t0 = time.perf_counter()
+    QTimer.singleShot(0, c.organise)
+    wait(win.sig_organised)
+    t_org = time.perf_counter() - t0
+    state["max"], state["last"] = 0.0, time.perf_counter()
+    t1 = time.perf_counter()
+    QTimer.singleShot(0, c.run)
+    summary = wait(win.sig_run_finished)[0]
+    t_run = time.perf_counter() - t1
+    global RUN_WINDOW
+    RUN_WINDOW = (round(t1, 2), round(time.perf_counter(), 2))
+    gui_stall = state["max"]
+    n_jobs = len(summary.get("jobs", []))
+    win.close()
+
+    # alternative: the blocking Session.run() on the GUI thread (same data, fresh work dir)
+    s = Session("demo_imaging", [tmp / "data"], None, workdir=tmp / "work-blocking", ordering="dynamic", max_jobs=2)
+    s.organise()
+    state["max"], state["last"] = 0.0, time.perf_counter()
+    QTimer.singleShot(0, lambda: (s.run(), app.processEvents()))
+    loop = QEventLoop()
+    QTimer.singleShot(50, loop.quit)
+    t2 = time.perf_counter()
+    loop.exec()
+    while time.perf_counter() - t2 < 0.2:  # let the heartbeat tick after the blocking call
+        app.processEvents()
+    blocking_stall = state["max"]
+    s.close()
+    timer.stop()
+    return {"organise_s": t_org, "run_s": t_run, "jobs": n_jobs, "ok": bool(summary.get("ok")),
+            "gui_max_stall_s": gui_stall, "blocking_max_stall_s": blocking_stall}
+
+
+def bench_image(n: int) -> dict:
+    import numpy as np
+    from astropy.io import fits
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from reflexng.gui.image_view import ImageViewer
+    from reflexng.gui.imaging import display_limits
+
+    tmp = Path(tempfile.mkdtemp(prefix="reflexng-bench-img-"))
+    path = tmp / "big.fits"
+    data = np.random.default_rng(0).normal(100, 5, (n, n)).astype(np.float32)
+    fits.PrimaryHDU(data).writeto(path)
+    del data
+    iv = ImageViewer()
+    iv.resize(900, 900)
+    iv.show()
+    app.processEvents()
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        iv.show_file(str(path))
+        iv.grab()  # forces the image to be rendered and painted
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    iv.close()
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    mpl = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with fits.open(path, memmap=False) as h:
+            d = np.asarray(h[0].data, dtype=np.float32)
+        lo, hi = display_limits(d, "zscale")
+        fig = Figure(figsize=(9, 9), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.imshow(d, origin="lower", cmap="gray", vmin=lo, vmax=hi)
+        fig.canvas.draw()
+        mpl.append(time.perf_counter() - t0)
+    return {"reflexng_image_viewer_s": min(times), "matplotlib_imshow_agg_s": min(mpl), "pixels": n * n}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=256, help="demo detector size for the stall benchmark")
+    ap.add_argument("--image", type=int, default=4096, help="image side for the image benchmark")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--skip", action="append", default=[], choices=["launch", "stall", "image"])
+    args = ap.parse_args(argv)
+    res: dict = {}
+    if "launch" not in args.skip:
+        res["launch"] = bench_launch()
+    if "image" not in args.skip:
+        res["image"] = bench_image(args.image)
+    if "stall" not in args.skip:
+        res["stall"] = bench_stall(args.size)
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    if "launch" in res:
+        a, b = res["launch"]["reflexng"], res["launch"]["bare PySide6 QMainWindow"]
+        print(f"launch to an interactive window - reflexng {a:.2f} s vs bare PySide6 window {b:.2f} s "
+              f"(x{a / b:.1f}); goal < 3 s: {'OK' if a < 3 else 'MISSED'}")
+    if "image" in res:
+        r = res["image"]
+        a, b = r["reflexng_image_viewer_s"], r["matplotlib_imshow_agg_s"]
+        print(f"show {args.image}x{args.image} float32 FITS: image viewer {a:.3f} s vs matplotlib imshow (Agg) "
+              f"{b:.3f} s (x{b / a:.1f} faster); goal < 0.5 s: {'OK' if a < 0.5 else 'MISSED'}")
+    if "stall" in res:
+        r = res["stall"]
+        print(f"demo run ({r['jobs']} jobs, {r['run_s']:.1f} s, ok={r['ok']}): longest event-loop stall "
+              f"{r['gui_max_stall_s'] * 1000:.0f} ms vs {r['blocking_max_stall_s'] * 1000:.0f} ms with the "
+              f"blocking Session.run() on the GUI thread; goal < 100 ms: "
+              f"{'OK' if r['gui_max_stall_s'] < 0.1 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
