@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -231,7 +232,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="reflexng-scan-bench-"))
     corpus = args.dir or tmp / "corpus"
-    rows: list[tuple[str, float, int, str]] = []  # label, seconds, files, note
+    rows: list[tuple[str, float, float, int, str]] = []  # label, wall s, CPU s, files, note
 
     t0 = time.perf_counter()
     make_corpus(corpus, args.files)
@@ -241,77 +242,90 @@ def main() -> int:
     hdr_bytes = max(os.path.getsize(f) for f in files[:50])
     print(f"corpus: {n} files in {corpus} ({gen:.1f} s to make or find), "
           f"header {hdr_bytes} bytes, {hdr_bytes // 80} card slots")  # fmt: skip
+    load0 = os.getloadavg()[0]
+
+    def measure(fn) -> tuple[float, float, object]:
+        """(wall s, CPU s of this process and its children, result)."""
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p0, t = time.process_time(), time.perf_counter()
+        out = fn()
+        wall, cpu = time.perf_counter() - t, time.process_time() - p0
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
+        return wall, cpu, out
+
+    def timed(label: str, fn, note: str = "", repeat: int = 3) -> None:
+        best = None
+        for _ in range(repeat):
+            wall, cpu, out = measure(fn)
+            if out is not None and hasattr(out, "__len__"):
+                assert len(out) == n, (label, len(out))
+            if best is None or wall < best[0]:
+                best = (wall, cpu)
+        rows.append((label, best[0], best[1], n, note))
 
     warm(files)
     # correctness spot check against astropy on a sample
     sample = random.Random(0).sample(files, min(args.sample, n))
     res = {f.path: f for f in scan([corpus], KEYWORDS, workers=2)}
-    t0 = time.perf_counter()
-    for f in sample:
-        h = fits.getheader(f)
-    astro = time.perf_counter() - t0
+    wall, cpu, _ = measure(lambda: [fits.getheader(f) for f in sample])
     for f in sample[:200]:
         h = fits.getheader(f)
         want = {k: h[("HIERARCH ESO " + k.replace(".", " ")) if "." in k else k] for k in KEYWORDS
                 if (("HIERARCH ESO " + k.replace(".", " ")) if "." in k else k) in h}  # fmt: skip
         assert res[f].values == want, (f, res[f].values, want)
-    rows.append((f"astropy getheader (1 process, {len(sample)} files, extrapolated)",
-                 astro * n / len(sample), n, "reference"))  # fmt: skip
-
-    def timed(label: str, fn, note: str = "", repeat: int = 3) -> float:
-        best = None
-        for _ in range(repeat):
-            t = time.perf_counter()
-            out = fn()
-            dt = time.perf_counter() - t
-            best = dt if best is None else min(best, dt)
-        if out is not None and hasattr(out, "__len__"):
-            assert len(out) == n, (label, len(out))
-        rows.append((label, best, n, note))
-        return best
+    k = n / len(sample)
+    rows.append((f"astropy getheader, 1 process ({len(sample)} files, extrapolated)",
+                 wall * k, cpu * k, n, "reference"))  # fmt: skip
 
     timed("raw-read floor, Python open+pread+close", lambda: python_floor(files, hdr_bytes),
           "1 process", repeat=2)  # fmt: skip
-    cf = c_floor(files, hdr_bytes, tmp)
-    if cf is not None:
-        rows.append(("raw-read floor, C open+pread+close", cf, n, "1 process"))
+    if c_floor(files, hdr_bytes, tmp, 1) is not None:
+        timed("raw-read floor, C open+pread+close", lambda: c_floor(files, hdr_bytes, tmp, 1),
+              "1 process", repeat=2)  # fmt: skip
     timed("reflexng.fits.scan, 1 worker", lambda: scan([corpus], KEYWORDS, workers=1),
           "no SQLite cache", repeat=2)  # fmt: skip
     timed("reflexng.fits.scan, 2 workers", lambda: scan([corpus], KEYWORDS, workers=2),
           "no SQLite cache")  # fmt: skip
+    db = tmp / "reflexng.sqlite"
 
     def first_scan():
-        db = tmp / "reflexng.sqlite"
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
         return scan([corpus], KEYWORDS, cache_db=db, workers=2)
 
-    timed("scan into an empty SQLite cache, 2 workers", first_scan, "writes 20k rows", repeat=2)
-    timed("re-scan, all files cached", lambda: scan([corpus], KEYWORDS, cache_db=tmp / "reflexng.sqlite"),
+    timed("scan into an empty SQLite cache, 2 workers", first_scan, "writes all rows", repeat=2)
+    timed("re-scan, all files cached", lambda: scan([corpus], KEYWORDS, cache_db=db),
           "target < 0.3 s")  # fmt: skip
 
     why = drop_caches()
     if why is None:
-        t = time.perf_counter()
-        scan([corpus], KEYWORDS, workers=2)
-        rows.append(("COLD: reflexng.fits.scan, 2 workers", time.perf_counter() - t, n, ""))
+        wall, cpu, _ = measure(lambda: scan([corpus], KEYWORDS, workers=2))
+        rows.append(("COLD: reflexng.fits.scan, 2 workers", wall, cpu, n, ""))
         drop_caches()
-        t = time.perf_counter()
-        python_floor(files, hdr_bytes)
-        rows.append(("COLD: raw-read floor, Python", time.perf_counter() - t, n, ""))
-        if cf is not None:
-            drop_caches()
-            rows.append(("COLD: raw-read floor, C", c_floor(files, hdr_bytes, tmp, 1) or 0, n, ""))
-        cold = "measured"
+        wall, cpu, _ = measure(lambda: scan([corpus], KEYWORDS, workers=1))
+        rows.append(("COLD: reflexng.fits.scan, 1 worker", wall, cpu, n, ""))
+        drop_caches()
+        wall, cpu, _ = measure(lambda: python_floor(files, hdr_bytes))
+        rows.append(("COLD: raw-read floor, Python", wall, cpu, n, "1 process"))
+        drop_caches()
+        wall, cpu, out = measure(lambda: c_floor(files, hdr_bytes, tmp, 1))
+        if out is not None:
+            rows.append(("COLD: raw-read floor, C", wall, cpu, n, "1 process"))
+        cold = "measured (page cache dropped before each COLD row)"
     else:
         cold = f"not measured: dropping the page cache was refused ({why})"
 
     print()
-    print(f"{'what':58} {'seconds':>8} {'files/s':>9}  note")
-    for label, sec, count, note in rows:
-        print(f"{label:58} {sec:8.3f} {count / sec:9.0f}  {note}")
+    print(f"{'what':62} {'wall s':>7} {'files/s':>9} {'CPU s':>7} {'files/CPU-s':>11}  note")
+    for label, sec, cpu, count, note in rows:
+        print(f"{label:62} {sec:7.3f} {count / sec:9.0f} {cpu:7.3f} {count / max(cpu, 1e-9):11.0f}"
+              f"  {note}")  # fmt: skip
     print(f"\ncold page cache: {cold}")
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load0:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end (other work on the machine slows wall times)"
+    )
     shutil.rmtree(tmp, ignore_errors=True)  # a --dir corpus is kept
     return 0
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reflexng.cascade.model import fits_card_name
+from reflexng.fits.cards import _CACHE as _MEMO
 from reflexng.fits.cards import ODD, cascade_name, value_of
 from reflexng.fits.layout import LayoutCache
 
@@ -165,8 +166,8 @@ def primary_values(buf: bytes, end: int, spec: KeywordSpec) -> dict:
     found = layouts.match(buf, end)
     if found is not None:
         out: dict[str, Any] = {}
-        for names, _, text, standard in found:
-            value = value_of(buf[text : text - text % 80 + 80], standard)
+        for names, t, e, standard in found:
+            value = value_of(buf[t:e], standard)
             if value is ODD:
                 raise _Odd("value")
             for n in names:
@@ -174,7 +175,7 @@ def primary_values(buf: bytes, end: int, spec: KeywordSpec) -> dict:
         return out
     record: list = []
     out = extract(buf, 0, end, spec, None, record)
-    layouts.learn(buf, end, record)
+    layouts.learn(buf, end, [(names, t, p + 80, std) for names, p, t, std in record])
     return out
 
 
@@ -345,7 +346,7 @@ def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict
     try:
         if _FADV is not None:
             _FADV(fd, 0, 0, _FADV_RANDOM)
-        buf = os.pread(fd, FIRST_READ, 0)
+        buf = os.pread(fd, size if size < FIRST_READ else FIRST_READ, 0)
     finally:
         os.close(fd)
     if not buf.startswith(b"SIMPLE  "):
@@ -356,19 +357,33 @@ def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict
     end, found = hit
     hlen = end + 80
     hlen += -hlen % BLOCK
-    naxis, dsize = data_size(buf, 0, end)
-    if size < hlen + dsize:
-        return None
+    if buf.startswith(_NAXIS0, 160):
+        naxis, dsize = 0, 0
+    else:
+        naxis, dsize = data_size(buf, 0, end)
+        if size < hlen + dsize:
+            return None
     values: dict[str, Any] = {}
-    for names, _, text, standard in found:
-        value = value_of(buf[text : text - text % 80 + 80], standard)
+    memo = _MEMO
+    for names, t, e, standard in found:
+        raw = buf[t:e]
+        value = memo[standard].get(raw, _MISS)
+        if value is _MISS:
+            value = value_of(raw, standard)
         if value is ODD:
             return None
-        for n in names:
-            values[n] = value
+        if len(names) == 1:
+            values[names[0]] = value
+        else:
+            for n in names:
+                values[n] = value
     if naxis == 0 and size > hlen and len(values) < len(spec.names):
         return None  # the first extension may hold the rest
-    return OK, "", values, f"{zlib.crc32(buf[: end + 80]):08x}{size:x}"
+    return OK, "", values, f"{zlib.crc32(memoryview(buf)[: end + 80]):08x}{size:x}"
+
+
+_NAXIS0 = b"NAXIS   =                    0 "
+_MISS = object()
 
 
 def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str, dict, str]:
@@ -392,7 +407,7 @@ def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str,
                 return _astropy_result(path, size, spec, "")
         hlen = end + 80
         hlen += -hlen % BLOCK
-        digest = f"{zlib.crc32(buf[: end + 80]):08x}{size:x}"
+        digest = f"{zlib.crc32(memoryview(buf)[: end + 80]):08x}{size:x}"
         naxis, dsize = data_size(buf, 0, end)
         _check_size(src, kind, size, hlen, dsize)
         if kind == "fz":

@@ -78,37 +78,41 @@ def _covers(cache: ScanCache | None, keyset_text: str, names: tuple[str, ...] | 
 
 
 def _pool_context() -> Any:
-    # fork is cheapest, but unsafe once other threads run (Qt); forkserver then
+    # fork is cheapest, but unsafe once other threads run (Qt); forkserver then, with only this
+    # module preloaded in the server so workers start small
     method = "fork" if threading.active_count() == 1 else "forkserver"
     if method not in multiprocessing.get_all_start_methods():
         method = "spawn"
-    return multiprocessing.get_context(method)
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["reflexng.fits.scan"])
+    return ctx
 
 
 def _read_all(
     todo: list[tuple[str, int]],
     keywords: tuple[str, ...] | None,
     workers: int,
-    on_chunk: Callable[[list[tuple[str, int]], list[tuple]], None],
+    on_chunk: Callable[[int, list[tuple]], None],
     cancelled: Callable[[], bool] | None,
 ) -> None:
+    """Read ``todo`` (path, size) in chunks; ``on_chunk(first index, results)`` in order."""
     n = len(todo)
     if workers <= 1 or n < MIN_FILES_PER_WORKER * 2:
         step = 256
         for i in range(0, n, step):
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
-            chunk = todo[i : i + step]
-            on_chunk(chunk, _read_chunk((keywords, chunk)))
+            on_chunk(i, _read_chunk((keywords, todo[i : i + step])))
         return
     size = max(64, min(1024, -(-n // (workers * 8))))
-    chunks = [todo[i : i + size] for i in range(0, n, size)]
+    starts = range(0, n, size)
     ctx = _pool_context()
-    pool = ctx.Pool(min(workers, len(chunks)))
+    pool = ctx.Pool(min(workers, len(starts)))
     try:
-        jobs = ((keywords, c) for c in chunks)
-        for idx, res in enumerate(pool.imap(_read_chunk, jobs)):
-            on_chunk(chunks[idx], res)
+        jobs = ((keywords, todo[i : i + size]) for i in starts)
+        for start, res in zip(starts, pool.imap(_read_chunk, jobs)):
+            on_chunk(start, res)
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
         pool.close()
@@ -143,8 +147,7 @@ def scan(
     cache = ScanCache(cache_db) if cache_db is not None else None
     try:
         cached = cache.load() if cache is not None else {}
-        todo: list[tuple[int, str, int]] = []
-        meta: dict[str, tuple[int, int, int]] = {}
+        todo: list[tuple[int, str, int, int]] = []  # inode, path, size, mtime_ns
         hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
         keyset_text = ScanCache.keyset_text(names)
         get = cached.get
@@ -162,11 +165,10 @@ def scan(
             ):
                 hits.append(row)
             else:
-                todo.append((inode, path, size))
-                meta[path] = (size, mtime_ns, inode)
+                todo.append((inode, path, size, mtime_ns))
         # inode order reads a cold disk in fewer seeks on most file systems
         todo.sort()
-        files = [(path, size) for _, path, size in todo]
+        files = [(path, size) for _, path, size, _ in todo]
         _add_hits(out, hits, names, keyset_text)
         done = len(out)
         if progress is not None:
@@ -174,13 +176,14 @@ def scan(
 
         new_rows: list[tuple[str, int, int, int, str, str, str]] = []
 
-        def on_chunk(chunk: list[tuple[str, int]], results: list[tuple]) -> None:
+        def on_chunk(start: int, results: list[tuple]) -> None:
             nonlocal done
-            for (path, _), (status, reason, values, digest) in zip(chunk, results):
-                size, mtime_ns, inode = meta[path]
+            for (inode, path, size, mtime_ns), (status, reason, values, digest) in zip(
+                todo[start : start + len(results)], results
+            ):
                 if status == OK and cache is not None:
                     values, ks_text = _merge_cached(
-                        cache, cached.get(path), meta[path], values, names, keyset_text
+                        cache, cached.get(path), (size, mtime_ns, inode), values, names, keyset_text
                     )
                     text = dumps(values)
                     if text is not None:
@@ -188,7 +191,7 @@ def scan(
                     if names is not None and len(values) > len(names):
                         values = {k: values[k] for k in names if k in values}
                 out.append(ScannedFile(path, size, mtime_ns, inode, status, reason, values, digest))
-            done += len(chunk)
+            done += len(results)
             if progress is not None:
                 progress(done, total)
 

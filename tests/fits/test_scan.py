@@ -332,3 +332,25 @@ def test_warm_rescan_is_fast(tmp_path):
     # The wall-clock target (20,000 files in < 0.3 s) is measured by benchmarks/scan.py; on a
     # shared test machine, bound the CPU time instead: 40 us per file (reading costs ~50-100)
     assert cached < 2000 * 40e-6, cached
+
+
+def test_scan_from_a_thread_uses_forkserver_and_matches(tmp_path):
+    """A GUI scans from a worker thread: fork is unsafe then; the result must not change."""
+    import threading
+
+    fast_copies(tmp_path, 900)
+    serial = scan([tmp_path], KEYS + ["OBS.ID"], workers=1)
+    box: dict = {}
+    stop = threading.Event()
+    idle = threading.Thread(target=stop.wait)  # another thread alive, as in a Qt app
+    idle.start()
+    try:
+        worker = threading.Thread(
+            target=lambda: box.update(r=scan([tmp_path], KEYS + ["OBS.ID"], workers=2))
+        )
+        worker.start()
+        worker.join(120)
+    finally:
+        stop.set()
+        idle.join()
+    assert box["r"] == serial
