@@ -170,7 +170,8 @@ class Controller:
             if len(keys) >= MAX_KEYWORD_COLUMNS:
                 break
         self.w.file_table.set_records(result.files, keys[:MAX_KEYWORD_COLUMNS])
-        self.w.dataset_tree.set_result(result)
+        excluded = list(getattr(self.session, "_excluded", []) or []) if self.session is not None else []
+        self.w.dataset_tree.set_result(result, excluded)
         self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
         for jid, job in result.jobs.items():
             if not job.complete:
@@ -326,6 +327,7 @@ class Controller:
             self.summary = data.get("summary") or {}
             self._repaint_states()
             self._update_controls()
+            self._save_description()
             self.refresh_provenance()
             counts: dict[str, int] = {}
             for j in self.summary.get("jobs", []):
@@ -441,6 +443,16 @@ class Controller:
         self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP
+    def _save_description(self) -> None:
+        text = self.w.dataset_tree.description.text().strip()
+        if self.session is None or not text:
+            return
+        from reflexng.gui.provenance_model import latest_run_id, save_run_description
+
+        rid = latest_run_id(self.session.store)
+        if rid is not None:
+            save_run_description(self.session.workdir, rid, text)
+
     def refresh_provenance(self) -> None:
         """Runs and attempts, and the trees of the target jobs' products (the end products are
         renamed copies of these)."""

@@ -4,6 +4,7 @@ incomplete (what is missing, in red); select datasets; untick single frames."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -60,8 +61,9 @@ class DatasetTree(QWidget):
         self._updating = False
 
     # ------------------------------------------------------------------ content
-    def set_result(self, result: Any) -> None:
-        """Fill the tree from an :class:`~reflexng.organiser.model.OrganiseResult`."""
+    def set_result(self, result: Any, excluded: Sequence[str] = ()) -> None:
+        """Fill the tree from an :class:`~reflexng.organiser.model.OrganiseResult`; frames
+        in ``excluded`` are listed unticked under "Excluded frames" (tick to take them back)."""
         self._updating = True
         self.result = result
         self.tree.clear()
@@ -84,6 +86,14 @@ class DatasetTree(QWidget):
                 job = result.jobs.get(jid)
                 if job is not None:
                     self._add_job(di, job)
+        if excluded:
+            xi = QTreeWidgetItem(["Excluded frames", f"{len(excluded)}", "", "", "kept in the work directory; tick to use again"])
+            xi.setData(0, KIND_ROLE, "excluded")
+            self.tree.addTopLevelItem(xi)
+            for p in excluded:
+                self._add_frame(xi, p, "excluded", None, None)
+                self._frame_items[p][-1].setCheckState(0, Qt.CheckState.Unchecked)
+            xi.setExpanded(True)
         self.tree.expandToDepth(0)
         self._updating = False
 

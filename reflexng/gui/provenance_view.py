@@ -59,9 +59,11 @@ class ProvenanceView(QWidget):
         self.trees.clear()
         if store is None:
             return
+        notes = pm.run_descriptions(store.workdir) if hasattr(store, "workdir") else {}
         for run in pm.runs(store):
-            ri = QTreeWidgetItem([f"run {run['id']}  {run.get('cascade') or ''} → {run.get('target') or ''}",
-                                  run.get("status") or "", "", ""])
+            label = f"run {run['id']}  {run.get('cascade') or ''} → {run.get('target') or ''}"
+            note = notes.get(str(run["id"]))
+            ri = QTreeWidgetItem([label + (f" — {note}" if note else ""), run.get("status") or "", "", ""])
             self.tree.addTopLevelItem(ri)
             for a in pm.run_jobs(store, run["id"]):
                 ji = self._attempt_item(a)

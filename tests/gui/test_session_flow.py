@@ -73,6 +73,19 @@ def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
     assert win.file_table.proxy.rowCount() == 4
     assert win.run_button.isEnabled() and not win.continue_button.isEnabled()
 
+    # untick one raw bias: the data are organised again without it (the file stays on disk)
+    tree = win.dataset_tree
+    bias_frame = str(raw / "bias_2.fits")
+    with qtbot.waitSignal(win.sig_organised, timeout=30000) as org2:
+        tree.set_frame_excluded(bias_frame, True)
+    result = org2.args[0]
+    bias_jobs = [j for j in result.jobs.values() if j.task == "bias"]
+    assert len(bias_jobs) == 1 and bias_frame not in bias_jobs[0].main and len(bias_jobs[0].main) == 2
+    assert tree.excluded_files() == [bias_frame] and (raw / "bias_2.fits").is_file()
+    excluded_node = tree.tree.topLevelItem(tree.tree.topLevelItemCount() - 1)
+    assert excluded_node.text(0) == "Excluded frames" and excluded_node.child(0).text(0) == "bias_2.fits"
+    tree.description.setText("two biases only")
+
     # run, pausing after each step
     win.pause_after_each.setChecked(True)
     with qtbot.waitSignal(win.sig_inspected, timeout=60000) as insp:
@@ -89,7 +102,7 @@ def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
     first_product = products[0][0]
     assert win.inspection.products.count() == 1
     assert "MASTER_BIAS" in win.inspection.header.text.toPlainText()
-    assert win.inspection.qc.values() == {"n_inputs": "3"}
+    assert win.inspection.qc.values() == {"n_inputs": "2"}
 
     # change a parameter in the editor, re-run this job
     editor = win.inspection.editor
@@ -133,11 +146,12 @@ def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
     bias_node = next(n for n in tree.inputs if n.attempt is not None)
     assert bias_node.attempt.task == "bias" and bias_node.attempt.attempt == 2
     assert bias_node.attempt.parameters["payload"] == "second try"
-    assert sorted(n.path.rsplit("/", 1)[-1] for n in bias_node.inputs) == ["bias_0.fits", "bias_1.fits", "bias_2.fits"]
+    assert sorted(n.path.rsplit("/", 1)[-1] for n in bias_node.inputs) == ["bias_0.fits", "bias_1.fits"]
     assert all(n.raw for n in bias_node.inputs)
     pv = win.provenance_view
     top = pv.tree.topLevelItem(0)
     assert top.text(0) == "End products" and top.child(0).text(0) == sci_product.rsplit("/", 1)[-1]
+    assert pv.tree.topLevelItem(1).text(0).endswith("— two biases only")
     pv.tree.setCurrentItem(top.child(0))
     cmd = pv.copy_replay()
     assert "replay" in cmd
