@@ -404,7 +404,7 @@ def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str,
             try:
                 buf, end = _read_header(src, 0, "header", head)
             except _Odd:
-                return _astropy_result(path, size, spec, "")
+                return _astropy_result(path, size, spec, f"{zlib.crc32(head):08x}{size:x}")
         hlen = end + 80
         hlen += -hlen % BLOCK
         digest = f"{zlib.crc32(memoryview(buf)[: end + 80]):08x}{size:x}"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from reflexng.cascade.model import fits_card_name
 from reflexng.fits import read_header_values, scan
+from reflexng.fits.reader import KeywordSpec, read_file
 
 RESERVED = {
     "SIMPLE", "BITPIX", "NAXIS", "EXTEND", "END", "COMMENT", "HISTORY", "CONTINUE",
@@ -150,6 +151,13 @@ def test_values_equal_astropy(tmp_path, cards):
     assert got.keys() == expected.keys()
     for k in expected:
         assert same(got[k], expected[k]), (k, got[k], expected[k])
+    # the third read of one layout takes the layout shortcut: the same answer
+    spec = KeywordSpec(names)
+    size = path.stat().st_size
+    for _ in range(3):
+        status, _, values, _ = read_file(str(path), size, spec)
+        assert status == "ok" and values.keys() == expected.keys()
+        assert all(same(values[k], expected[k]) for k in expected)
     got_all = read_header_values(path, None)
     assert got_all.keys() == expected_all.keys()
     for k in expected_all:
@@ -214,8 +222,6 @@ def test_many_files_values_equal_astropy(tmp_path, workers):
 
 def test_layout_shortcut_gives_the_full_answer(tmp_path):
     """Once a header layout is learnt, files of that layout take the shortcut: same result."""
-    from reflexng.fits.reader import KeywordSpec, read_file
-
     spec = KeywordSpec(["DPR.TYPE", "EXPTIME", "X.MISSING", "DET.BINX"])
     fresh = KeywordSpec(["DPR.TYPE", "EXPTIME", "X.MISSING", "DET.BINX"])
     paths = []
