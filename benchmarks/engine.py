@@ -95,6 +95,28 @@ def run_session(cascade: Path, workdir: Path, result, **kw) -> tuple[float, list
     return wall, lat, summary
 
 
+def _burn(n: int) -> int:
+    acc = 0
+    for i in range(n):
+        acc = (acc + i * i) % 1_000_003
+    return acc
+
+
+def pool_speedup(n_tasks: int, work: int) -> tuple[float, float]:
+    """The named alternative for the parallel figure: the same arithmetic in a bare
+    multiprocessing pool with 1 and 2 processes (what the machine gives right now)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    out = []
+    for procs in (1, 2):
+        with ctx.Pool(procs) as pool:
+            t0 = time.perf_counter()
+            pool.map(_burn, [work] * n_tasks, chunksize=1)
+            out.append(time.perf_counter() - t0)
+    return out[0], out[1]
+
+
 def pct(values: list[float], q: float) -> float:
     v = sorted(values)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
@@ -179,6 +201,9 @@ def main() -> int:
         res["cpu_1_worker_s"] = round(w1, 2)
         res["cpu_2_workers_s"] = round(w2, 2)
         res["cpu_speedup_2_vs_1"] = round(w1 / w2, 2)
+        p1, p2 = pool_speedup(args.cpu_jobs, args.cpu_work)
+        res["alternative_bare_pool_speedup_2_vs_1"] = round(p1 / p2, 2)
+        res["engine_speedup_relative_to_bare_pool"] = round((w1 / w2) / (p1 / p2), 2)
         if args.demo:
             res.update(demo_rerun(tmp))
         try:

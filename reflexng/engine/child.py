@@ -85,10 +85,11 @@ def _normalise_result(result: Any, output_dir: Path) -> tuple[list[tuple[str, st
 
 def run_job(attempt_dir: str | os.PathLike, output_dir: str | os.PathLike | None = None) -> int:
     """Run the job described by ``<attempt_dir>/job.json``; returns the exit status."""
-    attempt = Path(attempt_dir)
+    attempt = Path(attempt_dir).resolve()
     spec = json.loads((attempt / "job.json").read_text())
-    out = Path(output_dir) if output_dir is not None else Path(spec["output_dir"])
+    out = Path(output_dir).resolve() if output_dir is not None else Path(spec["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
+    os.chdir(out)  # relative paths a recipe writes land in its output folder
     result_file = (out.parent / "result.json") if output_dir is not None else attempt / "result.json"
     inputs = [(i["path"], i["category"]) for i in spec["inputs"]]
     try:

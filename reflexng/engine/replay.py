@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.attempt_dir / "job.json").is_file():
         print(f"replay: {args.attempt_dir} has no job.json (not a job attempt folder)", file=sys.stderr)
         return 2
-    out = args.output or args.attempt_dir / f"replay-{time.strftime('%Y%m%dT%H%M%S')}" / "products"
+    args.attempt_dir = args.attempt_dir.resolve()
+    out = (args.output or args.attempt_dir / f"replay-{time.strftime('%Y%m%dT%H%M%S')}" / "products").resolve()
     from reflexng.engine.child import run_job
 
     code = run_job(args.attempt_dir, out)
