@@ -240,9 +240,12 @@ def main() -> int:
     cascade = load(cascade_path)
     kws = needed_keywords(cascade)
     work.mkdir(parents=True, exist_ok=True)
+    cache = work / "reflexng.sqlite"
+    state = "warm" if cache.exists() else "cold"
     t = time.perf_counter()
-    scanned = scan([str(data)], kws, cache_db=str(work / "reflexng.sqlite"))
-    print(f"scan (cold cache, warm page cache): {time.perf_counter() - t:.3f} s, {len(scanned)} files")
+    scanned = scan([str(data)], kws, cache_db=str(cache))
+    print(f"scan ({state} scan cache, warm page cache): {time.perf_counter() - t:.3f} s, "
+          f"{len(scanned)} files; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     # 1. classification + association + job graph after the scan
     results = {}
@@ -298,6 +301,7 @@ def main() -> int:
     tracemalloc.stop()
     print(f"peak memory organising {len(big)} file records: {peak / 2**20:.0f} MB "
           f"({len(res.jobs)} jobs)  target < 500 MB")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     tmp.cleanup()
     return 0
 

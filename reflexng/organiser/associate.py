@@ -281,6 +281,8 @@ def missing_words(
         return f"{text}; found {found}"
     if not len(pool):
         return f"{text}; {pool.empty_words}"
+    if ref_mjd is None and not unlimited(tr):
+        return f"{text}; the job's reference file has no MJD-OBS or DATE-OBS"
     # nearest candidate agreeing on keywords (then time is the problem), else nearest at all
     best_kw: Item | None = None
     best_any: Item | None = None

@@ -126,7 +126,7 @@ class Planner:
                     self.by_recipe.setdefault(rec.strip(), []).append(f)
         self._groups: dict[str, list[Group]] = {}
         self._pools: dict[tuple, Pool] = {}
-        self._cond: dict[tuple[str, str], str] = {}
+        self._cond: dict[Group, str] = {}  # groups are made once per planner: identity keys
         self.jobs: dict[str, Job] = {}
         self._visiting: set[str] = set()
         self.own_missing: dict[str, tuple[str, ...]] = {}  # what each job itself lacks
@@ -200,12 +200,12 @@ class Planner:
 
     def condition_problem(self, g: Group) -> str:
         """"" when the task's condition holds for this group, else why not."""
-        key = (g.task, g.id)
-        got = self._cond.get(key)
+        cond = self.cascade.tasks[g.task].condition
+        if cond is None:
+            return ""
+        got = self._cond.get(g)
         if got is None:
-            cond = self.cascade.tasks[g.task].condition
-            got = _condition_words(cond, self.ctx(g)) if cond is not None else ""
-            self._cond[key] = got
+            got = self._cond[g] = _condition_words(cond, self.ctx(g))
         return got
 
     # ------------------------------------------------------------------ pools

@@ -320,3 +320,24 @@ def test_needed_keywords_cover_rules_and_grouping(mini):
               "PRO.CATG", "PRO.REC1.ID", "MJD-OBS", "DATE-OBS"):
         assert k in kws
     assert len(kws) == len(set(kws))
+
+
+def test_time_from_date_obs_and_missing_time_said(data, mini):
+    from reflexng.organiser.classify import mjd_of
+
+    assert abs(mjd_of({"DATE-OBS": "2025-11-21T01:12:00.000"}) - T0) < 1e-9
+    assert mjd_of({"DATE-OBS": "yesterday"}) is None
+    data.night()
+    data.write("sci_dateobs.fits", DPR_CATG="SCIENCE", DPR_TYPE="OBJECT", DET_BINX=1, OBS_ID=1,
+               DATE__OBS="2025-11-21T01:12:00.000")
+    data.write("sci_notime.fits", DPR_CATG="SCIENCE", DPR_TYPE="OBJECT", DET_BINX=1, OBS_ID=2)
+    r = organise(mini, data.root, "science")
+    by_obs = {j.grouping["OBS.ID"]: j for j in jobs_of(r, "science")}
+    assert by_obs[1].complete and abs(by_obs[1].mjd - T0) < 1e-9
+    notime = by_obs[2]
+    assert not notime.complete and notime.mjd is None
+    assert any(m.startswith("flat: needs ≥1 FLAT with DET.BINX=1 within 1 day of unknown time")
+               and "has no MJD-OBS or DATE-OBS" in m for m in notime.missing), notime.missing
+    # the line list has no time but its rule is unlimited: the arc still finds it
+    (arc,) = jobs_of(r, "arc")
+    assert chosen_main(r, arc, "LINE_LIST") == ["linelist.fits"]
