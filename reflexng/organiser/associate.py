@@ -244,6 +244,9 @@ class LazyRejected(Sequence):
     def __repr__(self) -> str:
         return repr(self._get())
 
+    def __reduce__(self):  # pickles (and deep-copies) as the plain tuple it stands for
+        return (tuple, (self._get(),))
+
 
 def rejected(
     pool: Pool, rule: MatchRule, ref_headers, ref_mjd, ctx, chosen, job_of=None,

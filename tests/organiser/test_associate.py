@@ -341,3 +341,17 @@ def test_time_from_date_obs_and_missing_time_said(data, mini):
     # the line list has no time but its rule is unlimited: the arc still finds it
     (arc,) = jobs_of(r, "arc")
     assert chosen_main(r, arc, "LINE_LIST") == ["linelist.fits"]
+
+
+def test_result_pickles_with_explanations(data, mini):
+    import pickle
+
+    data.night()
+    data.biases("n1_bias2", T0 - 0.01, binx=2)
+    data.science("sci.fits", T0)
+    r = organise(mini, data.root, "science")
+    r2 = pickle.loads(pickle.dumps(r))
+    (sci,) = jobs_of(r, "science")
+    (sci2,) = jobs_of(r2, "science")
+    assert list(sci2.associated["bias"].rejected) == list(sci.associated["bias"].rejected)
+    assert sci2.associated["bias"].rejected and [d.id for d in r2.datasets] == [d.id for d in r.datasets]
