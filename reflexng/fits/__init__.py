@@ -1,9 +1,28 @@
 """Fast FITS header scan with a SQLite cache (the data organiser's input).
 
-``scan`` walks folders, reads only the requested header cards of each FITS file in worker
-processes, and caches the values in the work directory's SQLite database.
-See ``reflexng.fits.reader`` (which header a keyword comes from, value types) and
-``reflexng.fits.walk`` (which files are considered).
+``scan(roots, keywords, cache_db=..., workers=2)`` walks folders, reads only the requested header
+cards of each FITS file in worker processes and caches the values in the work directory's
+SQLite database. The rules, in one place:
+
+- Files considered: names ending in ``.fits .fit .fts .fits.gz .fit.gz .fits.fz`` (any case),
+  found recursively; folders starting with ``.`` are skipped; symbolic links are followed and
+  a folder is entered once (symlink loops end). A root given as a file is always read.
+- Keywords are cascade names: ``DPR.TYPE`` is the card ``HIERARCH ESO DPR TYPE``; ``EXPTIME``
+  is a standard card. ``None`` means every valued card (COMMENT/HISTORY/blank cards left out).
+- Which header: the primary one. When it has ``NAXIS = 0`` and an extension follows, keywords
+  it lacks are taken from the first extension (for ``.fits.fz``: the compressed image's header
+  as astropy presents it).
+- Values equal astropy's (str without trailing blanks, int, float, bool, complex; an empty
+  value is None); astropy itself reads ``.fits.fz`` files, CONTINUE cards and odd cards.
+- Bad files never raise: each comes back with status ``unreadable`` and a reason
+  ("empty file", "truncated: header ends at byte 5760 without END", "not FITS: ...",
+  "broken gzip: ...", "cannot read: Permission denied", "is a folder, not a file", ...).
+- The cache (table ``fits_scan_cache``) is keyed on (path, size, mtime_ns, inode) and the
+  keyword set; changed files are re-read, files gone from a scanned root are dropped.
+
+``read_header_values(path, keywords)`` reads one file with the same rules;
+``content_hash(path)`` is the SHA-256 of a file (confirms duplicates found by
+``ScannedFile.header_digest``). Raw files are only ever opened for reading.
 """
 
 from __future__ import annotations

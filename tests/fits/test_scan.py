@@ -123,15 +123,43 @@ def test_not_regular_file(tmp_path):
     assert f.status == "unreadable" and "not a regular file" in f.reason
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_permission_denied(tmp_path):
-    p = write(tmp_path / "secret.fits")
-    p.chmod(0)
+def test_permission_denied():
+    """A file the user may not read. Root reads everything, so then scan as user nobody."""
+    import json
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="reflexng-perm-"))
     try:
-        (f,) = scan([tmp_path], KEYS, workers=1)
-        assert f.status == "unreadable" and f.reason == "cannot read: Permission denied"
+        folder.chmod(0o755)
+        write(folder / "secret.fits").chmod(0)
+        write(folder / "open.fits").chmod(0o644)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: drop root, scan, report through the pipe
+            code = 1
+            try:
+                os.close(r)
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                res = scan([folder], KEYS, workers=1)
+                os.write(
+                    w, json.dumps({Path(f.path).name: [f.status, f.reason] for f in res}).encode()
+                )
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        with os.fdopen(r) as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        assert status == 0 and text
+        result = json.loads(text)
+        assert result["secret.fits"] == ["unreadable", "cannot read: Permission denied"]
+        assert result["open.fits"] == ["ok", ""]
     finally:
-        p.chmod(0o644)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_broken_symlink(tmp_path):
