@@ -84,7 +84,7 @@ def _ref_mjd(g: Group) -> float:
 
 def _by_time(files: Sequence[FileRecord]) -> list[FileRecord]:
     """Files (in path order) sorted by (MJD, path); files without a time last."""
-    if any(f.mjd is None for f in files):
+    if None in [f.mjd for f in files]:
         return sorted(files, key=_sort_key)
     return sorted(files, key=attrgetter("mjd"))  # stable: equal times stay in path order
 
@@ -184,7 +184,7 @@ class Planner:
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
                                  {k: ref.headers.get(k) for k in keys}, ref))
-        if any(g.ref.mjd is None for g in out):
+        if None in [g.ref.mjd for g in out]:
             out.sort(key=lambda g: _sort_key(g.ref))
         else:  # built from path-ordered files: a stable sort on time gives (time, path)
             out.sort(key=_ref_mjd)
@@ -336,7 +336,7 @@ class Planner:
         missing: list[str] = []
         if g.problem:
             missing.append(f"{g.task}: {g.problem}")
-        main_jobs = tuple(self.job(u) for u in g.upstream)
+        main_jobs = tuple([self.job(u) for u in g.upstream]) if g.upstream else ()
         assoc: dict[str, Association] = {}
         for a in task.associated_inputs:
             res = self.associate(g, a, ctx)
