@@ -313,6 +313,26 @@ class Session:
     def job_state(self, job_id: str) -> str:
         return self._states[job_id].state
 
+    def job_info(self, job_id: str) -> dict[str, Any]:
+        """State, dataset, attempt, reason, products, QC and the attempt folder (log, replay) of a job."""
+        from reflexng.engine.jobdir import job_folder
+
+        st = self._states[job_id]
+        job = self._result.jobs[job_id]
+        folder = job_folder(self.workdir, job.task, job_id)
+        attempt = folder / f"attempt-{st.attempt:03d}" if st.attempt else None
+        if st.state == "reused" or attempt is None or not attempt.is_dir():
+            last = self._store.last_attempt(job_id, "done") if st.state == "reused" else None
+            attempt = Path(last.jobdir) if last else (folder / "latest" if (folder / "latest").exists() else None)
+        return {
+            "id": job_id, "task": job.task, "recipe": job.recipe, "dataset": st.dataset, "state": st.state,
+            "attempt": st.attempt, "reason": st.reason, "seconds": st.seconds, "qc": dict(st.qc),
+            "products": list(st.products) or self.products(job_id),
+            "jobdir": str(attempt) if attempt else None,
+            "log": str(attempt / "log.txt") if attempt else None,
+            "replay": str(attempt / "replay.sh") if attempt else None,
+        }
+
     def _recipe(self, job) -> RecipeInfo:
         info = self._recipes.get(job.recipe)
         if info is None:

@@ -157,3 +157,16 @@ def test_failure_policies(make_session, raw_dir, policy):
         s.resume()
         st = _status(s.wait(30))
         assert st["prep-A"] == "failed" and st["final-B"] == "executed"
+
+
+def test_job_info_points_at_log_and_replay(make_session, raw_dir):
+    s = make_session(helpers.diamond(raw_dir))
+    s.run()
+    info = s.job_info("left-NGC1")
+    assert info["state"] == "done" and info["attempt"] == 1 and info["task"] == "left"
+    assert info["jobdir"].endswith("jobs/left/left-NGC1/attempt-001")
+    assert open(info["replay"]).read().startswith("#!/bin/sh")
+    assert info["products"][0][1] == "LEFT"
+    s.run()
+    info = s.job_info("left-NGC1")
+    assert info["state"] == "reused" and info["jobdir"].endswith("attempt-001")
