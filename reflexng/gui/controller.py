@@ -34,6 +34,7 @@ class Controller:
         self.paused = False
         self.paused_job: str | None = None
         self.summary: dict | None = None
+        self.excluded: list[str] = []
         self._unsubscribe = None
         self.bridge = EventBridge()
         self.bridge.sig_event.connect(self.on_event)
@@ -44,6 +45,7 @@ class Controller:
         sb, rc = window.session_bar, window.run_controls
         sb.sig_cascade_chosen.connect(self.open_cascade)
         sb.sig_organise.connect(self.organise)
+        sb.target.currentTextChanged.connect(self._target_changed)
         rc.run_button.clicked.connect(self.run)
         rc.pause_button.clicked.connect(self.toggle_pause)
         rc.step_button.clicked.connect(self.step)
@@ -100,7 +102,6 @@ class Controller:
                 default = cascade.info.default_target
             self.w.session_bar.set_targets(targets, cascade.info.default_target or default)
             self.w.session_bar.set_parameter_sets(sorted(cascade.parameter_sets))
-            self.w.session_bar.target.currentTextChanged.connect(self._target_changed)
             self.w.cascade_view.set_cascade(cascade, self.target())
             self.w.setWindowTitle(f"reflexng — {cascade.name}")
             self.w.show_message(f"cascade {cascade.name}: {len(cascade.tasks)} tasks, {len(cascade.data_sources)} data sources")
@@ -136,6 +137,7 @@ class Controller:
         from reflexng.engine import Session
 
         self._close_session()
+        self.excluded = []
         try:
             self.session = Session(
                 self.cascade, dirs, self.target(), workdir=self.workdir(),
@@ -170,8 +172,7 @@ class Controller:
             if len(keys) >= MAX_KEYWORD_COLUMNS:
                 break
         self.w.file_table.set_records(result.files, keys[:MAX_KEYWORD_COLUMNS])
-        excluded = list(getattr(self.session, "_excluded", []) or []) if self.session is not None else []
-        self.w.dataset_tree.set_result(result, excluded)
+        self.w.dataset_tree.set_result(result, self.excluded)
         self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
         for jid, job in result.jobs.items():
             if not job.complete:
@@ -219,6 +220,7 @@ class Controller:
     def _excluded_changed(self, paths: list) -> None:
         if self.session is None or self.running:
             return
+        self.excluded = list(paths)
         self.w.show_message(f"{len(paths)} frame(s) excluded; organising again …")
         start_worker(self.session.exclude_files, paths,
                      on_finished=lambda _r: self._organised(self.session.result),

@@ -188,3 +188,49 @@ def test_failed_job_shows_reason_in_place(qtbot, tmp_path, flow_setup):
     assert win.cascade_view.items_by_name["bias"].state == "failed"
     assert win.message.text() == "run finished: 1 failed, 1 skipped"
     win.close()
+
+
+def test_step_then_stop_cancels_a_running_job(qtbot, flow_setup):
+    """Pause after the first job, Step runs exactly one more job, Stop cancels a long job
+    (a real child process) and the run ends as stopped; the window stays usable."""
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    cascade, raw, workdir = flow_setup
+    text = CASCADE.replace(
+        '''task("science").with_recipe("test_noop")''', '''task("science").with_recipe("test_sleep")'''
+    ).replace('''{"category": "SCIENCE_REDUCED"}''', '''{"category": "SCIENCE_REDUCED", "seconds": 60.0}''')
+    cascade.write_text(text)
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    c = win.controller
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=20000):
+        c.open_cascade(str(cascade))
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(workdir))
+    with qtbot.waitSignal(win.sig_organised, timeout=30000) as org:
+        c.organise()
+    result = org.args[0]
+    sci_job = result.datasets[0].target_job
+    win.pause_after_each.setChecked(True)
+    with qtbot.waitSignal(win.sig_paused, timeout=60000):
+        win.run_button.click()
+    assert win.step_button.isEnabled()
+
+    def science_started(ev) -> bool:
+        return ev.kind == "job_started" and ev.job_id == sci_job
+
+    with qtbot.waitSignal(win.sig_event, timeout=60000, check_params_cb=science_started):
+        win.step_button.click()
+    assert c.run_state.state[sci_job] == "running"
+    # job-state repaints are coalesced (a short timer): wait for the view to catch up
+    qtbot.waitUntil(lambda: win.cascade_view.items_by_name["science"].state == "running", timeout=5000)
+    assert win.stop_button.isEnabled()
+    with qtbot.waitSignal(win.sig_run_finished, timeout=30000) as fin:
+        win.stop_button.click()
+    summary = fin.args[0]
+    assert summary["stopped"] and not summary["ok"]
+    assert {j["task"]: j["status"] for j in summary["jobs"]}["science"] in ("failed", "skipped")
+    assert win.message.text().startswith("run stopped")
+    assert win.run_button.isEnabled() and not win.stop_button.isEnabled()
+    win.close()
