@@ -274,7 +274,8 @@ def _run_job(self, jid: str) -> None:
                 return
             why = cache.explain(self._store, jid, key, job.recipe, info.version, params, inputs)
         else:
-            why = "forced" + (" (re-run requested)" if st.force_next else f" (--force {job.task})")
+            why = cache.forced_reason(self._store, jid, "re-run requested" if st.force_next else f"--force {job.task}",
+                                      job.recipe, info.version, params, inputs)
         n, adir = new_attempt(job_folder(self.workdir, job.task, jid))
         from reflexng.recipes.registry import config_path, recipe_dirs
 

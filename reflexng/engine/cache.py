@@ -93,3 +93,15 @@ def explain(store: ProvenanceStore, job_id: str, key: str, recipe: str, version:
         return "never ran"
     diffs = differences(previous, recipe, version, parameters, inputs)
     return "; ".join(diffs) if diffs else "products of the last attempt are no longer valid"
+
+
+def forced_reason(store: ProvenanceStore, job_id: str, label: str, recipe: str, version: str,
+                  parameters: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]] | None) -> str:
+    """"forced (<label>)", plus what changed since the last successful attempt, if anything."""
+    why = f"forced ({label})"
+    previous = store.last_attempt(job_id, "done")
+    if previous is not None and inputs is not None:
+        diffs = differences(previous, recipe, version, parameters, inputs)
+        if diffs:
+            why += ": " + "; ".join(diffs)
+    return why

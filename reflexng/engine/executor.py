@@ -234,6 +234,9 @@ class ChildRun:
                         continue
                     buf = partial[fd] + data
                     *lines, partial[fd] = buf.split(b"\n")
+                    if len(partial[fd]) > 65536:  # an endless line: pass it on in pieces
+                        lines.append(partial[fd])
+                        partial[fd] = b""
                     for ln in lines:
                         emit(ln, fd)
                 now = time.monotonic()

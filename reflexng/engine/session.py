@@ -373,9 +373,13 @@ class Session:
             return st.why
         if st.state == "incomplete":
             return f"incomplete: {st.reason}"
-        if self._forced(job_id):
-            return "forced" + (" (re-run requested)" if st.force_next else f" (--force {job.task})")
         memo: dict[str, Any] = {}
+        if self._forced(job_id):
+            label = "re-run requested" if st.force_next else f"--force {job.task}"
+            ready = all(self._predict(u, memo) is not None for u in job.depends_on if u in self._states)
+            info = self._recipe(job)
+            return cache.forced_reason(self._store, job_id, label, job.recipe, info.version, self._effective(job_id),
+                                       self._inputs(job_id, memo) if ready else None)
         for up in job.depends_on:
             if up in self._states and self._predict(up, memo) is None:
                 return f"upstream job {up} will run first"

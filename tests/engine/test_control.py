@@ -46,7 +46,7 @@ def test_breakpoint_rerun_while_paused_makes_downstream_stale(make_session, raw_
     assert insp is not None and insp.images == []  # final has no product yet
     s.rerun("left-NGC1", {"payload": "better"})
     assert s.job_state("left-NGC1") == "stale"
-    assert s.why_run("left-NGC1") == "forced (re-run requested)"
+    assert s.why_run("left-NGC1") == "forced (re-run requested): parameter payload '' -> better"
     s.set_breakpoint("right", False)
     s.resume()
     summary = s.wait(30)
