@@ -25,11 +25,12 @@ N_REJECTED = 3  # rejected nearest candidates recorded per association
 
 
 class Item:
-    """One candidate: a file or a potential job (``obj``), seen through its reference file."""
+    """A minimal candidate. Pools take any object with ``mjd``, ``path`` and ``headers``:
+    the organiser puts its :class:`FileRecord` objects and potential jobs in directly."""
 
     __slots__ = ("mjd", "path", "headers", "obj")
 
-    def __init__(self, mjd: float | None, path: str, headers: Mapping[str, Any], obj: Any) -> None:
+    def __init__(self, mjd: float | None, path: str, headers: Mapping[str, Any], obj: Any = None) -> None:
         self.mjd = mjd
         self.path = path
         self.headers = headers
@@ -263,7 +264,7 @@ def rejected(
             continue
         w = why_not(rule, ref_headers, ref_mjd, ctx, it) or "matches, but is farther than the chosen"
         dt = None if (ref_mjd is None or it.mjd is None) else it.mjd - ref_mjd
-        jid = job_of(it.obj) if job_of is not None else None
+        jid = job_of(it) if job_of is not None else None
         out.append(_candidate(None if jid else it.path, jid, None, dt, f"{label}: {w}"))
         if len(out) >= N_REJECTED:
             break

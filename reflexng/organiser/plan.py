@@ -18,7 +18,6 @@ from reflexng.cascade.parameters import RuleContext, task_parameters
 from reflexng.organiser._fast import maker
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
-    Item,
     LazyRejected,
     Pool,
     missing_words,
@@ -42,7 +41,8 @@ def _group_id(g: Group) -> str:
 class Group:
     """A potential job of ``task``: main files (data source input) or upstream groups."""
 
-    __slots__ = ("task", "files", "upstream", "grouping", "ref", "problem", "_id")
+    __slots__ = ("task", "files", "upstream", "grouping", "ref", "problem", "_id", "mjd", "path",
+                 "headers")
 
     def __init__(self, task: str, files: tuple[FileRecord, ...], upstream: tuple[Group, ...],
                  grouping: dict[str, Any], ref: FileRecord, problem: str = "") -> None:
@@ -53,6 +53,8 @@ class Group:
         self.ref = ref
         self.problem = problem
         self._id: str | None = None
+        # seen through the reference file when matched as a candidate
+        self.mjd, self.path, self.headers = ref.mjd, ref.path, ref.headers
 
     @property
     def id(self) -> str:
@@ -242,11 +244,11 @@ class Planner:
             return p
         what = self.what(a.source.name, a.source.kind)
         if a.source.kind == "data_source":
-            items = [Item(f.mjd, f.path, f.headers, f) for f in self.by_source.get(a.source.name, ())]
+            items = self.by_source.get(a.source.name, [])
             p = Pool(what, items)
         elif processed:
             t = self.cascade.tasks[a.source.name]
-            items = [Item(f.mjd, f.path, f.headers, f) for f in self.by_recipe.get(t.recipe_name, ())]
+            items = self.by_recipe.get(t.recipe_name, [])
             p = Pool(f"processed {a.source.name} product", items,
                      empty_words=f"no processed calibration from recipe {t.recipe_name} either")
         else:
@@ -255,7 +257,7 @@ class Planner:
             empty = f"there are no {what} files"
             if all_groups and not groups:
                 empty = "; ".join(dict.fromkeys(g.problem or self.condition_problem(g) for g in all_groups))
-            p = Pool(what, [Item(g.ref.mjd, g.ref.path, g.ref.headers, g) for g in groups],
+            p = Pool(what, groups,
                      empty_words=empty)
         self._pools[key] = p
         return p
@@ -301,7 +303,7 @@ class Planner:
             level = rule.level
             jobs = self.jobs
             for dt, it in chosen:
-                obj = it.obj
+                obj = it
                 if obj.__class__ is Group:
                     jid = obj._id or obj.id
                     if jid not in jobs:
@@ -309,9 +311,16 @@ class Planner:
                     cands.append(_candidate(None, jid, level, dt, ""))
                 else:
                     cands.append(_candidate(it.path, None, level, dt, ""))
+        note = ""
+        if a.min_ret == 0 and cands and cands[0].job_id:
+            # an optional input does without an upstream job that cannot run
+            bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
+            if bad:
+                cands = [c for c in cands if c not in bad]
+                note = "not used (incomplete): " + ", ".join(
+                    f"{name} job {self.jobs[c.job_id].name}" for c in bad)
         job_of = _group_id if (kind == "task" and not processed) else None
         rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen, job_of)
-        note = ""
         if processed and chosen:
             note = (f"used processed calibration(s) (PRO.REC1.ID "
                     f"{self.cascade.tasks[name].recipe_name})"
@@ -323,7 +332,7 @@ class Planner:
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
         return _association(name, kind, tuple(cands), rej, complete, missing, a.optional, "",
-                            ("processed" if processed else "raw") if chosen else "", note)
+                            ("processed" if processed else "raw") if cands else "", note)
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""

@@ -185,7 +185,7 @@ def test_min_and_max_ret(data, mini):
     (sci,) = jobs_of(r, "science")
     # max_ret 3 of 4 skies, the closest in time
     assert chosen_main(r, sci, "RAW_SKY") == ["n1_sky_0.fits", "n1_sky_1.fits", "n1_sky_2.fits"]
-    assert chosen_main(r, sci, "RAW_DARK") == ["dark_0.fits", "dark_1.fits"]
+    assert chosen_main(r, sci, "dark") == ["dark_0.fits", "dark_1.fits"]
     assert sci.complete
     # only one sky: min_ret 2 not met
     for p in data.root.glob("n1_sky_*"):
@@ -199,8 +199,9 @@ def test_min_and_max_ret(data, mini):
     assert any(m.startswith("RAW_SKY: needs ≥2 SKY within 1 day of") and "found 1" in m
                for m in sci.missing), sci.missing
     # the optional dark (min_ret=0) never makes a job incomplete
-    assert sci.associated["RAW_DARK"].complete and sci.associated["RAW_DARK"].optional
-    assert not any("RAW_DARK" in m for m in sci.missing)
+    assert sci.associated["dark"].complete and sci.associated["dark"].optional
+    assert sci.associated["dark"].chosen == ()
+    assert not any("dark" in m for m in sci.missing)
 
 
 def test_conditions_and_workflow_parameters(data, mini):
@@ -355,3 +356,20 @@ def test_result_pickles_with_explanations(data, mini):
     (sci2,) = jobs_of(r2, "science")
     assert list(sci2.associated["bias"].rejected) == list(sci.associated["bias"].rejected)
     assert sci2.associated["bias"].rejected and [d.id for d in r2.datasets] == [d.id for d in r.datasets]
+
+
+def test_optional_input_skips_an_incomplete_upstream_job(data, mini):
+    """dark is optional for science; a dark job without a bias of its binning is incomplete,
+    so science does without it instead of waiting for it."""
+    data.night()
+    data.write("dark_b1.fits", DPR_TYPE="DARK", DET_BINX=1, MJD__OBS=T0 - 0.4)
+    data.write("dark_b2.fits", DPR_TYPE="DARK", DET_BINX=2, MJD__OBS=T0 - 0.01)
+    data.science("sci.fits", T0)
+    r = organise(mini, data.root, "science")
+    (sci,) = jobs_of(r, "science")
+    a = sci.associated["dark"]
+    assert sci.complete and a.complete and r.datasets[0].complete
+    assert chosen_main(r, sci, "dark") == ["dark_b1.fits"]
+    assert a.note.startswith("not used (incomplete): dark job dark_b2.fits")
+    bad = [j for j in jobs_of(r, "dark") if not j.complete]
+    assert len(bad) == 1 and "DET.BINX=2" in bad[0].missing[0]
