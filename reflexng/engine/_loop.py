@@ -235,8 +235,9 @@ def _finish_job(self, jid: str, state: str, *, reason: str = "", products=None, 
         _progress(self)
         task = self._result.jobs[jid].task
         if not self._stop and not self._paused and state in ("done", "reused", "failed"):
+            # pause-after-each skips reused jobs (nothing new to look at); breakpoints and step do not
             pause_reason = ("step" if self._step else "breakpoint" if task in self._breakpoints
-                            else "after each step" if self._pause_after_each else "")
+                            else "after each step" if self._pause_after_each and state != "reused" else "")
             if pause_reason:
                 self._step = False
                 self._step_started = False

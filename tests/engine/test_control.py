@@ -170,3 +170,16 @@ def test_job_info_points_at_log_and_replay(make_session, raw_dir):
     s.run()
     info = s.job_info("left-NGC1")
     assert info["state"] == "reused" and info["jobdir"].endswith("attempt-001")
+
+
+def test_pause_after_each_skips_reused_but_breakpoints_do_not(make_session, raw_dir):
+    s = make_session(helpers.diamond(raw_dir), ordering="dfs")
+    s.run()
+    s.set_pause_after_each(True)
+    s.set_breakpoint("final")
+    s.start()
+    p = s.recorder.wait_for("paused")
+    assert p.job_id == "final-NGC1" and p.data["reason"] == "breakpoint"
+    assert [s.job_state(j) for j in ("prep-NGC1", "left-NGC1", "right-NGC1")] == ["reused"] * 3
+    s.resume()
+    assert s.wait(30) is not None
