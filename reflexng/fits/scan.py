@@ -54,10 +54,19 @@ def _spec(keywords: tuple[str, ...] | None) -> KeywordSpec:
     return spec
 
 
-def _read_chunk(job: tuple[tuple[str, ...] | None, list[tuple[str, int]]]) -> list[tuple]:
-    keywords, files = job
+def _read_chunk(job: tuple) -> tuple[list[tuple], list[str | None] | None]:
+    """Read a chunk of (path, size); with ``as_json`` the values travel as JSON text (the cache
+    stores that text, and one ``json.loads`` per chunk in the parent beats unpickling)."""
+    keywords, files, as_json = job
     spec = _spec(keywords)
-    return [read_file(path, size, spec) for path, size in files]
+    results = [read_file(path, size, spec) for path, size in files]
+    if not as_json:
+        return results, None
+    texts = [dumps(r[2]) if r[0] == OK else None for r in results]
+    return [
+        (st, reason, None if text is not None else values, digest)
+        for (st, reason, values, digest), text in zip(results, texts)
+    ], texts
 
 
 # ---------------------------------------------------------------------------- parent side
@@ -93,8 +102,9 @@ def _read_all(
     todo: list[tuple[str, int]],
     keywords: tuple[str, ...] | None,
     workers: int,
-    on_chunk: Callable[[int, list[tuple]], None],
+    on_chunk: Callable[[int, tuple], None],
     cancelled: Callable[[], bool] | None,
+    as_json: bool = False,
 ) -> None:
     """Read ``todo`` (path, size) in chunks; ``on_chunk(first index, results)`` in order."""
     n = len(todo)
@@ -103,14 +113,14 @@ def _read_all(
         for i in range(0, n, step):
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
-            on_chunk(i, _read_chunk((keywords, todo[i : i + step])))
+            on_chunk(i, _read_chunk((keywords, todo[i : i + step], False)))
         return
     size = max(64, min(1024, -(-n // (workers * 8))))
     starts = range(0, n, size)
     ctx = _pool_context()
     pool = ctx.Pool(min(workers, len(starts)))
     try:
-        jobs = ((keywords, todo[i : i + size]) for i in starts)
+        jobs = ((keywords, todo[i : i + size], as_json) for i in starts)
         for start, res in zip(starts, pool.imap(_read_chunk, jobs)):
             on_chunk(start, res)
             if cancelled is not None and cancelled():
@@ -176,16 +186,28 @@ def scan(
 
         new_rows: list[tuple[str, int, int, int, str, str, str]] = []
 
-        def on_chunk(start: int, results: list[tuple]) -> None:
+        def on_chunk(start: int, payload: tuple) -> None:
             nonlocal done
-            for (inode, path, size, mtime_ns), (status, reason, values, digest) in zip(
-                todo[start : start + len(results)], results
+            results, texts = payload
+            decoded = iter(loads_many([t for t in texts if t is not None]) if texts else ())
+            for i, ((inode, path, size, mtime_ns), (status, reason, values, digest)) in enumerate(
+                zip(todo[start : start + len(results)], results)
             ):
+                text = texts[i] if texts else None
+                if text is not None:
+                    values = next(decoded)
                 if status == OK and cache is not None:
-                    values, ks_text = _merge_cached(
-                        cache, cached.get(path), (size, mtime_ns, inode), values, names, keyset_text
-                    )
-                    text = dumps(values)
+                    row = cached.get(path)
+                    ks_text = keyset_text
+                    if (
+                        row is not None
+                        and names is not None
+                        and row[1:4] == (size, mtime_ns, inode)
+                    ):
+                        values, ks_text = _merge_cached(cache, row, values, names, keyset_text)
+                        text = None
+                    if text is None:
+                        text = dumps(values)
                     if text is not None:
                         new_rows.append((path, size, mtime_ns, inode, ks_text, text, digest))
                     if names is not None and len(values) > len(names):
@@ -196,7 +218,7 @@ def scan(
                 progress(done, total)
 
         try:
-            _read_all(files, names, workers, on_chunk, cancelled)
+            _read_all(files, names, workers, on_chunk, cancelled, as_json=cache is not None)
         finally:
             if cache is not None:
                 ok_paths = {f.path for f in out if f.status == OK}
@@ -220,10 +242,8 @@ def _add_hits(out: list[ScannedFile], hits: list[tuple], names, keyset_text: str
         append(ScannedFile(path, size, mtime_ns, inode, OK, "", values, digest))
 
 
-def _merge_cached(cache, row, stat3, values, names, keyset_text):
+def _merge_cached(cache: ScanCache, row: tuple, values: dict, names, keyset_text: str):
     """Keep what an unchanged file's older row knew about other keywords."""
-    if row is None or names is None or tuple(row[1:4]) != stat3:
-        return values, keyset_text
     ks = cache.keyset(row[4])
     if not ks:  # another format, or a row of every card (which would have been a hit)
         return values, keyset_text

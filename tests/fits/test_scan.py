@@ -329,6 +329,9 @@ def test_parallel_scan_equals_serial(tmp_path):
         [tmp_path], KEYS + ["OBS.ID"], workers=2, progress=lambda d, t: calls.append((d, t))
     )
     assert parallel == serial
+    db = tmp_path.parent / f"{tmp_path.name}.sqlite"
+    assert scan([tmp_path], KEYS + ["OBS.ID"], workers=2, cache_db=db) == serial
+    assert scan([tmp_path], KEYS + ["OBS.ID"], workers=2, cache_db=db) == serial  # from cache
     assert len(serial) == 901
     assert sorted(f.values["OBS.ID"] for f in serial if f.status == "ok") == list(range(900))
     assert calls[-1] == (901, 901) and len(calls) > 2
