@@ -94,7 +94,9 @@ class DatasetTree(QWidget):
                 self._add_frame(xi, p, "excluded", None, None)
                 self._frame_items[p][-1].setCheckState(0, Qt.CheckState.Unchecked)
             xi.setExpanded(True)
-        self.tree.expandToDepth(0)
+        self.tree.expandToDepth(1)
+        self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 340))
         self._updating = False
 
     def _add_job(self, parent: QTreeWidgetItem, job: Any) -> None:

@@ -204,3 +204,24 @@ def test_no_crash_at_exit_after_image_view(tmp_path):
     assert "Fatal Python error" not in out.stderr, out.stderr
     assert out.returncode == 0, out.stderr
     assert "shown (64, 64)" in out.stdout
+
+
+def test_gui_state_modules_are_qt_free():
+    """The GUI's state and logic modules import without Qt (tested like the core)."""
+    code = textwrap.dedent(
+        """
+        import importlib, sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("PySide6", "pyqtgraph", "PyQt5", "PyQt6", "PySide2", "qtpy"):
+                    raise ImportError("Qt is blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        for m in ("reflexng.gui", "reflexng.gui.display", "reflexng.gui.preferences", "reflexng.gui.graph_model",
+                  "reflexng.gui.imaging", "reflexng.gui.provenance_model", "reflexng.gui.samp",
+                  "reflexng.gui.warmup", "reflexng.cli.gui"):
+            importlib.import_module(m)
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
