@@ -58,6 +58,11 @@ def test_demo_imaging_interactive(qtbot, demo_data, tmp_path):
     assert win.inspection.qc.rowCount() > 0
     editor = win.inspection.editor
     assert editor.effective["sigma"] == 3.0
+    # the job's live log, filtered by job
+    assert any("combining" in line for line in win.log_view.lines_of(job))
+    win.log_view.job.setCurrentText(job)
+    assert all(line.startswith(f"[{job}]") for line in win.log_view.visible_text().splitlines())
+    win.log_view.job.setCurrentText("all jobs")
 
     # change sigma, re-run this job
     editor.set_value("sigma", 2.0)

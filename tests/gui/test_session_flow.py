@@ -234,3 +234,56 @@ def test_step_then_stop_cancels_a_running_job(qtbot, flow_setup):
     assert win.message.text().startswith("run stopped")
     assert win.run_button.isEnabled() and not win.stop_button.isEnabled()
     win.close()
+
+
+def test_breakpoint_from_the_cascade_view_pauses_there(qtbot, flow_setup):
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    cascade, raw, workdir = flow_setup
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    c = win.controller
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=20000):
+        c.open_cascade(str(cascade))
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(workdir))
+    with qtbot.waitSignal(win.sig_organised, timeout=30000) as org:
+        c.organise()
+    result = org.args[0]
+    win.cascade_view.set_breakpoint("bias", True)  # what the task's context menu does
+    assert win.cascade_view.items_by_name["bias"].pen().widthF() == 3.0
+    events = []
+    win.sig_event.connect(lambda ev: events.append(ev))
+    with qtbot.waitSignal(win.sig_paused, timeout=60000) as paused:
+        win.run_button.click()
+    assert result.jobs[paused.args[0]].task == "bias"
+    assert [e.data.get("reason") for e in events if e.kind == "paused"] == ["breakpoint"]
+    with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin:
+        win.continue_button.click()
+    assert fin.args[0]["ok"]
+
+
+def test_data_folders_by_drag_and_drop(qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from reflexng.gui.session_bar import DataDirList
+
+    lst = DataDirList()
+    qtbot.addWidget(lst)
+    (tmp_path / "night1").mkdir()
+    f = tmp_path / "night2" / "a.fits"
+    f.parent.mkdir()
+    f.write_bytes(b"")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "night1")), QUrl.fromLocalFile(str(f))])
+    ev = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(lst.sig_changed):
+        lst.dropEvent(ev)
+    assert lst.dirs() == [str(tmp_path / "night1"), str(tmp_path / "night2")]
+    lst.setCurrentRow(0)
+    lst.item(0).setSelected(True)
+    lst.remove_selected()
+    assert lst.dirs() == [str(tmp_path / "night2")]
