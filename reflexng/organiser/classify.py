@@ -268,69 +268,88 @@ def classify(
     out: list[FileRecord] = []
     append = out.append
     tables = [(key_function(keys), table) for keys, table in clf.tables]
-    single_table = tables[0] if len(tables) == 1 else None
-    matching, processed_rules, slow = clf.matching, clf.processed_rules, clf.slow
-    # per rule index: (category, data source, (data source,)) - built once, shared
-    info = [(r.category, ds, (ds,)) for ds, r in rules]
+    # raw files (no PRO.CATG) can only hit tables not keyed on PRO.CATG; with one such table
+    # and no function rules, a file's verdict is one dictionary look-up
+    raw_tables = [(keys, t) for keys, t in clf.tables if PRO_CATG not in keys]
+    verdicts: dict[tuple, tuple] = {}
+    fast_keyf = None
+    if len(raw_tables) == 1 and not clf.slow:
+        fast_keyf = key_function(raw_tables[0][0])
+        for key, hits in raw_tables[0][1].items():
+            cats = {rules[i][1].category for i in hits}
+            if len(cats) == 1:
+                names = tuple(dict.fromkeys(rules[i][0] for i in hits))
+                verdicts[key] = (rules[hits[0]][1].category, names[0], names)
+    new = object.__new__
     for s in items:
-        path = s.path
-        if s.status != "ok":
-            append(_record(path, s.size, s.mtime_ns, UNREADABLE, None, None, s.reason or "unreadable",
-                           {}, None, False, None, getattr(s, "header_digest", "") or "", (),
-                           path in excluded))
-            continue
-        values = s.values
-        get = values.get
-        m = get("MJD-OBS")
-        mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
-        is_processed = PRO_CATG in values
-        if dup_of and path in dup_of:
-            append(_record(path, s.size, s.mtime_ns, DUPLICATE, None, None,
-                           f"identical to {dup_of[path]}", values, mjd, is_processed, dup_of[path],
-                           s.header_digest, (), path in excluded))
-            continue
-        # fast path: one look-up per keyword set, raw header values (2 == 2.0 in a dict)
-        if single_table is not None:
-            hits = single_table[1].get(single_table[0](get))
-        else:
-            hits = None
-            for keyf, table in tables:
-                found = table.get(keyf(get))
-                if found is not None:
-                    hits = found if hits is None else sorted([*hits, *found])
-        if hits is None or slow:
-            # a miss: try again with stripped strings, and evaluate function/predicate rules
-            hits = matching(values)
-        if is_processed and hits:
-            # products keep raw keywords (DPR.TYPE...): only rules naming PRO.CATG apply
-            hits = [i for i in hits if i in processed_rules]
-        if len(hits) == 1:
-            cat, ds_name, ds_tuple = info[hits[0]]
-            append(_record(path, s.size, s.mtime_ns, OK, cat, ds_name, "", values, mjd,
-                           is_processed, None, s.header_digest, ds_tuple,
-                           bool(excluded) and path in excluded))
-            continue
-        cats = list(dict.fromkeys(rules[i][1].category for i in hits))
-        if len(cats) == 1:
-            ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
-            append(_record(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
-                           is_processed, None, s.header_digest, ds_names, path in excluded))
-        elif len(cats) > 1:
-            named = ", ".join(
-                f"{rules[i][1].category} of {rules[i][0]} ({where(rules[i][1])})" for i in hits
-            )
-            append(_record(path, s.size, s.mtime_ns, AMBIGUOUS, None, None,
-                           f"ambiguous: matches {named}", values, mjd, is_processed, None,
-                           s.header_digest, (), path in excluded))
-        elif is_processed:
-            catg = str(get(PRO_CATG)).strip()
-            append(_record(path, s.size, s.mtime_ns, OK, catg, None,
-                           f"processed calibration (PRO.CATG {catg})", values, mjd, True, None,
-                           s.header_digest, (), path in excluded))
-        else:
-            append(_record(path, s.size, s.mtime_ns, UNCLASSIFIED, None, None, clf.nearest(values),
-                           values, mjd, False, None, s.header_digest, (), path in excluded))
+        if fast_keyf is not None and s.status == "ok":
+            values = s.values
+            v = verdicts.get(fast_keyf(values.get))
+            if v is not None and PRO_CATG not in values and not (dup_of and s.path in dup_of):
+                m = values.get("MJD-OBS")
+                mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
+                path = s.path
+                rec = new(FileRecord)
+                rec.__dict__.update({
+                    "path": path, "size": s.size, "mtime_ns": s.mtime_ns, "status": OK,
+                    "category": v[0], "data_source": v[1], "reason": "", "headers": values,
+                    "mjd": mjd, "processed": False, "duplicate_of": None,
+                    "header_digest": s.header_digest, "data_sources": v[2],
+                    "excluded": bool(excluded) and path in excluded,
+                })
+                append(rec)
+                continue
+        append(_classify_one(s, clf, tables, dup_of, excluded))
     return out
+
+
+def _classify_one(s, clf: Classifier, tables, dup_of, excluded) -> FileRecord:
+    """The general case of :func:`classify` for one scanned file."""
+    rules = clf.rules
+    path = s.path
+    if s.status != "ok":
+        return _record(path, s.size, s.mtime_ns, UNREADABLE, None, None, s.reason or "unreadable",
+                       {}, None, False, None, getattr(s, "header_digest", "") or "", (),
+                       path in excluded)
+    values = s.values
+    get = values.get
+    mjd = mjd_of(values)
+    is_processed = PRO_CATG in values
+    if path in dup_of:
+        return _record(path, s.size, s.mtime_ns, DUPLICATE, None, None,
+                       f"identical to {dup_of[path]}", values, mjd, is_processed, dup_of[path],
+                       s.header_digest, (), path in excluded)
+    # one look-up per keyword set with raw header values (2 == 2.0 in a dict)
+    hits = None
+    for keyf, table in tables:
+        found = table.get(keyf(get))
+        if found is not None:
+            hits = found if hits is None else sorted([*hits, *found])
+    if hits is None or clf.slow:
+        # a miss: try again with stripped strings, and evaluate function/predicate rules
+        hits = clf.matching(values)
+    if is_processed and hits:
+        # products keep raw keywords (DPR.TYPE...): only rules naming PRO.CATG apply
+        hits = [i for i in hits if i in clf.processed_rules]
+    cats = list(dict.fromkeys(rules[i][1].category for i in hits))
+    if len(cats) == 1:
+        ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
+        return _record(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
+                       is_processed, None, s.header_digest, ds_names, path in excluded)
+    if len(cats) > 1:
+        named = ", ".join(
+            f"{rules[i][1].category} of {rules[i][0]} ({where(rules[i][1])})" for i in hits
+        )
+        return _record(path, s.size, s.mtime_ns, AMBIGUOUS, None, None,
+                       f"ambiguous: matches {named}", values, mjd, is_processed, None,
+                       s.header_digest, (), path in excluded)
+    if is_processed:
+        catg = str(get(PRO_CATG)).strip()
+        return _record(path, s.size, s.mtime_ns, OK, catg, None,
+                       f"processed calibration (PRO.CATG {catg})", values, mjd, True, None,
+                       s.header_digest, (), path in excluded)
+    return _record(path, s.size, s.mtime_ns, UNCLASSIFIED, None, None, clf.nearest(values),
+                   values, mjd, False, None, s.header_digest, (), path in excluded)
 
 
 def _duplicates(items: Sequence[Any], content_hash: Callable[[str], str] | None) -> dict[str, str]:
