@@ -338,6 +338,41 @@ def read_file(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict, 
 
 
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_RWF_NOWAIT = getattr(os, "RWF_NOWAIT", None)
+_FADV_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
+
+
+def is_cold(path: str) -> bool:
+    """True when the file's first bytes are not in the page cache (a read would wait)."""
+    if _RWF_NOWAIT is None or _FADV is None:
+        return False
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError:
+        return False
+    try:
+        os.preadv(fd, [bytearray(80)], 0, _RWF_NOWAIT)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:  # RWF_NOWAIT not supported here
+        return False
+    finally:
+        os.close(fd)
+
+
+def prefetch(path: str) -> None:
+    """Ask the kernel to read a file's first header blocks in the background."""
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError:
+        return
+    try:
+        _FADV(fd, 0, FIRST_READ, _FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict, str] | None:

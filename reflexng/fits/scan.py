@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from reflexng.fits.cache import ScanCache, dumps, loads_many
-from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, read_file
+from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
 from reflexng.fits.walk import walk
 
 # below this many files to read, worker processes cost more than they save
 MIN_FILES_PER_WORKER = 200
+# a cold page cache is detected on one file in PROBE_EVERY; then PREFETCH files are requested
+# ahead of the one being read
+PROBE_EVERY = 128
+PREFETCH = 32
 
 
 class ScanCancelled(Exception):
@@ -59,7 +63,22 @@ def _read_chunk(job: tuple) -> tuple[list[tuple], list[str | None] | None]:
     stores that text, and one ``json.loads`` per chunk in the parent beats unpickling)."""
     keywords, files, as_json = job
     spec = _spec(keywords)
-    results = [read_file(path, size, spec) for path, size in files]
+    results = []
+    n = len(files)
+    for start in range(0, n, PROBE_EVERY):
+        block = files[start : start + PROBE_EVERY]
+        if not is_cold(block[0][0]):
+            results.extend(read_file(path, size, spec) for path, size in block)
+            continue
+        # cold page cache: ask the kernel for the next files' headers while reading this one,
+        # so the disk has several requests in flight
+        ahead = files[start : start + PROBE_EVERY + PREFETCH]
+        for path, _ in ahead[:PREFETCH]:
+            prefetch(path)
+        for i, (path, size) in enumerate(block):
+            if i + PREFETCH < len(ahead):
+                prefetch(ahead[i + PREFETCH][0])
+            results.append(read_file(path, size, spec))
     if not as_json:
         return results, None
     texts = [dumps(r[2]) if r[0] == OK else None for r in results]

@@ -385,3 +385,28 @@ def test_scan_from_a_thread_uses_forkserver_and_matches(tmp_path):
         stop.set()
         idle.join()
     assert box["r"] == serial
+
+
+def evict(paths) -> None:
+    """Drop files from the page cache (clean pages only, hence the sync)."""
+    os.sync()
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def test_cold_page_cache_prefetch_path(tmp_path):
+    from reflexng.fits.reader import is_cold
+
+    fast_copies(tmp_path, 300)
+    files = sorted(tmp_path.rglob("*.fits"))
+    warm = scan([tmp_path], KEYS + ["OBS.ID"], workers=1)
+    evict(files)
+    if not is_cold(str(files[0])):
+        pytest.skip("this file system does not report uncached pages (RWF_NOWAIT)")
+    assert is_cold(str(files[0]))
+    assert scan([tmp_path], KEYS + ["OBS.ID"], workers=1) == warm
+    assert not is_cold(str(files[0]))
