@@ -18,6 +18,7 @@ class Extension:
     name: str
     kind: str  # "image" | "table" | "empty"
     shape: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()
 
     def label(self) -> str:
         dims = "×".join(str(s) for s in reversed(self.shape)) if self.shape else ""
@@ -35,6 +36,18 @@ class Plane:
     ext: int = 0
 
 
+WAVE_COLUMNS = ("wave", "wavelength", "lambda", "wl")
+FLUX_COLUMNS = ("flux", "counts", "spec", "data", "response")
+
+
+def spectrum_columns(columns) -> tuple[str, str] | None:
+    """(wavelength column, flux column) when a table looks like a spectrum."""
+    low = [c.lower() for c in columns]
+    wl = next((columns[low.index(n)] for n in WAVE_COLUMNS if n in low), None)
+    fl = next((columns[low.index(n)] for n in FLUX_COLUMNS if n in low), None)
+    return (wl, fl) if wl and fl else None
+
+
 def list_extensions(path: str | os.PathLike) -> list[Extension]:
     from astropy.io import fits
 
@@ -44,13 +57,15 @@ def list_extensions(path: str | os.PathLike) -> list[Extension]:
             hdr = h.header
             naxis = int(hdr.get("NAXIS", 0))
             shape = tuple(int(hdr.get(f"NAXIS{k}", 0)) for k in range(naxis, 0, -1))
+            columns: tuple[str, ...] = ()
             if isinstance(h, (fits.BinTableHDU, fits.TableHDU)):
                 kind = "table"
+                columns = tuple(h.columns.names)
             elif naxis >= 1 and all(shape):
                 kind = "image"
             else:
                 kind = "empty"
-            out.append(Extension(i, h.name if i else (h.name if h.name != "PRIMARY" else ""), kind, shape))
+            out.append(Extension(i, h.name if i else (h.name if h.name != "PRIMARY" else ""), kind, shape, columns))
     return out
 
 
@@ -152,12 +167,9 @@ def read_spectrum(path: str | os.PathLike, ext: int | None = None) -> tuple[np.n
         for i in indices:
             h = hdul[i]
             if isinstance(h, (fits.BinTableHDU, fits.TableHDU)) and h.data is not None:
-                names = [n.lower() for n in h.columns.names]
-                wl = next((n for n in names if n in ("wave", "wavelength", "lambda", "wl")), None)
-                fl = next((n for n in names if n in ("flux", "counts", "spec", "data")), None)
-                if wl and fl:
-                    col_w = h.columns.names[names.index(wl)]
-                    col_f = h.columns.names[names.index(fl)]
+                cols = spectrum_columns(h.columns.names)
+                if cols:
+                    col_w, col_f = cols
                     unit = h.columns[col_w].unit or ""
                     return (
                         np.asarray(h.data[col_w], float).ravel(),

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from reflexng.gui.image_view import ImageViewer
-from reflexng.gui.imaging import list_extensions
+from reflexng.gui.imaging import list_extensions, spectrum_columns
 from reflexng.gui.parameter_editor import ParameterEditor, parameter_diff
 from reflexng.gui.viewers import FigureTabs, HeaderViewer, QCTable, SpectrumViewer, TableViewer
 
@@ -38,6 +38,8 @@ def product_kind(path: str) -> str:
     if any(e.kind == "image" and len(e.shape) >= 2 for e in exts):
         return "image"
     if any(e.kind == "image" and len(e.shape) == 1 for e in exts):
+        return "spectrum"
+    if any(e.kind == "table" and spectrum_columns(e.columns) for e in exts):
         return "spectrum"
     if any(e.kind == "table" for e in exts):
         return "table"
@@ -196,6 +198,8 @@ class InspectionPanel(QWidget):
             elif kind == "spectrum":
                 self.spectrum.show_file(path)
                 self.tabs.setCurrentWidget(self.spectrum)
+                if any(e.kind == "table" for e in list_extensions(path)):
+                    self.table.show_file(path)
             elif kind == "table":
                 self.table.show_file(path)
                 self.tabs.setCurrentWidget(self.table)

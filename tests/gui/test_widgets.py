@@ -250,6 +250,14 @@ def test_spectrum_header_qc_table(qtbot, tmp_path):
     assert tv.rowCount() == 3 and tv.item(2, 0).text() == "2.0"
     sv.show_file(str(tpath))  # a table with WAVE/FLUX is a spectrum too
     assert len(sv.curve.getData()[0]) == 3
+    from reflexng.gui.inspection_panel import InspectionPanel, product_kind
+
+    assert product_kind(str(tpath)) == "spectrum" and product_kind(str(path)) == "spectrum"
+    assert product_kind(str(tmp_path / "missing.fits")) == "other"
+    panel = InspectionPanel()
+    qtbot.addWidget(panel)
+    panel.show_product(str(tpath))
+    assert panel.tabs.currentWidget() is panel.spectrum and panel.table.rowCount() == 3
     hv.show_file(str(tmp_path / "missing.fits"))
     assert "cannot read" in hv.text.toPlainText()
 
