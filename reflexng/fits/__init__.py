@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, read_file
-from reflexng.fits.scan import ScanCancelled, ScannedFile, scan
+from reflexng.fits.scanner import ScanCancelled, ScannedFile, scan
 from reflexng.fits.walk import FITS_SUFFIXES, is_fits_name
 
 __all__ = [

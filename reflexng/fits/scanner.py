@@ -65,9 +65,12 @@ def _read_chunk(job: tuple) -> tuple[list[tuple], list[str | None] | None]:
     spec = _spec(keywords)
     results = []
     n = len(files)
+    cold = False
     for start in range(0, n, PROBE_EVERY):
         block = files[start : start + PROBE_EVERY]
-        if not is_cold(block[0][0]):
+        # after a cold block the next PREFETCH files were requested already: probe beyond them
+        cold = is_cold(block[min(PREFETCH if cold else 0, len(block) - 1)][0])
+        if not cold:
             results.extend(read_file(path, size, spec) for path, size in block)
             continue
         # cold page cache: ask the kernel for the next files' headers while reading this one,
@@ -113,7 +116,7 @@ def _pool_context() -> Any:
         method = "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["reflexng.fits.scan"])
+        ctx.set_forkserver_preload(["reflexng.fits.scanner"])
     return ctx
 
 
