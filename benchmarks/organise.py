@@ -204,12 +204,16 @@ def fast_choices(result, cascade):
 
 
 def best_of(fn, n: int):
-    times = []
+    """(best wall time, median wall time, result); ``best_of.cpu`` = best CPU time of this
+    process (on a shared machine the wall time also counts other processes' turns)."""
+    times, cpus = [], []
     out = None
     for _ in range(n):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    best_of.cpu = min(cpus)
     return min(times), statistics.median(times), out
 
 
@@ -251,12 +255,14 @@ def main() -> int:
     results = {}
     for label, wp in (("templates of 5 frames", {}), ("one job per frame", {"science_group": "MJD-OBS"})):
         best, med, result = best_of(lambda wp=wp: organise_scanned(cascade, scanned, workflow_parameters=wp), 7)
+        cpu = best_of.cpu
         nograph, _, _ = best_of(lambda wp=wp: organise_scanned(cascade, scanned, workflow_parameters=wp,
                                                                 build_graph=False), 5)
         results[label] = result
         n_sci = sum(1 for j in result.jobs.values() if j.task == "science")
         complete = sum(1 for d in result.datasets if d.complete)
-        print(f"organise_scanned, {label}: best {best * 1000:.0f} ms, median {med * 1000:.0f} ms "
+        print(f"organise_scanned, {label}: best {best * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms), "
+              f"median {med * 1000:.0f} ms "
               f"(job graph {max(0.0, best - nograph) * 1000:.0f} ms; {len(result.jobs)} jobs, "
               f"{n_sci} science jobs, {complete}/{len(result.datasets)} datasets complete)  "
               f"target < 100 ms")

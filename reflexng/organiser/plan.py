@@ -117,15 +117,32 @@ class Planner:
         self.prefer = prefer
         self.by_source: dict[str, list[FileRecord]] = {}
         self.by_recipe: dict[str, list[FileRecord]] = {}
+        by_source = self.by_source
+        by_tuple: dict[tuple[str, ...], list[FileRecord]] = {}  # classify shares these tuples
         for f in files:
-            if f.status != OK or f.excluded:
-                continue
-            for ds in f.data_sources:
-                self.by_source.setdefault(ds, []).append(f)
-            if f.processed and not f.data_sources:
+            dss = f.data_sources
+            if dss:
+                if f.status == OK and not f.excluded:
+                    got = by_tuple.get(dss)
+                    if got is None:
+                        by_tuple[dss] = [f]
+                    else:
+                        got.append(f)
+            elif f.processed and f.status == OK and not f.excluded:
                 rec = f.headers.get(PRO_RECIPE)
                 if isinstance(rec, str) and rec.strip():
                     self.by_recipe.setdefault(rec.strip(), []).append(f)
+        mixed = set()
+        for dss, members in by_tuple.items():  # files come sorted by path: lists stay sorted
+            for ds in dss:
+                got = by_source.get(ds)
+                if got is None:
+                    by_source[ds] = list(members)
+                else:
+                    got.extend(members)
+                    mixed.add(ds)
+        for ds in mixed:  # merged from several tuples: restore path order
+            by_source[ds].sort(key=attrgetter("path"))
         self._groups: dict[str, list[Group]] = {}
         self._pools: dict[tuple, Pool] = {}
         self._cond: dict[Group, str] = {}  # groups are made once per planner: identity keys
