@@ -82,13 +82,13 @@ def parse_value(text: str, standard: bool = True) -> Any:
     return _to_num(m.group(1))
 
 
-_CACHE: tuple[dict[bytes, Any], dict[bytes, Any]] = ({}, {})
+MEMO: tuple[dict[bytes, Any], dict[bytes, Any]] = ({}, {})
 _MAX_CACHE = 200_000
 
 
 def value_of(raw: bytes, standard: bool) -> Any:
     """``parse_value`` of raw card bytes, memoised (values of categorical keywords repeat)."""
-    cache = _CACHE[standard]
+    cache = MEMO[standard]
     try:
         return cache[raw]
     except KeyError:

@@ -19,14 +19,14 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import warnings
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from reflexng.cascade.model import fits_card_name
-from reflexng.fits.cards import _CACHE as _MEMO
+from reflexng.fits.cards import MEMO as _MEMO
 from reflexng.fits.cards import ODD, cascade_name, value_of
+from reflexng.fits.fallback import AstropyFailed, astropy_result
 from reflexng.fits.layout import LayoutCache
 
 BLOCK = 2880
@@ -327,7 +327,7 @@ def read_file(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict, 
             return result
     try:
         return _read(path, size, spec, kind)
-    except Unreadable as exc:
+    except (Unreadable, AstropyFailed) as exc:
         return UNREADABLE, str(exc), {}, ""
     except IsADirectoryError:
         return UNREADABLE, "is a folder", {}, ""
@@ -439,21 +439,21 @@ def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str,
             try:
                 buf, end = _read_header(src, 0, "header", head)
             except _Odd:
-                return _astropy_result(path, size, spec, f"{zlib.crc32(head):08x}{size:x}")
+                return astropy_result(path, size, spec, f"{zlib.crc32(head):08x}{size:x}")
         hlen = end + 80
         hlen += -hlen % BLOCK
         digest = f"{zlib.crc32(memoryview(buf)[: end + 80]):08x}{size:x}"
         naxis, dsize = data_size(buf, 0, end)
         _check_size(src, kind, size, hlen, dsize)
         if kind == "fz":
-            return _astropy_result(path, size, spec, digest)
+            return astropy_result(path, size, spec, digest)
         try:
             values = primary_values(buf, end, spec)
             missing = spec.all or len(values) < len(spec.names)
             if missing and naxis == 0:
                 values = _merge_ext1(src, kind, size, hlen, spec, values)
         except _Odd:
-            return _astropy_result(path, size, spec, digest)
+            return astropy_result(path, size, spec, digest)
         return OK, "", values, digest
     finally:
         src.close()
@@ -498,70 +498,3 @@ def _merge_ext1(src: Any, kind: str, size: int, hlen: int, spec: KeywordSpec, va
     for k, v in extra.items():
         values.setdefault(k, v)
     return values
-
-
-# ---------------------------------------------------------------------------- astropy fallback
-
-
-def _astropy_result(path: str, size: int, spec: KeywordSpec, digest: str):
-    try:
-        values = astropy_values(path, spec)
-    except Exception as exc:
-        raise Unreadable(f"astropy cannot read it: {exc}") from None
-    return OK, "", values, digest or f"astropy-{size:x}"
-
-
-def _header_values(header: Any, spec: KeywordSpec, want: Iterable[str]) -> dict:
-    from astropy.io.fits.card import Undefined
-    from astropy.io.fits.verify import VerifyError
-
-    out: dict[str, Any] = {}
-    if spec.all:
-        for card in header.cards:
-            kw = card.keyword
-            if kw in ("COMMENT", "HISTORY", "", "END"):
-                continue
-            if card.field_specifier:  # a record-valued card: astropy names it DP1.AXIS.1
-                name = kw
-            elif " " in kw or len(kw) > 8:
-                name = cascade_name("HIERARCH " + kw)
-            else:
-                name = kw
-            if name in out:
-                continue
-            try:
-                value = card.value
-            except VerifyError:
-                continue
-            out[name] = None if isinstance(value, Undefined) else value
-        return out
-    for name in want:
-        card_name = fits_card_name(name)
-        try:
-            if card_name not in header:
-                continue
-            value = header[card_name]
-        except (VerifyError, KeyError, ValueError):
-            continue
-        out[name] = None if isinstance(value, Undefined) else value
-    return out
-
-
-def astropy_values(path: str, spec: KeywordSpec) -> dict:
-    """The same values read with astropy (slow path; the header objects are dropped)."""
-    from astropy.io import fits
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            h0 = hdul[0].header
-            values = _header_values(h0, spec, spec.names)
-            missing = [n for n in spec.names if n not in values]
-            if (spec.all or missing) and h0.get("NAXIS", 0) == 0:
-                try:
-                    h1 = hdul[1].header
-                except IndexError:
-                    return values
-                for k, v in _header_values(h1, spec, missing).items():
-                    values.setdefault(k, v)
-            return values
