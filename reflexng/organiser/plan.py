@@ -151,6 +151,7 @@ class Planner:
         self.own_missing: dict[str, tuple[str, ...]] = {}  # what each job itself lacks
         self._closure: dict[str, list[str]] = {}
         self._inputs: dict[int, tuple] = {}
+        self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
         self.notes: list[str] = []
 
@@ -176,14 +177,24 @@ class Planner:
                 buckets: dict[Any, list[FileRecord]] = {i: [f] for i, f in enumerate(files)}
             else:
                 buckets = {}
-                keyf = key_function(keys)
-                for f in files:
-                    k = keyf(f.headers.get)
-                    b = buckets.get(k)
-                    if b is None:
-                        buckets[k] = [f]
-                    else:
-                        b.append(f)
+                if len(keys) == 1:  # the common case: the value itself is the key
+                    key0 = keys[0]
+                    for f in files:
+                        k = f.headers.get(key0)
+                        b = buckets.get(k)
+                        if b is None:
+                            buckets[k] = [f]
+                        else:
+                            b.append(f)
+                else:
+                    keyf = key_function(keys)
+                    for f in files:
+                        k = keyf(f.headers.get)
+                        b = buckets.get(k)
+                        if b is None:
+                            buckets[k] = [f]
+                        else:
+                            b.append(f)
             for members in buckets.values():
                 ref = members[0]
                 grouping = {k: ref.headers.get(k) for k in keys}
@@ -213,6 +224,20 @@ class Planner:
     def ctx(self, g: Group) -> RuleContext:
         files = g.all_files()
         return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task)
+
+    def needs_ctx(self, task: Task) -> bool:
+        """Whether associating a job of ``task`` calls cascade code (conditions, match
+        functions) that needs its :class:`RuleContext`; else it is not built."""
+        got = self._needs_ctx.get(task.name)
+        if got is None:
+            got = False
+            for a in task.associated_inputs:
+                if a.condition is not None or any(r.function is not None for r in self.rules_for(a)):
+                    got = True
+                if a.source.kind == "task" and self.cascade.tasks[a.source.name].condition is not None:
+                    got = True
+            self._needs_ctx[task.name] = got
+        return got
 
     def condition_ok(self, g: Group) -> bool:
         return not self.condition_problem(g)
@@ -358,7 +383,7 @@ class Planner:
             return jid
         self._visiting.add(jid)
         task: Task = self.cascade.tasks[g.task]
-        ctx = self.ctx(g)
+        ctx = self.ctx(g) if self.needs_ctx(task) else None
         missing: list[str] = []
         if g.problem:
             missing.append(f"{g.task}: {g.problem}")
@@ -374,7 +399,7 @@ class Planner:
                 missing.append(res.missing)
         try:
             if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
-                params = task_parameters(task, ctx, self.parameter_set, self.overrides)
+                params = task_parameters(task, ctx or self.ctx(g), self.parameter_set, self.overrides)
             else:
                 params = {}
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
