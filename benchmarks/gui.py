@@ -7,7 +7,8 @@
 2. stall: longest gap of a 10 ms QTimer heartbeat while the demo imaging cascade runs from
    the window (Session.start + events marshalled to the GUI thread), vs running the same
    reduction with the blocking Session.run() on the GUI thread. Goal < 100 ms.
-3. image: read a 4096 x 4096 float32 FITS file and show it in the image viewer (zscale,
+3. files: 100,000 FileRecords in the file table (load, scroll, search) vs a QStandardItemModel.
+4. image: read a 4096 x 4096 float32 FITS file and show it in the image viewer (zscale,
    painted), vs matplotlib imshow of the same file drawn on an Agg canvas. Goal < 0.5 s.
 
 Runs offscreen unless a display is available. Prints a table (or JSON with --json).
@@ -198,18 +199,76 @@ def bench_image(n: int) -> dict:
     return {"reflexng_image_viewer_s": min(times), "matplotlib_imshow_agg_s": min(mpl), "pixels": n * n}
 
 
+def bench_files(n: int = 100_000) -> dict:
+    """Load n FileRecords into the file table and scroll through it, vs a QStandardItemModel
+    (the ready-made Qt model) holding the same rows."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from reflexng.gui.file_table import FileTable
+    from reflexng.organiser.model import FileRecord
+
+    recs = [FileRecord(f"/data/DEMO.{i:06d}.fits", 1, 0, "ok" if i % 9 else "unclassified", "BIAS", "RAW_BIAS",
+                       "" if i % 9 else "no rule matched: DPR.TYPE='LAMP'", {"EXPTIME": i % 30, "DPR.TYPE": "BIAS"})
+            for i in range(n)]
+
+    def scroll(view) -> float:
+        sb = view.verticalScrollBar()
+        worst = 0.0
+        for v in range(0, sb.maximum(), max(1, sb.maximum() // 100)):
+            t = time.perf_counter()
+            sb.setValue(v)
+            view.viewport().repaint()
+            worst = max(worst, time.perf_counter() - t)
+        return worst
+
+    ft = FileTable()
+    ft.resize(1000, 700)
+    ft.show()
+    app.processEvents()
+    t0 = time.perf_counter()
+    ft.set_records(recs, ["DPR.TYPE", "EXPTIME"])
+    app.processEvents()
+    load = time.perf_counter() - t0
+    worst = scroll(ft.view)
+    t0 = time.perf_counter()
+    ft.search.setText("unclassified")
+    search = time.perf_counter() - t0
+    ft.close()
+
+    view = QTableView()
+    view.resize(1000, 700)
+    view.show()
+    t0 = time.perf_counter()
+    model = QStandardItemModel(0, 6)
+    for r in recs:
+        model.appendRow([QStandardItem(os.path.basename(r.path)), QStandardItem(r.category or ""),
+                         QStandardItem(r.status), QStandardItem(r.reason), QStandardItem(str(r.headers["DPR.TYPE"])),
+                         QStandardItem(str(r.headers["EXPTIME"]))])
+    view.setModel(model)
+    app.processEvents()
+    std_load = time.perf_counter() - t0
+    std_worst = scroll(view)
+    view.close()
+    return {"rows": n, "load_s": load, "worst_scroll_step_s": worst, "search_s": search,
+            "qstandarditemmodel_load_s": std_load, "qstandarditemmodel_worst_scroll_step_s": std_worst}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256, help="demo detector size for the stall benchmark")
     ap.add_argument("--image", type=int, default=4096, help="image side for the image benchmark")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--skip", action="append", default=[], choices=["launch", "stall", "image"])
+    ap.add_argument("--skip", action="append", default=[], choices=["launch", "stall", "image", "files"])
     args = ap.parse_args(argv)
     res: dict = {}
     if "launch" not in args.skip:
         res["launch"] = bench_launch()
     if "image" not in args.skip:
         res["image"] = bench_image(args.image)
+    if "files" not in args.skip:
+        res["files"] = bench_files()
     if "stall" not in args.skip:
         res["stall"] = bench_stall(args.size)
     if args.json:
@@ -224,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         a, b = r["reflexng_image_viewer_s"], r["matplotlib_imshow_agg_s"]
         print(f"show {args.image}x{args.image} float32 FITS: image viewer {a:.3f} s vs matplotlib imshow (Agg) "
               f"{b:.3f} s (x{b / a:.1f} faster); goal < 0.5 s: {'OK' if a < 0.5 else 'MISSED'}")
+    if "files" in res:
+        r = res["files"]
+        print(f"file table, {r['rows']} rows: load {r['load_s']:.2f} s, worst scroll step "
+              f"{r['worst_scroll_step_s'] * 1000:.0f} ms, search {r['search_s']:.2f} s vs QStandardItemModel load "
+              f"{r['qstandarditemmodel_load_s']:.2f} s (x{r['qstandarditemmodel_load_s'] / r['load_s']:.0f}), worst scroll "
+              f"step {r['qstandarditemmodel_worst_scroll_step_s'] * 1000:.0f} ms")
     if "stall" in res:
         r = res["stall"]
         print(f"demo run ({r['jobs']} jobs, {r['run_s']:.1f} s, ok={r['ok']}): longest event-loop stall "

@@ -64,7 +64,8 @@ class Controller:
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 
-        start_worker(warm_imports)
+        # after the window is up: imports in a worker still compete for the interpreter lock
+        QTimer.singleShot(1500, lambda: start_worker(warm_imports))
 
     # ------------------------------------------------------------------ helpers
     def _fail(self, what: str):

@@ -15,6 +15,21 @@ from reflexng.gui.imaging import SCALES, Plane, display_limits, read_plane, sky_
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
+
+def _no_pyplot_at_startup() -> None:
+    """pyqtgraph >= 0.13.4 imports matplotlib.pyplot (about 1 s) while building the
+    histogram's colour-map menu, only to list matplotlib's uncategorised maps ("Others"). Skip
+    that list so the window opens fast; every categorised matplotlib map stays in the menu."""
+    try:
+        from pyqtgraph.widgets import ColorMapMenu
+    except ImportError:  # an older pyqtgraph without the menu
+        return
+    if hasattr(ColorMapMenu, "find_mpl_leftovers"):
+        ColorMapMenu.find_mpl_leftovers = lambda: []
+
+
+_no_pyplot_at_startup()
+
 COLOUR_MAPS = ("grey", "viridis", "inferno", "magma", "plasma", "cividis")
 COMPARE_MODES = ("A", "B", "A − B", "blink")
 
