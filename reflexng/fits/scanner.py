@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -243,13 +244,15 @@ def scan(
             _read_all(files, names, workers, on_chunk, cancelled, as_json=cache is not None)
         finally:
             if cache is not None:
-                ok_paths = {f.path for f in out if f.status == OK}
-                drop = _stale(cached, ok_paths, roots, todo_done=len(out) == total)
+                drop: list[str] = []
+                if len(hits) < len(cached) and len(out) == total:  # some rows may be stale
+                    ok_paths = {f.path for f in out if f.status == OK}
+                    drop = _stale(cached, ok_paths, roots)
                 cache.write(new_rows, drop)
     finally:
         if cache is not None:
             cache.close()
-    out.sort(key=lambda f: f.path)
+    out.sort(key=attrgetter("path"))
     return out
 
 
@@ -275,16 +278,8 @@ def _merge_cached(cache: ScanCache, row: tuple, values: dict, names, keyset_text
     return merged, ScanCache.keyset_text(ks.union(names))
 
 
-def _stale(cached: dict, ok_paths: set[str], roots: Sequence[str | Path], todo_done: bool):
+def _stale(cached: dict, ok_paths: set[str], roots: Sequence[str | Path]) -> list[str]:
     """Cached paths under the scanned roots that are gone or no longer readable."""
-    if not todo_done:
-        return []
-    prefixes = []
-    for r in roots:
-        p = os.path.abspath(os.fspath(r))
-        prefixes.append(p)
-    folder_prefixes = tuple(p.rstrip(os.sep) + os.sep for p in prefixes)
-    exact = set(prefixes)
-    return [
-        p for p in cached if p not in ok_paths and (p in exact or p.startswith(folder_prefixes))
-    ]
+    exact = {os.path.abspath(os.fspath(r)) for r in roots}
+    folders = tuple(p.rstrip(os.sep) + os.sep for p in exact)
+    return [p for p in cached if p not in ok_paths and (p in exact or p.startswith(folders))]
