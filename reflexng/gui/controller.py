@@ -73,7 +73,8 @@ class Controller:
 
     def _update_controls(self) -> None:
         self.w.run_controls.set_running(self.running, self.paused, can_run=self.result is not None)
-        self.w.inspection.set_paused(self.paused and self.paused_job is not None)
+        can_rerun = self.session is not None and self.result is not None and (self.paused or not self.running)
+        self.w.inspection.set_paused(self.paused and self.paused_job is not None, can_rerun)
 
     def workdir(self) -> Path:
         text = self.w.session_bar.workdir.text().strip()

@@ -133,9 +133,11 @@ class InspectionPanel(QWidget):
         lay.addWidget(split)
 
     # ------------------------------------------------------------------ state
-    def set_paused(self, paused: bool) -> None:
+    def set_paused(self, paused: bool, can_rerun: bool | None = None) -> None:
+        """Continue needs a paused run; Re-run a paused or finished run (``can_rerun``)."""
         self.continue_button.setEnabled(paused)
-        self.rerun_button.setEnabled(paused and self.job_id is not None)
+        self._can_rerun = paused if can_rerun is None else can_rerun
+        self.rerun_button.setEnabled(self._can_rerun and self.job_id is not None)
 
     def set_job(
         self,
@@ -173,7 +175,7 @@ class InspectionPanel(QWidget):
             self.editor.set_parameters(specs, effective, defaults, title=f"Recipe parameters of {job_id}")
         if paths:
             self.show_product(paths[0][0])
-        self.rerun_button.setEnabled(self.continue_button.isEnabled())
+        self.rerun_button.setEnabled(getattr(self, "_can_rerun", False))
 
     def set_attempts(self, attempts: Sequence[tuple[int, str]]) -> None:
         """(attempt number, label) of the job's other attempts."""

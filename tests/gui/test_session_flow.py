@@ -161,6 +161,17 @@ def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
 
     doc = json.loads(out.read_text())
     assert len(doc["activity"]) == 2 and len(doc["used"]) >= 4 and len(doc["wasGeneratedBy"]) == 2
+
+    # after the run: pick the science job, change a parameter, Re-run -> only that job runs
+    with qtbot.waitSignal(win.sig_inspected, timeout=30000):
+        win.dataset_tree.sig_job_clicked.emit(sci_job)
+    assert win.rerun_button.isEnabled() and not win.continue_button.isEnabled()
+    win.inspection.editor.editors["payload"].setText("science again")
+    with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin2:
+        win.rerun_button.click()
+    statuses = {j["task"]: j["status"] for j in fin2.args[0]["jobs"]}
+    assert statuses == {"bias": "reused", "science": "executed"}
+    assert _fits_cards(c.session.products(sci_job)[0][0])["TPAR.PAYLOAD"] == "science again"
     win.close()
 
 
