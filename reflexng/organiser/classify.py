@@ -264,6 +264,8 @@ def classify(
     paths = [x.path for x in items]
     if paths != sorted(paths):
         items.sort(key=lambda x: x.path)
+    if len(set(paths)) != len(paths):  # overlapping data folders: one record per path
+        items = list({x.path: x for x in reversed(items)}.values())[::-1]
     dup_of = _duplicates(items, content_hash)
     out: list[FileRecord] = []
     append = out.append

@@ -118,3 +118,12 @@ def test_cancel_and_progress(data, mini):
     assert result.datasets and seen and seen[-1][0] == seen[-1][1]
     with pytest.raises(OrganiseCancelled):
         organise(mini, data.root, cancelled=lambda: True)
+
+
+def test_overlapping_data_folders_count_each_file_once(data, mini):
+    data.night()
+    (data.root / "sub").mkdir()
+    sci = data.science("sub/sci.fits", T0)
+    result = organise(mini, [data.root, data.root / "sub"])
+    assert [f.path for f in result.files].count(str(sci)) == 1
+    assert result.file(str(sci)).status == OK and len(result.datasets) == 1
