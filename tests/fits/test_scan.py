@@ -410,3 +410,18 @@ def test_cold_page_cache_prefetch_path(tmp_path):
     assert is_cold(str(files[0]))
     assert scan([tmp_path], KEYS + ["OBS.ID"], workers=1) == warm
     assert not is_cold(str(files[0]))
+
+
+def test_benchmark_script_runs(tmp_path):
+    """benchmarks/scan.py on a small corpus (warm only): it runs and checks values itself."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "scan.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--files", "300", "--sample", "30", "--no-cold",
+         "--dir", str(tmp_path / "corpus")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "re-scan, all files cached" in out.stdout and "not measured: skipped" in out.stdout
