@@ -407,19 +407,25 @@ class Planner:
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
         deps = list(main_jobs)
         for res in assoc.values():
-            deps.extend(c.job_id for c in res.chosen if c.job_id)
-        deps = list(dict.fromkeys(deps))
+            for c in res.chosen:
+                if c.job_id:
+                    deps.append(c.job_id)
+        if len(deps) > 1:
+            deps = list(dict.fromkeys(deps))
         self.own_missing[jid] = tuple(missing)
+        jobs = self.jobs
         for d in deps:  # a job waiting for an incomplete job cannot run either
-            up = self.jobs.get(d)
+            up = jobs.get(d)
             if up is not None and not up.complete:
                 missing.append(f"{g.task}: needs {up.task} job {up.name}, which is incomplete")
         ref = g.ref
-        main = tuple(f.path for f in g.files)
-        self.jobs[jid] = _job(
+        main = tuple([f.path for f in g.files])
+        name = ref.path.rsplit("/", 1)[-1]
+        if g.grouping:
+            name += _group_words(g.grouping)
+        jobs[jid] = _job(
             jid, g.task, task.recipe_name, main, main_jobs, assoc, tuple(deps), params,
-            g.grouping, ref.mjd, not missing, tuple(missing),
-            ref.path.rsplit("/", 1)[-1] + _group_words(g.grouping), ref.path,
+            g.grouping, ref.mjd, not missing, tuple(missing), name, ref.path,
         )
         self._visiting.discard(jid)
         return jid
@@ -501,7 +507,7 @@ class Planner:
 def _group_words(grouping: Mapping[str, Any]) -> str:
     if not grouping:
         return ""
-    return " [" + ", ".join(f"{k}={v}" for k, v in grouping.items()) + "]"
+    return " [" + ", ".join([f"{k}={v}" for k, v in grouping.items()]) + "]"
 
 
 def _condition_words(cond, ctx) -> str:
