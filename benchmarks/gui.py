@@ -125,6 +125,7 @@ def bench_stall(size: int) -> dict:
     QTimer.singleShot(0, c.organise)
     wait(win.sig_organised)
     t_org = time.perf_counter() - t0
+    organise_stall = state["max"]
     state["max"], state["last"] = 0.0, time.perf_counter()
     t1 = time.perf_counter()
     QTimer.singleShot(0, c.run)
@@ -150,7 +151,7 @@ def bench_stall(size: int) -> dict:
     blocking_stall = state["max"]
     s.close()
     timer.stop()
-    return {"organise_s": t_org, "run_s": t_run, "jobs": n_jobs, "ok": bool(summary.get("ok")),
+    return {"organise_s": t_org, "organise_max_stall_s": organise_stall, "run_s": t_run, "jobs": n_jobs, "ok": bool(summary.get("ok")),
             "gui_max_stall_s": gui_stall, "blocking_max_stall_s": blocking_stall}
 
 
@@ -294,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo run ({r['jobs']} jobs, {r['run_s']:.1f} s, ok={r['ok']}): longest event-loop stall "
               f"{r['gui_max_stall_s'] * 1000:.0f} ms vs {r['blocking_max_stall_s'] * 1000:.0f} ms with the "
               f"blocking Session.run() on the GUI thread; goal < 100 ms: "
-              f"{'OK' if r['gui_max_stall_s'] < 0.1 else 'MISSED'}")
+              f"{'OK' if r['gui_max_stall_s'] < 0.1 else 'MISSED'}; organising {r['organise_s']:.2f} s with a "
+              f"longest stall of {r['organise_max_stall_s'] * 1000:.0f} ms")
     return 0
 
 

@@ -35,6 +35,10 @@ def test_screenshots_under_xvfb(tmp_path):
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert "Fatal Python error" not in proc.stderr, proc.stderr[-3000:]
+    if "could not load the Qt platform plugin" in proc.stderr.lower() or "xcb-cursor0" in proc.stderr:
+        pytest.fail("Qt's xcb platform plugin cannot load under Xvfb: install libxcb-cursor0 libxcb-icccm4 "
+                    "libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-xinerama0 libxcb-xkb1 "
+                    "libxkbcommon-x11-0 libxcb-randr0 libxcb-shape0 libegl1\n" + proc.stderr[-2000:])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     from PySide6.QtGui import QImage
 
