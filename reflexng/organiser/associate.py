@@ -12,6 +12,7 @@ import math
 import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from reflexng.cascade.model import MatchRule, TimeRange, night_of
@@ -40,11 +41,18 @@ class Item:
 class Pool:
     """Candidates of one associated input (one data source, or one task's potential jobs)."""
 
-    def __init__(self, what: str, items: Sequence[Item], *, empty_words: str = "") -> None:
+    def __init__(self, what: str, items: Sequence[Item], *, empty_words: str = "",
+                 path_ordered: bool = False) -> None:
+        """``path_ordered``: items with equal times already come in path order (then a
+        stable sort on time alone gives (time, path) order)."""
         self.what = what  # words for messages: "RAW_FLAT"
         self.empty_words = empty_words or f"there are no {what} files"
-        dated = sorted((i for i in items if i.mjd is not None), key=lambda i: (i.mjd, i.path))
-        self.undated = sorted((i for i in items if i.mjd is None), key=lambda i: i.path)
+        dated = [i for i in items if i.mjd is not None]
+        if path_ordered:
+            dated.sort(key=attrgetter("mjd"))
+        else:
+            dated.sort(key=lambda i: (i.mjd, i.path))
+        self.undated = sorted((i for i in items if i.mjd is None), key=attrgetter("path"))
         self.items = dated
         self.mjds = [i.mjd for i in dated]
         self._index: dict[tuple[str, ...], dict[tuple, tuple[list[float], list[Item], list[Item]]]] = {}

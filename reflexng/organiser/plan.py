@@ -287,11 +287,11 @@ class Planner:
         what = self.what(a.source.name, a.source.kind)
         if a.source.kind == "data_source":
             items = self.by_source.get(a.source.name, [])
-            p = Pool(what, items)
+            p = Pool(what, items, path_ordered=True)
         elif processed:
             t = self.cascade.tasks[a.source.name]
             items = self.by_recipe.get(t.recipe_name, [])
-            p = Pool(f"processed {a.source.name} product", items,
+            p = Pool(f"processed {a.source.name} product", items, path_ordered=True,
                      empty_words=f"no processed calibration from recipe {t.recipe_name} either")
         else:
             all_groups = self.groups(a.source.name)
@@ -299,8 +299,7 @@ class Planner:
             empty = f"there are no {what} files"
             if all_groups and not groups:
                 empty = "; ".join(dict.fromkeys(g.problem or self.condition_problem(g) for g in all_groups))
-            p = Pool(what, groups,
-                     empty_words=empty)
+            p = Pool(what, groups, empty_words=empty, path_ordered=True)
         self._pools[key] = p
         return p
 
