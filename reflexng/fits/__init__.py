@@ -13,7 +13,8 @@ SQLite database. The rules, in one place:
   it lacks are taken from the first extension (for ``.fits.fz``: the compressed image's header
   as astropy presents it).
 - Values equal astropy's (str without trailing blanks, int, float, bool, complex; an empty
-  value is None); astropy itself reads ``.fits.fz`` files, CONTINUE cards and odd cards.
+  value is None). ``.gz`` files are decompressed as far as the headers go; astropy reads
+  CONTINUE cards, odd cards, and the table/Z keywords of tile-compressed (``.fits.fz``) images.
 - Bad files never raise: each comes back with status ``unreadable`` and a reason
   ("empty file", "truncated: header ends at byte 5760 without END", "not FITS: ...",
   "broken gzip: ...", "cannot read: Permission denied", "is a folder, not a file", ...).

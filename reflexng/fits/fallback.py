@@ -1,4 +1,4 @@
-"""The astropy fallback: for ``.fits.fz`` files, CONTINUE cards and anything odd.
+"""The astropy fallback: compressed-image table keywords, CONTINUE cards, anything odd.
 
 The header objects are used for one file and dropped (20,000 of them would take gigabytes).
 """

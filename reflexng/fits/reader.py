@@ -8,10 +8,13 @@ primary header (plus, by the same rule, the first extension's cards the primary 
 COMMENT, HISTORY and blank cards are left out.
 
 The fast path reads the header blocks with ``os.pread`` (the kernel is told not to read ahead)
-and extracts only the cards asked for. astropy is used for ``.fits.fz`` files, CONTINUE
-(long string) cards, record-valued cards and any card whose value this reader does not parse
+and extracts only the cards asked for; gzip files are decompressed up to the headers. For a
+tile-compressed image the cards astropy copies verbatim from the table header are read
+directly. astropy answers for the table and Z keywords of such images, CONTINUE (long
+string) cards, record-valued cards and any card whose value this reader does not parse
 exactly as astropy does. Values equal astropy's: ``str`` (trailing blanks stripped), ``int``,
-``float``, ``bool``, ``complex``; an empty value is ``None``.
+``float``, ``bool``, ``complex``; an empty value is ``None``. Card names are matched as the
+FITS standard writes them (upper case).
 """
 
 from __future__ import annotations
