@@ -55,8 +55,8 @@ def clipped_polyfit(x: np.ndarray, y: np.ndarray, degree: int, sigma: float = 3.
         r = y - p(x)
         s = robust_std(r[use]) if use.sum() > 5 else np.std(r[use])
         new = use & (np.abs(r) <= sigma * max(s, 1e-12))
-        if new.sum() == use.sum():
-            break
+        if new.sum() == use.sum() or new.sum() <= degree:
+            break  # converged, or clipping would leave too few points to fit
         use = new
     if p is None:
         raise ValueError(f"too few points ({int(use.sum())}) for a degree-{degree} fit")

@@ -108,6 +108,9 @@ def product_header(
     for k, v in qc.items():
         if isinstance(v, (np.floating, np.integer)):
             v = v.item()
+        if isinstance(v, float) and not np.isfinite(v):
+            print(f"QC {k} is not finite ({v}) - left out of the product header")
+            continue
         h[f"HIERARCH ESO QC {k}"] = v
     return h
 
