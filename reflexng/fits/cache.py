@@ -8,6 +8,7 @@ its own connection (WAL mode) and writes once per scan in one short transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -16,6 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 
 TABLE = "fits_scan_cache"
+KEYSETS = "fits_scan_keysets"  # keyset id -> the keyword names (one row per keyword set)
 # bump when the reader's semantics change: rows of another version are never trusted
 FORMAT = "1"
 _COLUMNS = ["path", "size", "mtime_ns", "inode", "keyset", "vals", "digest"]
@@ -38,7 +40,11 @@ class ScanCache:
             f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
             " mtime_ns INTEGER, inode INTEGER, keyset TEXT, vals TEXT, digest TEXT)"
         )
-        self._keysets: dict[str, frozenset[str] | None] = {}
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYSETS} (id TEXT PRIMARY KEY, names TEXT)")
+        self._keysets: dict[str, frozenset[str] | None | bool] = {}
+        self._new_keysets: dict[str, str] = {}
+        for kid, names in self.con.execute(f"SELECT id, names FROM {KEYSETS}"):
+            self._keysets[kid] = self._parse(kid, names)
 
     def load(self) -> dict[str, Row]:
         """All cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path."""
@@ -47,26 +53,26 @@ class ScanCache:
         ).fetchall()
         return dict(zip(map(itemgetter(0), rows), rows))
 
-    def keyset(self, text: str) -> frozenset[str] | None | bool:
-        """The names a row's keyset holds; None for every card; False for another format."""
-        try:
-            return self._keysets[text]
-        except KeyError:
-            pass
-        fmt, _, names = text.partition("|")
-        ks: frozenset[str] | None | bool
-        if fmt != FORMAT:
-            ks = False
-        elif names == "*":
-            ks = None
-        else:
-            ks = frozenset(names.split("\n")) if names else frozenset()
-        self._keysets[text] = ks
-        return ks
-
     @staticmethod
-    def keyset_text(names: Iterable[str] | None) -> str:
-        return FORMAT + "|" + ("*" if names is None else "\n".join(sorted(names)))
+    def _parse(kid: str, names: str) -> frozenset[str] | None | bool:
+        if not kid.startswith(FORMAT + "|"):
+            return False
+        if names == "*":
+            return None
+        return frozenset(names.split("\n")) if names else frozenset()
+
+    def keyset(self, kid: str) -> frozenset[str] | None | bool:
+        """The names a row's keyset holds; None for every card; False when unknown/outdated."""
+        return self._keysets.get(kid, False)
+
+    def keyset_id(self, names: Iterable[str] | None) -> str:
+        """The short id stored in each row for a keyword set (registered on the next write)."""
+        text = "*" if names is None else "\n".join(sorted(set(names)))
+        kid = FORMAT + "|" + hashlib.sha1(text.encode()).hexdigest()[:16]
+        if kid not in self._keysets:
+            self._keysets[kid] = self._parse(kid, text)
+            self._new_keysets[kid] = text
+        return kid
 
     def write(
         self,
@@ -80,6 +86,10 @@ class ScanCache:
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
+            if self._new_keysets:
+                con.executemany(
+                    f"INSERT OR IGNORE INTO {KEYSETS} VALUES (?, ?)", self._new_keysets.items()
+                )
             if drop:
                 con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((p,) for p in drop))
             if rows:

@@ -182,7 +182,7 @@ def scan(
         cached = cache.load() if cache is not None else {}
         todo: list[tuple[int, str, int, int]] = []  # inode, path, size, mtime_ns
         hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
-        keyset_text = ScanCache.keyset_text(names)
+        keyset_text = cache.keyset_id(names) if cache is not None else ""
         get = cached.get
         for path, size, mtime_ns, inode, problem in entries:
             if problem:
@@ -275,7 +275,7 @@ def _merge_cached(cache: ScanCache, row: tuple, values: dict, names, keyset_text
     old = loads_many([row[5]])[0]
     merged = {k: v for k, v in old.items() if k not in names}
     merged.update(values)
-    return merged, ScanCache.keyset_text(ks.union(names))
+    return merged, cache.keyset_id(ks.union(names))
 
 
 def _stale(cached: dict, ok_paths: set[str], roots: Sequence[str | Path]) -> list[str]:
