@@ -93,6 +93,8 @@ def walk(roots: Sequence[str | Path]) -> list[Entry]:
                 if key not in seen:
                     seen.add(key)
                     stack.append(entry.path)
+    if len(roots) > 1:  # a file given as a root and found in a folder root too: once
+        out = list({e[0]: e for e in out}.values())
     return out
 
 

@@ -179,6 +179,13 @@ def test_hidden_folders_skipped_and_symlink_loop_survived(tmp_path):
     assert names == ["a.fits", "b.fits"]
 
 
+def test_overlapping_roots_list_each_file_once(tmp_path):
+    a = write(tmp_path / "a.fits")
+    write(tmp_path / "sub" / "b.fits")
+    result = scan([tmp_path, a, tmp_path / "sub", tmp_path], KEYS, workers=1)
+    assert sorted(Path(f.path).name for f in result) == ["a.fits", "b.fits"]
+
+
 def test_missing_root_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         scan([tmp_path / "nowhere"], KEYS)
