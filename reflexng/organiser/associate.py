@@ -56,29 +56,87 @@ class Pool:
         self.items = dated
         self.mjds = [i.mjd for i in dated]
         self._index: dict[tuple[str, ...], dict[tuple, tuple[list[float], list[Item], list[Item]]]] = {}
+        self._finders: dict[int, Finder] = {}  # by id(rule): a finder keeps its rule alive
+
+    def finder(self, rule: MatchRule) -> Finder:
+        """The prepared search of ``rule`` over this pool (made once)."""
+        f = self._finders.get(id(rule))
+        if f is None:
+            f = self._finders[id(rule)] = Finder(self, rule)
+        return f
 
     def __len__(self) -> int:
         return len(self.items) + len(self.undated)
 
     def buckets(self, keywords: tuple[str, ...]):
+        """``{normalised keyword values: (mjds, dated items, undated items)}``, each list in
+        pool order (made once per keyword tuple)."""
         idx = self._index.get(keywords)
         if idx is None:
             idx = {}
-            for it in self.items:
-                key = tuple([norm(it.headers.get(k)) for k in keywords])
-                b = idx.get(key)
-                if b is None:
-                    b = idx[key] = ([], [], [])
-                b[0].append(it.mjd)
-                b[1].append(it)
-            for it in self.undated:
-                key = tuple([norm(it.headers.get(k)) for k in keywords])
-                b = idx.get(key)
-                if b is None:
-                    b = idx[key] = ([], [], [])
-                b[2].append(it)
+            for slot, items in ((1, self.items), (2, self.undated)):
+                for key, members in group_by_values(items, keywords).items():
+                    b = idx.get(key)
+                    if b is None:
+                        b = idx[key] = ([], [], [])
+                    b[slot].extend(members)
+            for b in idx.values():
+                b[0].extend([it.mjd for it in b[1]])
             self._index[keywords] = idx
         return idx
+
+
+def _bool_like(x: Any) -> bool:
+    """A value a dictionary confuses with a bool (``True == 1 == 1.0``) while ``norm`` does not."""
+    c = x.__class__
+    return c is bool or ((c is int or c is float) and (x == 0 or x == 1))
+
+
+def group_by_values(items: Sequence[Any], keywords: tuple[str, ...]) -> dict[tuple, list[Any]]:
+    """``{tuple of norm(header value) per keyword: items}``, items in their given order.
+
+    Items are first grouped by their raw values (one compiled key function call each), then
+    the few distinct raw keys are normalised; per-item normalising is only needed where a
+    raw group mixes bools with equal numbers.
+    """
+    keyf = key_function(keywords)
+    raw: dict[tuple, list[Any]] = {}
+    for it in items:
+        k = keyf(it.headers.get)
+        b = raw.get(k)
+        if b is None:
+            raw[k] = [it]
+        else:
+            b.append(it)
+    out: dict[tuple, list[Any]] = {}
+    merged = False
+    for k, members in raw.items():
+        mixed = False
+        for j, x in enumerate(k):
+            if _bool_like(x):
+                kw = keywords[j]
+                classes = {it.headers.get(kw).__class__ for it in members}
+                if bool in classes and len(classes) > 1:
+                    mixed = True
+                    break
+        if mixed:
+            groups: dict[tuple, list[Any]] = {}
+            for it in members:
+                groups.setdefault(tuple([norm(it.headers.get(kw)) for kw in keywords]), []).append(it)
+        else:
+            groups = {tuple([norm(x) for x in k]): members}
+        for nk, part in groups.items():
+            got = out.get(nk)
+            if got is None:
+                out[nk] = part
+            else:
+                got.extend(part)
+                merged = True
+    if merged:  # several raw groups fell into one: restore the given order
+        order = {id(it): i for i, it in enumerate(items)}
+        for members in out.values():
+            members.sort(key=lambda it: order[id(it)])
+    return out
 
 
 def window(tr: TimeRange, ref: float) -> tuple[float, float, bool]:
@@ -95,70 +153,110 @@ def unlimited(tr: TimeRange) -> bool:
     return not tr.same_night and tr.before is None and tr.after is None
 
 
+class Finder:
+    """One match rule over one pool, prepared once: its buckets, its compiled key function
+    and its time window. ``find`` is :func:`search_rule` without the per-query set-up."""
+
+    __slots__ = ("rule", "keywords", "keyf", "buckets", "same_night", "before", "after",
+                 "unlimited", "fn")
+
+    def __init__(self, pool: Pool, rule: MatchRule) -> None:
+        self.rule = rule
+        self.keywords = kws = rule.keywords
+        self.keyf = key_function(kws)
+        self.buckets = pool.buckets(kws)
+        tr = rule.time_range
+        self.same_night = tr.same_night
+        self.before = tr.before
+        self.after = tr.after
+        self.unlimited = unlimited(tr)
+        self.fn = rule.function
+
+    def find(self, ref_headers: Mapping[str, Any], ref_mjd: float | None, ctx: Any,
+             max_ret: int) -> list[tuple[float | None, Item]]:
+        """Candidates satisfying the rule, closest in time first (ties by path), at most max_ret."""
+        buckets = self.buckets
+        bucket = buckets.get(self.keyf(ref_headers.get))
+        if bucket is None:
+            bucket = buckets.get(tuple([norm(ref_headers.get(k)) for k in self.keywords]))
+            if bucket is None:
+                return []
+        mjds, items, undated = bucket
+        fn = self.fn
+        if ref_mjd is not None and mjds:
+            # the window: same bounds as window()
+            if self.same_night:
+                n = math.floor(ref_mjd - 0.5)
+                start = bisect_left(mjds, n + 0.5)
+                stop = bisect_left(mjds, n + 1.5)
+            else:
+                b, a = self.before, self.after
+                start = 0 if b is None else bisect_left(mjds, ref_mjd - b - 1e-9)
+                stop = len(mjds) if a is None else bisect_right(mjds, ref_mjd + a + 1e-9)
+            i = bisect_left(mjds, ref_mjd, start, stop)
+            left, right = i - 1, i
+            if max_ret == 1 and fn is None:
+                # the common case: the nearer neighbour, unless a tie needs the path to decide
+                dl = ref_mjd - mjds[left] if left >= start else _INF
+                dr = mjds[right] - ref_mjd if right < stop else _INF
+                if dl != dr:
+                    if dl < dr:
+                        if left - 1 < start or mjds[left - 1] != mjds[left]:
+                            it = items[left]
+                            return [(it.mjd - ref_mjd, it)]
+                    elif right + 1 >= stop or mjds[right + 1] != mjds[right]:
+                        it = items[right]
+                        return [(it.mjd - ref_mjd, it)]
+                elif dl == _INF:
+                    left, right = start - 1, stop  # empty window
+            found: list[tuple[float, str, Item]] = []
+            limit = None
+            while left >= start or right < stop:
+                if right < stop and (left < start or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
+                    it = items[right]
+                    right += 1
+                else:
+                    it = items[left]
+                    left -= 1
+                adt = abs(it.mjd - ref_mjd)
+                if limit is not None and adt > limit:
+                    break
+                if fn is not None and not _call(fn, ctx, it.headers):
+                    continue
+                found.append((adt, it.path, it))
+                if limit is None and len(found) >= max_ret:
+                    limit = adt
+            if len(found) > 1:
+                found.sort(key=_dt_path)
+            out: list[tuple[float | None, Item]] = [(it.mjd - ref_mjd, it) for _, _, it in found[:max_ret]]
+        else:
+            out = []
+        if len(out) < max_ret and self.unlimited:
+            rest = undated if ref_mjd is not None else [*items, *undated]
+            if ref_mjd is None:
+                rest = sorted(rest, key=_path)
+            for it in rest:
+                if fn is None or _call(fn, ctx, it.headers):
+                    out.append((None, it))
+                    if len(out) >= max_ret:
+                        break
+        return out
+
+
+_INF = math.inf
+_path = attrgetter("path")
+
+
+def _dt_path(t: tuple) -> tuple:
+    return (t[0], t[1])
+
+
 def search_rule(
     pool: Pool, rule: MatchRule, ref_headers: Mapping[str, Any], ref_mjd: float | None, ctx: Any,
     max_ret: int,
 ) -> list[tuple[float | None, Item]]:
     """Candidates satisfying one rule, closest in time first (ties by path), at most max_ret."""
-    kws = rule.keywords
-    buckets = pool.buckets(kws)
-    bucket = buckets.get(key_function(kws)(ref_headers.get))
-    if bucket is None:
-        bucket = buckets.get(tuple([norm(ref_headers.get(k)) for k in kws]))
-        if bucket is None:
-            return []
-    mjds, items, undated = bucket
-    fn = rule.function
-    found: list[tuple[float, str, Item]] = []
-    if ref_mjd is not None and mjds:
-        lo, hi, hi_incl = window(rule.time_range, ref_mjd)
-        start = bisect_left(mjds, lo)
-        stop = bisect_right(mjds, hi) if hi_incl else bisect_left(mjds, hi)
-        i = bisect_left(mjds, ref_mjd, start, stop)
-        left, right = i - 1, i
-        if max_ret == 1 and fn is None:
-            # the common case: the nearer neighbour, unless a tie needs the path to decide
-            dl = ref_mjd - mjds[left] if left >= start else math.inf
-            dr = mjds[right] - ref_mjd if right < stop else math.inf
-            if dl != dr:
-                j = left if dl < dr else right
-                if (j == left and (j - 1 < start or mjds[j - 1] != mjds[j])) or (
-                    j == right and (j + 1 >= stop or mjds[j + 1] != mjds[j])
-                ):
-                    it = items[j]
-                    return [(it.mjd - ref_mjd, it)]
-            elif dl == math.inf:
-                left, right = start - 1, stop  # empty window
-        limit = None
-        while left >= start or right < stop:
-            if right < stop and (left < start or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
-                it = items[right]
-                right += 1
-            else:
-                it = items[left]
-                left -= 1
-            adt = abs(it.mjd - ref_mjd)
-            if limit is not None and adt > limit:
-                break
-            if fn is not None and not _call(fn, ctx, it.headers):
-                continue
-            found.append((adt, it.path, it))
-            if limit is None and len(found) >= max_ret:
-                limit = adt
-        found.sort(key=lambda t: (t[0], t[1]))
-        out: list[tuple[float | None, Item]] = [(it.mjd - ref_mjd, it) for _, _, it in found[:max_ret]]
-    else:
-        out = []
-    if len(out) < max_ret and unlimited(rule.time_range):
-        rest = undated if ref_mjd is not None else [*items, *undated]
-        if ref_mjd is None:
-            rest = sorted(rest, key=lambda it: it.path)
-        for it in rest:
-            if fn is None or _call(fn, ctx, it.headers):
-                out.append((None, it))
-                if len(out) >= max_ret:
-                    break
-    return out
+    return pool.finder(rule).find(ref_headers, ref_mjd, ctx, max_ret)
 
 
 def _call(fn, ctx, headers) -> bool:
@@ -179,7 +277,7 @@ def search(
     best: list[tuple[float | None, Item]] = []
     best_rule = None
     for rule in rules:
-        got = search_rule(pool, rule, ref_headers, ref_mjd, ctx, max_ret)
+        got = pool.finder(rule).find(ref_headers, ref_mjd, ctx, max_ret)
         if len(got) >= need:
             return got, rule, True
         if len(got) > len(best):

@@ -21,7 +21,6 @@ from reflexng.organiser.associate import (
     LazyRejected,
     Pool,
     missing_words,
-    search,
 )
 from reflexng.organiser.classify import PRO_RECIPE, key_function
 from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
@@ -316,11 +315,15 @@ class Planner:
                 orders = (False, True) if self.prefer == "raw" else (True, False)
                 task_cond = self.cascade.tasks[a.source.name].condition
             pools = tuple(self.pool(a, processed) for processed in orders)
-            got = self._inputs[id(a)] = (a, self.rules_for(a), orders, pools, task_cond)
+            rules = self.rules_for(a)
+            finders = tuple(tuple(p.finder(r) for r in rules) for p in pools)
+            got = self._inputs[id(a)] = (a, rules, orders, pools, task_cond, finders,
+                                         max(a.min_ret, 1), a.min_ret == 0)
         return got
 
     def associate(self, g: Group, a: AssociatedInput, ctx: RuleContext) -> Association:
-        a, rules, orders, pools, task_cond = self.input_plan(a)
+        a, rules, orders, pools, task_cond, finders, need, optional_ok = (
+            self._inputs.get(id(a)) or self.input_plan(a))
         name, kind = a.source.name, a.source.kind
         if a.condition is not None:
             why = _condition_words(a.condition, ctx)
@@ -333,10 +336,11 @@ class Planner:
                                     f"task {name}: {why}", "", "")
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
-        chosen, rule, complete = search(pools[0], rules, headers, mjd, ctx, a.min_ret, a.max_ret)
+        max_ret = a.max_ret
+        chosen, rule, complete = _search(finders[0], headers, mjd, ctx, need, max_ret, optional_ok)
         pool, processed = pools[0], orders[0]
         if (not complete or not chosen) and len(pools) > 1:
-            c2, r2, ok2 = search(pools[1], rules, headers, mjd, ctx, a.min_ret, a.max_ret)
+            c2, r2, ok2 = _search(finders[1], headers, mjd, ctx, need, max_ret, optional_ok)
             if ok2 and c2:
                 chosen, rule, complete, pool, processed = c2, r2, ok2, pools[1], orders[1]
         cands = []
@@ -501,6 +505,19 @@ class Planner:
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
                         tuple(dict.fromkeys(missing)))
+
+
+def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
+    """:func:`reflexng.organiser.associate.search` over prepared finders."""
+    best: list = []
+    best_rule = None
+    for f in finders:
+        got = f.find(headers, mjd, ctx, max_ret)
+        if len(got) >= need:
+            return got, f.rule, True
+        if len(got) > len(best):
+            best, best_rule = got, f.rule
+    return best, best_rule, optional_ok
 
 
 def _group_words(grouping: Mapping[str, Any]) -> str:
