@@ -42,8 +42,12 @@ def find_cascade(name_or_path: str | os.PathLike) -> Path:
     """Resolve a cascade name (``demo_imaging``) or a path to a ``.py`` file."""
     p = Path(name_or_path)
     if p.suffix == ".py" or os.sep in str(name_or_path) or p.exists():
+        if p.is_dir():
+            raise CascadeError(f"{p} is a folder, not a cascade file; give the path of a cascade .py file "
+                               "or a cascade name (see `reflexng cascade list`)", SourceLocation(str(p), 0))
         if not p.is_file():
-            raise CascadeError(f"cascade file not found: {p}", SourceLocation(str(p), 0))
+            raise CascadeError(f"cascade file not found: {p}; check the path, or give a cascade name "
+                               "(see `reflexng cascade list`)", SourceLocation(str(p), 0))
         return p.resolve()
     for folder in [*user_cascade_dirs(), builtin_cascade_dir()]:
         candidate = folder / f"{name_or_path}.py"

@@ -5,12 +5,15 @@ Each verb module defines ``register(subparsers)`` which adds its parser and sets
 (numpy, astropy, Qt) happen inside the function that runs the verb.
 
 Exit codes shared by every verb: 0 success, 1 a job/run failed, 2 usage or cascade error.
+An exception a verb did not handle becomes one line on stderr (see ``reflexng.cli._errors``);
+``REFLEXNG_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from reflexng import __version__
@@ -53,3 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reflexng: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # one place for errors no verb handled: a clear line, never a traceback
+        if os.environ.get("REFLEXNG_DEBUG"):
+            raise
+        from reflexng.cli._errors import report
+
+        verb = " ".join(v for v in (args.verb, getattr(args, "cascade_cmd", None),
+                                    getattr(args, "recipes_cmd", None)) if v)
+        return report(exc, args, verb)

@@ -43,6 +43,7 @@ def register(sub) -> None:
     po = csub.add_parser("from-oca", help="translate a Reflex OCA rules file into a cascade")
     po.add_argument("file", metavar="FILE.oca", type=Path, help="the .oca file")
     po.add_argument("-o", "--output", type=Path, default=None, help="write the cascade here")
+    po.add_argument("--force", action="store_true", help="replace the --output file if it exists")
     po.set_defaults(func=_dispatch("reflexng.oca.cli", "cascade from-oca"))
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -61,8 +61,12 @@ def run(args) -> int:
         data = ensure_demo_data(args.mode, root, args.size)
     except ModuleNotFoundError as exc:
         return fail(f"demo: the {args.mode} simulator is not built yet ({exc.name})")
+    except ValueError as exc:  # e.g. --size the simulator cannot make
+        return fail(f"demo: {exc}")
     except OSError as exc:
-        return fail(f"demo: cannot write the demo data to {root}: {exc}")
+        from reflexng.cli._errors import describe_os_error
+
+        return fail(f"demo: cannot write the demo data to {root}: {describe_os_error(exc)}")
     workdir = args.workdir or (root / f"work-{args.mode}")
     cascade = CASCADES[args.mode]
     if not args.headless:
@@ -81,20 +85,25 @@ def run(args) -> int:
 
 def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> int:
     from reflexng.cli.run import _Progress as ProgressPrinter
+    from reflexng.cli.run import run_interruptible
     from reflexng.engine import Session
 
     session = Session(cascade, data_dirs=[data], workdir=workdir, ordering="dynamic",
                       max_jobs=jobs or os.cpu_count() or 1)
-    printer = ProgressPrinter(sys.stderr)
-    session.subscribe(printer)
-    result = session.organise()
-    complete = [d for d in result.datasets if d.complete]
-    incomplete = [d for d in result.datasets if not d.complete]
-    print(f"reflexng demo: {len(complete)} complete dataset(s), {len(incomplete)} incomplete:", file=sys.stderr)
-    for d in incomplete:
-        for m in d.missing:
-            print(f"  {d.name}: {m}", file=sys.stderr)
-    summary = session.run()
+    try:
+        session.subscribe(ProgressPrinter(sys.stderr))
+        result = session.organise()
+        complete = [d for d in result.datasets if d.complete]
+        incomplete = [d for d in result.datasets if not d.complete]
+        print(f"reflexng demo: {len(complete)} complete dataset(s), {len(incomplete)} incomplete:", file=sys.stderr)
+        for d in incomplete:
+            for m in d.missing:
+                print(f"  {d.name}: {m}", file=sys.stderr)
+        summary, interrupted = run_interruptible(session)
+    finally:
+        session.close()
+    if interrupted or summary is None:
+        return 130
     failed = [j for j in summary.jobs if j["status"] == "failed"]
     print()
     print(f"Demo reduction finished: {sum(j['status'] == 'executed' for j in summary.jobs)} executed, "

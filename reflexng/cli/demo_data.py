@@ -29,10 +29,18 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _earlier_demo_data(out: Path) -> bool:
+    """True when ``out`` holds the truth file of an earlier ``demo-data`` (safe to write again)."""
+    return any(out.glob("truth*.json")) or any(out.glob("*/truth*.json"))
+
+
 def run(args) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
-        return fail(f"--out {out} exists and is not a folder")
+        return fail(f"--out {out}: is a file, not a folder; choose a folder (it is created if missing)")
+    if out.is_dir() and any(out.iterdir()) and not _earlier_demo_data(out):
+        return fail(f"--out {out}: the folder is not empty and holds no earlier demo data; files with the "
+                    "same names would be replaced, so choose an empty or new folder")
     summaries = {}
     try:
         if args.instrument != "demo":
@@ -54,7 +62,11 @@ def run(args) -> int:
                 summaries[mode] = mod.generate(target, **kwargs)
     except ModuleNotFoundError as exc:
         return fail(f"demo-data: simulator not built yet ({exc.name})")
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        from reflexng.cli._errors import describe_os_error
+
+        return fail(f"demo-data: cannot write the simulated data: {describe_os_error(exc)}")
+    except ValueError as exc:
         return fail(f"demo-data: {exc}")
     print(json.dumps(summaries, indent=2, default=str))
     return 0

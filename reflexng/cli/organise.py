@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from reflexng.cli._common import fail, parse_key_values
+from reflexng.cli._common import check_folders, fail, parse_key_values
 
 
 def register(sub) -> None:
@@ -35,17 +35,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import os
-
     from reflexng.cascade import CascadeError, load
 
     try:
         params = parse_key_values(args.param, "--param")
     except ValueError as exc:
         return fail(str(exc))
-    for d in args.data:
-        if not os.path.isdir(d):
-            return fail(f"--data {d}: not a folder")
+    problem = check_folders(args.data, args.workdir)
+    if problem:
+        return fail(problem)
     try:
         cascade = load(args.cascade)
     except CascadeError as exc:
@@ -63,7 +61,7 @@ def run(args) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except ValueError as exc:  # unknown target / parameter / parameter set
-        return fail(str(exc))
+        return fail(f"{cascade.path}: {exc}")
     if args.json:
         import json
 

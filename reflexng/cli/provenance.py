@@ -26,18 +26,28 @@ def _run(args) -> int:
     from reflexng.provenance.trace import find_workdir, prov_document, render, tree
 
     product = Path(args.product)
+    if product.is_dir():
+        return fail(f"{product}: is a folder; give a product FITS file (from a work directory or its end_products)")
     if not product.is_file():
-        return fail(f"{product}: no such file")
-    workdir = Path(args.workdir) if args.workdir else find_workdir(product)
-    if workdir is None or not (workdir / DB_NAME).is_file():
-        return fail(f"{product}: cannot find its work directory (no {DB_NAME} above it); give --workdir")
+        return fail(f"{product}: no such file; check the path")
+    if args.workdir:
+        workdir = Path(args.workdir)
+        if not (workdir / DB_NAME).is_file():
+            return fail(f"--workdir {workdir}: no {DB_NAME} there, so it is not a reflexng work directory; "
+                        "give the work directory the product was made in")
+    else:
+        workdir = find_workdir(product)
+        if workdir is None or not (workdir / DB_NAME).is_file():
+            return fail(f"{product}: not inside a work directory (no {DB_NAME} above it): either not made by "
+                        "reflexng, or copied elsewhere; give --workdir")
     store = ProvenanceStore(workdir, lock=False)
     try:
         node = tree(store, product)
     finally:
         store.close()
     if node["kind"] == "raw":
-        return fail(f"{product}: not a product recorded in {workdir / DB_NAME} (a raw file, or made elsewhere)", 1)
+        return fail(f"{product}: not a product recorded in {workdir / DB_NAME} (a raw file, or made elsewhere); "
+                    "give a product of a run in this work directory")
     if args.prov_json:
         doc = prov_document(node)
         with open(args.prov_json, "w", encoding="utf-8") as fh:

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from reflexng.cli._common import fail, parse_key_values
+from reflexng.cli._common import check_folders, fail, parse_key_values
 
 
 def register(sub) -> None:
@@ -48,6 +48,82 @@ def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
         task, name = key.split(".", 1)
         out.setdefault(task, {})[name] = value
     return out
+
+
+def run_interruptible(session):
+    """Run ``session`` in its background thread; on Ctrl-C stop the running jobs (their child
+    processes are terminated and their attempts recorded as cancelled) and wait for the run to
+    end. A second Ctrl-C gives up waiting. Returns ``(RunSummary or None, interrupted)``."""
+    finished = threading.Event()
+    session.subscribe(lambda ev: finished.set() if ev.kind == "run_finished" else None)
+    session.start()
+    try:
+        while not finished.wait(0.5):
+            pass
+        return session.wait(), False
+    except KeyboardInterrupt:
+        print("\nreflexng: interrupted; stopping the running jobs (Ctrl-C again to quit at once) ...",
+              file=sys.stderr)
+    session.stop()
+    try:
+        while not finished.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        return None, True
+    print(f"reflexng: run stopped; {session.workdir} is consistent: `reflexng run` again re-runs "
+          "the interrupted jobs and reuses the finished ones", file=sys.stderr)
+    return session.wait(), True
+
+
+def _explain_nothing_to_run(result, data: list[str]) -> None:
+    """Say why there is no job: no files, none readable, or none classified for the target."""
+    files = result.files
+    where = ", ".join(data)
+    if not files:
+        why = f"no FITS files found in {where}"
+    else:
+        bad = [f for f in files if f.status != "ok"]
+        unreadable = sum(1 for f in bad if f.status == "unreadable")
+        why = (f"{len(files)} file(s) in {where}: {unreadable} unreadable, {len(bad) - unreadable} not "
+               f"classified, none usable for target {result.target}")
+        for f in bad[:5]:
+            why += f"\n  {f.path}: {f.reason or f.status}"
+    for note in result.notes:
+        why += f"\n  {note}"
+    why += "\ncheck --data and --target (`reflexng organise` shows every file and why)"
+    print(f"reflexng: nothing to run: {why}", file=sys.stderr)
+
+
+def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | None:
+    """A message for the first ``--param TASK.NAME=VALUE`` that names no task, no parameter of
+    the task's recipe, or a value of the wrong type; None when all are fine. A recipe that
+    cannot be found is left to the run (that job fails with the reason)."""
+    from reflexng.recipes.registry import get_recipe
+
+    for task_name, values in params.items():
+        task = cascade.tasks.get(task_name)
+        if task is None:
+            return (f"--param {task_name}.*: {cascade.path} has no task {task_name!r}; "
+                    f"tasks: {', '.join(cascade.tasks)}")
+        if task.function is not None:
+            continue
+        try:
+            specs = {s.name: s for s in getattr(get_recipe(task.recipe_name), "parameters", ())}
+        except Exception:  # unknown or broken recipe: the job fails with that reason
+            continue
+        if not specs:
+            continue
+        for name, value in values.items():
+            spec = specs.get(name)
+            if spec is None:
+                return (f"--param {task_name}.{name}: recipe {task.recipe_name} of task {task_name} has no "
+                        f"parameter {name!r}; parameters: {', '.join(specs)} (see `reflexng recipes show "
+                        f"{task.recipe_name}`)")
+            try:
+                spec.coerce(value)
+            except ValueError as exc:
+                return f"--param {task_name}.{name}={value}: {exc}"
+    return None
 
 
 class _Progress:
@@ -104,7 +180,6 @@ class _Progress:
 
 def run(args) -> int:
     import json
-    import os
 
     from reflexng.cascade import CascadeError, load
 
@@ -113,9 +188,9 @@ def run(args) -> int:
         workflow = parse_key_values(args.workflow_param, "--workflow-param")
     except ValueError as exc:
         return fail(str(exc))
-    for d in args.data:
-        if not os.path.isdir(d):
-            return fail(f"--data {d}: not a folder")
+    problem = check_folders(args.data, args.workdir)
+    if problem:
+        return fail(problem)
     if args.jobs is not None and args.jobs < 1:
         return fail("--jobs must be at least 1")
     try:
@@ -123,6 +198,9 @@ def run(args) -> int:
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    problem = check_recipe_params(cascade, recipe_params)
+    if problem:
+        return fail(problem)
     from reflexng.engine import Session
     from reflexng.engine.export import DEFAULT_PATTERN
     from reflexng.provenance.store import WorkdirLockedError
@@ -142,17 +220,23 @@ def run(args) -> int:
         except CascadeError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-        except ValueError as exc:
-            return fail(str(exc))
+        except ValueError as exc:  # unknown target / workflow parameter / parameter set
+            return fail(f"{cascade.path}: {exc}")
         unknown = sorted(set(args.force) - set(cascade.tasks) - {"all"})
         if unknown:
             return fail(f"--force {', '.join(unknown)}: no such task; tasks: {', '.join(cascade.tasks)}")
         incomplete = [d for d in result.datasets if not d.complete]
         for d in incomplete:
             print(f"reflexng: dataset {d.name} is incomplete: {'; '.join(d.missing)}", file=sys.stderr)
-        summary = session.run()
+        if not result.jobs:
+            _explain_nothing_to_run(result, args.data)
+        summary, interrupted = run_interruptible(session)
     finally:
         session.close()
+    if summary is None:
+        if interrupted:
+            return 130
+        return fail(f"the run in {session.workdir} ended without a summary (see the messages above)", 1)
     if args.json:
         json.dump(summary.to_json(), sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
@@ -160,8 +244,8 @@ def run(args) -> int:
         counts: dict[str, int] = {}
         for j in summary.jobs:
             counts[j["status"]] = counts.get(j["status"], 0) + 1
-        print(f"{len(summary.jobs)} jobs in {time.monotonic() - t0:.1f} s: "
-              + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        print(f"{len(summary.jobs)} jobs in {time.monotonic() - t0:.1f} s"
+              + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else ""))
         for j in summary.jobs:
             if j["status"] == "failed":
                 print(f"  failed: {j['id']} ({j['task']}): {j['reason']}")
@@ -169,5 +253,7 @@ def run(args) -> int:
             print("end products:")
             for p in summary.end_products:
                 print(f"  {p}")
+    if interrupted:
+        return 130
     failed = any(j["status"] == "failed" for j in summary.jobs)
     return 1 if failed or summary.stopped else 0

@@ -22,8 +22,10 @@ def run_cli(args) -> int:
     from reflexng.oca.translator import translate
 
     path = Path(args.file)
+    if path.is_dir():
+        return _fail(f"{path} is a folder; give the path of a Reflex .oca rules file")
     if not path.is_file():
-        return _fail(f"OCA file not found: {path}")
+        return _fail(f"OCA file not found: {path}; check the path")
     try:
         oca = parse_file(path)
         tr = translate(oca, name=Path(args.output).stem if getattr(args, "output", None) else None)
@@ -43,6 +45,8 @@ def run_cli(args) -> int:
     out_path = Path(out)
     if out_path.exists() and out_path.is_dir():
         return _fail(f"-o {out_path} is a folder; give the path of a .py file")
+    if out_path.exists() and not getattr(args, "force", False):
+        return _fail(f"-o {out_path}: the file exists; give another path, or --force to replace it")
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(tr.code, encoding="utf-8")

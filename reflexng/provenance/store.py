@@ -57,6 +57,10 @@ class WorkdirLockedError(RuntimeError):
     """Another application instance holds the work directory."""
 
 
+class DamagedStoreError(sqlite3.DatabaseError):
+    """The work directory's database exists but cannot be read (not SQLite, or damaged)."""
+
+
 def file_hash(path: str | os.PathLike) -> str:
     """Content hash of a file: ``reflexng.fits.content_hash`` when available, else MD5 of the bytes."""
     try:
@@ -112,13 +116,17 @@ class ProvenanceStore:
         self._mutex = threading.RLock()
         self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self.transaction() as db:
-            for stmt in SCHEMA.split(";"):
-                if stmt.strip():
-                    db.execute(stmt)
+        try:
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self.transaction() as db:
+                for stmt in SCHEMA.split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})") from exc
         if lock:
             # attempts left 'running' by a process that died (kill -9) are interrupted
             with self.transaction() as db:

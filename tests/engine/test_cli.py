@@ -114,7 +114,7 @@ def test_provenance_cli_and_prov_json(tmp_path, data, capsys):
     assert "made by job" in text and "recipe test_noop 1.0" in text and "raw_B.fits [SCI] raw file" in text
     assert "replay.sh" in text
     # a raw file is not a product
-    assert main(["provenance", str(data / "raw_A.fits"), "--workdir", str(w)]) == 1
+    assert main(["provenance", str(data / "raw_A.fits"), "--workdir", str(w)]) == 2
 
 
 def test_replay_script_reproduces_the_product(tmp_path, data, capsys):
