@@ -8,13 +8,17 @@ from typing import Any
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QFrame,
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QGridLayout,
+    QLabel,
     QMenu,
+    QWidget,
 )
 
 from reflexng.gui.graph_model import (
@@ -241,3 +245,92 @@ class CascadeView(QGraphicsView):
         painter = QPainter(gen)
         self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         painter.end()
+
+
+ROLE_LABELS = {CALIBRATION: "calibration task", SCIENCE: "science task", DATA_SOURCE: "data source"}
+# what "partial" means in the legend (the other states are job states)
+STATE_LABELS = {"partial": "partly done"}
+
+
+def legend_entries() -> list[tuple[str, str, str]]:
+    """(group, label, colour) of everything the view colours: roles, outside the target,
+    task states during a run. Edges and breakpoints are drawn by :class:`CascadeLegend`."""
+    out = [("Roles", ROLE_LABELS[r], ROLE_COLOURS[r]) for r in (CALIBRATION, SCIENCE, DATA_SOURCE)]
+    out.append(("Roles", "outside the target", GREY))
+    out += [("States", STATE_LABELS.get(s, s), c) for s, c in STATE_COLOURS.items()]
+    return out
+
+
+class _EdgeSample(QWidget):
+    def __init__(self, style: Qt.PenStyle, colour: str, width: float, parent=None) -> None:
+        super().__init__(parent)
+        self.style, self.colour, self.width = style, colour, width
+        self.setFixedSize(28, 12)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        pen = QPen(QColor(self.colour))
+        pen.setWidthF(self.width)
+        pen.setStyle(self.style)
+        p.setPen(pen)
+        p.drawLine(2, 6, 26, 6)
+        p.end()
+
+
+class CascadeLegend(QFrame):
+    """Two rows under the cascade view (object name ``cascadeLegend``): task roles and
+    states with their colours, the two edge styles and the breakpoint border."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cascadeLegend")
+        self.swatches: dict[str, QLabel] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 1, 4, 1)
+        grid.setHorizontalSpacing(4)
+        grid.setVerticalSpacing(1)
+        small = QFont()
+        small.setPointSizeF(7.5)
+        rows = {"Roles": 0, "States": 1}
+        cols = {"Roles": 1, "States": 1}
+        for g, r in rows.items():
+            head = QLabel(f"<b>{g}</b>", self)
+            head.setFont(small)
+            grid.addWidget(head, r, 0)
+        per_row = 5  # states wrap onto a second row: the legend stays narrower than the pane
+        for group, label, colour in legend_entries():
+            sw = QLabel(self)
+            sw.setFixedSize(12, 12)
+            sw.setStyleSheet(f"background: {colour}; border: 1px solid #555;")
+            sw.setToolTip(label)
+            text = QLabel(label, self)
+            text.setFont(small)
+            r, c = rows[group], cols[group]
+            if group == "States" and c > 2 * per_row:
+                r, c = r + 1, 1
+                rows[group] = r
+            grid.addWidget(sw, r, c)
+            grid.addWidget(text, r, c + 1)
+            cols[group] = c + 2
+            self.swatches[label] = sw
+        c = cols["Roles"]
+        for label, style, colour, width in (("main input", Qt.PenStyle.SolidLine, "#333", 2.0),
+                                            ("associated input", Qt.PenStyle.DashLine, "#777", 1.2)):
+            grid.addWidget(_EdgeSample(style, colour, width, self), 0, c)
+            t = QLabel(label, self)
+            t.setFont(small)
+            grid.addWidget(t, 0, c + 1)
+            c += 2
+        bp = QLabel(self)
+        bp.setFixedSize(12, 12)
+        bp.setStyleSheet("border: 2px solid #c33;")
+        grid.addWidget(bp, 0, c)
+        t = QLabel("breakpoint", self)
+        t.setFont(small)
+        grid.addWidget(t, 0, c + 1)
+        grid.setColumnStretch(max(c + 2, 2 * per_row + 1) + 1, 1)
+
+    def colour_of(self, label: str) -> str:
+        """The swatch colour shown for ``label`` (tests, accessibility)."""
+        ss = self.swatches[label].styleSheet()
+        return ss.split("background:")[1].split(";")[0].strip()

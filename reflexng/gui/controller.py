@@ -20,8 +20,6 @@ from reflexng.gui.graph_model import RunState
 from reflexng.gui.preferences import RecentSession, default_workdir_root
 from reflexng.gui.worker import EventBridge, start_worker
 
-MAX_KEYWORD_COLUMNS = 8
-
 
 class Controller:
     def __init__(self, window) -> None:
@@ -36,9 +34,11 @@ class Controller:
         self.summary: dict | None = None
         self.excluded: list[str] = []
         self._unsubscribe = None
-        self.bridge = EventBridge()
+        # parented to the window: when it is deleted, these connections (which hold this
+        # controller) go too, and the window's Python side can be collected
+        self.bridge = EventBridge(window)
         self.bridge.sig_event.connect(self.on_event)
-        self._repaint = QTimer()
+        self._repaint = QTimer(window)
         self._repaint.setSingleShot(True)
         self._repaint.setInterval(80)
         self._repaint.timeout.connect(self._repaint_states)
@@ -61,6 +61,9 @@ class Controller:
         window.inspection.sig_continue.connect(self.resume)
         window.inspection.sig_compare.connect(self.compare)
         window.provenance_view.sig_open_product.connect(window.inspection.show_product)
+        from reflexng.gui.pane_wiring import PaneWiring
+
+        self.panes = PaneWiring(self)
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 
@@ -104,6 +107,7 @@ class Controller:
                 default = cascade.info.default_target
             self.w.session_bar.set_targets(targets, cascade.info.default_target or default)
             self.w.session_bar.set_parameter_sets(sorted(cascade.parameter_sets))
+            self.panes.cascade_loaded(cascade)
             self.w.cascade_view.set_cascade(cascade, self.target())
             self.w.setWindowTitle(f"reflexng — {cascade.name}")
             self.w.show_message(f"cascade {cascade.name}: {len(cascade.tasks)} tasks, {len(cascade.data_sources)} data sources")
@@ -147,6 +151,8 @@ class Controller:
                 ordering=self.w.run_controls.ordering.currentText(),
                 max_jobs=self.w.run_controls.jobs.value(),
                 pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
+                workflow_parameters=self.panes.workflow_overrides,
+                failure_policy=self.w.run_controls.failure_policy.currentText(),
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None
@@ -166,14 +172,7 @@ class Controller:
     def _organised(self, result) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
         self.result = result
-        keys: list[str] = []
-        for f in result.files:
-            for k in f.headers:
-                if k not in keys:
-                    keys.append(k)
-            if len(keys) >= MAX_KEYWORD_COLUMNS:
-                break
-        self.w.file_table.set_records(result.files, keys[:MAX_KEYWORD_COLUMNS])
+        self.panes.fill_file_table(result)
         self.w.dataset_tree.set_result(result, self.excluded)
         self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
         for jid, job in result.jobs.items():
@@ -241,6 +240,7 @@ class Controller:
         s.set_pause_after_each(self.w.run_controls.pause_after_each.isChecked())
         s.ordering = self.w.run_controls.ordering.currentText()
         s.max_jobs = self.w.run_controls.jobs.value()
+        s.failure_policy = self.w.run_controls.failure_policy.currentText()
         self.summary = None
         self.running, self.paused, self.paused_job = True, False, None
         self._update_controls()
@@ -342,12 +342,14 @@ class Controller:
                 words = f"error: {self.summary['error']}"
             self.w.show_message(f"{head}: {words}" if words else head)
             self.w.sig_run_finished.emit(self.summary)
+        self.panes.on_event(ev)
         self.w.sig_event.emit(ev)
 
     def _repaint_states(self) -> None:
         rs = self.run_state
         tasks = set(rs.job_task.values())
         self.w.cascade_view.set_task_states(rs.counts_by_task(), {t: rs.task_state(t) for t in tasks})
+        self.panes.refresh_states()
         if self.result is not None:
             for ds in self.result.datasets:
                 states = [rs.state.get(j, "waiting") for j in ds.jobs]
@@ -401,22 +403,17 @@ class Controller:
         start_worker(gather, on_finished=show, on_failed=self._fail(f"cannot inspect {job_id}"))
 
     def show_task(self, name: str) -> None:
-        """A click on a task: recipe, parameters, jobs."""
+        """A click on a task: the task-detail pane (recipe, parameters, jobs, inputs); a data
+        source: its categories in the message line."""
         if self.cascade is None:
             return
-        t = self.cascade.tasks.get(name)
-        if t is None:
+        if name not in self.cascade.tasks:
             ds = self.cascade.data_sources.get(name)
             if ds is not None:
                 self.w.show_message(f"data source {name}: categories {', '.join(ds.categories)}")
             return
-        jobs = [j for j, task in self.run_state.job_task.items() if task == name]
-        states = ", ".join(f"{j} {self.run_state.state.get(j, '')}" for j in jobs[:8])
-        params = ", ".join(f"{k}={v!r}" for k, v in t.recipe_parameters.items())
-        self.w.show_message(
-            f"task {name}: recipe {t.recipe_name}" + (f"; parameters {params}" if params else "")
-            + (f"; jobs: {states}" if jobs else "; no jobs (organise first)")
-        )
+        self.panes.show_task(name)
+        jobs = sorted(j for j, task in self.run_state.job_task.items() if task == name)
         if jobs:
             self.inspect_job(jobs[0])
 

@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +30,25 @@ STATUS_COLOURS = {
     "duplicate": "#e2e3e5",
 }
 ALL_STATUSES = "all statuses"
+AUTO_KEYWORDS = 8  # keyword columns shown when the user never chose
+
+
+def all_keywords(records: Sequence[Any]) -> list[str]:
+    """Every header keyword of the records, in first-seen order."""
+    seen: dict[str, None] = {}
+    for r in records:
+        for k in r.headers:
+            if k not in seen:
+                seen[k] = None
+    return list(seen)
+
+
+def shown_keywords(available: Sequence[str], remembered: Sequence[str] | None) -> list[str]:
+    """The remembered choice (those present, in the remembered order), else the first few."""
+    if remembered is None:
+        return list(available[:AUTO_KEYWORDS])
+    have = set(available)
+    return [k for k in remembered if k in have]
 
 
 class FileTableModel(QAbstractTableModel):
@@ -152,9 +173,11 @@ class FileFilterProxy(QSortFilterProxyModel):
 
 
 class FileTable(QWidget):
-    """Table + search field + status filter; ``sig_file_selected(path)`` on selection."""
+    """Table + search field + status filter + column chooser; ``sig_file_selected(path)`` on
+    selection, ``sig_columns_changed(keywords)`` when the user picks other keyword columns."""
 
     sig_file_selected = Signal(str)
+    sig_columns_changed = Signal(list)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -181,10 +204,20 @@ class FileTable(QWidget):
         self.status.currentTextChanged.connect(
             lambda s: self.proxy.set_filter(status=None if s == ALL_STATUSES else s)
         )
+        self.columns_button = QToolButton(self)
+        self.columns_button.setObjectName("fileColumns")
+        self.columns_button.setText("Columns")
+        self.columns_button.setToolTip("Choose the header keywords shown as columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self.columns_button)
+        self.columns_menu.setObjectName("fileColumnsMenu")
+        self.columns_button.setMenu(self.columns_menu)
+        self.available: list[str] = []
         self.summary = QLabel(self)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.status)
+        top.addWidget(self.columns_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -201,6 +234,36 @@ class FileTable(QWidget):
             f"{len(self.model.records)} files: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         )
         self.view.resizeColumnToContents(0)
+
+    # ------------------------------------------------------------------ column chooser
+    def set_available_keywords(self, available: Sequence[str], shown: Sequence[str]) -> None:
+        """Every header keyword the files carry (menu entries) and those shown as columns."""
+        self.available = list(available)
+        self.columns_menu.clear()
+        shown_set = set(shown)
+        for k in self.available:
+            a = self.columns_menu.addAction(k)
+            a.setCheckable(True)
+            a.setChecked(k in shown_set)
+            a.toggled.connect(lambda _on, k=k: self._column_toggled())
+        self.columns_button.setEnabled(bool(self.available))
+
+    def shown_keywords(self) -> list[str]:
+        return list(self.model.keywords)
+
+    def set_keywords(self, keywords: Sequence[str]) -> None:
+        """Show these keyword columns (the rows are kept)."""
+        self.model.set_records(self.model.records, list(keywords))
+        wanted = set(keywords)
+        for a in self.columns_menu.actions():
+            a.blockSignals(True)
+            a.setChecked(a.text() in wanted)
+            a.blockSignals(False)
+
+    def _column_toggled(self) -> None:
+        keys = [a.text() for a in self.columns_menu.actions() if a.isChecked()]
+        self.model.set_records(self.model.records, keys)
+        self.sig_columns_changed.emit(keys)
 
     def _current_changed(self, current, _previous) -> None:
         if current.isValid():

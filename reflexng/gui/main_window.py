@@ -15,20 +15,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reflexng.gui.cascade_view import CascadeView
+from reflexng.gui.cascade_view import CascadeLegend, CascadeView
 from reflexng.gui.dataset_tree import DatasetTree
+from reflexng.gui.failure_banner import FailureBanner
 from reflexng.gui.file_table import FileTable
 from reflexng.gui.inspection_panel import InspectionPanel
 from reflexng.gui.log_view import LogView
 from reflexng.gui.preferences import Preferences
 from reflexng.gui.provenance_view import ProvenanceView
 from reflexng.gui.session_bar import RunControls, SessionBar
+from reflexng.gui.task_details import TaskDetailsPane
+from reflexng.gui.workflow_parameters import WorkflowParametersPane
 
 
 class MainWindow(QMainWindow):
     """Signals for scripts and tests: ``sig_cascade_loaded(cascade)``, ``sig_organised(result)``,
     ``sig_paused(job id)``, ``sig_inspected(job id)``, ``sig_run_finished(summary)``,
-    ``sig_message(text)``, ``sig_event(event)``."""
+    ``sig_message(text)``, ``sig_event(event)``, ``sig_task_shown(task)`` (task-detail pane filled)."""
 
     sig_cascade_loaded = Signal(object)
     sig_organised = Signal(object)
@@ -38,6 +41,7 @@ class MainWindow(QMainWindow):
     sig_run_finished = Signal(object)
     sig_message = Signal(str)
     sig_event = Signal(object)
+    sig_task_shown = Signal(str)
 
     def __init__(self, prefs: Preferences | None = None) -> None:
         super().__init__()
@@ -54,6 +58,10 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(self)
         self.provenance_view = ProvenanceView(self)
         self.inspection = InspectionPanel(self)
+        self.task_details = TaskDetailsPane(self)
+        self.workflow_parameters = WorkflowParametersPane(self)
+        self.failure_banner = FailureBanner(self)
+        self.cascade_legend = CascadeLegend(self)
         self.message = QLabel(self)
         self.message.setObjectName("messageLine")
         self.message.setWordWrap(True)
@@ -63,8 +71,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.dataset_tree, "Datasets")
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.provenance_view, "Provenance")
+        self.tabs.addTab(self.task_details, "Task")
+        graph = QWidget(self)
+        gl = QVBoxLayout(graph)
+        gl.setContentsMargins(0, 0, 0, 0)
+        gl.setSpacing(0)
+        gl.addWidget(self.cascade_view, 1)
+        gl.addWidget(self.cascade_legend)
         left = QSplitter(Qt.Orientation.Vertical, self)
-        left.addWidget(self.cascade_view)
+        left.addWidget(graph)
         left.addWidget(self.tabs)
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
@@ -77,7 +92,9 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.session_bar)
+        lay.addWidget(self.workflow_parameters)
         lay.addWidget(self.run_controls)
+        lay.addWidget(self.failure_banner)
         lay.addWidget(self.message)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
@@ -129,6 +146,11 @@ class MainWindow(QMainWindow):
             a = QAction(text, self)
             a.triggered.connect(slot)
             v.addAction(a)
+        self.legend_action = QAction("Show colour legend", self)
+        self.legend_action.setCheckable(True)
+        self.legend_action.setChecked(True)
+        self.legend_action.toggled.connect(self.cascade_legend.setVisible)
+        v.addAction(self.legend_action)
         t = mb.addMenu("&Tools")
         self.samp_action = QAction("Send product over SAMP (ds9, TOPCAT, Aladin)", self)
         self.samp_action.triggered.connect(lambda: self.controller.send_samp())

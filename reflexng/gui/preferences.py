@@ -46,6 +46,7 @@ class Preferences:
     pause_after_each_step: bool = False
     external_viewer: str = ""  # e.g. "ds9 {path}"; empty = send over SAMP / built-in viewer
     theme: str = "light"  # "light" | "dark"
+    file_table_keywords: list[str] | None = None  # header keyword columns; None = the first few
     recent: list[RecentSession] = field(default_factory=list)
 
     # ---------------------------------------------------------------- persistence
@@ -76,6 +77,9 @@ class Preferences:
                         r.get("workdir"),
                     )
                 )
+        ftk = prefs.file_table_keywords
+        if ftk is not None and not (isinstance(ftk, list) and all(isinstance(k, str) for k in ftk)):
+            prefs.file_table_keywords = None
         if prefs.theme not in ("light", "dark"):
             prefs.theme = "light"
         prefs.parallel_jobs = max(1, int(prefs.parallel_jobs or 1))

@@ -205,6 +205,11 @@ class RunControls(QWidget):
         self.jobs.setObjectName("parallelJobs")
         self.jobs.setRange(1, 64)
         self.jobs.setToolTip("Parallel jobs (dynamic ordering)")
+        self.failure_policy = QComboBox(self)
+        self.failure_policy.setObjectName("failurePolicy")
+        self.failure_policy.addItems(["continue", "stop", "ask"])
+        self.failure_policy.setToolTip(
+            "When a job fails: continue with the rest, stop the run, or ask (pause with Retry / Skip / Stop)")
         self.progress = QProgressBar(self)
         self.progress.setObjectName("progressBar")
         self.progress.setRange(0, 1)
@@ -218,6 +223,8 @@ class RunControls(QWidget):
         lay.addWidget(self.ordering)
         lay.addWidget(QLabel("Jobs"))
         lay.addWidget(self.jobs)
+        lay.addWidget(QLabel("On failure"))
+        lay.addWidget(self.failure_policy)
         lay.addWidget(self.progress, 1)
         self.set_running(False, False)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +33,21 @@ class Worker(QRunnable):
     def start(self) -> Worker:
         """Queue in the global thread pool (connect to ``signals`` before calling this)."""
         _running.add(self)
-        self.signals.sig_done.connect(lambda: _running.discard(self))
+        self.signals.sig_done.connect(self._done)
         QThreadPool.globalInstance().start(self)
         return self
+
+    def _done(self) -> None:  # GUI thread, after the finished / failed callbacks ran
+        _running.discard(self)
+        # drop the connections: Qt holds the callbacks (and what their closures hold, e.g. the
+        # main window) and the callbacks hold this worker, a cycle Python's collector cannot see
+        with warnings.catch_warnings():  # PySide warns when a signal had no connection
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for sig in (self.signals.sig_finished, self.signals.sig_failed, self.signals.sig_done):
+                try:
+                    sig.disconnect()
+                except (RuntimeError, TypeError):  # nothing connected
+                    pass
 
     def run(self) -> None:  # worker thread
         # register this Qt thread with Python's threading module, so code that checks

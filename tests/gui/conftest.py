@@ -13,10 +13,39 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "leaks_widgets: the test leaves top-level widgets on purpose (no leak check)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path, monkeypatch):
     """Preferences go to a temporary folder, never the user's."""
     monkeypatch.setenv("REFLEXNG_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_widgets(request, qapp):
+    """Fail a test that leaves top-level widgets behind (like napari's leak check).
+
+    pytest-qt closes and deletes the widgets given to ``qtbot.addWidget`` before fixtures are
+    torn down; here the deferred deletions are run, then every top-level widget that did not
+    exist before the test is a leak (Qt's own tooltip / popup helpers excepted). A test that
+    leaks on purpose is marked ``@pytest.mark.leaks_widgets``.
+    """
+    from _leaks import address, leaked_widgets, top_level_ids
+
+    before = top_level_ids()
+    yield
+    if request.node.get_closest_marker("leaks_widgets"):
+        return
+    leaked = leaked_widgets(before)
+    if leaked:
+        names = ", ".join(leaked)
+        for w in list(qapp.topLevelWidgets()):  # do not cascade the failure into later tests
+            if address(w) not in before:
+                w.close()
+                w.deleteLater()
+        pytest.fail(f"test leaked top-level widgets: {names}; give them to qtbot.addWidget or a parent", pytrace=False)
 
 
 def write_image(path: Path, data: np.ndarray, header: dict | None = None, wcs: bool = False, extra_ext=None) -> Path:

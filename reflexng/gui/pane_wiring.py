@@ -1,0 +1,180 @@
+"""Wiring of the task-detail pane, the workflow parameters, the failure banner (policy
+"ask") and the file-table column chooser to the session. Everything that may block (recipe
+look-ups, organising) runs through the one worker pattern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reflexng.gui.worker import start_worker
+
+
+class PaneWiring:
+    def __init__(self, controller) -> None:
+        self.c = controller
+        w = controller.w
+        self.w = w
+        self.task: str | None = None
+        self.workflow_overrides: dict[str, Any] = {}
+        self._organising = False
+        self._reorganise = False
+        w.task_details.sig_job_selected.connect(self.select_job)
+        w.task_details.sig_job_activated.connect(controller.inspect_job)
+        w.workflow_parameters.sig_changed.connect(self.workflow_changed)
+        w.session_bar.parameter_set.currentIndexChanged.connect(self._parameter_set_changed)
+        w.failure_banner.sig_retry.connect(self.retry)
+        w.failure_banner.sig_skip.connect(self.skip)
+        w.failure_banner.sig_stop.connect(controller.stop)
+        w.file_table.sig_columns_changed.connect(self.columns_changed)
+
+    # ------------------------------------------------------------------ task details
+    def show_task(self, name: str) -> None:
+        """Fill the task-detail pane (recipe look-up and effective values in a worker)."""
+        c = self.c
+        cascade = c.cascade
+        if cascade is None or name not in cascade.tasks:
+            return
+        self.task = name
+        from reflexng.gui.task_details_model import jobs_of, recipe_summary, task_details
+
+        jobs = jobs_of(c.run_state.job_task, c.run_state.state, name)
+        first = sorted(jobs)[0] if jobs else None
+        session = c.session
+        wp = dict(getattr(c.result, "workflow_parameters", None) or {}) or self._workflow_values()
+
+        def gather():
+            recipe = recipe_summary(cascade, name)
+            effective = None
+            if session is not None and first is not None and session.result is not None and first in session.result.jobs:
+                try:
+                    effective = session.recipe_parameters(first)[1]
+                except Exception:  # unknown recipe: the cascade values are shown
+                    effective = None
+            return task_details(cascade, name, recipe, jobs, workflow_parameters=wp, effective=effective,
+                                selected_job=first if effective is not None else None)
+
+        def show(details) -> None:
+            if self.task != name:  # another task was clicked meanwhile
+                return
+            self.w.task_details.set_details(details)
+            self.w.tabs.setCurrentWidget(self.w.task_details)
+            self.w.sig_task_shown.emit(name)
+
+        start_worker(gather, on_finished=show, on_failed=c._fail(f"cannot describe task {name}"))
+
+    def select_job(self, job_id: str) -> None:
+        s = self.c.session
+        if s is None or s.result is None or job_id not in s.result.jobs:
+            return
+
+        def shown(r) -> None:
+            self.w.task_details.set_effective(job_id, r[1])
+            self.w.sig_task_shown.emit(self.task or "")
+
+        start_worker(s.recipe_parameters, job_id, on_finished=shown,
+                     on_failed=self.c._fail(f"cannot read the parameters of {job_id}"))
+
+    def refresh_states(self) -> None:
+        self.w.task_details.update_states(self.c.run_state.state)
+
+    # ------------------------------------------------------------------ workflow parameters
+    def _workflow_values(self) -> dict[str, Any]:
+        from reflexng.gui.workflow_parameters import base_values
+
+        cascade = self.c.cascade
+        if cascade is None:
+            return {}
+        return base_values(cascade, self.w.session_bar.parameter_set.currentData()) | self.workflow_overrides
+
+    def cascade_loaded(self, cascade) -> None:
+        self.workflow_overrides = {}
+        self.task = None
+        self.w.workflow_parameters.set_cascade(cascade, self.w.session_bar.parameter_set.currentData())
+
+    def _parameter_set_changed(self, _i: int) -> None:
+        from reflexng.gui.workflow_parameters import base_values
+
+        if self.c.cascade is not None:
+            self.w.workflow_parameters.set_base(base_values(self.c.cascade, self.w.session_bar.parameter_set.currentData()))
+
+    def workflow_changed(self, overrides: dict) -> None:
+        """A workflow parameter changed: organise again off the GUI thread (when organised)."""
+        if overrides == self.workflow_overrides:
+            return
+        self.workflow_overrides = dict(overrides)
+        c = self.c
+        words = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "cascade values"
+        if c.session is None or c.result is None:
+            self.w.show_message(f"workflow parameters: {words} (used when organising)")
+            return
+        if c.running:
+            self.w.show_message("workflow parameters apply after the run: stop it, then they organise the data again")
+            return
+        self.reorganise()
+
+    def reorganise(self) -> None:
+        c = self.c
+        if self._organising:  # one organise at a time; the latest values win
+            self._reorganise = True
+            return
+        s = c.session
+        s.workflow_parameters = dict(self.workflow_overrides)
+        self._organising = True
+        self.w.show_message("workflow parameters changed; organising again …")
+
+        def done(_r) -> None:
+            self._organising = False
+            if self._reorganise:
+                self._reorganise = False
+                self.reorganise()
+                return
+            c._organised(s.result)
+
+        def failed(message: str, _tb: str) -> None:
+            self._organising = False
+            self.w.show_message(f"organising with the new workflow parameters failed: {message}")
+
+        start_worker(s.organise, on_finished=done, on_failed=failed)
+
+    # ------------------------------------------------------------------ failure policy "ask"
+    def on_event(self, ev) -> None:
+        if ev.kind == "paused" and (ev.data or {}).get("reason") == "failure" and ev.job_id:
+            rs = self.c.run_state
+            task = rs.job_task.get(ev.job_id, "")
+            self.w.failure_banner.show_failure(ev.job_id, rs.reason.get(ev.job_id, ""), rs.log_tail.get(ev.job_id, []), task)
+        elif ev.kind in ("resumed", "run_finished", "run_started"):
+            self.w.failure_banner.dismiss()
+
+    def retry(self, job_id: str) -> None:
+        s = self.c.session
+        if s is None:
+            return
+        try:
+            s.rerun(job_id, {})
+        except Exception as exc:
+            self.w.show_message(f"cannot retry {job_id}: {exc}")
+            return
+        self.w.show_message(f"retrying {job_id}")
+        s.resume()
+
+    def skip(self, job_id: str) -> None:
+        if self.c.session is not None:
+            self.w.show_message(f"job {job_id} stays failed; continuing with the rest")
+            self.c.session.resume()
+
+    # ------------------------------------------------------------------ file-table columns
+    def fill_file_table(self, result) -> None:
+        from reflexng.gui.file_table import all_keywords, shown_keywords
+
+        available = all_keywords(result.files)
+        shown = shown_keywords(available, self.w.prefs.file_table_keywords)
+        self.w.file_table.set_records(result.files, shown)
+        self.w.file_table.set_available_keywords(available, shown)
+
+    def columns_changed(self, keywords: list) -> None:
+        prefs = self.w.prefs
+        prefs.file_table_keywords = list(keywords)
+        try:
+            prefs.save()
+        except OSError as exc:
+            self.w.show_message(f"cannot save the preferences: {exc}")
