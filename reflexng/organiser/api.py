@@ -104,8 +104,7 @@ def _organise_scanned(cascade, scanned, target, *, workflow_parameters, paramete
     files = classify(scanned, cascade, excluded=excluded_files, content_hash=content_hash)
     planner = Planner(cascade, files, wp, parameter_set=ps, recipe_parameters=recipe_parameters,
                       prefer=prefer)
-    by_path = {f.path: f for f in files}
-    datasets = planner.datasets(targets, by_path)
+    datasets = planner.datasets(targets)
     result = OrganiseResult(
         cascade_name=cascade.name, target=",".join(targets), files=files, jobs=planner.jobs,
         datasets=datasets, workflow_parameters=wp, notes=planner.notes, targets=tuple(targets),

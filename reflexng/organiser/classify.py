@@ -273,6 +273,7 @@ def classify(
     # raw files (no PRO.CATG) can only hit tables not keyed on PRO.CATG; with one such table
     # and no function rules, a file's verdict is one dictionary look-up
     raw_tables = [(keys, t) for keys, t in clf.tables if PRO_CATG not in keys]
+    # verdict = (status, category, data source, reason, data sources)
     verdicts: dict[tuple, tuple] = {}
     fast_keyf = None
     if len(raw_tables) == 1 and not clf.slow:
@@ -281,22 +282,43 @@ def classify(
             cats = {rules[i][1].category for i in hits}
             if len(cats) == 1:
                 names = tuple(dict.fromkeys(rules[i][0] for i in hits))
-                verdicts[key] = (rules[hits[0]][1].category, names[0], names)
+                verdicts[key] = (OK, rules[hits[0]][1].category, names[0], "", names)
+    # files no compiled verdict fits (unclassified, ambiguous, stray spaces): the general
+    # case's verdict depends only on the rule keywords' values, so it is kept per value tuple
+    # (bools are left out: a dictionary takes True for 1, classification does not)
+    others: dict[tuple, tuple] = {}
+    all_keyf = key_function(clf._all_keys)
     new = object.__new__
     for s in items:
         if fast_keyf is not None and s.status == "ok":
             values = s.values
             v = verdicts.get(fast_keyf(values.get))
-            if v is not None and PRO_CATG not in values and not (dup_of and s.path in dup_of):
+            if PRO_CATG not in values and not (dup_of and s.path in dup_of):
+                if v is None:
+                    key = all_keyf(values.get)
+                    try:
+                        v = others.get(key)
+                    except TypeError:  # an unhashable value
+                        key = None
+                    if v is None:
+                        rec = _classify_one(s, clf, tables, dup_of, excluded)
+                        append(rec)
+                        if key is not None and not any([x.__class__ is bool for x in key]):
+                            others[key] = (rec.status, rec.category, rec.data_source, rec.reason,
+                                           rec.data_sources)
+                        continue
+                    if any([x.__class__ is bool for x in key]):
+                        append(_classify_one(s, clf, tables, dup_of, excluded))
+                        continue
                 m = values.get("MJD-OBS")
                 mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
                 path = s.path
                 rec = new(FileRecord)
                 rec.__dict__.update({
-                    "path": path, "size": s.size, "mtime_ns": s.mtime_ns, "status": OK,
-                    "category": v[0], "data_source": v[1], "reason": "", "headers": values,
+                    "path": path, "size": s.size, "mtime_ns": s.mtime_ns, "status": v[0],
+                    "category": v[1], "data_source": v[2], "reason": v[3], "headers": values,
                     "mjd": mjd, "processed": False, "duplicate_of": None,
-                    "header_digest": s.header_digest, "data_sources": v[2],
+                    "header_digest": s.header_digest, "data_sources": v[4],
                     "excluded": bool(excluded) and path in excluded,
                 })
                 append(rec)
@@ -359,6 +381,9 @@ def _duplicates(items: Sequence[Any], content_hash: Callable[[str], str] | None)
 
     Candidates share the header digest and the size; ``content_hash`` confirms.
     """
+    digests = [s.header_digest for s in items]
+    if len(set(digests)) == len(digests):  # the common case: no two headers alike
+        return {}
     first: dict[Any, Any] = {}
     clashes: dict[Any, list[str]] = {}
     for s in items:

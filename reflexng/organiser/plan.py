@@ -57,14 +57,17 @@ class Group:
 
     @property
     def id(self) -> str:
-        if self._id is None:
-            h = hashlib.sha1(self.task.encode())
-            for f in self.files:
-                h.update(b"\0" + f.path.encode())
-            for g in self.upstream:
-                h.update(b"\1" + g.id.encode())
-            self._id = f"{self.task}-{h.hexdigest()[:12]}"
-        return self._id
+        """``task-<12 hex digits>``: sha1 of the task name, then NUL + each main file path,
+        then \\1 + each upstream group id (hashed in one call)."""
+        got = self._id
+        if got is None:
+            text = self.task
+            if self.files:
+                text += "\0" + "\0".join([f.path for f in self.files])
+            if self.upstream:
+                text += "\1" + "\1".join([g._id or g.id for g in self.upstream])
+            got = self._id = f"{self.task}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+        return got
 
     def all_files(self) -> tuple[FileRecord, ...]:
         if not self.upstream:
@@ -79,15 +82,15 @@ def _sort_key(f: FileRecord):
     return (f.mjd if f.mjd is not None else _INF, f.path)
 
 
-def _ref_mjd(g: Group) -> float:
-    return g.ref.mjd
+_MJD = attrgetter("mjd")
 
 
 def _by_time(files: Sequence[FileRecord]) -> list[FileRecord]:
     """Files (in path order) sorted by (MJD, path); files without a time last."""
-    if None in [f.mjd for f in files]:
+    try:
+        return sorted(files, key=_MJD)  # stable: equal times stay in path order
+    except TypeError:  # some files have no time (None does not compare with floats)
         return sorted(files, key=_sort_key)
-    return sorted(files, key=attrgetter("mjd"))  # stable: equal times stay in path order
 
 
 def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, ...]:
@@ -152,6 +155,7 @@ class Planner:
         self._inputs: dict[int, tuple] = {}
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
+        self._group_of: dict[str, Group] = {}  # job id -> its group
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ groups
@@ -194,9 +198,15 @@ class Planner:
                             buckets[k] = [f]
                         else:
                             b.append(f)
-            for members in buckets.values():
-                ref = members[0]
-                grouping = {k: ref.headers.get(k) for k in keys}
+            n_keys = len(keys)
+            for bkey, members in buckets.items():
+                ref = members[0]  # bucket keys are the first member's values
+                if n_keys == 1:
+                    grouping = {keys[0]: bkey}
+                elif n_keys:
+                    grouping = dict(zip(keys, bkey))
+                else:
+                    grouping = {}
                 problem = ""
                 if len(members) < min_size:
                     problem = (f"needs ≥{min_size} {main.name} files per group"
@@ -213,10 +223,10 @@ class Planner:
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
                                  {k: ref.headers.get(k) for k in keys}, ref))
-        if None in [g.ref.mjd for g in out]:
+        if None in [g.mjd for g in out]:
             out.sort(key=lambda g: _sort_key(g.ref))
         else:  # built from path-ordered files: a stable sort on time gives (time, path)
-            out.sort(key=_ref_mjd)
+            out.sort(key=_MJD)
         self._groups[task_name] = out
         return out
 
@@ -317,27 +327,38 @@ class Planner:
             pools = tuple(self.pool(a, processed) for processed in orders)
             rules = self.rules_for(a)
             finders = tuple(tuple(p.finder(r) for r in rules) for p in pools)
-            got = self._inputs[id(a)] = (a, rules, orders, pools, task_cond, finders,
-                                         max(a.min_ret, 1), a.min_ret == 0)
+            got = self._inputs[id(a)] = (
+                a, rules, orders, pools, task_cond, finders, max(a.min_ret, 1), a.min_ret == 0,
+                a.source.name, kind, a.condition, a.optional, a.max_ret,
+                _group_id if kind == "task" else None)
         return got
 
     def associate(self, g: Group, a: AssociatedInput, ctx: RuleContext) -> Association:
-        a, rules, orders, pools, task_cond, finders, need, optional_ok = (
-            self._inputs.get(id(a)) or self.input_plan(a))
-        name, kind = a.source.name, a.source.kind
-        if a.condition is not None:
-            why = _condition_words(a.condition, ctx)
+        (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
+         optional, max_ret, group_id) = self._inputs.get(id(a)) or self.input_plan(a)
+        if cond is not None:
+            why = _condition_words(cond, ctx)
             if why:
-                return _association(name, kind, (), (), True, "", a.optional, why, "", "")
+                return _association(name, kind, (), (), True, "", optional, why, "", "")
         if task_cond is not None:
             why = _condition_words(task_cond, ctx)
             if why:
-                return _association(name, kind, (), (), True, "", a.optional,
+                return _association(name, kind, (), (), True, "", optional,
                                     f"task {name}: {why}", "", "")
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
-        max_ret = a.max_ret
-        chosen, rule, complete = _search(finders[0], headers, mjd, ctx, need, max_ret, optional_ok)
+        # the quality levels in order: the first rule giving enough candidates wins
+        # (associate.search over prepared finders)
+        chosen: list = []
+        rule = None
+        complete = optional_ok
+        for f in finders[0]:
+            got = f.find(headers, mjd, ctx, max_ret)
+            if len(got) >= need:
+                chosen, rule, complete = got, f.rule, True
+                break
+            if len(got) > len(chosen):
+                chosen, rule = got, f.rule
         pool, processed = pools[0], orders[0]
         if (not complete or not chosen) and len(pools) > 1:
             c2, r2, ok2 = _search(finders[1], headers, mjd, ctx, need, max_ret, optional_ok)
@@ -348,24 +369,23 @@ class Planner:
             level = rule.level
             jobs = self.jobs
             for dt, it in chosen:
-                obj = it
-                if obj.__class__ is Group:
-                    jid = obj._id or obj.id
+                if it.__class__ is Group:
+                    jid = it._id or it.id
                     if jid not in jobs:
-                        self.job(obj)
+                        self.job(it)
                     cands.append(_candidate(None, jid, level, dt, ""))
                 else:
                     cands.append(_candidate(it.path, None, level, dt, ""))
         note = ""
-        if a.min_ret == 0 and cands and cands[0].job_id:
+        if optional_ok and cands and cands[0].job_id:
             # an optional input does without an upstream job that cannot run
             bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
             if bad:
                 cands = [c for c in cands if c not in bad]
                 note = "not used (incomplete): " + ", ".join(
                     f"{name} job {self.jobs[c.job_id].name}" for c in bad)
-        job_of = _group_id if (kind == "task" and not processed) else None
-        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen, job_of)
+        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen,
+                           None if processed else group_id)
         if processed and chosen:
             note = (f"used processed calibration(s) (PRO.REC1.ID "
                     f"{self.cascade.tasks[name].recipe_name})"
@@ -376,30 +396,42 @@ class Planner:
             missing = missing_words(name, raw_pool, rules, headers, mjd, ctx, a.min_ret, len(chosen))
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
-        return _association(name, kind, tuple(cands), rej, complete, missing, a.optional, "",
+        return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
                             ("processed" if processed else "raw") if cands else "", note)
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
-        jid = g.id
-        if jid in self.jobs or jid in self._visiting:
+        jid = g._id or g.id
+        jobs = self.jobs
+        if jid in jobs or jid in self._visiting:
             return jid
         self._visiting.add(jid)
         task: Task = self.cascade.tasks[g.task]
-        ctx = self.ctx(g) if self.needs_ctx(task) else None
+        needs_ctx = self._needs_ctx.get(task.name)
+        if needs_ctx is None:
+            needs_ctx = self.needs_ctx(task)
+        ctx = self.ctx(g) if needs_ctx else None
         missing: list[str] = []
         if g.problem:
             missing.append(f"{g.task}: {g.problem}")
         main_jobs = tuple([self.job(u) for u in g.upstream]) if g.upstream else ()
+        deps = list(main_jobs)
         assoc: dict[str, Association] = {}
+        associate = self.associate
         for a in task.associated_inputs:
-            res = self.associate(g, a, ctx)
-            prev = assoc.get(a.name)
-            if prev is not None and not prev.skipped_reason and res.skipped_reason:
-                continue  # an active input of the same name wins over a skipped one
-            assoc[a.name] = res
+            res = associate(g, a, ctx)
+            name = a.name
+            if name in assoc:
+                prev = assoc[name]
+                if not prev.skipped_reason and res.skipped_reason:
+                    continue  # an active input of the same name wins over a skipped one
+            assoc[name] = res
             if not res.complete:
                 missing.append(res.missing)
+        for res in assoc.values():
+            for c in res.chosen:
+                if c.job_id:
+                    deps.append(c.job_id)
         try:
             if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
                 params = task_parameters(task, ctx or self.ctx(g), self.parameter_set, self.overrides)
@@ -408,34 +440,33 @@ class Planner:
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
-        deps = list(main_jobs)
-        for res in assoc.values():
-            for c in res.chosen:
-                if c.job_id:
-                    deps.append(c.job_id)
         if len(deps) > 1:
             deps = list(dict.fromkeys(deps))
         self.own_missing[jid] = tuple(missing)
-        jobs = self.jobs
         for d in deps:  # a job waiting for an incomplete job cannot run either
             up = jobs.get(d)
             if up is not None and not up.complete:
                 missing.append(f"{g.task}: needs {up.task} job {up.name}, which is incomplete")
         ref = g.ref
-        main = tuple([f.path for f in g.files])
-        name = ref.path.rsplit("/", 1)[-1]
+        path = ref.path
+        name = path.rsplit("/", 1)[-1]
         if g.grouping:
             name += _group_words(g.grouping)
         jobs[jid] = _job(
-            jid, g.task, task.recipe_name, main, main_jobs, assoc, tuple(deps), params,
-            g.grouping, ref.mjd, not missing, tuple(missing), name, ref.path,
+            jid, g.task, task.recipe_name, tuple([f.path for f in g.files]), main_jobs, assoc,
+            tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
         )
+        self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
 
     # ------------------------------------------------------------------ datasets
 
-    def datasets(self, targets: Sequence[str], files_by_path: Mapping[str, FileRecord]) -> list[Dataset]:
+    def datasets(self, targets: Sequence[str],
+                 files_by_path: Mapping[str, FileRecord] | None = None) -> list[Dataset]:
+        """One dataset per (condition-passing) group of each target task, in order.
+        ``files_by_path``: where main files' header digests are looked up (default: the
+        jobs' own groups, which hold those very records)."""
         out: list[Dataset] = []
         for target in targets:
             groups = self.groups(target)
@@ -466,36 +497,42 @@ class Planner:
         if got is None:
             self._closure[jid] = [jid]  # guards against cycles
             merged: dict[str, None] = {}
-            for d in self.jobs[jid].depends_on:
-                if d in self.jobs:
-                    merged.update(dict.fromkeys(self.closure(d)))
+            jobs, memo = self.jobs, self._closure
+            for d in jobs[jid].depends_on:
+                if d in jobs:
+                    merged.update(dict.fromkeys(memo.get(d) or self.closure(d)))
             merged.pop(jid, None)
             got = self._closure[jid] = [*merged, jid]
         return got
 
-    def _content(self, jid: str, files_by_path: Mapping[str, FileRecord]) -> str:
+    def _content(self, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> str:
         """What a job consists of: id, its main files' header digests, chosen inputs."""
         got = self._contents.get(jid)
         if got is None:
             job = self.jobs[jid]
             parts = [jid]
-            for p in job.main:
-                f = files_by_path.get(p)
-                parts.append(f.header_digest if f is not None else "")
+            g = self._group_of.get(jid)
+            if files_by_path is None and g is not None:  # the group holds the main files
+                parts.extend([f.header_digest for f in g.files])
+            else:
+                for p in job.main:
+                    f = files_by_path.get(p) if files_by_path is not None else None
+                    parts.append(f.header_digest if f is not None else "")
             for a in job.associated.values():
                 for c in a.chosen:
                     parts.append(c.path or c.job_id or "")
             got = self._contents[jid] = "\1".join(parts)
         return got
 
-    def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord]) -> Dataset:
-        order = self.closure(jid)
+    def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> Dataset:
+        order = self._closure.get(jid) or self.closure(jid)
         missing: list[str] = []
         complete = True
         jobs = self.jobs
+        contents = self._contents
         parts = [target]
         for j in order:
-            parts.append(self._content(j, files_by_path))
+            parts.append(contents.get(j) or self._content(j, files_by_path))
             job = jobs[j]
             if not job.complete:
                 complete = False
