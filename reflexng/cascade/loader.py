@@ -82,13 +82,20 @@ def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
             except CascadeError:
                 raise
             except SystemExit as exc:
-                raise CascadeError(f"the cascade file called exit({exc.code!r})", _traceback_location(exc, path)) from exc
+                raise CascadeError(f"the cascade file called exit({exc.code!r}) here; remove the call",
+                                   _traceback_location(exc, path)) from exc
             except SyntaxError as exc:
                 where = SourceLocation(exc.filename or str(path), exc.lineno or 0)
-                raise CascadeError(f"syntax error: {exc.msg}", where) from exc
+                raise CascadeError(f"syntax error: {exc.msg} (fix the cascade file at this line)", where) from exc
+            except ModuleNotFoundError as exc:
+                raise CascadeError(
+                    f"the cascade imports {exc.name!r}, which is not installed: install it in reflexng's Python "
+                    "environment, or fix the import", _traceback_location(exc, path)
+                ) from exc
             except Exception as exc:
                 raise CascadeError(
-                    f"error while loading the cascade: {type(exc).__name__}: {exc}", _traceback_location(exc, path)
+                    f"error while loading the cascade: {type(exc).__name__}: {exc} (fix the cascade file at this line)",
+                    _traceback_location(exc, path)
                 ) from exc
         for kind, name, loc in c.unbuilt.values():
             c.problems.append(Problem(f"{kind} {name!r} is never built (add .build() at the end)", loc))

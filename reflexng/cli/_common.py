@@ -27,7 +27,7 @@ def check_folders(data: list | None = None, workdir=None) -> str | None:
 
     for d in data or []:
         if not os.path.exists(d):
-            return f"--data {d}: no such folder; check the path"
+            return f"--data {d}: not a folder (nothing at this path); check the path"
         if not os.path.isdir(d):
             return f"--data {d}: is a file, not a folder; give the folder that holds the data files"
     if workdir is not None and os.path.exists(workdir) and not os.path.isdir(workdir):

@@ -31,6 +31,18 @@ def run(args) -> int:
         if not d.is_dir():
             print(f"reflexng gui: data folder not found: {d}", file=sys.stderr)
             return 2
+    if args.workdir is not None and args.workdir.exists() and not args.workdir.is_dir():
+        print(f"reflexng gui: --workdir {args.workdir}: is a file, not a folder; choose a folder", file=sys.stderr)
+        return 2
+    if args.cascade:
+        from reflexng.cascade import CascadeError
+        from reflexng.cascade.loader import find_cascade
+
+        try:
+            find_cascade(args.cascade)
+        except CascadeError as exc:  # a file that exists but does not load is shown in the window
+            print(str(exc), file=sys.stderr)
+            return 2
     from reflexng.gui import launch
 
     return launch(args.cascade, args.data, args.target, args.workdir)
