@@ -193,6 +193,15 @@ def run(args) -> int:
         return fail(problem)
     if args.jobs is not None and args.jobs < 1:
         return fail("--jobs must be at least 1")
+    if args.timeout is not None and not args.timeout > 0:
+        return fail(f"--timeout {args.timeout}: give a time limit in seconds greater than 0")
+    if args.end_product_pattern is not None:
+        import re
+
+        left = re.sub(r"\{[^{}]+\}", "", args.end_product_pattern)
+        if "{" in left or "}" in left or not args.end_product_pattern.strip():
+            return fail(f"--end-product-pattern {args.end_product_pattern!r}: unbalanced braces or empty; write "
+                        "header keywords in braces, e.g. {OBJECT}_{PRO.CATG}.fits")
     try:
         cascade = load(args.cascade)
     except CascadeError as exc:

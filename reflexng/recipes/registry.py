@@ -143,7 +143,8 @@ def _user_recipes(found: dict[str, Any], dirs: list[Path]) -> None:
             try:
                 module = load_module_file(f)
             except Exception as exc:
-                warnings.warn(f"user recipe module {f} failed to import: {type(exc).__name__}: {exc}", stacklevel=3)
+                warnings.warn(f"user recipe module {f} failed to import: {type(exc).__name__}: {exc} "
+                              "(its recipes are missing; fix the file or move it off the recipe path)", stacklevel=3)
                 continue
             listed = getattr(module, "RECIPES", None)
             if listed is None:

@@ -17,6 +17,9 @@ CASES = [
     (("--param", "prep.sigma=3"), ["has no parameter 'sigma'", "reflexng recipes show test_sleep"], False),
     (("--param", "nosuch.x=1"), ["has no task 'nosuch'", "tasks: prep"], True),
     (("--force", "nosuch"), ["--force nosuch: no such task"], False),
+    (("--timeout", "-1"), ["--timeout -1.0: give a time limit"], False),
+    (("--jobs", "0"), ["--jobs must be at least 1"], False),
+    (("--end-product-pattern", "{OBJECT}_{PRO.CATG"), ["unbalanced braces", "{OBJECT}_{PRO.CATG}.fits"], False),
 ]
 
 
@@ -50,3 +53,16 @@ def test_bad_organise_options(tiny, tmp_path, extra, words):
 def test_bad_cascade_show_target(tiny):
     cascade, _ = tiny
     check(rx("cascade", "show", cascade, "--target", "nosuch"), 2, "nosuch")
+
+
+def test_broken_user_recipe_module_is_one_warning_line(tiny, tmp_path):
+    import os
+
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "broken_recipe.py").write_text("def broken(:\n")
+    env = {**os.environ, "REFLEXNG_RECIPE_PATH": str(folder)}
+    for args in (("recipes", "list"), ("recipes", "show", "test_noop")):
+        res = rx(*args, env=env)
+        err = check(res, 0, folder / "broken_recipe.py", "fix the file or move it off the recipe path")
+        assert "registry.py" not in err and "found = _all()" not in err
