@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
-    QGridLayout,
+    QHBoxLayout,
     QLabel,
     QMenu,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -278,57 +279,59 @@ class _EdgeSample(QWidget):
 
 
 class CascadeLegend(QFrame):
-    """Two rows under the cascade view (object name ``cascadeLegend``): task roles and
-    states with their colours, the two edge styles and the breakpoint border."""
+    """Two rows under the cascade view (object name ``cascadeLegend``): task roles, the two
+    edge styles and the breakpoint border; task states with their colours."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("cascadeLegend")
         self.swatches: dict[str, QLabel] = {}
-        grid = QGridLayout(self)
-        grid.setContentsMargins(4, 1, 4, 1)
-        grid.setHorizontalSpacing(4)
-        grid.setVerticalSpacing(1)
         small = QFont()
         small.setPointSizeF(7.5)
-        rows = {"Roles": 0, "States": 1}
-        cols = {"Roles": 1, "States": 1}
-        for g, r in rows.items():
-            head = QLabel(f"<b>{g}</b>", self)
+        rows: dict[str, QHBoxLayout] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 1, 4, 1)
+        outer.setSpacing(1)
+
+        def text(label: str, row: QHBoxLayout) -> None:
+            t = QLabel(label, self)
+            t.setFont(small)
+            row.addWidget(t)
+            row.addSpacing(6)
+
+        heads: list[QLabel] = []
+        for group in ("Roles", "States"):
+            row = QHBoxLayout()
+            row.setSpacing(3)
+            head = QLabel(f"<b>{group}</b>", self)
             head.setFont(small)
-            grid.addWidget(head, r, 0)
-        per_row = 5  # states wrap onto a second row: the legend stays narrower than the pane
+            heads.append(head)
+            row.addWidget(head)
+            rows[group] = row
+            outer.addLayout(row)
         for group, label, colour in legend_entries():
             sw = QLabel(self)
             sw.setFixedSize(12, 12)
             sw.setStyleSheet(f"background: {colour}; border: 1px solid #555;")
             sw.setToolTip(label)
-            text = QLabel(label, self)
-            text.setFont(small)
-            r, c = rows[group], cols[group]
-            if group == "States" and c > 2 * per_row:
-                r, c = r + 1, 1
-                rows[group] = r
-            grid.addWidget(sw, r, c)
-            grid.addWidget(text, r, c + 1)
-            cols[group] = c + 2
+            rows[group].addWidget(sw)
+            text(label, rows[group])
             self.swatches[label] = sw
-        c = cols["Roles"]
+        roles = rows["Roles"]
         for label, style, colour, width in (("main input", Qt.PenStyle.SolidLine, "#333", 2.0),
                                             ("associated input", Qt.PenStyle.DashLine, "#777", 1.2)):
-            grid.addWidget(_EdgeSample(style, colour, width, self), 0, c)
-            t = QLabel(label, self)
-            t.setFont(small)
-            grid.addWidget(t, 0, c + 1)
-            c += 2
+            roles.addWidget(_EdgeSample(style, colour, width, self))
+            text(label, roles)
         bp = QLabel(self)
         bp.setFixedSize(12, 12)
         bp.setStyleSheet("border: 2px solid #c33;")
-        grid.addWidget(bp, 0, c)
-        t = QLabel("breakpoint", self)
-        t.setFont(small)
-        grid.addWidget(t, 0, c + 1)
-        grid.setColumnStretch(max(c + 2, 2 * per_row + 1) + 1, 1)
+        roles.addWidget(bp)
+        text("breakpoint", roles)
+        for row in rows.values():
+            row.addStretch(1)
+        width = max(h.sizeHint().width() for h in heads)
+        for h in heads:  # the swatches of both rows start at the same x
+            h.setFixedWidth(width)
 
     def colour_of(self, label: str) -> str:
         """The swatch colour shown for ``label`` (tests, accessibility)."""

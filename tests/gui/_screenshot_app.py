@@ -66,6 +66,16 @@ def main(out: Path) -> int:
     win.dataset_tree.tree.expandAll()
     shot(win.dataset_tree, "datasets")
 
+    QTimer.singleShot(0, lambda: c.show_task("flat"))
+    wait(win.sig_task_shown)
+    from reflexng.gui.worker import wait_for_workers
+
+    wait_for_workers()  # the click also inspects the task's first job
+    app.processEvents()
+    win.tabs.setCurrentWidget(win.task_details)
+    shot(win, "main_task_details")
+    shot(win.task_details, "task_details")
+
     win.cascade_view.set_breakpoint("coadd", True)
     QTimer.singleShot(0, c.run)
     wait(win.sig_paused)
@@ -73,7 +83,7 @@ def main(out: Path) -> int:
     win.inspection.image.set_scale("zscale")
     win.tabs.setCurrentWidget(win.log_view)
     shot(win, "main_paused_inspection")
-    shot(win.cascade_view, "cascade_running")
+    shot(win.cascade_view.parentWidget(), "cascade_running")  # with the colour legend
     shot(win.inspection, "inspection")
     win.inspection.tabs.setCurrentWidget(win.inspection.figures)
     shot(win.inspection, "inspector_figures")
@@ -85,7 +95,7 @@ def main(out: Path) -> int:
     win.tabs.setCurrentWidget(win.provenance_view)
     win.provenance_view.tree.expandToDepth(3)
     shot(win, "main_finished_provenance")
-    shot(win.cascade_view, "cascade_finished")
+    shot(win.cascade_view.parentWidget(), "cascade_finished")
     win.cascade_view.export_svg(str(out / "cascade.svg"))
     win.close()
     app.processEvents()

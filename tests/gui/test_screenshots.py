@@ -17,7 +17,8 @@ import pytest
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 SCRIPT = Path(__file__).with_name("_screenshot_app.py")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-EXPECTED = ["main_organised", "files", "datasets", "main_paused_inspection", "cascade_running",
+EXPECTED = ["main_organised", "files", "datasets", "main_task_details", "task_details",
+            "main_paused_inspection", "cascade_running",
             "inspection", "inspector_figures", "main_finished_provenance", "cascade_finished"]
 
 
