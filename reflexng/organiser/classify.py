@@ -273,8 +273,9 @@ def classify(
     # raw files (no PRO.CATG) can only hit tables not keyed on PRO.CATG; with one such table
     # and no function rules, a file's verdict is one dictionary look-up
     raw_tables = [(keys, t) for keys, t in clf.tables if PRO_CATG not in keys]
-    # verdict = (status, category, data source, reason, data sources)
-    verdicts: dict[tuple, tuple] = {}
+    # a verdict is the instance dictionary of its records with the per-file fields left to
+    # fill in (copying a 14-key dictionary is cheaper than building one)
+    verdicts: dict[tuple, dict[str, Any]] = {}
     fast_keyf = None
     if len(raw_tables) == 1 and not clf.slow:
         fast_keyf = key_function(raw_tables[0][0])
@@ -282,13 +283,14 @@ def classify(
             cats = {rules[i][1].category for i in hits}
             if len(cats) == 1:
                 names = tuple(dict.fromkeys(rules[i][0] for i in hits))
-                verdicts[key] = (OK, rules[hits[0]][1].category, names[0], "", names)
+                verdicts[key] = _verdict(OK, rules[hits[0]][1].category, names[0], "", names)
     # files no compiled verdict fits (unclassified, ambiguous, stray spaces): the general
     # case's verdict depends only on the rule keywords' values, so it is kept per value tuple
     # (bools are left out: a dictionary takes True for 1, classification does not)
-    others: dict[tuple, tuple] = {}
+    others: dict[tuple, dict[str, Any]] = {}
     all_keyf = key_function(clf._all_keys)
     new = object.__new__
+    set_dict = object.__setattr__  # FileRecord is frozen: its own __setattr__ refuses
     for s in items:
         if fast_keyf is not None and s.status == "ok":
             values = s.values
@@ -304,8 +306,8 @@ def classify(
                         rec = _classify_one(s, clf, tables, dup_of, excluded)
                         append(rec)
                         if key is not None and not any([x.__class__ is bool for x in key]):
-                            others[key] = (rec.status, rec.category, rec.data_source, rec.reason,
-                                           rec.data_sources)
+                            others[key] = _verdict(rec.status, rec.category, rec.data_source,
+                                                   rec.reason, rec.data_sources)
                         continue
                     if any([x.__class__ is bool for x in key]):
                         append(_classify_one(s, clf, tables, dup_of, excluded))
@@ -313,18 +315,30 @@ def classify(
                 m = values.get("MJD-OBS")
                 mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
                 path = s.path
+                d = v.copy()
+                d["path"] = path
+                d["size"] = s.size
+                d["mtime_ns"] = s.mtime_ns
+                d["headers"] = values
+                d["mjd"] = mjd
+                d["header_digest"] = s.header_digest
+                if excluded:
+                    d["excluded"] = path in excluded
                 rec = new(FileRecord)
-                rec.__dict__.update({
-                    "path": path, "size": s.size, "mtime_ns": s.mtime_ns, "status": v[0],
-                    "category": v[1], "data_source": v[2], "reason": v[3], "headers": values,
-                    "mjd": mjd, "processed": False, "duplicate_of": None,
-                    "header_digest": s.header_digest, "data_sources": v[4],
-                    "excluded": bool(excluded) and path in excluded,
-                })
+                set_dict(rec, "__dict__", d)
                 append(rec)
                 continue
         append(_classify_one(s, clf, tables, dup_of, excluded))
     return out
+
+
+def _verdict(status: str, category: str | None, data_source: str | None, reason: str,
+             data_sources: tuple[str, ...]) -> dict[str, Any]:
+    """The instance dictionary shared (as a template) by unprocessed files with one verdict."""
+    return {"path": "", "size": 0, "mtime_ns": 0, "status": status, "category": category,
+            "data_source": data_source, "reason": reason, "headers": {}, "mjd": None,
+            "processed": False, "duplicate_of": None, "header_digest": "",
+            "data_sources": data_sources, "excluded": False}
 
 
 def _classify_one(s, clf: Classifier, tables, dup_of, excluded) -> FileRecord:
