@@ -170,7 +170,7 @@ def test_samp_sends_to_a_running_hub(tmp_path, monkeypatch):
         p = write_image(tmp_path / "y.fits", np.zeros((4, 4), np.float32))
         msg = send_fits(p)
         assert msg.startswith("sent y.fits"), msg
-        assert got.wait(10)
+        assert got.wait(30)  # the hub delivers on its own threads: slow on a loaded machine
         assert received["url"] == p.resolve().as_uri()
         receiver.disconnect()
     finally:
