@@ -144,6 +144,9 @@ class PaneWiring:
             self.w.failure_banner.show_failure(ev.job_id, rs.reason.get(ev.job_id, ""), rs.log_tail.get(ev.job_id, []), task)
         elif ev.kind in ("resumed", "run_finished", "run_started"):
             self.w.failure_banner.dismiss()
+        s = self.c.session
+        if ev.kind == "run_finished" and s is not None and dict(s.workflow_parameters) != self.workflow_overrides:
+            self.reorganise()  # workflow parameters changed during the run apply now
 
     def retry(self, job_id: str) -> None:
         s = self.c.session
@@ -164,12 +167,9 @@ class PaneWiring:
 
     # ------------------------------------------------------------------ file-table columns
     def fill_file_table(self, result) -> None:
-        from reflexng.gui.file_table import all_keywords, shown_keywords
+        from reflexng.gui.file_table import shown_keywords
 
-        available = all_keywords(result.files)
-        shown = shown_keywords(available, self.w.prefs.file_table_keywords)
-        self.w.file_table.set_records(result.files, shown)
-        self.w.file_table.set_available_keywords(available, shown)
+        self.w.file_table.set_records(result.files, shown_keywords(result.files, self.w.prefs.file_table_keywords))
 
     def columns_changed(self, keywords: list) -> None:
         prefs = self.w.prefs

@@ -154,10 +154,16 @@ def test_legend_in_main_window_can_be_hidden(qtbot):
 
 
 def test_shown_keywords_rule():
-    avail = [f"K{i}" for i in range(12)]
-    assert shown_keywords(avail, None) == avail[:8]
-    assert shown_keywords(avail, ["K11", "GONE", "K3"]) == ["K11", "K3"]
-    assert shown_keywords(avail, []) == []
+    from reflexng.organiser.model import FileRecord
+
+    def rec(i, keys):
+        return FileRecord(f"/raw/{i}.fits", 1, 0, "ok", headers={k: 1 for k in keys})
+
+    recs = [rec(0, [f"K{i}" for i in range(6)]), rec(1, [f"K{i}" for i in range(4, 12)])]
+    assert all_keywords(recs) == [f"K{i}" for i in range(12)]
+    assert shown_keywords(recs, None) == [f"K{i}" for i in range(8)]  # the first few
+    assert shown_keywords(recs, ["K11", "GONE", "K3"]) == ["K11", "K3"]  # remembered, if some file has it
+    assert shown_keywords(recs, []) == []
 
 
 def test_column_chooser_widget(qtbot, organise_result):
@@ -170,7 +176,7 @@ def test_column_chooser_widget(qtbot, organise_result):
     avail = all_keywords(recs)
     assert avail == ["DPR.TYPE", "EXPTIME"]
     ft.set_records(recs, ["DPR.TYPE"])
-    ft.set_available_keywords(avail, ["DPR.TYPE"])
+    ft.columns_menu.aboutToShow.emit()  # the menu lists the keywords when it opens
     actions = {a.text(): a for a in ft.columns_menu.actions()}
     assert set(actions) == {"DPR.TYPE", "EXPTIME"} and actions["DPR.TYPE"].isChecked()
     with qtbot.waitSignal(ft.sig_columns_changed) as sig:
@@ -221,6 +227,7 @@ def test_column_choice_remembered_in_preferences(qtbot, tmp_path):
     ft = win.file_table
     shown = ft.shown_keywords()
     assert "DET.BINX" in shown and "INSTRUME" in shown  # never chosen: the first few
+    ft.columns_menu.aboutToShow.emit()
     action = next(a for a in ft.columns_menu.actions() if a.text() == "DET.BINX")
     action.setChecked(False)
     prefs_file = Path(Preferences.path())
@@ -230,6 +237,7 @@ def test_column_choice_remembered_in_preferences(qtbot, tmp_path):
 
     win2 = organised_window()  # a new window reads the preferences again
     assert win2.file_table.shown_keywords() == saved["file_table_keywords"]
+    win2.file_table.columns_menu.aboutToShow.emit()
     assert not next(a for a in win2.file_table.columns_menu.actions() if a.text() == "DET.BINX").isChecked()
 
 

@@ -155,3 +155,42 @@ def test_click_task_shows_details(qtbot, details_setup):
     assert fin.args[0]["ok"]
     assert set(pane.job_states().values()) == {"done"}
     assert all(pane.jobs.item(i).text().endswith("— done") for i in range(pane.jobs.count()))
+
+
+def test_workflow_parameter_changed_during_a_run_applies_after_it(qtbot, details_setup):
+    from PySide6.QtWidgets import QLineEdit
+
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    cascade, raw, workdir = details_setup
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    win.show()
+    c = win.controller
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=20000):
+        c.open_cascade(str(cascade))
+    editor = win.workflow_parameters.editors["payload"]
+    assert isinstance(editor, QLineEdit) and editor.text() == "from-workflow"
+    assert "text written into products" in editor.toolTip()
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(workdir))
+    with qtbot.waitSignal(win.sig_organised, timeout=30000):
+        c.organise()
+    win.pause_after_each.setChecked(True)
+    with qtbot.waitSignal(win.sig_paused, timeout=60000):
+        c.run()
+    assert c.running
+    with qtbot.waitSignal(win.sig_message, timeout=5000, check_params_cb=lambda t: "after the run" in t):
+        win.workflow_parameters.set_value("payload", "changed")
+    assert c.session.workflow_parameters == {}  # nothing re-organised under a running run
+    win.pause_after_each.setChecked(False)
+    order: list[str] = []
+    win.sig_run_finished.connect(lambda _s: order.append("finished"))
+    win.sig_organised.connect(lambda r: order.append("organised"))
+    with qtbot.waitSignal(win.sig_organised, timeout=60000) as org:
+        c.resume()
+    assert order == ["finished", "organised"]
+    result = org.args[0]
+    assert result.workflow_parameters == {"payload": "changed"}
+    assert {j.parameters.get("payload") for j in result.jobs.values() if j.task == "science"} == {"changed"}
