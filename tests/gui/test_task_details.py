@@ -155,6 +155,15 @@ def test_click_task_shows_details(qtbot, details_setup):
     assert fin.args[0]["ok"]
     assert set(pane.job_states().values()) == {"done"}
     assert all(pane.jobs.item(i).text().endswith("— done") for i in range(pane.jobs.count()))
+    # a double click on a job inspects it
+    win.tabs.setCurrentWidget(pane)
+    pane.ensureWidgetVisible(pane.jobs)
+    rect = pane.jobs.visualItemRect(pane.jobs.item(1))
+    with qtbot.waitSignal(win.sig_inspected, timeout=20000) as insp:
+        # a real double click starts with a press (QTest's double click alone does not in Qt 6)
+        qtbot.mouseClick(pane.jobs.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(pane.jobs.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert insp.args == [sci_jobs[1]]
 
 
 def test_workflow_parameter_changed_during_a_run_applies_after_it(qtbot, details_setup):
