@@ -119,8 +119,19 @@ def job_graph(jobs: Mapping[str, Any]):
     import networkx as nx
 
     g = nx.DiGraph()
-    g.add_nodes_from((jid, {"task": j.task}) for jid, j in jobs.items())
-    g.add_edges_from((d, jid) for jid, j in jobs.items() for d in j.depends_on)
+    g.add_nodes_from(jobs)  # job order
+    # then the attribute, one call per task: (node, attributes) pairs would cost networkx an
+    # exception per node
+    by_task: dict[str, list[str]] = {}
+    for jid, j in jobs.items():
+        got = by_task.get(j.task)
+        if got is None:
+            by_task[j.task] = [jid]
+        else:
+            got.append(jid)
+    for task, jids in by_task.items():
+        g.add_nodes_from(jids, task=task)
+    g.add_edges_from([(d, jid) for jid, j in jobs.items() for d in j.depends_on])
     return g
 
 

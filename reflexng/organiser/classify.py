@@ -291,10 +291,13 @@ def classify(
     all_keyf = key_function(clf._all_keys)
     new = object.__new__
     set_dict = object.__setattr__  # FileRecord is frozen: its own __setattr__ refuses
-    for s in items:
+    # every file's verdict look-up key, in one comprehension (no call per file)
+    fast_keys = _value_tuples([s.values if s.status == "ok" else {} for s in items],
+                                  raw_tables[0][0]) if fast_keyf else ()
+    for n, s in enumerate(items):
         if fast_keyf is not None and s.status == "ok":
             values = s.values
-            v = verdicts.get(fast_keyf(values.get))
+            v = verdicts.get(fast_keys[n])
             if PRO_CATG not in values and not (dup_of and s.path in dup_of):
                 if v is None:
                     key = all_keyf(values.get)
@@ -330,6 +333,22 @@ def classify(
                 continue
         append(_classify_one(s, clf, tables, dup_of, excluded))
     return out
+
+
+def _value_tuples(headers: list[Mapping[str, Any]], keys: tuple[str, ...]) -> list[tuple]:
+    """``[key_function(keys)(h.get) for h in headers]``, without a call per header for up to
+    three keys."""
+    if len(keys) == 1:
+        (k0,) = keys
+        return [(h.get(k0),) for h in headers]
+    if len(keys) == 2:
+        k0, k1 = keys
+        return [(h.get(k0), h.get(k1)) for h in headers]
+    if len(keys) == 3:
+        k0, k1, k2 = keys
+        return [(h.get(k0), h.get(k1), h.get(k2)) for h in headers]
+    keyf = key_function(keys)
+    return [keyf(h.get) for h in headers]
 
 
 def _verdict(status: str, category: str | None, data_source: str | None, reason: str,
