@@ -156,6 +156,7 @@ class Planner:
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
         self._group_of: dict[str, Group] = {}  # job id -> its group
+        self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ groups
@@ -333,9 +334,11 @@ class Planner:
                 _group_id if kind == "task" else None)
         return got
 
-    def associate(self, g: Group, a: AssociatedInput, ctx: RuleContext) -> Association:
+    def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext) -> Association:
+        """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``."""
+        plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
-         optional, max_ret, group_id) = self._inputs.get(id(a)) or self.input_plan(a)
+         optional, max_ret, group_id) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
@@ -418,9 +421,12 @@ class Planner:
         deps = list(main_jobs)
         assoc: dict[str, Association] = {}
         associate = self.associate
-        for a in task.associated_inputs:
-            res = associate(g, a, ctx)
-            name = a.name
+        plans = self._plans.get(task.name)
+        if plans is None:
+            plans = self._plans[task.name] = [self.input_plan(a) for a in task.associated_inputs]
+        for plan in plans:
+            res = associate(g, plan, ctx)
+            name = plan[0].name
             if name in assoc:
                 prev = assoc[name]
                 if not prev.skipped_reason and res.skipped_reason:
