@@ -30,8 +30,22 @@ def send_fits(path: str | os.PathLike, *, table: bool = False, timeout: float = 
         return f"SAMP hub not reachable: {exc}"
     try:
         mtype = "table.load.fits" if table else "image.load.fits"
-        client.notify_all({"samp.mtype": mtype, "samp.params": {"url": p.as_uri(), "name": p.name}})
-        return f"sent {p.name} over SAMP ({mtype})"
+        message = {"samp.mtype": mtype, "samp.params": {"url": p.as_uri(), "name": p.name}}
+        # a call per subscribed client, waiting for its reply: a notification is dropped by the
+        # hub when the sender disconnects before the hub's delivery thread runs
+        recipients = list(client.get_subscribed_clients(mtype))
+        if not recipients:
+            return f"no SAMP client takes {mtype} (start ds9, TOPCAT or Aladin)"
+        ok, failed = [], []
+        for rid in recipients:
+            try:
+                client.call_and_wait(rid, message, str(max(1, int(timeout))))
+                ok.append(rid)
+            except Exception as exc:  # one viewer not answering must not stop the others
+                failed.append(f"{rid}: {exc}")
+        if not ok:
+            return f"SAMP send failed: {'; '.join(failed)}"
+        return f"sent {p.name} over SAMP ({mtype}) to {len(ok)} client(s)"
     except Exception as exc:
         return f"SAMP send failed: {exc}"
     finally:
