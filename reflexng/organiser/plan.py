@@ -155,8 +155,6 @@ class Planner:
         self._inputs: dict[int, tuple] = {}
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
-        self._own_contents: dict[str, str] = {}  # job id -> _content from its group
-        self._prefixes: dict[tuple, tuple[Any, bool, list[str]]] = {}  # see _dataset
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
         self.notes: list[str] = []
@@ -436,16 +434,10 @@ class Planner:
             assoc[name] = res
             if not res.complete:
                 missing.append(res.missing)
-        # what the job consists of (see _content), while its parts are at hand
-        content = [jid]
-        content.extend([f.header_digest for f in g.files])
         for res in assoc.values():
             for c in res.chosen:
-                cj = c.job_id
-                if cj:
-                    deps.append(cj)
-                content.append(c.path or cj or "")
-        self._own_contents[jid] = "\1".join(content)
+                if c.job_id:
+                    deps.append(c.job_id)
         try:
             if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
                 params = task_parameters(task, ctx or self.ctx(g), self.parameter_set, self.overrides)
@@ -522,10 +514,6 @@ class Planner:
     def _content(self, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> str:
         """What a job consists of: id, its main files' header digests, chosen inputs."""
         got = self._contents.get(jid)
-        if got is None and files_by_path is None:
-            got = self._own_contents.get(jid)  # made with the job, from its group
-            if got is not None:
-                self._contents[jid] = got
         if got is None:
             job = self.jobs[jid]
             parts = [jid]
@@ -544,35 +532,22 @@ class Planner:
 
     def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> Dataset:
         order = self._closure.get(jid) or self.closure(jid)
+        missing: list[str] = []
+        complete = True
         jobs = self.jobs
         contents = self._contents
-        # the jobs before the target job are often the same calibrations for many datasets:
-        # their part of the id's hash (and of what is missing) is worked out once
-        key = (target, *order[:-1])
-        pre = self._prefixes.get(key)
-        if pre is None:
-            parts = [target]
-            missing: list[str] = []
-            ok = True
-            for j in order[:-1]:
-                parts.append(contents.get(j) or self._content(j, files_by_path))
-                job = jobs[j]
-                if not job.complete:
-                    ok = False
-                    missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
-                                   for m in self.own_missing.get(j, job.missing))
-            pre = self._prefixes[key] = (hashlib.sha1("\0".join(parts).encode()), ok, missing)
-        h0, ok0, missing0 = pre
-        h = h0.copy()
-        h.update(("\0" + (contents.get(jid) or self._content(jid, files_by_path))).encode())
+        parts = [target]
+        for j in order:
+            parts.append(contents.get(j) or self._content(j, files_by_path))
+            job = jobs[j]
+            if not job.complete:
+                complete = False
+                missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
+                               for m in self.own_missing.get(j, job.missing))
+        h = hashlib.sha1("\0".join(parts).encode())
         tj = jobs[jid]
-        complete = ok0 and tj.complete
-        missing = missing0
-        if not tj.complete:
-            missing = [*missing0, *(m if m.startswith(tj.task + ":") else f"{tj.task}: {m}"
-                                    for m in self.own_missing.get(jid, tj.missing))]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
-                             tuple(dict.fromkeys(missing)))
+                        tuple(dict.fromkeys(missing)))
 
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
