@@ -158,7 +158,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=500, help="no-op jobs (multiple of 4)")
     ap.add_argument("--cpu-jobs", type=int, default=16, help="CPU-bound jobs (multiple of 4)")
-    ap.add_argument("--cpu-work", type=int, default=1_500_000, help="loop iterations per CPU-bound job")
+    ap.add_argument("--cpu-work", type=int, default=8_000_000,
+                    help="loop iterations per CPU-bound job (default: about 0.6 s of CPU per job)")
     ap.add_argument("--alt-jobs", type=int, default=20, help="jobs for the fresh-interpreter alternative")
     ap.add_argument("--demo", action="store_true", help="also time a cached re-run of the demo imaging reduction")
     ap.add_argument("--json", action="store_true")
