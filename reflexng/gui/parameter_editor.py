@@ -72,7 +72,8 @@ def _editor_for(spec: Any) -> QWidget:
     return QLineEdit()
 
 
-def _get(w: QWidget) -> Any:
+def widget_value(w: QWidget) -> Any:
+    """The value an editor widget (combo, check box, spin box, line edit) holds."""
     if isinstance(w, QComboBox):
         return w.currentData()
     if isinstance(w, QCheckBox):
@@ -82,7 +83,8 @@ def _get(w: QWidget) -> Any:
     return w.text()
 
 
-def _set(w: QWidget, value: Any) -> None:
+def set_widget_value(w: QWidget, value: Any) -> None:
+    """Show ``value`` in an editor widget made for its type."""
     if isinstance(w, QComboBox):
         i = w.findData(value)
         w.setCurrentIndex(i if i >= 0 else 0)
@@ -147,7 +149,7 @@ class ParameterEditor(QWidget):
         for s in specs:
             w = _editor_for(s)
             w.setObjectName(f"param_{s.name}")
-            _set(w, self.effective[s.name])
+            set_widget_value(w, self.effective[s.name])
             tip = s.description or s.name
             w.setToolTip(f"{tip}\ndefault: {self.defaults[s.name]!r}")
             _signal(w).connect(lambda *_a, n=s.name: self._edited(n))
@@ -168,7 +170,7 @@ class ParameterEditor(QWidget):
         self._refresh_highlight()
 
     def values(self) -> dict[str, Any]:
-        return {n: self.specs[n].coerce(_get(w)) for n, w in self.editors.items()}
+        return {n: self.specs[n].coerce(widget_value(w)) for n, w in self.editors.items()}
 
     def changed(self) -> dict[str, Any]:
         out = {}
@@ -178,11 +180,11 @@ class ParameterEditor(QWidget):
         return out
 
     def set_value(self, name: str, value: Any) -> None:
-        _set(self.editors[name], self.specs[name].coerce(value))
+        set_widget_value(self.editors[name], self.specs[name].coerce(value))
 
     def reset(self, name: str | None = None) -> None:
         for n in [name] if name else list(self.editors):
-            _set(self.editors[n], self.effective[n])
+            set_widget_value(self.editors[n], self.effective[n])
         self._refresh_highlight()
 
     def _edited(self, _name: str) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reflexng.gui.parameter_editor import BIG, CHANGED_STYLE
+from reflexng.gui.parameter_editor import BIG, CHANGED_STYLE, set_widget_value, widget_value
 
 
 def base_values(cascade: Any, parameter_set: str | None = None) -> dict[str, Any]:
@@ -56,29 +56,10 @@ def _editor(p: Any) -> QWidget:
     return QLineEdit()
 
 
-def _get(w: QWidget) -> Any:
-    if isinstance(w, QComboBox):
-        return w.currentData()
-    if isinstance(w, QCheckBox):
-        return w.isChecked()
-    if isinstance(w, (QSpinBox, QDoubleSpinBox)):
-        return w.value()
-    return w.text()
-
-
 def _set(w: QWidget, v: Any) -> None:
+    """Set an editor without emitting its change signal."""
     w.blockSignals(True)
-    if isinstance(w, QComboBox):
-        i = w.findData(v)
-        w.setCurrentIndex(i if i >= 0 else 0)
-    elif isinstance(w, QCheckBox):
-        w.setChecked(bool(v))
-    elif isinstance(w, QSpinBox):
-        w.setValue(int(v))
-    elif isinstance(w, QDoubleSpinBox):
-        w.setValue(float(v))
-    else:
-        w.setText("" if v is None else str(v))
+    set_widget_value(w, v)
     w.blockSignals(False)
 
 
@@ -147,7 +128,7 @@ class WorkflowParametersPane(QWidget):
         self._highlight()
 
     def values(self) -> dict[str, Any]:
-        return {n: _get(w) for n, w in self.editors.items()}
+        return {n: widget_value(w) for n, w in self.editors.items()}
 
     def overrides(self) -> dict[str, Any]:
         """The values the user changed (differing from the cascade / parameter set)."""
