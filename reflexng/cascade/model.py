@@ -203,6 +203,9 @@ class WorkflowParameter:
     description: str = ""
     location: SourceLocation = UNKNOWN_LOCATION
 
+    # True for an EDPS "$param" grouping parameter: its values are keyword names
+    keyword_values = False
+
     def equals(self, value: Any) -> Callable[[Any], bool]:
         """A condition (for ``with_condition`` / ``condition=``) true when this parameter == value."""
         name = self.name

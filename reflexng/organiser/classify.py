@@ -42,7 +42,12 @@ def _keyword_names(items: Iterable[Any]) -> list[str]:
     for k in items:
         if isinstance(k, WorkflowParameter):
             for v in (k.default, *(k.choices or ())):
-                out.extend(_keyword_names(v if isinstance(v, (list, tuple)) else [v]))
+                vs = v if isinstance(v, (list, tuple)) else [v]
+                if k.keyword_values:  # EDPS "$param": keyword names written the EDPS way
+                    from reflexng.cascade.parameters import canonical_keyword
+
+                    vs = [canonical_keyword(x) for x in vs if isinstance(x, str)]
+                out.extend(_keyword_names(vs))
         elif isinstance(k, str) and k:
             out.append(k)
     return out

@@ -20,6 +20,7 @@ from reflexng.cascade.parameters import (
     JobEdit,
     JobParametersView,
     RuleContext,
+    canonical_keyword,
     task_parameters,
 )
 from reflexng.organiser._fast import maker
@@ -106,7 +107,10 @@ def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, 
     for k in items:
         if isinstance(k, WorkflowParameter):
             v = wp.get(k.name, k.default)
-            out.extend(v if isinstance(v, (list, tuple)) else [v])
+            vs = v if isinstance(v, (list, tuple)) else [v]
+            if k.keyword_values:  # EDPS "$param": keyword names written the EDPS way
+                vs = [canonical_keyword(x) for x in vs if isinstance(x, str)]
+            out.extend(vs)
         else:
             out.append(k)
     return tuple(str(k) for k in out if k)
@@ -167,6 +171,9 @@ class Planner:
         self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
         self._jp_errors: dict[Group, str] = {}
         self.notes: list[str] = []
+        # EDPS workflows: a task whose main input is a task, without grouping keywords, has a
+        # job per upstream job (native cascades: one job for all of them)
+        self.per_upstream = getattr(getattr(cascade, "info", None), "dialect", "native") == "edps"
 
     # ------------------------------------------------------------------ groups
 
@@ -229,8 +236,10 @@ class Planner:
             ups = [g for g in self.groups(main.name) if not g.problem and self.condition_ok(g)]
             buckets2: dict[Any, list[Group]] = {}
             keyf = key_function(keys)
-            for g in ups:
-                buckets2.setdefault(keyf(g.ref.headers.get), []).append(g)
+            if not keys and self.per_upstream:  # EDPS: one job per upstream job
+                keyf = None
+            for i, g in enumerate(ups):
+                buckets2.setdefault(keyf(g.ref.headers.get) if keyf is not None else i, []).append(g)
             for members2 in buckets2.values():
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
