@@ -50,7 +50,7 @@ def caller_location() -> SourceLocation:
         filename = frame.f_code.co_filename
         folder = os.path.dirname(os.path.abspath(filename))
         # this package and its EDPS layer (cascade/edps) are not the user's code
-        if folder != _PACKAGE_DIR and folder != _EDPS_DIR:
+        if folder != _PACKAGE_DIR and folder != _EDPS_DIR and not filename.startswith("<frozen"):
             return SourceLocation(filename, frame.f_lineno)
         frame = frame.f_back
     return SourceLocation("<unknown>", 0)

@@ -204,9 +204,18 @@ def describe(cascade) -> str:
                      + (f"  [{'; '.join(extra)}]" if extra else ""))
         lines.append(f"      main input: {t.main_input.name if t.main_input else '-'}")
         for a in t.associated_inputs:
-            n = f"{a.min_ret}..{a.max_ret}"
+            if a.alternatives:  # EDPS alternative_associated_inputs
+                sort = f" (sorted by {', '.join(a.sort_keys)})" if a.sort_keys else ""
+                alts = " | ".join(x.name + (f" [{', '.join(x.categories)}]" if x.categories else "")
+                                  for x in a.alternatives)
+                lines.append(f"      alternatives{sort}: {alts}")
+                continue
+            n = f"{a.min_ret}..{a.max_ret if a.max_ret < 10**9 else 'any'}"
             cond = ", conditional" if a.condition is not None else ""
-            lines.append(f"      associated: {a.name} ({n}{cond})")
+            cats = f" [{', '.join(a.categories)}]" if a.categories else ""
+            lines.append(f"      associated: {a.name}{cats} ({n}{cond})")
+        for name, kind in getattr(t, "reports", ()):
+            lines.append(f"      report {name} ({kind})")
     return "\n".join(lines)
 
 
