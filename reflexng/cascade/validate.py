@@ -340,6 +340,15 @@ def _recipes(cascade: Cascade) -> list[Problem]:
                 continue
             except Exception:  # unknown command recipe: fall through to the warning
                 pass
+        if name.startswith("esorex:") and getattr(cascade.info, "dialect", "") == "edps":
+            # an EDPS workflow names a CPL recipe of its pipeline kit: say so without guessing
+            # a package name
+            out.append(Problem(
+                f"task {t.name!r}: recipe {name[7:]!r} is not installed: no ESO pipeline of the esorex on "
+                "PATH provides it; install the ESO pipeline kit this workflow comes with, then check "
+                "with `reflexng recipes list --esorex` (or try the cascade with `reflexng run "
+                "--placeholder-recipes`)", t.call_locations.get("with_recipe", t.location), WARNING))
+            continue
         out.append(
             Problem(f"task {t.name!r}: unknown recipe {name!r} (see `reflexng recipes`)",
                     t.call_locations.get("with_recipe", t.location), WARNING)

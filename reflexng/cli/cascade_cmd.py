@@ -77,14 +77,24 @@ def cascade_folders() -> list[tuple[str, Path]]:
 def list_cascades() -> list[dict]:
     """One entry per cascade file: name, instrument, description, origin, path, error, errors."""
     from reflexng.cascade import CascadeError, load
+    from reflexng.cascade.edps import configured_workflow_dirs, esorex_workflow_dirs, workflows_in
 
     out = []
-    for origin, folder in cascade_folders():
+    seen: set[Path] = set()
+    folders = [*cascade_folders(), *(("esorex", d) for d in esorex_workflow_dirs()),
+               *(("workflows", d) for d in configured_workflow_dirs())]
+    for origin, folder in folders:
         if not folder.is_dir():
             continue
-        for f in sorted(folder.glob("*.py")):
-            if f.name.startswith("_"):
+        # EDPS workflow packages (<inst>/<inst>_wkf.py), here or one or two levels down
+        files = [w for w in workflows_in(folder) if w.resolve() not in seen]
+        # plain cascade files, except inside a workflow package (its helper modules)
+        if not any(folder.glob("*_wkf.py")):
+            files += [f for f in sorted(folder.glob("*.py")) if not f.name.endswith("_wkf.py")]
+        for f in files:
+            if f.name.startswith("_") or f.resolve() in seen:
                 continue
+            seen.add(f.resolve())
             entry = {"name": f.stem, "instrument": "", "description": "", "origin": origin,
                      "path": str(f), "error": None, "errors": 0}
             try:
