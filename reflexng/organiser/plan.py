@@ -192,7 +192,7 @@ class Planner(InputSemantics):
             if task.main_categories:
                 files = self._of_categories(files, ds, task.main_categories)
             keys = resolve_keywords(ds.grouping_keywords, self.wp) if ds is not None else ()
-            min_size = ds.min_group_size if ds is not None else 1
+            min_size = max(ds.min_group_size if ds is not None else 1, task.min_group_size)
             if not keys:
                 buckets: dict[Any, list[FileRecord]] = {i: [f] for i, f in enumerate(files)}
             else:
@@ -492,6 +492,7 @@ class Planner(InputSemantics):
         if task.job_processing:
             try:
                 main_paths, params, recipe = self._process(task, g, main_paths, params, recipe, assoc)
+                # (associated files a job-processing function dropped are gone from ``assoc``)
             except Exception as exc:  # said in words on the job
                 missing.append(f"{g.task}: job processing failed: {type(exc).__name__}: {exc}")
         if len(deps) > 1:

@@ -154,4 +154,11 @@ class InputSemantics:
         for p in new_main:
             if p not in by_path and p not in main_paths:
                 raise ValueError(f"input file {p} is not one of the job's main files")
+        kept = {str(getattr(v, "name", v)) for v in edit.associated_files}
+        if kept != {f.name for f in assoc_files}:  # associated files dropped: gone from the associations
+            for name, a in list(assoc.items()):
+                chosen = tuple(c for c in a.chosen if not c.path or c.path in kept)
+                if len(chosen) != len(a.chosen):
+                    assoc[name] = dataclasses.replace(a, chosen=chosen, note=(
+                        (a.note + "; " if a.note else "") + "files dropped by job processing"))
         return new_main, dict(edit.parameters.recipe_parameters), str(edit.command)

@@ -333,6 +333,7 @@ class _TaskBuilder(_Unsupported):
         self._meta: tuple[str, ...] = ()
         self._grouping: tuple[Any, ...] = ()
         self._description = ""
+        self._min_group = 1
         self._calls: dict[str, SourceLocation] = {}
         self._subworkflow = _b._current_subworkflow()
         _b._started(self, "task")
@@ -449,6 +450,13 @@ class _TaskBuilder(_Unsupported):
         self._grouping = _keywords(keywords, f"task {self._name!r}: with_grouping_keywords", loc)
         return self
 
+    def with_min_group_size(self, n: int) -> _TaskBuilder:
+        loc = self._note("with_min_group_size")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise CascadeError(f"task {self._name!r}: min group size must be an integer >= 1", loc)
+        self._min_group = n
+        return self
+
     def with_cluster(self, *args: Any, **kwargs: Any) -> _TaskBuilder:
         self._note("with_cluster")  # recorded; grouping ignores it (see the docs)
         return self
@@ -477,7 +485,7 @@ class _TaskBuilder(_Unsupported):
             main_categories=self._main_categories, job_parameters=dict(self._job_params),
             job_processing=tuple(self._processing), input_filter=self._input_filter,
             output_filter=self._output_filter, input_map=dict(self._input_map),
-            reports=tuple(self._reports), description=self._description,
+            reports=tuple(self._reports), description=self._description, min_group_size=self._min_group,
         )
         _b._register(t, self)
         return t
