@@ -71,22 +71,25 @@ class InputSemantics:
         candidate is closest in those keywords (ties: the earlier alternative)."""
         group, plans = alt.input, alt.plans
         tried: list[tuple[int, Association]] = []
-        first_active = None
+        first_active = first_empty_optional = None
         for i, plan in enumerate(plans):
             res = self.associate(g, plan, ctx, materialise=False)
             if res.skipped_reason:
                 continue
             if first_active is None:
                 first_active = i
-            if res.complete and (res.chosen or plan[0].min_ret == 0):
+            if res.complete and res.chosen:
                 tried.append((i, res))
                 if not group.sort_keys:
                     break
+            elif res.complete and first_empty_optional is None:  # optional, nothing found
+                first_empty_optional = i
         if not tried:
             if first_active is None:  # every condition false: skipped like a conditional input
-                res = self.associate(g, plans[0], ctx)
-                return res
-            return self.associate(g, plans[first_active], ctx)
+                return self.associate(g, plans[0], ctx)
+            # nothing found: an optional alternative does without, else say what is missing
+            i = first_empty_optional if first_empty_optional is not None else first_active
+            return self.associate(g, plans[i], ctx)
         if group.sort_keys and len(tried) > 1:
             ref = g.ref.headers
             best = min(tried, key=lambda t: (self._distance(ref, t[1], group.sort_keys), t[0]))

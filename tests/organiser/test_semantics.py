@@ -236,3 +236,19 @@ def test_job_processing_drops_associated_files_and_task_min_group_size(tmp_path)
     t3 = Task("flat", "demo_flat", main_input=src, min_group_size=2)
     (job,) = organise(_cascade([FLATS], [t3]), tmp_path).jobs.values()
     assert not job.complete and "needs ≥2 FLATS files per group" in job.missing[0]
+
+
+def test_an_empty_optional_alternative_does_not_beat_a_found_one(tmp_path):
+    _sci(tmp_path)
+    sky = _write(tmp_path, "sky.fits", DPR_TYPE="FLAT", INS_LAMP="NONE", MJD__OBS=T0 - 0.1)
+    src = InputRef("FLATS", "data_source")
+    first = AssociatedInput(src, min_ret=0, categories=("FLAT_LAMP",))  # no lamp flats at all
+    second = AssociatedInput(src, categories=("FLAT_SKY",))
+    t = Task("science", "demo_science", main_input=InputRef("SCI", "data_source"),
+             associated_inputs=(AssociatedInput(src, alternatives=(first, second)),))
+    (job,) = organise(_cascade([SCI, FLATS], [t]), tmp_path).jobs.values()
+    assert [c.path for c in job.associated["FLATS"].chosen] == [sky]
+    # only the optional alternative: the job does without
+    t = dataclasses.replace(t, associated_inputs=(AssociatedInput(src, alternatives=(first,)),))
+    (job,) = organise(_cascade([SCI, FLATS], [t]), tmp_path).jobs.values()
+    assert job.complete and job.associated["FLATS"].chosen == ()
