@@ -61,10 +61,17 @@ from .files import (  # noqa: F401 - re-exported names of the EDPS API
     RecipeInvocationArguments,
     RecipeInvocationResult,
     ReportInput,
+    calchecker,
     copy_all,
     copy_upstream,
     edps_function,
     get_parameter,
+    idp,
+    phase3,
+    qc0,
+    qc1calib,
+    qc1science,
+    science,
     unsupported,
 )
 from .time_range import (  # noqa: F401 - re-exported names of the EDPS API
@@ -550,6 +557,7 @@ NAMES = {
     "ONE_MONTH", "QUARTERLY", "IN_THE_PAST", "UNLIMITED",
     # meta targets
     "SCIENCE", "QC1_CALIB", "QC1_SCIENCE", "QC0", "CALCHECKER", "IDP", "PHASE3", "ALL",
+    "science", "qc1calib", "qc1science", "qc0", "calchecker", "idp", "phase3",
 }
 
 

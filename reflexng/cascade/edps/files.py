@@ -23,6 +23,9 @@ CALCHECKER = "calchecker"
 IDP = "idp"
 PHASE3 = "phase3"
 ALL = "all"
+# the same meta targets under their lower-case names (both spellings appear in ESO workflows)
+science, qc1calib, qc1science, qc0, calchecker, idp, phase3 = (
+    SCIENCE, QC1_CALIB, QC1_SCIENCE, QC0, CALCHECKER, IDP, PHASE3)
 UNLIMITED_RET = 10**9  # max_ret=-1 ("no upper limit")
 
 

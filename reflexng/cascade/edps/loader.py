@@ -380,7 +380,7 @@ def _assemble(c, path: Path, module, sets, pfile, extra, problems) -> Cascade:
     name = path.parent.name if inst == path.parent.name else stem
     doc = (getattr(module, "__title__", None) or (module.__doc__ or "").strip().split("\n")[0]) if module else ""
     science = any("science" in t.meta_targets for t in tasks)
-    info = CascadeInfo(name, inst.upper(), str(doc or f"EDPS workflow {stem}"),
+    info = CascadeInfo(name, path.parent.name.upper(), str(doc or f"EDPS workflow {stem}"),
                        "science" if science else None, SourceLocation(str(path), 1), "edps",
                        tuple(dict.fromkeys(extra_kw)))
     if c.info is not None:  # a native metadata(...) call wins
