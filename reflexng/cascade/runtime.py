@@ -31,6 +31,14 @@ def needs_shaping(cascade: Any) -> bool:
     return got
 
 
+def passed_on(cascade: Any, task_name: str, products: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (path, category) products of a job of ``task_name`` its output filter lets through
+    (what downstream tasks and the end-product export see)."""
+    task = getattr(cascade, "tasks", {}).get(task_name)
+    rule = getattr(task, "output_filter", ()) if task is not None else ()
+    return [p for p in products if _passes(rule, p[1])] if rule else list(products)
+
+
 def _passes(rule: tuple, category: str) -> bool:
     if not rule:
         return True

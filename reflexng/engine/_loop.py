@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reflexng import __version__
+from reflexng.cascade.runtime import passed_on
 from reflexng.engine import cache
 from reflexng.engine.executor import ChildRun
 from reflexng.engine.export import export
@@ -134,7 +135,9 @@ def run(self):
                     self._result.jobs[ds.target_job].recipe.startswith("placeholder:"):  # never exported
                 folder = self.workdir / "end_products" / safe_name(ds.name or ds.id) / stamp
                 try:
-                    summary.end_products += export(st.products, folder, self.end_product_pattern, self.link_end_products)
+                    summary.end_products += export(passed_on(self.cascade, self._result.jobs[ds.target_job].task,
+                                                             st.products),  # the task's output filter
+                                                   folder, self.end_product_pattern, self.link_end_products)
                 except OSError as exc:
                     self._emit("job_log", ds.target_job, line=f"reflexng: cannot export end products: {exc}",
                                stream="stderr")

@@ -62,10 +62,12 @@ def test_placeholder_run_then_real_run(edpsdemo, images, tmp_path):
     assert reduce and all(fits.getheader(p).get(CARD) is None for j in reduce for p in j["products"])
     assert {fits.getheader(p)["HIERARCH ESO PRO CATG"] for j in reduce for p in j["products"]} == {"REDUCED_IMG"}
     assert s["end_products"]
-    # collect's output filter: downstream of collect there is nothing, but its inputs were filtered
-    # by the main-input categories (only REDUCED_IMG products of reduce)
+    # collect passes on its inputs (no recipe): the reduced images and the optional reference
+    # catalogue; its output filter keeps only REDUCED_IMG, so the catalogue is no end product
     collect = next(j for j in s["jobs"] if j["task"] == "collect")
-    assert all(Path(p).name.endswith(".fits") for p in collect["products"])
+    cats = {fits.getheader(p).get("HIERARCH ESO PRO CATG") for p in collect["products"]}
+    assert "REDUCED_IMG" in cats
+    assert not any("REF_CATALOG" in Path(p).name for p in s["end_products"]), s["end_products"]
     # the dark was only associated to R-band science (dynamic parameter + condition)
     sof = {str(Path(p).parents[1]): (Path(p).parents[1] / "inputs.sof").read_text()
            for j in reduce for p in j["products"][:1]}
