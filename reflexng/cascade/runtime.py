@@ -6,7 +6,8 @@ here (``shape_inputs``), each with the upstream job that made it. Applied, in or
 1. an upstream task's output filter (``Task.output_filter``: what it passes downstream);
 2. the categories the input asks for (``AssociatedInput.categories`` of a task input,
    ``Task.main_categories`` of a task main input);
-3. the task's input filter (``Task.input_filter``) on every input;
+3. the task's input filter (``Task.input_filter``) on the associated inputs (EDPS workflows
+   list the calibrations they pass, not the main input's raw category);
 4. the task's input map (``Task.input_map``): categories renamed for the recipe.
 
 Native cascades without these features are returned unchanged (``needs_shaping`` is false).
@@ -75,8 +76,8 @@ def shape_inputs(cascade: Any, job: Any, inputs: Sequence[dict[str, Any]],
             w = wanted.get(origin)
             if w and cat not in w:
                 continue
-        if not _passes(task.input_filter, cat):
-            continue
+        if item.get("role") == "associated" and not _passes(task.input_filter, cat):
+            continue  # the main input is what the task reduces: the input filter spares it
         new = task.input_map.get(cat)
         if new:
             item = {**item, "category": new}

@@ -36,7 +36,7 @@ reduce = (task("reduce")
           .with_alternatives(flats)
           .with_dynamic_parameter("filter", which_filter)
           .with_job_processing(tune_sky)
-          .with_input_filter(MASTER_BIAS, MASTER_DARK, MASTER_SKY_FLAT, "OBJECT", mode=FilterMode.SELECT)
+          .with_input_filter(MASTER_BIAS, MASTER_DARK, MASTER_SKY_FLAT, mode=FilterMode.SELECT)
           .with_meta_targets([SCIENCE])
           .build())
 
