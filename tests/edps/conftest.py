@@ -1,20 +1,15 @@
 """Fixtures for the EDPS layer: the test workflow package (written for reflexng in EDPS
-style, tests/edps/workflows/edpsdemo) copied into tmp_path, and helpers that write small
-EDPS workflow packages and header-only FITS files."""
+style, tests/edps/workflows/edpsdemo) copied into tmp_path, and a writer of small EDPS
+workflow packages. Helpers are in _edps_testutil.py."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-from reflexng.organiser.spectest import write_header_fits
-
-WORKFLOWS = Path(__file__).resolve().parent / "workflows"
+from _edps_testutil import WORKFLOWS
 
 
 @pytest.fixture
@@ -37,16 +32,3 @@ def write_workflow(tmp_path):
         return folder
 
     return write
-
-
-def write(root: Path, name: str, **kw) -> str:
-    """A header-only FITS file; ``DPR_TYPE`` -> ``DPR.TYPE``, ``MJD__OBS`` -> ``MJD-OBS``."""
-    path = root / name
-    write_header_fits(path, {k.replace("__", "-").replace("_", "."): v for k, v in kw.items()})
-    return str(path.resolve())
-
-
-def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``reflexng ARGS`` in a child process (the installed package)."""
-    return subprocess.run([sys.executable, "-m", "reflexng", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)

@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from _edps_testutil import cli
 from astropy.io import fits
-from conftest import cli
 
 from reflexng.engine import Session
 from reflexng.recipes.placeholder import CARD

@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from conftest import cli, write
+from _edps_testutil import cli, write
 
 from reflexng.cascade import load
 from reflexng.organiser import organise

@@ -8,7 +8,7 @@ import sys
 import types
 
 import pytest
-from conftest import cli
+from _edps_testutil import cli
 
 from reflexng.cascade import CascadeError, load
 from reflexng.cascade.edps.time_range import SAME_NIGHT, RelativeTimeRange

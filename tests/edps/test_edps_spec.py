@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import cli
+from _edps_testutil import cli
 
 SPECS = Path(__file__).resolve().parent / "specs"
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import WORKFLOWS
+from _edps_testutil import WORKFLOWS
 
 
 def _run(args, env_extra: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
