@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from _edps_testutil import cli
@@ -173,3 +174,44 @@ def test_task_pane_lists_alternatives_and_reports(edpsdemo):
     assert any(line.startswith("flat — products of task") for line in lines)
     assert any(line.startswith("illumination — products of task") for line in lines)
     assert "report demo_science_report (recipe inputs outputs) — recorded, not run" in lines
+
+
+def test_edps_task_function_signature(tmp_path):
+    from astropy.io import fits
+
+    from reflexng.cascade.edps.files import (
+        FitsFile,
+        RecipeInvocationResult,
+        copy_upstream,
+        edps_function,
+    )
+
+    raw = tmp_path / "raw.fits"
+    fits.PrimaryHDU().writeto(raw)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def combine(args, invoker_provider, renamer):
+        assert [(f.name, f.category) for f in args.inputs.combined] == [(str(raw), "OBJECT")]
+        assert args.parameters == {"k": 1}
+        product = Path(args.job_dir) / "combined.fits"
+        fits.PrimaryHDU().writeto(product)
+        return RecipeInvocationResult(0, [FitsFile(str(product), "COMBINED", {})])
+
+    assert edps_function(combine)([(str(raw), "OBJECT")], {"k": 1}, out) == [(str(out / "combined.fits"), "COMBINED")]
+    # copy_upstream: inputs outside the job folder are copied in, the raw file is untouched
+    before = raw.read_bytes()
+    ((path, cat),) = edps_function(copy_upstream)([(str(raw), "OBJECT")], {}, out)
+    assert (Path(path).parent, cat) == (out, "OBJECT") and raw.read_bytes() == before
+
+    def failing(args, invoker_provider, renamer):
+        return RecipeInvocationResult(3, [])
+
+    with pytest.raises(RuntimeError, match="returned code 3"):
+        edps_function(failing)([], {}, out)
+
+    def invoking(args, invoker_provider, renamer):
+        return invoker_provider.recipe_invoker
+
+    with pytest.raises(RuntimeError, match="InvokerProvider .* is not supported yet"):
+        edps_function(invoking)([], {}, out)
