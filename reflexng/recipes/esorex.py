@@ -29,6 +29,7 @@ from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, Recipe
 PREFIX = "esorex:"
 DEFAULT_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/cpl/plugins", "/usr/lib/cpl/plugins",
                        "/usr/local/lib/esopipes-plugins", "/usr/lib64/esopipes-plugins")
+_CACHE_FORMAT = 2  # bump when describe() stores more (2: the help's DESCRIPTION)
 _TYPES = {"bool": "bool", "int": "int", "double": "float", "float": "float", "string": "str"}
 
 # Products whose PRO.CATG differs from the tag the next recipe expects in its SOF. The
@@ -144,14 +145,16 @@ def _describe(recipe: str, so: Path) -> dict:
     m = re.search(rf"NAME\s*\n\s*{re.escape(recipe)}\s+--\s+(.+)", text)
     if m:
         synopsis = m.group(1).strip()
-    return {"recipe": recipe, "version": version, "description": synopsis, "schema": schema}
+    m = re.search(r"^DESCRIPTION\s*$.*?^(?=OPTIONS|AUTHOR)", text, re.S | re.M)
+    return {"recipe": recipe, "version": version, "description": synopsis, "schema": schema,
+            "man_page": m.group(0) + "OPTIONS\n" if m else ""}
 
 
 def describe(recipe: str, so: Path) -> dict:
     """Version, description and parameter schema of a recipe, cached per plugin file
     (path, size, mtime): a new pipeline version is a new cache entry."""
     st = so.stat()
-    key = hashlib.sha1(f"{so}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{so}|{st.st_size}|{st.st_mtime_ns}|{_CACHE_FORMAT}".encode()).hexdigest()[:16]
     cached = cache_dir() / f"{recipe}-{key}.json"
     if cached.is_file():
         try:
