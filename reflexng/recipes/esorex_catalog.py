@@ -81,11 +81,31 @@ def _arms(fmt: str, arms=("BLUE", "REDL", "REDU")) -> tuple[str, ...]:
 # Products (and required inputs) of recipes whose --man-page does not name them. Checked
 # against real esorex runs on reflexng's synthetic data where the recipe runs, otherwise taken
 # from the pipeline's user manual. Keys: recipe; values: (outputs, required inputs).
+def _U(*fmts: str, optional: bool = False) -> Requirement:
+    """A UVES input given per arm/chip: any of BLUE, RED, REDL, REDU."""
+    return _R(*[f.format(a) for f in fmts for a in ARMS], optional=optional)
+
+
 SUPPLEMENT: dict[str, tuple[tuple[str, ...], tuple[Requirement, ...]]] = {
-    "uves_cal_mbias": (_arms("MASTER_BIAS_{}"), (_R("BIAS_BLUE", "BIAS_RED"),)),
-    "uves_cal_mdark": (_arms("MASTER_DARK_{}") + _arms("MASTER_PDARK_{}"), ()),
-    "uves_cal_predict": (_arms("ORDER_GUESS_TAB_{}") + _arms("LINE_GUESS_TAB_{}"), ()),
-    "uves_cal_orderpos": (_arms("ORDER_TABLE_{}"), ()),
+    "uves_cal_mbias": (_arms("MASTER_BIAS_{}"), (_U("BIAS_{}"),)),
+    "uves_cal_mdark": (_arms("MASTER_DARK_{}") + _arms("MASTER_PDARK_{}"),
+                       (_U("DARK_{}", "PDARK_{}"), _U("MASTER_BIAS_{}"))),
+    "uves_cal_predict": (_arms("ORDER_GUESS_TAB_{}") + _arms("LINE_GUESS_TAB_{}"),
+                         (_U("ARC_LAMP_FORM_{}"), _R("LINE_REFER_TABLE"))),
+    "uves_cal_orderpos": (_arms("ORDER_TABLE_{}"), (_U("ORDER_FLAT_{}", "STANDARD_{}"),)),
+    "uves_cal_mkmaster": (_arms("MASTER_BIAS_{}") + _arms("MASTER_FLAT_{}") + _arms("MASTER_DARK_{}"), ()),
+    "uves_cal_mflat": (_arms("MASTER_FLAT_{}"),
+                       (_U("FLAT_{}", "IFLAT_{}", "DFLAT_{}", "SFLAT_{}", "TFLAT_{}", "SCREEN_FLAT_{}"),
+                        _U("MASTER_BIAS_{}"), _U("ORDER_TABLE_{}"))),
+    "uves_cal_wavecal": (_arms("LINE_TABLE_{}"),
+                         (_U("ARC_LAMP_{}", "ECH_ARC_LAMP_{}"), _U("ORDER_TABLE_{}"),
+                          _U("LINE_TABLE_{}", "LINE_GUESS_TAB_{}"), _R("LINE_REFER_TABLE"))),
+    "uves_cal_response": ((), (_U("STANDARD_{}"), _U("ORDER_TABLE_{}"), _U("LINE_TABLE_{}"),
+                               _U("MASTER_BIAS_{}"), _U("MASTER_FLAT_{}"), _R("FLUX_STD_TABLE"),
+                               _R("EXTCOEFF_TABLE"))),
+    "uves_obs_scired": ((), (_U("SCIENCE_{}", "SCI_POINT_{}", "SCI_EXTND_{}", "SCI_SLICER_{}"),
+                             _U("ORDER_TABLE_{}"), _U("LINE_TABLE_{}"), _U("MASTER_BIAS_{}"),
+                             _U("MASTER_FLAT_{}"))),
     "gimasterbias": (("MASTER_BIAS", "BAD_PIXEL_MAP"), (_R("BIAS"),)),
     "gimasterdark": (("MASTER_DARK",), (_R("DARK"), _R("MASTER_BIAS"))),
     "gimasterflat": (("MASTER_FIBER_FLAT", "FF_LOCCENTROID", "FF_LOCWIDTH", "FF_LOCFIT",
