@@ -124,7 +124,20 @@ SUPPLEMENT: dict[str, tuple[tuple[str, ...], tuple[Requirement, ...]]] = {
                    "SCIENCE_RCERRORS"),
                   (_R("SCIENCE"), _R("MASTER_BIAS"), _R("FF_LOCCENTROID"), _R("FF_LOCWIDTH"),
                    _R("FF_EXTSPECTRA"), _R("FF_EXTERRORS"), _R("DISPERSION_SOLUTION"),
-                   _R("SLIT_GEOMETRY"), _R("GRATING_DATA"))),
+                   _R("SLIT_GEOMETRY_SETUP", "SLIT_GEOMETRY_MASTER", "SLIT_GEOMETRY"),
+                   _R("GRATING_DATA"))),
+    "hawki_dark_combine": (("MASTER_DARK",), ()),
+    "hawki_twilight_flat_combine": (("MASTER_TWILIGHT_FLAT", "MASTER_CONF", "MASTER_BPM"), ()),
+    "hawki_science_process": (("BASIC_CALIBRATED_SCI", "BASIC_VAR_MAP", "OBJECT_CATALOGUE_SCI",
+                               "JITTERED_IMAGE_SCI", "JITTERED_VAR_IMAGE", "CONFIDENCE_MAP_JITTERED",
+                               "OBJECT_CATALOGUE_JITTERED", "MATCHSTD_ASTROM", "MASTER_SKY",
+                               "MASTER_SKY_VAR"), ()),
+    "naco_img_dark": (("NACO_IMG_DARK_AVG", "NACO_IMG_DARK_HOT", "NACO_IMG_DARK_COLD",
+                       "NACO_IMG_DARK_DEV"), ()),
+    "naco_img_twflat": (("MASTER_IMG_FLAT", "MASTER_IMG_FLAT_BADPIX"), ()),
+    "naco_img_jitter": (("COADDED_IMG", "COADDED_CUBE_IMG"), ()),
+    "visir_img_reduce": (("IMG_OBJ_COMBINED", "IMG_OBJ_ONEBEAM", "IMG_PHOT_COMBINED",
+                          "IMG_PHOT_ONEBEAM"), ()),
     "vimos_ima_bias": (("MASTER_BIAS",), (_R("BIAS"),)),
     "vimos_ima_dark": (("MASTER_DARK",), (_R("DARK"), _R("MASTER_BIAS"))),
     "vimos_ima_twilight_flat": (("MASTER_TWILIGHT_FLAT", "MASTER_CONF"),
@@ -175,6 +188,7 @@ def _tables(io: RecipeIO, lines: list[str]) -> bool:
     mode = None  # casu | muse_in | muse_out | sof | out
     group: list[str] = []
     group_opt = False
+    muse_tables = 0  # the first table is the recipe's main mode; later ones are alternatives
     for raw in lines:
         line = raw.rstrip()
         text = line.strip()
@@ -206,6 +220,7 @@ def _tables(io: RecipeIO, lines: list[str]) -> bool:
             continue
         if re.match(r"^Frame tag\s+Type\s+Req", text):
             mode, found = "muse_in", True
+            muse_tables += 1
             continue
         if re.match(r"^Frame tag\s+Level", text):
             mode, found = "muse_out", True
@@ -241,9 +256,8 @@ def _tables(io: RecipeIO, lines: list[str]) -> bool:
         elif mode == "muse_in":
             m = re.match(rf"^({_TAGNAME})\s+(raw|calib)\s+(\S)\s", text + " ")
             if m:
-                _add_input(io, [m.group(1)], m.group(3) != "Y" and not (m.group(2) == "raw"
-                                                                      and io.inputs == []),
-                           text)
+                _add_input(io, [m.group(1)], muse_tables > 1 or (
+                    m.group(3) != "Y" and not (m.group(2) == "raw" and io.inputs == [])), text)
             else:
                 mode = None
         elif mode == "muse_out":
@@ -257,8 +271,10 @@ def _tables(io: RecipeIO, lines: list[str]) -> bool:
             if m and (".fits" in text.split()[0] or "-" in text.split()[0] or "file" in low):
                 # "file.fits TAG or" lists the tags a recipe accepts: the first is its raw
                 # input, the others are optional unless the list says otherwise
-                opt = group_opt or bool(m.group(3)) or bool(io.inputs)
-                _add_input(io, [m.group(1)], opt, text)
+                group.append(m.group(1))
+                if not m.group(2):  # "TAG or" continues a list of alternatives
+                    _add_input(io, group, group_opt or bool(m.group(3)) or bool(io.inputs), text)
+                    group = []
         elif mode == "out":
             for tag in re.findall(rf"\(({_TAGNAME})\)", text):
                 io.outputs.add(tag)
@@ -319,13 +335,13 @@ def recipe_io_from(recipe: str, man_text: str, so: Path | None) -> RecipeIO:
     io = parse_help(recipe, man_text)
     if recipe in SUPPLEMENT:
         outs, reqs = SUPPLEMENT[recipe]
-        io.outputs.update(outs)
         have = io.input_categories
         for r in reqs:
             if not set(r.alternatives) & have:
                 io.inputs.append(r)
+        io.outputs -= io.input_categories  # the help's prose also names inputs near "output"
+        io.outputs.update(outs)  # declared products (a product may also be an optional input)
         io.sources.append("reflexng table")
-    io.outputs -= io.input_categories
     if so is not None:
         io.known = plugin_strings(so) | io.outputs | io.input_categories
     return io
