@@ -7,6 +7,11 @@ and runs in a child process started by the engine: ``run`` receives the input fi
 returns the products it wrote with their categories, plus QC values. It reports progress by
 printing lines (stdout/stderr are streamed into the job log) and fails by raising
 :class:`RecipeError` with a clear message (any other exception is a failure too).
+
+Products are regular files written into the output folder (never links to other files: a
+symlink, a shared hard link or a path outside the folder fails the job). A run with no products
+fails unless the recipe sets ``may_produce_none = True`` (a function task: the attribute on the
+function). See docs/session-api.md, "Products".
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Recipe:
     parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
     input_categories: ClassVar[tuple[str, ...]] = ()
     output_categories: ClassVar[tuple[str, ...]] = ()
+    may_produce_none: ClassVar[bool] = False  # True: a run without products is a success
 
     def run(
         self,
