@@ -16,12 +16,14 @@ function). See docs/session-api.md, "Products".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 PARAMETER_TYPES = ("bool", "int", "float", "str")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class ParameterSpec:
                 v = str(value)
         except (TypeError, ValueError):
             raise ValueError(f"parameter {self.name}: {value!r} is not a valid {self.type}") from None
+        if isinstance(v, str) and _CONTROL.search(v):
+            raise ValueError(f"parameter {self.name}: {v!r} contains a control character (a newline, tab or "
+                             "other non-printing character); give the value on one line") from None
         if self.min is not None and v < self.min:
             raise ValueError(f"parameter {self.name}: {v} is below the minimum {self.min}")
         if self.max is not None and v > self.max:
