@@ -50,19 +50,30 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("reflexng: interrupted", file=sys.stderr)
+        return 130
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
     import warnings
 
+    from reflexng.cli._common import install_interrupts
+
     warnings.showwarning = _show_warning
     try:
+        if args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
+            install_interrupts()  # one line and exit 130 on Ctrl-C; the second one kills at once
         return int(func(args) or 0)
     except KeyboardInterrupt:
-        print("reflexng: interrupted", file=sys.stderr)
+        from reflexng.cli._common import say_interrupted
+
+        workdir = getattr(args, "workdir", None)
+        say_interrupted("reflexng: interrupted" + (f"; {workdir} is consistent" if workdir else ""))
         return 130
     except Exception as exc:  # one place for errors no verb handled: a clear line, never a traceback
         if os.environ.get("REFLEXNG_DEBUG"):

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from reflexng.cli._common import check_folders, fail, parse_key_values
+from reflexng.cli._common import check_folders, fail, parse_key_values, say_interrupted
 
 
 def register(sub) -> None:
@@ -50,10 +50,11 @@ def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
     return out
 
 
-def run_interruptible(session):
-    """Run ``session`` in its background thread; on Ctrl-C stop the running jobs (their child
-    processes are terminated and their attempts recorded as cancelled) and wait for the run to
-    end. A second Ctrl-C gives up waiting. Returns ``(RunSummary or None, interrupted)``."""
+def run_interruptible(session, progress=None):
+    """Run ``session`` in its background thread; on Ctrl-C say so in one line, stop the running
+    jobs (their child processes are terminated and their attempts recorded as cancelled) and wait
+    for the run to end (``progress`` goes quiet). A second Ctrl-C kills at once (see
+    :func:`reflexng.cli._common.install_interrupts`). Returns ``(RunSummary or None, interrupted)``."""
     finished = threading.Event()
     session.subscribe(lambda ev: finished.set() if ev.kind == "run_finished" else None)
     session.start()
@@ -62,16 +63,16 @@ def run_interruptible(session):
             pass
         return session.wait(), False
     except KeyboardInterrupt:
-        print("\nreflexng: interrupted; stopping the running jobs (Ctrl-C again to quit at once) ...",
-              file=sys.stderr)
+        if progress is not None:
+            progress.quiet = True
+        say_interrupted(f"\nreflexng: interrupted; stopping the running jobs - {session.workdir} stays consistent "
+                        "and `reflexng run` again re-runs them")
     session.stop()
     try:
         while not finished.wait(0.5):
             pass
     except KeyboardInterrupt:
         return None, True
-    print(f"reflexng: run stopped; {session.workdir} is consistent: `reflexng run` again re-runs "
-          "the interrupted jobs and reuses the finished ones", file=sys.stderr)
     return session.wait(), True
 
 
@@ -136,9 +137,12 @@ class _Progress:
         self.done = 0
         self.total = 0
         self.eta = None
+        self.quiet = False  # after Ctrl-C: the interrupt line says it all
 
     def __call__(self, ev) -> None:
         with self.lock:
+            if self.quiet:
+                return
             k = ev.kind
             if k == "run_started":
                 self.total = ev.data.get("total", 0)
@@ -223,7 +227,8 @@ def run(args) -> int:
         return fail(str(exc))
     t0 = time.monotonic()
     try:
-        session.subscribe(_Progress())
+        progress = _Progress()
+        session.subscribe(progress)
         try:
             result = session.organise()
         except CascadeError as exc:
@@ -239,9 +244,11 @@ def run(args) -> int:
             print(f"reflexng: dataset {d.name} is incomplete: {'; '.join(d.missing)}", file=sys.stderr)
         if not result.jobs:
             _explain_nothing_to_run(result, args.data)
-        summary, interrupted = run_interruptible(session)
+        summary, interrupted = run_interruptible(session, progress)
     finally:
         session.close()
+    if interrupted and not args.json:
+        return 130  # the interrupt line said it all
     if summary is None:
         if interrupted:
             return 130

@@ -310,11 +310,10 @@ def _run_job(self, jid: str) -> None:
                                        log_tail="\n".join(outcome.log_tail))
             self._finish_job(jid, "failed", reason=outcome.reason, seconds=outcome.seconds, log_tail=outcome.log_tail,
                              why=why)
-    except Exception as exc:  # an engine-side error fails this job, never the session
-        import traceback
+    except Exception as exc:  # an engine-side error fails this job, never the session: one line, traceback in log
+        from reflexng.engine.reasons import engine_failure
 
-        traceback.print_exc()
-        self._finish_job(jid, "failed", reason=f"reflexng error: {type(exc).__name__}: {exc}", why=why)
+        self._finish_job(jid, "failed", reason=engine_failure(exc, job_folder(self.workdir, job.task, jid)), why=why)
 
 
 def _move_products(self, adir: Path, products: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[Any]]:

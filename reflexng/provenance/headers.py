@@ -3,7 +3,9 @@
 Written into each FITS product a job makes, unless the recipe already wrote ``PRO REC1 ID``
 (ESO CPL recipes do). Main inputs are listed as ``RAWi``, associated inputs as ``CALi``, each
 with name, category and content checksum; recipe parameters as ``PARAMi NAME/VALUE``.
-Only products are ever written — never an input file.
+Only products are ever written — never an input file: the cards go into a private copy of the
+product, which then replaces the product's directory entry (``os.replace``), so a product that
+is (wrongly) a link never writes through to the file it links to.
 """
 
 from __future__ import annotations
@@ -44,21 +46,40 @@ def provenance_cards(recipe: str, recipe_version: str, drs_id: str, inputs: Sequ
 
 
 def write_provenance(product: str, category: str, cards: list[tuple[str, Any, str]]) -> bool:
-    """Add the cards to the primary header of a FITS product; False when not FITS or already there."""
+    """Add the cards to the primary header of a FITS product; False when not FITS or already there.
+
+    The product is copied to a private file beside it, the copy is updated and then moved into
+    place: the file the product name pointed to is never opened for writing."""
     if not product.lower().endswith(FITS_SUFFIXES):
         return False
+    import shutil
+    import tempfile
     import warnings
 
     from astropy.io import fits
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with fits.open(product, mode="update", memmap=False) as hdul:
-            hdr = hdul[0].header
-            if f"{REC} ID" in hdr:
-                return False
-            if "HIERARCH ESO PRO CATG" not in hdr and category:
-                hdr["HIERARCH ESO PRO CATG"] = (category, "product category")
-            for key, value, comment in cards:
-                hdr[key] = (value, comment)
+        hdr0 = fits.getheader(product, 0, memmap=False)
+        if f"{REC} ID" in hdr0:
+            return False
+        folder, name = os.path.split(os.path.abspath(product))
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".reflexng-tmp", dir=folder)
+        try:
+            os.close(fd)
+            shutil.copyfile(product, tmp)  # the bytes, into a new file of our own (not through a link)
+            shutil.copymode(product, tmp)
+            with fits.open(tmp, mode="update", memmap=False) as hdul:
+                hdr = hdul[0].header
+                if "HIERARCH ESO PRO CATG" not in hdr and category:
+                    hdr["HIERARCH ESO PRO CATG"] = (category, "product category")
+                for key, value, comment in cards:
+                    hdr[key] = (value, comment)
+            os.replace(tmp, product)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
     return True
