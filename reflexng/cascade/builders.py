@@ -40,6 +40,7 @@ from reflexng.cascade.model import (
 )
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_EDPS_DIR = os.path.join(_PACKAGE_DIR, "edps")
 
 
 def caller_location() -> SourceLocation:
@@ -47,7 +48,9 @@ def caller_location() -> SourceLocation:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if os.path.dirname(os.path.abspath(filename)) != _PACKAGE_DIR:
+        folder = os.path.dirname(os.path.abspath(filename))
+        # this package and its EDPS layer (cascade/edps) are not the user's code
+        if folder != _PACKAGE_DIR and folder != _EDPS_DIR and not filename.startswith("<frozen"):
             return SourceLocation(filename, frame.f_lineno)
         frame = frame.f_back
     return SourceLocation("<unknown>", 0)

@@ -46,7 +46,7 @@ def build_graph(cascade: Cascade) -> nx.DiGraph:
     for t in cascade.tasks.values():
         if t.main_input is not None:
             _add_edge(g, t.main_input.name, t.name, "main", t.main_input.kind, False, False)
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             _add_edge(g, a.source.name, t.name, "associated", a.source.kind, a.optional, a.condition is not None)
     return g
 
@@ -66,7 +66,7 @@ def _sink_tasks(cascade: Cascade) -> set[str]:
     for t in cascade.tasks.values():
         if t.main_input is not None:
             used.add(t.main_input.name)
-        used.update(a.source.name for a in t.associated_inputs)
+        used.update(a.source.name for a in t.all_associated_inputs())
     return {name for name in cascade.tasks if name not in used}
 
 

@@ -86,7 +86,7 @@ def _inputs(cascade: Cascade) -> list[Problem]:
         refs = []
         if t.main_input is not None:
             refs.append(("main input", t.main_input, t.call_locations.get("with_main_input", t.location)))
-        refs += [("associated input", a.source, a.location) for a in t.associated_inputs]
+        refs += [("associated input", a.source, a.location) for a in t.all_associated_inputs()]
         for what, ref, loc in refs:
             used.add(ref.name)
             pool = cascade.data_sources if ref.kind == "data_source" else cascade.tasks
@@ -172,7 +172,7 @@ def _cycles(cascade: Cascade) -> list[Problem]:
 def _input_location(task, source: str) -> SourceLocation:
     if task.main_input is not None and task.main_input.name == source:
         return task.call_locations.get("with_main_input", task.location)
-    for a in task.associated_inputs:
+    for a in task.all_associated_inputs():
         if a.source.name == source:
             return a.location
     return task.location
@@ -253,7 +253,7 @@ def _workflow_parameters(cascade: Cascade) -> list[Problem]:
         check(list(t.grouping_keywords), f"task {t.name!r} grouping keywords",
               t.call_locations.get("with_grouping_keywords", t.location))
         check_condition(t.condition, f"task {t.name!r}", t.call_locations.get("with_condition", t.location))
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             check_condition(a.condition, f"task {t.name!r} associated input {a.name!r}", a.location)
     return out
 
@@ -340,6 +340,15 @@ def _recipes(cascade: Cascade) -> list[Problem]:
                 continue
             except Exception:  # unknown command recipe: fall through to the warning
                 pass
+        if name.startswith("esorex:") and getattr(cascade.info, "dialect", "") == "edps":
+            # an EDPS workflow names a CPL recipe of its pipeline kit: say so without guessing
+            # a package name
+            out.append(Problem(
+                f"task {t.name!r}: recipe {name[7:]!r} is not installed: no ESO pipeline of the esorex on "
+                "PATH provides it; install the ESO pipeline kit this workflow comes with, then check "
+                "with `reflexng recipes list --esorex` (or try the cascade with `reflexng run "
+                "--placeholder-recipes`)", t.call_locations.get("with_recipe", t.location), WARNING))
+            continue
         out.append(
             Problem(f"task {t.name!r}: unknown recipe {name!r} (see `reflexng recipes`)",
                     t.call_locations.get("with_recipe", t.location), WARNING)

@@ -80,14 +80,24 @@ def cascade_folders() -> list[tuple[str, Path]]:
 def list_cascades() -> list[dict]:
     """One entry per cascade file: name, instrument, description, origin, path, error, errors."""
     from reflexng.cascade import CascadeError, load
+    from reflexng.cascade.edps import configured_workflow_dirs, esorex_workflow_dirs, workflows_in
 
     out = []
-    for origin, folder in cascade_folders():
+    seen: set[Path] = set()
+    folders = [*cascade_folders(), *(("esorex", d) for d in esorex_workflow_dirs()),
+               *(("workflows", d) for d in configured_workflow_dirs())]
+    for origin, folder in folders:
         if not folder.is_dir():
             continue
-        for f in sorted(folder.glob("*.py")):
-            if f.name.startswith("_"):
+        # EDPS workflow packages (<inst>/<inst>_wkf.py), here or one or two levels down
+        files = [w for w in workflows_in(folder) if w.resolve() not in seen]
+        # plain cascade files, except inside a workflow package (its helper modules)
+        if not any(folder.glob("*_wkf.py")):
+            files += [f for f in sorted(folder.glob("*.py")) if not f.name.endswith("_wkf.py")]
+        for f in files:
+            if f.name.startswith("_") or f.resolve() in seen:
                 continue
+            seen.add(f.resolve())
             entry = {"name": f.stem, "instrument": "", "description": "", "origin": origin,
                      "path": str(f), "error": None, "errors": 0}
             try:
@@ -207,9 +217,18 @@ def describe(cascade) -> str:
                      + (f"  [{'; '.join(extra)}]" if extra else ""))
         lines.append(f"      main input: {t.main_input.name if t.main_input else '-'}")
         for a in t.associated_inputs:
-            n = f"{a.min_ret}..{a.max_ret}"
+            if a.alternatives:  # EDPS alternative_associated_inputs
+                sort = f" (sorted by {', '.join(a.sort_keys)})" if a.sort_keys else ""
+                alts = " | ".join(x.name + (f" [{', '.join(x.categories)}]" if x.categories else "")
+                                  for x in a.alternatives)
+                lines.append(f"      alternatives{sort}: {alts}")
+                continue
+            n = f"{a.min_ret}..{a.max_ret if a.max_ret < 10**9 else 'any'}"
             cond = ", conditional" if a.condition is not None else ""
-            lines.append(f"      associated: {a.name} ({n}{cond})")
+            cats = f" [{', '.join(a.categories)}]" if a.categories else ""
+            lines.append(f"      associated: {a.name}{cats} ({n}{cond})")
+        for name, kind in getattr(t, "reports", ()):
+            lines.append(f"      report {name} ({kind})")
     return "\n".join(lines)
 
 

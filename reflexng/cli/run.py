@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--end-product-pattern", default=None, metavar="PATTERN",
                    help="end product names from header keywords (default {OBJECT}_{PRO.CATG}.fits)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--placeholder-recipes", action="store_true",
+                   help="run the whole job graph without the pipeline: every job writes header-only "
+                        "placeholder products (marked in provenance, never exported)")
     p.set_defaults(func=run)
 
 
@@ -222,7 +225,8 @@ def run(args) -> int:
         session = Session(cascade, args.data, args.target, workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
-                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN)
+                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN,
+                          placeholder_recipes=args.placeholder_recipes)
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
     t0 = time.monotonic()

@@ -130,7 +130,8 @@ def run(self):
         stamp = time.strftime("%Y%m%dT%H%M%S")
         for ds in self.datasets():
             st = self._states.get(ds.target_job)
-            if st is not None and st.state in ("done", "reused") and st.products:
+            if st is not None and st.state in ("done", "reused") and st.products and not \
+                    self._result.jobs[ds.target_job].recipe.startswith("placeholder:"):  # never exported
                 folder = self.workdir / "end_products" / safe_name(ds.name or ds.id) / stamp
                 try:
                     summary.end_products += export(st.products, folder, self.end_product_pattern, self.link_end_products)

@@ -153,6 +153,7 @@ class Controller:
                 pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
                 workflow_parameters=self.panes.workflow_overrides,
                 failure_policy=self.w.run_controls.failure_policy.currentText(),
+                placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None

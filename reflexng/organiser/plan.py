@@ -8,13 +8,21 @@ calibration jobs shared by several datasets exist once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
 from reflexng.cascade.model import AssociatedInput, MatchRule, Task, WorkflowParameter
-from reflexng.cascade.parameters import RuleContext, task_parameters
+from reflexng.cascade.parameters import (
+    FileView,
+    JobEdit,
+    JobParametersView,
+    RuleContext,
+    canonical_keyword,
+    task_parameters,
+)
 from reflexng.organiser._fast import maker
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
@@ -99,7 +107,10 @@ def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, 
     for k in items:
         if isinstance(k, WorkflowParameter):
             v = wp.get(k.name, k.default)
-            out.extend(v if isinstance(v, (list, tuple)) else [v])
+            vs = v if isinstance(v, (list, tuple)) else [v]
+            if k.keyword_values:  # EDPS "$param": keyword names written the EDPS way
+                vs = [canonical_keyword(x) for x in vs if isinstance(x, str)]
+            out.extend(vs)
         else:
             out.append(k)
     return tuple(str(k) for k in out if k)
@@ -157,7 +168,12 @@ class Planner:
         self._contents: dict[str, str] = {}
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
+        self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
+        self._jp_errors: dict[Group, str] = {}
         self.notes: list[str] = []
+        # EDPS workflows: a task whose main input is a task, without grouping keywords, has a
+        # job per upstream job (native cascades: one job for all of them)
+        self.per_upstream = getattr(getattr(cascade, "info", None), "dialect", "native") == "edps"
 
     # ------------------------------------------------------------------ groups
 
@@ -175,6 +191,8 @@ class Planner:
         elif main.kind == "data_source":
             ds = self.cascade.data_sources.get(main.name)
             files = _by_time(self.by_source.get(main.name, ()))
+            if task.main_categories:
+                files = self._of_categories(files, ds, task.main_categories)
             keys = resolve_keywords(ds.grouping_keywords, self.wp) if ds is not None else ()
             min_size = ds.min_group_size if ds is not None else 1
             if not keys:
@@ -218,8 +236,10 @@ class Planner:
             ups = [g for g in self.groups(main.name) if not g.problem and self.condition_ok(g)]
             buckets2: dict[Any, list[Group]] = {}
             keyf = key_function(keys)
-            for g in ups:
-                buckets2.setdefault(keyf(g.ref.headers.get), []).append(g)
+            if not keys and self.per_upstream:  # EDPS: one job per upstream job
+                keyf = None
+            for i, g in enumerate(ups):
+                buckets2.setdefault(keyf(g.ref.headers.get) if keyf is not None else i, []).append(g)
             for members2 in buckets2.values():
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
@@ -233,7 +253,38 @@ class Planner:
 
     def ctx(self, g: Group) -> RuleContext:
         files = g.all_files()
-        return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task)
+        task = self.cascade.tasks[g.task]
+        jp = self.job_parameters(g, task, files) if task.job_parameters else {}
+        return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task, jp,
+                             files)
+
+    def job_parameters(self, g: Group, task: Task, files) -> dict[str, Any]:
+        """The job parameters of the job of ``g`` (``Task.job_parameters``), computed once.
+        A failing function is the job's problem (see ``_jp_errors``), never the organiser's."""
+        got = self._jp.get(g)
+        if got is None:
+            got = self._jp[g] = {}
+            base = _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task,
+                                 got, files)
+            for name, fn in task.job_parameters.items():
+                try:
+                    got[name] = fn(base)
+                except Exception as exc:  # said in words on the job
+                    self._jp_errors[g] = (f"{g.task}: job parameter {name} failed: "
+                                          f"{type(exc).__name__}: {exc}")
+                    got[name] = None
+        return got
+
+    def _of_categories(self, files, ds, categories: tuple[str, ...]) -> list[FileRecord]:
+        """The files of data source ``ds`` whose category (for ``ds``) is one of ``categories``."""
+        cats = set(categories)
+        rules = [r for r in (ds.classification_rules if ds is not None else ()) if r.category in cats]
+        out = []
+        for f in files:
+            if f.category in cats or (f.data_sources and len(f.data_sources) > 1
+                                      and any(r.matches(f.headers) for r in rules)):
+                out.append(f)
+        return out
 
     def needs_ctx(self, task: Task) -> bool:
         """Whether associating a job of ``task`` calls cascade code (conditions, match
@@ -241,7 +292,7 @@ class Planner:
         got = self._needs_ctx.get(task.name)
         if got is None:
             got = False
-            for a in task.associated_inputs:
+            for a in task.all_associated_inputs():
                 if a.condition is not None or any(r.function is not None for r in self.rules_for(a)):
                     got = True
                 if a.source.kind == "task" and self.cascade.tasks[a.source.name].condition is not None:
@@ -290,17 +341,23 @@ class Planner:
         return "/".join(ds.categories) if ds is not None and ds.categories else name
 
     def pool(self, a: AssociatedInput, processed: bool) -> Pool:
-        key = (a.source.name, a.source.kind, processed)
+        cats = a.categories
+        key = (a.source.name, a.source.kind, processed, cats) if cats else (a.source.name, a.source.kind, processed)
         p = self._pools.get(key)
         if p is not None:
             return p
         what = self.what(a.source.name, a.source.kind)
         if a.source.kind == "data_source":
             items = self.by_source.get(a.source.name, [])
+            if cats:
+                items = self._of_categories(items, self.cascade.data_sources.get(a.source.name), cats)
+                what = "/".join(cats)
             p = Pool(what, items, path_ordered=True)
         elif processed:
             t = self.cascade.tasks[a.source.name]
             items = self.by_recipe.get(t.recipe_name, [])
+            if cats:
+                items = [f for f in items if f.category in cats]
             p = Pool(f"processed {a.source.name} product", items, path_ordered=True,
                      empty_words=f"no processed calibration from recipe {t.recipe_name} either")
         else:
@@ -334,20 +391,22 @@ class Planner:
                 _group_id if kind == "task" else None)
         return got
 
-    def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext) -> Association:
-        """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``."""
+    def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
+                  materialise: bool = True) -> Association:
+        """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``.
+        ``materialise=False``: upstream jobs are not made (trying an alternative)."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
          optional, max_ret, group_id) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
-                return _association(name, kind, (), (), True, "", optional, why, "", "")
+                return _association(name, kind, (), (), True, "", optional, why, "", "", a.categories)
         if task_cond is not None:
             why = _condition_words(task_cond, ctx)
             if why:
                 return _association(name, kind, (), (), True, "", optional,
-                                    f"task {name}: {why}", "", "")
+                                    f"task {name}: {why}", "", "", a.categories)
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
         # the quality levels in order: the first rule giving enough candidates wins
@@ -374,13 +433,13 @@ class Planner:
             for dt, it in chosen:
                 if it.__class__ is Group:
                     jid = it._id or it.id
-                    if jid not in jobs:
+                    if jid not in jobs and materialise:
                         self.job(it)
                     cands.append(_candidate(None, jid, level, dt, ""))
                 else:
                     cands.append(_candidate(it.path, None, level, dt, ""))
         note = ""
-        if optional_ok and cands and cands[0].job_id:
+        if optional_ok and cands and cands[0].job_id and materialise:
             # an optional input does without an upstream job that cannot run
             bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
             if bad:
@@ -400,7 +459,74 @@ class Planner:
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
         return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
-                            ("processed" if processed else "raw") if cands else "", note)
+                            ("processed" if processed else "raw") if cands else "", note, a.categories)
+
+    def associate_alternatives(self, g: Group, alt: _Alternatives, ctx: RuleContext) -> Association:
+        """An alternatives group: every alternative whose condition holds is tried; without
+        sort keys the first satisfied one wins, with sort keys the satisfied one whose first
+        candidate is closest in those keywords (ties: the earlier alternative)."""
+        group, plans = alt.input, alt.plans
+        tried: list[tuple[int, Association]] = []
+        first_active = None
+        for i, plan in enumerate(plans):
+            res = self.associate(g, plan, ctx, materialise=False)
+            if res.skipped_reason:
+                continue
+            if first_active is None:
+                first_active = i
+            if res.complete and (res.chosen or plan[0].min_ret == 0):
+                tried.append((i, res))
+                if not group.sort_keys:
+                    break
+        if not tried:
+            if first_active is None:  # every condition false: skipped like a conditional input
+                res = self.associate(g, plans[0], ctx)
+                return res
+            return self.associate(g, plans[first_active], ctx)
+        if group.sort_keys and len(tried) > 1:
+            ref = g.ref.headers
+            best = min(tried, key=lambda t: (self._distance(ref, t[1], group.sort_keys), t[0]))
+        else:
+            best = tried[0]
+        i = best[0]
+        res = self.associate(g, plans[i], ctx)
+        words = f"alternative {i + 1} of {len(plans)}"
+        return dataclasses.replace(res, note=f"{words}; {res.note}" if res.note else words)
+
+    def _distance(self, ref: Mapping[str, Any], res: Association, keys: tuple[str, ...]) -> float:
+        """How far the first chosen candidate of ``res`` is from the reference in ``keys``."""
+        if not res.chosen:
+            return _INF
+        c = res.chosen[0]
+        if c.job_id:
+            grp = self._group_by_id(res.input, c.job_id)
+            headers = grp.ref.headers if grp is not None else {}
+        else:
+            f = self._file_index().get(c.path)
+            headers = f.headers if f is not None else {}
+        total = 0.0
+        for k in keys:
+            a, b = ref.get(k), headers.get(k)
+            if k in ("MJD-OBS", "DATE-OBS") and c.dt_days is not None:
+                total += abs(c.dt_days)
+            elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                total += abs(float(a) - float(b))
+            elif a != b:
+                total += _INF
+        return total
+
+    def _group_by_id(self, task: str, jid: str) -> Group | None:
+        for grp in self.groups(task):
+            if (grp._id or grp.id) == jid:
+                return grp
+        return None
+
+    def _file_index(self) -> dict[str, FileRecord]:
+        idx = self.__dict__.get("_files_by_path")
+        if idx is None:
+            idx = self.__dict__["_files_by_path"] = {
+                f.path: f for fs in self.by_source.values() for f in fs}
+        return idx
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
@@ -423,10 +549,16 @@ class Planner:
         associate = self.associate
         plans = self._plans.get(task.name)
         if plans is None:
-            plans = self._plans[task.name] = [self.input_plan(a) for a in task.associated_inputs]
+            plans = self._plans[task.name] = [
+                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
+                else self.input_plan(a) for a in task.associated_inputs]
         for plan in plans:
-            res = associate(g, plan, ctx)
-            name = plan[0].name
+            if plan.__class__ is _Alternatives:
+                res = self.associate_alternatives(g, plan, ctx)
+                name = res.input
+            else:
+                res = associate(g, plan, ctx)
+                name = plan[0].name
             if name in assoc:
                 prev = assoc[name]
                 if not prev.skipped_reason and res.skipped_reason:
@@ -446,6 +578,19 @@ class Planner:
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
+        recipe = task.recipe_name
+        main_paths = tuple([f.path for f in g.files])
+        job_params: Mapping[str, Any] = {}
+        if task.job_parameters:
+            job_params = self.job_parameters(g, task, g.all_files())
+            err = self._jp_errors.get(g)
+            if err:
+                missing.append(err)
+        if task.job_processing:
+            try:
+                main_paths, params, recipe = self._process(task, g, main_paths, params, recipe, assoc)
+            except Exception as exc:  # said in words on the job
+                missing.append(f"{g.task}: job processing failed: {type(exc).__name__}: {exc}")
         if len(deps) > 1:
             deps = list(dict.fromkeys(deps))
         self.own_missing[jid] = tuple(missing)
@@ -459,12 +604,37 @@ class Planner:
         if g.grouping:
             name += _group_words(g.grouping)
         jobs[jid] = _job(
-            jid, g.task, task.recipe_name, tuple([f.path for f in g.files]), main_jobs, assoc,
+            jid, g.task, recipe, main_paths, main_jobs, assoc,
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
+            job_params,
         )
         self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
+
+    def _process(self, task: Task, g: Group, main_paths, params, recipe, assoc):
+        """Run the task's job-processing functions on a :class:`JobEdit` of this job."""
+        by_path = {f.path: f for f in g.files}
+        files = [FileView(f.path, f.category, f.headers) for f in g.files]
+        assoc_files = []
+        index = None
+        for a in assoc.values():
+            for c in a.chosen:
+                if c.path:
+                    if index is None:
+                        index = self._file_index()
+                    f = index.get(c.path)
+                    if f is not None:
+                        assoc_files.append(FileView(f.path, f.category, f.headers))
+        edit = JobEdit(task.name, recipe, files, JobParametersView(dict(params), dict(self.wp)),
+                       assoc_files, dict(g.grouping))
+        for fn in task.job_processing:
+            fn(edit)
+        new_main = tuple(str(getattr(v, "name", v)) for v in edit.input_files)
+        for p in new_main:
+            if p not in by_path and p not in main_paths:
+                raise ValueError(f"input file {p} is not one of the job's main files")
+        return new_main, dict(edit.parameters.recipe_parameters), str(edit.command)
 
     # ------------------------------------------------------------------ datasets
 
@@ -548,6 +718,16 @@ class Planner:
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
                         tuple(dict.fromkeys(missing)))
+
+
+class _Alternatives:
+    """The input plans of an alternatives group (``AssociatedInput.alternatives``)."""
+
+    __slots__ = ("input", "plans")
+
+    def __init__(self, input: AssociatedInput, plans: tuple) -> None:
+        self.input = input
+        self.plans = plans
 
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
