@@ -246,7 +246,7 @@ class DaskExecutor(Executor):
             raise ExecutorError(f"the {self.where} started no Dask worker within {limit:g} s "
                                 f"({type(exc).__name__}); check the queue and the [dask.{cluster or 'cluster'}] "
                                 "settings") from None
-        self._ac = as_completed([], with_results=False)
+        self._ac = as_completed([], loop=self.client.loop, with_results=False)
         self._lock = threading.Condition()
         self._handles: dict[str, _DaskHandle] = {}
         self._counter = itertools.count()
