@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from reflexng.cli import _executor_args as executor_args
 from reflexng.cli._common import check_folders, fail, parse_key_values
 
 
@@ -37,6 +38,7 @@ def register(sub) -> None:
     p.add_argument("--end-product-pattern", default=None, metavar="PATTERN",
                    help="end product names from header keywords (default {OBJECT}_{PRO.CATG}.fits)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    executor_args.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -215,12 +217,18 @@ def run(args) -> int:
     from reflexng.provenance.store import WorkdirLockedError
 
     try:
+        executor, executor_options = executor_args.options(args)
         session = Session(cascade, args.data, args.target, workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
-                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN)
+                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN,
+                          executor=executor, executor_options=executor_options)
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
+    problem = executor_args.prepare(session)
+    if problem:
+        session.close()
+        return fail(problem)
     t0 = time.monotonic()
     try:
         session.subscribe(_Progress())

@@ -62,6 +62,47 @@ def cluster_settings(cluster: str, config: str | os.PathLike | None = None) -> d
     return dict(section)
 
 
+class _DaskLog(logging.Handler):
+    """Dask's and tornado's log records while an executor lives: kept (the last error explains a
+    cluster that does not start) and, once running, errors shown as one line each, never a traceback."""
+
+    NAMES = ("distributed", "tornado", "dask_jobqueue", "asyncio")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last_error = ""
+        self.quiet = True
+        self._seen: set[str] = set()
+        self._saved = []
+        import distributed  # noqa: F401 - its logging set-up first, then ours over it
+
+        names = set(self.NAMES) | {n for n in logging.root.manager.loggerDict
+                                   if n.split(".")[0] in self.NAMES}
+        for name in sorted(names):
+            lg = logging.getLogger(name)
+            self._saved.append((lg, lg.propagate, list(lg.handlers)))
+            lg.handlers = [self]
+            lg.propagate = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            msg = f"{type(exc).__name__}: {exc}"
+        if record.levelno >= logging.ERROR:
+            self.last_error = msg
+            if not self.quiet and msg not in self._seen:
+                self._seen.add(msg)
+                import sys
+
+                print(f"reflexng: dask: {msg}", file=sys.stderr)
+
+    def restore(self) -> None:
+        for lg, propagate, handlers in self._saved:
+            lg.handlers = handlers
+            lg.propagate = propagate
+
+
 class _DaskHandle(JobHandle):
     def __init__(self, attempt_dir: Path, on_line: LineCallback | None) -> None:
         self.attempt_dir = attempt_dir
@@ -211,14 +252,23 @@ class DaskExecutor(Executor):
     def __init__(self, scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
                  config: str | None = None, start_timeout: float | None = None,
                  resources: dict[str, float] | None = None, connect_timeout: float = 10.0) -> None:
-        import dask
-        from distributed import Client, as_completed
-
         self.resources = resources
         self._cluster = None
         self.where = "LocalCluster"
         limit = DEFAULT_START_TIMEOUT if start_timeout is None else float(start_timeout)
         quiet = logging.ERROR
+        self._log = _DaskLog()
+        try:
+            self._setup(scheduler, cluster, workers, config, limit, connect_timeout, quiet)
+        except BaseException:
+            self._log.restore()
+            raise
+        self._log.quiet = False
+
+    def _setup(self, scheduler, cluster, workers, config, limit, connect_timeout, quiet) -> None:
+        import dask
+        from distributed import Client, as_completed
+
         with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                               "distributed.admin.system-monitor.gil.enabled": False}):
             if scheduler:
@@ -243,9 +293,9 @@ class DaskExecutor(Executor):
             self.client.wait_for_workers(1, timeout=limit)
         except (TimeoutError, OSError) as exc:
             self.close()
-            raise ExecutorError(f"the {self.where} started no Dask worker within {limit:g} s "
-                                f"({type(exc).__name__}); check the queue and the [dask.{cluster or 'cluster'}] "
-                                "settings") from None
+            why = f"last error: {self._log.last_error}" if self._log.last_error else type(exc).__name__
+            raise ExecutorError(f"the {self.where} started no Dask worker within {limit:g} s ({why}); check the "
+                                f"queue and the [dask.{cluster or 'cluster'}] settings") from None
         self._ac = as_completed([], loop=self.client.loop, with_results=False)
         self._lock = threading.Condition()
         self._handles: dict[str, _DaskHandle] = {}
@@ -297,10 +347,11 @@ class DaskExecutor(Executor):
         return {"executor": self.name, "workers": workers, "dashboard": dashboard, "where": self.where}
 
     def close(self) -> None:
-        with self._lock if hasattr(self, "_lock") else _nolock():
-            self._closed = True
-            if hasattr(self, "_lock"):
+        if hasattr(self, "_lock"):
+            with self._lock:
+                self._closed = True
                 self._lock.notify_all()
+        self._log.quiet = True
         try:
             self.client.close()
         except Exception:
@@ -310,14 +361,6 @@ class DaskExecutor(Executor):
                 self._cluster.close()
             except Exception:
                 pass
-
-
-class _nolock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 def _jobqueue_cluster(cluster: str, config: str | None):
