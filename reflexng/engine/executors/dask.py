@@ -112,6 +112,7 @@ class _DaskHandle(JobHandle):
         self._cancel = threading.Event()
         self._record: dict[str, Any] | None = None
         self._error: BaseException | None = None
+        self.on_done: Any = None  # called with the handle on the collector thread when the task ended
         self._log_pos = 0
         self._buf = b""
         self._lines_seen = 0
@@ -143,6 +144,8 @@ class _DaskHandle(JobHandle):
         except BaseException as exc:  # noqa: BLE001 - any failure is this attempt's
             self._error = exc
         self._done.set()
+        if self.on_done is not None:
+            self.on_done(self)
 
     def _follow(self, final: bool) -> None:
         """Pass new lines of ``log.txt`` to ``on_line`` (stream from ``.log-streams``)."""
@@ -323,11 +326,16 @@ class DaskExecutor(Executor):
         from reflexng.engine.executors.dask_task import run_attempt
 
         adir = Path(attempt_dir)
-        handle = _DaskHandle(adir, on_line)
-        n = next(self._counter)
         key = f"reflexng-{adir.parent.name}-{adir.name}-{uuid.uuid4().hex[:8]}"
-        fut = self.client.submit(run_attempt, str(adir), timeout, grace, key=key, pure=False,
-                                 priority=-n if priority is None else priority, resources=self.resources)
+        return self.submit(_DaskHandle(adir, on_line), run_attempt, str(adir), timeout, grace, key=key,
+                           priority=priority)
+
+    def submit(self, handle: _DaskHandle, fn: Any, *args: Any, key: str, priority: int | None = None) -> _DaskHandle:
+        """Submit ``fn(*args)`` for ``handle`` (unique key, ``pure=False``, earlier first, resources) and
+        follow it with the ``as_completed`` collector. ``start`` uses it; so does the scale benchmark."""
+        n = next(self._counter)
+        fut = self.client.submit(fn, *args, key=key, pure=False, priority=-n if priority is None else priority,
+                                 resources=self.resources)
         handle.future = fut  # the handle holds the future: Dask keeps the task while we need it
         with self._lock:
             self._handles[fut.key] = handle
