@@ -8,8 +8,6 @@ the job's ``recipe_path``), and returns its path.
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -63,27 +61,6 @@ class UsesNumpy(Recipe):
 
 RECIPES = [Daemon, UsesNumpy]
 '''
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def wait_dead(pid: int, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import wait_dead
+from exec_util import wait_dead
 
 
 def test_worker_killed_mid_job_is_a_failed_attempt_not_a_hang(attempt):

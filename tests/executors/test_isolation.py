@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import pid_alive, wait_dead
+from exec_util import pid_alive, wait_dead
 
 
 def test_setsid_daemon_of_a_finished_job_is_killed(executor, attempt):
