@@ -28,6 +28,7 @@ VERBS = {
     "run": "run",
     "provenance": "provenance",
     "recipes": "recipes",
+    "timeline": "timeline",
 }
 
 

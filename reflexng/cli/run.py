@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from reflexng.cli import _executor_args as executor_args
 from reflexng.cli._common import check_folders, fail, parse_key_values, say_interrupted
 
 
@@ -40,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--placeholder-recipes", action="store_true",
                    help="run the whole job graph without the pipeline: every job writes header-only "
                         "placeholder products (marked in provenance, never exported)")
+    executor_args.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -222,13 +224,19 @@ def run(args) -> int:
     from reflexng.provenance.store import WorkdirLockedError
 
     try:
+        executor, executor_options = executor_args.options(args)
         session = Session(cascade, args.data, args.target, workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
                           job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN,
-                          placeholder_recipes=args.placeholder_recipes)
+                          placeholder_recipes=args.placeholder_recipes,
+                          executor=executor, executor_options=executor_options)
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
+    problem = executor_args.prepare(session)
+    if problem:
+        session.close()
+        return fail(problem)
     t0 = time.monotonic()
     try:
         progress = _Progress()

@@ -17,7 +17,7 @@ from typing import Any
 
 from reflexng import __version__
 from reflexng.engine import cache
-from reflexng.engine.executor import ChildRun
+from reflexng.engine.executors.hook import executor_for, record_trace
 from reflexng.engine.export import export
 from reflexng.engine.jobdir import (
     job_folder,
@@ -294,14 +294,16 @@ def _run_job(self, jid: str) -> None:
                                         recipe=job.recipe, version=info.version, parameters=params, cache_key=key,
                                         attempt=n, jobdir=str(adir),
                                         inputs=[(i["role"], i["category"], i["path"], i["hash"]) for i in inputs])
-        child = ChildRun(adir, lambda line, stream: self._emit("job_log", jid, line=line, stream=stream),
-                         timeout=self.job_timeout, grace=self.cancel_grace)
+        child = executor_for(self).start(adir, on_line=lambda line, stream: self._emit("job_log", jid, line=line,
+                                                                                       stream=stream),
+                                         timeout=self.job_timeout, grace=self.cancel_grace)
         with self._cond:
             st.state, st.attempt, st.attempt_id, st.child, st.why = "running", n, aid, child, why
             if self._stop:
                 child.cancel()
         self._emit("job_started", jid, attempt=n, why=why, jobdir=str(adir))
-        outcome = child.run()
+        outcome = child.result()
+        record_trace(self, aid, outcome)
         if outcome.ok:
             products, outputs = _move_products(self, adir, outcome.products)
             self._store.finish_attempt(aid, "done", outputs=outputs, qc=outcome.qc, log_tail="\n".join(outcome.log_tail))

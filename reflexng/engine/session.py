@@ -77,7 +77,8 @@ class Session:
                  max_jobs: int | None = None, pause_after_each: bool = False, failure_policy: str = "continue",
                  force: Iterable[str] = (), job_timeout: float | None = None, cancel_grace: float = 5.0,
                  end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
-                 placeholder_recipes: bool = False) -> None:
+                 placeholder_recipes: bool = False,
+                 executor: str | None = None, executor_options: Mapping[str, Any] | None = None) -> None:
         if ordering not in ORDERINGS:
             raise ValueError(f"ordering must be one of {', '.join(ORDERINGS)}, not {ordering!r}")
         if failure_policy not in POLICIES:
@@ -107,6 +108,10 @@ class Session:
         self.link_end_products = link_end_products
         # every job writes placeholder products instead of running its recipe (recipes/placeholder.py)
         self.placeholder_recipes = placeholder_recipes
+        from reflexng.engine.executors import check_name
+
+        self.executor_name = check_name(executor)  # fork | spawn | dask (see engine/executors)
+        self.executor_options = dict(executor_options or {})
         self._store = ProvenanceStore(self.workdir)
         self._subscribers: list[Callable[[Event], None]] = []
         self._cond = threading.Condition(threading.RLock())
@@ -144,6 +149,9 @@ class Session:
         if self._run_thread is not None and self._run_thread.is_alive():
             self.stop()
             self._run_thread.join()
+        from reflexng.engine.executors.hook import release
+
+        release(self)
         self._store.close()
 
     def __enter__(self) -> Session:
