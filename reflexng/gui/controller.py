@@ -381,10 +381,14 @@ class Controller:
             from reflexng.gui.provenance_model import attempts_of
 
             attempts = attempts_of(s.store, job_id)
-            return s.products(job_id), inspection, params, attempts, s.why_run(job_id)
+            products = s.products(job_id)
+            from reflexng.gui.imaging import load_product
+
+            first = load_product(products[0][0]) if products else None  # read here, shown at once
+            return products, inspection, params, attempts, s.why_run(job_id), first
 
         def show(r) -> None:
-            products, inspection, params, attempts, why = r
+            products, inspection, params, attempts, why, first = r
             job = s.result.jobs[job_id]
             state = self.run_state.state.get(job_id, "")
             title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}"
@@ -392,7 +396,7 @@ class Controller:
             if attempts and attempts[-1].outputs:
                 for o in attempts[-1].outputs:
                     qc.update(o.get("qc") or {})
-            self.w.inspection.set_job(job_id, title, products, params, inspection, qc)
+            self.w.inspection.set_job(job_id, title, products, params, inspection, qc, first=first)
             self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
@@ -436,11 +440,7 @@ class Controller:
         if match is None:
             self.w.show_message(f"attempt {attempt} has no {cat} product")
             return
-        try:
-            self.w.inspection.image.compare_with(match)
-        except ValueError as exc:
-            self.w.show_message(str(exc))
-            return
+        self.w.inspection.compare_with(match, f"attempt {attempt}")  # read in a worker
         self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP

@@ -79,10 +79,13 @@ def test_demo_imaging_interactive(qtbot, demo_data, tmp_path):
 
     # compare attempt 2 (shown) with attempt 1: difference image and parameter diff
     assert win.inspection.attempts.count() == 1
-    win.inspection.compare_button.click()
+    with qtbot.waitSignal(win.inspection.sig_compared, timeout=30000):  # attempt 1 is read in a worker
+        win.inspection.compare_button.click()
     assert iv.compare_combo.currentText() == "A − B"
     assert abs(float(iv.shown.mean())) < 5.0  # tighter clipping changes the bias level a little
-    assert "sigma: 3.0 -> 2.0" in win.inspection.diff.text() or "sigma: 2.0 -> 3.0" in win.inspection.diff.text()
+    lo, hi = iv.levels()
+    assert lo == pytest.approx(-hi) and hi > 0  # symmetric around zero: negative differences show
+    assert "sigma: 3.0 -> 2.0" in win.inspection.diff.text()  # old -> new: the user changed 3 to 2
 
     # continue to the end
     win.pause_after_each.setChecked(False)
