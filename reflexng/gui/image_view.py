@@ -78,10 +78,12 @@ class ImageViewer(QWidget):
 
     def __init__(self, parent=None, *, detachable: bool = True) -> None:
         super().__init__(parent)
-        self.glw = pg.GraphicsLayoutWidget(self)
+        # a PlotWidget (one GraphicsView, the PlotItem as its central item) with the colour bar
+        # in the PlotItem's own layout: a GraphicsLayoutWidget crashed now and then at
+        # interpreter exit (its grid layout deleted twice)
+        self.glw = pg.PlotWidget(self)
         self.glw.setObjectName("imageView")
-        self.plot = pg.PlotItem()
-        self.glw.addItem(self.plot, 0, 0)
+        self.plot = self.glw.getPlotItem()
         self.view = self.plot.getViewBox()
         self.view.invertY(False)  # FITS: first row at the bottom
         self.view.setAspectLocked(True)
@@ -90,8 +92,7 @@ class ImageViewer(QWidget):
         self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map("grey"), interactive=False,
                                           colorMapMenu=False, width=18)
         self.colour_bar.setObjectName("colourBar")
-        self.colour_bar.setImageItem(self.item)
-        self.glw.addItem(self.colour_bar, 0, 1)
+        self.colour_bar.setImageItem(self.item, insert_in=self.plot)
         self.placeholder = QLabel("No image shown yet: pause after a step, or open a product.", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setObjectName("imagePlaceholder")

@@ -89,8 +89,9 @@ def test_demo_imaging_interactive(qtbot, demo_data, tmp_path):
 
     # continue to the end
     win.pause_after_each.setChecked(False)
-    with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin:
-        qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(win.provenance_view.sig_refreshed, timeout=300000):  # read in a worker after the run
+        with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin:
+            qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
     summary = fin.args[0]
     assert summary["ok"], summary
     tasks_run = {j["task"] for j in summary["jobs"] if j["status"] in ("executed", "reused")}
