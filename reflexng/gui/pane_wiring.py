@@ -134,7 +134,9 @@ class PaneWiring:
             self._organising = False
             self.w.show_message(f"organising with the new workflow parameters failed: {message}")
 
-        start_worker(s.organise, on_finished=done, on_failed=failed)
+        from reflexng.gui.organise_task import organise_with_progress
+
+        organise_with_progress(self.w, s.organise, done, failed)
 
     # ------------------------------------------------------------------ failure policy "ask"
     def on_event(self, ev) -> None:
