@@ -35,8 +35,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from reflexng.cascade import CascadeError, load
-
     try:
         params = parse_key_values(args.param, "--param")
     except ValueError as exc:
@@ -44,6 +42,22 @@ def run(args) -> int:
     problem = check_folders(args.data, args.workdir)
     if problem:
         return fail(problem)
+    kind = "json" if args.json else "summary"
+    if args.workdir is not None:
+        # an unchanged request on unchanged files: the stored output, without even loading
+        # the cascade (reflexng.organiser.store checks cascade contents, code and files)
+        from reflexng.organiser.store import stored_output
+
+        text = stored_output(args.cascade, args.data, args.workdir, kind, target=args.target,
+                             workflow_parameters=params, parameter_set=args.parameter_set,
+                             prefer=args.prefer)
+        if text is not None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+            return 0
+    from reflexng.cascade import CascadeError, load
+
     try:
         cascade = load(args.cascade)
     except CascadeError as exc:
@@ -62,15 +76,24 @@ def run(args) -> int:
         return 2
     except ValueError as exc:  # unknown target / parameter / parameter set
         return fail(f"{cascade.path}: {exc}")
+    kept: list[str] = []
+    out = sys.stdout
+
+    def write(piece: str) -> None:
+        out.write(piece)
+        kept.append(piece)
+
     if args.json:
-        import json
+        from reflexng.organiser.report import write_json
 
-        from reflexng.organiser.report import to_json
-
-        json.dump(to_json(result), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        write_json(result, write)  # streamed: the same text as json.dump(..., indent=1)
     else:
         from reflexng.organiser.report import summary_lines
 
-        sys.stdout.write("\n".join(summary_lines(result)) + "\n")
+        write("\n".join(summary_lines(result)) + "\n")
+    out.flush()
+    if args.workdir is not None:
+        from reflexng.organiser.incremental import attach_output
+
+        attach_output(result, kind, "".join(kept).encode())
     return 0
