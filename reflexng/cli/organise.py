@@ -58,8 +58,15 @@ def run(args) -> int:
             return 0
     from reflexng.cascade import CascadeError, load
 
+    validated = False
+    if args.workdir is not None:
+        from reflexng.organiser.store import locate_cascade, was_validated
+
+        where = locate_cascade(args.cascade)
+        validated = where is not None and was_validated(args.workdir, where)
     try:
-        cascade = load(args.cascade)
+        # a cascade whose contents validated clean before is not validated again
+        cascade = load(args.cascade, validate=not validated)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -94,6 +101,9 @@ def run(args) -> int:
     out.flush()
     if args.workdir is not None:
         from reflexng.organiser.incremental import attach_output
+        from reflexng.organiser.store import mark_validated
 
         attach_output(result, kind, "".join(kept).encode())
+        if not validated:
+            mark_validated(args.workdir, cascade.path)
     return 0

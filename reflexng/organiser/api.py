@@ -102,11 +102,11 @@ def _organise_scanned(cascade, scanned, target, *, workflow_parameters, paramete
 
 
 def _plan(cascade, files, target, *, workflow_parameters, parameter_set, recipe_parameters,
-          prefer, build_graph) -> OrganiseResult:
-    """Jobs and datasets from classified files."""
+          prefer, build_graph, resolved: bool = False) -> OrganiseResult:
+    """Jobs and datasets from classified files (``resolved``: ``target`` lists task names)."""
     ps = _parameter_set(cascade, parameter_set)
     wp = workflow_values(cascade, ps, workflow_parameters)
-    targets = resolve_targets(cascade, target)
+    targets = list(target) if resolved else resolve_targets(cascade, target)
     for t in targets:
         if t not in cascade.tasks:
             raise ValueError(f"unknown target {t!r}")
@@ -187,13 +187,9 @@ def organise(
     if isinstance(data_dirs, (str, os.PathLike)):
         data_dirs = [data_dirs]
     roots = [str(Path(d).resolve()) for d in data_dirs]
-    # validate parameters before the (long) scan
-    ps = _parameter_set(cascade, parameter_set)
-    workflow_values(cascade, ps, workflow_parameters)
-    resolve_targets(cascade, target)
     excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
     cascade_path = getattr(cascade, "path", None)
-    if workdir is not None and cascade_path and os.path.isfile(cascade_path):
+    if workdir is not None and cascade_path and os.path.isfile(cascade_path):  # validates first
         from reflexng.organiser.incremental import organise_stored
 
         Path(workdir).mkdir(parents=True, exist_ok=True)
@@ -202,6 +198,10 @@ def organise(
             parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
             excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
             workers=workers, build_graph=build_graph)
+    # validate parameters before the (long) scan
+    ps = _parameter_set(cascade, parameter_set)
+    workflow_values(cascade, ps, workflow_parameters)
+    resolve_targets(cascade, target)
     from reflexng.fits import scan
 
     cache_db = None

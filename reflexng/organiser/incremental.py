@@ -7,10 +7,12 @@
   every unchanged file is taken from the newest stored result; only new and changed files
   (and files whose header digest now clashes with another's: duplicate candidates) are
   read and classified; jobs and datasets are planned again from all records.
-- After organising, the folders are walked again. When files changed or disappeared
-  meanwhile, organising is repeated on the new state (at most twice more); files that
-  disappeared get status ``unreadable`` with the reason, files that keep changing get a
-  reason too, and such a result is not stored.
+- After organising, the folders' modification times are checked (a file added, removed or
+  renamed changes its folder's). When they changed, the folders are walked again and
+  organising is repeated on the new state (at most twice more); files that disappeared get
+  status ``unreadable`` with the reason, files that keep changing get a reason too, and
+  such a result is not stored. A file rewritten in place during organising keeps the state
+  that was read; its new mtime makes the next organise read it again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import gc
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
+from reflexng.organiser.api import _parameter_set, resolve_targets
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
 
 GONE = "disappeared while organising (the file or its folder was removed); organise again"
@@ -54,7 +58,16 @@ def organise_stored(
         cascade.path, roots, target, workflow_parameters=workflow_parameters,
         parameter_set=parameter_set, recipe_parameters=recipe_parameters, excluded=excluded,
         prefer=prefer)
-    entries = walk(roots)  # a missing data folder raises FileNotFoundError, as scan does
+    from reflexng.fits.walk import folders_unchanged
+
+    ps = _parameter_set(cascade, parameter_set)
+    workflow_values(cascade, ps, workflow_parameters)  # bad parameters raise before any work
+    walked = _store.take_walk(roots)  # the CLI's look-up walked the folders a moment ago
+    if walked is None:
+        folders: list[tuple[str, int]] = []
+        entries = walk(roots, folders)  # a missing data folder raises FileNotFoundError
+    else:
+        entries, folders = walked
     files = _store.files_digest(entries)
     memo = _MEMO.get((db, key))
     if memo is not None and memo[0] == files:
@@ -63,14 +76,18 @@ def organise_stored(
     gc.disable()  # many small objects, none freed: see organise_scanned
     st = _store.ResultStore(db)
     try:
+        # targets resolved for this very request before (resolving needs the cascade graph)
+        targets = st.targets(key)
+        if targets is None:
+            targets = resolve_targets(cascade, target)
         row = st.get(key, files)
         if row is not None:
             result = row.result()
             _remember(db, key, files, result)
             return _handout(result, build_graph, (db, key, files))
-        prev_row = st.latest(class_key)
-        prev = None if prev_row is None else (prev_row.records(), prev_row.entries())
-        run = _Run(cascade, roots, target, workflow_parameters, parameter_set, recipe_parameters,
+        since = st.latest(class_key)
+        prev = None if since is None else since.state()
+        run = _Run(cascade, roots, targets, workflow_parameters, parameter_set, recipe_parameters,
                    db, excluded, prefer, progress, cancelled, workers)
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
@@ -80,11 +97,15 @@ def organise_stored(
                 work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e
                         for e in work]
             result = run.organise(work, prev)
-            after = _walk_existing(roots)
-            after_files = _store.files_digest(after)
+            if folders_unchanged(folders):
+                after, after_files = entries, files
+            else:
+                folders = []
+                after = _walk_existing(roots, folders)
+                after_files = _store.files_digest(after)
             if after_files == files:
                 if not gone and not changing:
-                    st.put(key, class_key, files, entries, result)
+                    st.put(key, class_key, files, entries, result, targets, since, run.changes)
                     _remember(db, key, files, result)
                     return _handout(result, build_graph, (db, key, files))
                 return _handout(result, build_graph)
@@ -97,7 +118,8 @@ def organise_stored(
                 gone.pop(p, None)
             if attempt == ATTEMPTS - 2:  # the last attempt: files still changing say so
                 changing = {p for p, e in now.items() if p in before and before[p] != e}
-            prev = (result.files, work)
+            prev = ({r.path: r for r in result.files}, {e[0]: e for e in work})
+            since = None
             entries, files = after, after_files
         return _handout(result, build_graph)
     finally:
@@ -106,14 +128,14 @@ def organise_stored(
             gc.enable()
 
 
-def _walk_existing(roots: Sequence[str]) -> list[tuple]:
+def _walk_existing(roots: Sequence[str], folders: list) -> list[tuple]:
     """Walk entries of the roots that still exist (a vanished root contributes nothing)."""
     from reflexng.fits.walk import walk
 
     out: list[tuple] = []
     for r in roots:
         try:
-            out.extend(walk([r]))
+            out.extend(walk([r], folders))
         except FileNotFoundError:
             continue
     if len(roots) > 1:
@@ -166,6 +188,8 @@ class _Run:
         self.cancelled = cancelled
         self.workers = workers
         self.keywords = needed_keywords(cascade)
+        # what the last organise() changed against ``prev``: path -> record / entry or None
+        self.changes: tuple[dict, dict] | None = None
 
     def scan(self, entries: list[tuple], subset: bool, forget=()) -> list:
         from reflexng.fits import scan
@@ -188,6 +212,7 @@ class _Run:
         from reflexng.organiser.classify import classify
 
         content_hash = _content_hash()
+        self.changes = None
         if prev is None:
             scanned = self.scan(entries, subset=False)
             records = classify(scanned, self.cascade, excluded=self.excluded,
@@ -196,21 +221,19 @@ class _Run:
             records = self._classify_changed(entries, prev, content_hash)
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
                      parameter_set=self.ps, recipe_parameters=self.rp, prefer=self.prefer,
-                     build_graph=False)
+                     build_graph=False, resolved=True)
 
     def _classify_changed(self, entries, prev, content_hash) -> list:
         """Records of all files: unchanged ones from ``prev``, the others classified anew."""
         from reflexng.organiser.classify import classify
 
-        prev_records, prev_entries = prev
-        old_rec = {r.path: r for r in prev_records}
-        old_entry = {e[0]: tuple(e) for e in prev_entries}
+        old_rec, old_entry = prev  # path -> FileRecord, path -> walk entry
         keep: dict[str, Any] = {}
         todo: list[tuple] = []
         for e in entries:
             p = e[0]
             r = old_rec.get(p)
-            if (r is not None and not e[4] and old_entry.get(p) == tuple(e)
+            if (r is not None and not e[4] and old_entry.get(p) == e
                     and r.status != UNREADABLE and r.status != DUPLICATE):
                 keep[p] = r
             else:
@@ -245,7 +268,15 @@ class _Run:
                 object.__setattr__(rec, "__dict__", d)
                 keep[p] = rec
         by_path = {r.path: r for r in fresh}
+        rec_changes: dict[str, Any] = {p: r for p, r in by_path.items() if old_rec.get(p) is not r}
         by_path.update(keep)
+        for p, r in keep.items():
+            if old_rec.get(p) is not r:
+                rec_changes[p] = r
+        rec_changes.update(dict.fromkeys(p for p in old_rec if p not in by_path))
+        ent_changes: dict[str, Any] = {e[0]: e for e in todo}
+        ent_changes.update(dict.fromkeys(forget))
+        self.changes = (rec_changes, ent_changes)
         return [by_path[p] for p in sorted(by_path)]
 
 

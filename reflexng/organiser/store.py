@@ -29,6 +29,7 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ TABLE = "organise_results"
 # bump when what is stored changes meaning: rows of another format are never used
 FORMAT = "1"
 KEEP = 8  # stored results per work directory (the newest are kept)
-_COLUMNS = ["key", "class_key", "files", "created", "entries", "result", "records", "json",
-            "summary"]
+_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets"]
+BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
+OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
 
 # reflexng packages whose code decides an organise result
 _CODE_PACKAGES = ("organiser", "cascade", "fits")
@@ -182,8 +184,10 @@ def pack_records(files: Sequence[Any]) -> bytes:
     if not files:
         return b"M" + marshal.dumps(([], [], []))
     fields = [n for n in files[0].__dict__ if n != "headers"]
+    fields_of = itemgetter(*fields)
     keysets: dict[tuple, int] = {}
     rows = []
+    append = rows.append
     try:
         for f in files:
             d = f.__dict__
@@ -192,7 +196,7 @@ def pack_records(files: Sequence[Any]) -> bytes:
             i = keysets.get(k)
             if i is None:
                 i = keysets[k] = len(keysets)
-            rows.append((*[d[n] for n in fields], i, tuple(h.values())))
+            append((fields_of(d), i, tuple(h.values())))
         return b"M" + marshal.dumps((fields, list(keysets), rows))
     except (ValueError, KeyError):
         return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
@@ -204,14 +208,15 @@ def unpack_records(blob: bytes) -> list[Any]:
     if blob[:1] == b"P":
         return pickle.loads(blob[1:])
     fields, keysets, rows = marshal.loads(blob[1:])
-    nf = len(fields)
+    if len(fields) == 1:  # itemgetter of one name gave the value, not a tuple
+        rows = [((r[0],), r[1], r[2]) for r in rows]
     new = object.__new__
     set_dict = object.__setattr__
     out = []
     append = out.append
-    for row in rows:
-        d = dict(zip(fields, row))
-        d["headers"] = dict(zip(keysets[row[nf]], row[nf + 1]))
+    for values, i, header in rows:
+        d = dict(zip(fields, values))
+        d["headers"] = dict(zip(keysets[i], header))
         rec = new(FileRecord)
         set_dict(rec, "__dict__", d)
         append(rec)
@@ -222,17 +227,49 @@ def unpack_records(blob: bytes) -> list[Any]:
 
 
 class StoredResult:
-    """One stored row; the result and the records are decoded on demand."""
+    """One stored row; the result and the records are decoded on demand.
 
-    def __init__(self, row: tuple):
-        (self.key, self.class_key, self.files, self.created, self._entries, self._result,
-         self._records, self.json, self.summary) = row
+    A row's records and walk entries are a *base* (table ``organise_bases``, shared by rows)
+    plus the row's own *delta* (records and entries added, changed or removed since the
+    base), so re-organising after a few changes writes only those."""
 
-    def entries(self) -> list[tuple]:
-        return marshal.loads(self._entries)
+    def __init__(self, store: ResultStore, row: tuple):
+        self._store = store
+        (self.key, self.class_key, self.files, self.created, self.base, self._delta,
+         self._result, self.targets) = row
+        self._state: tuple[dict, dict] | None = None
+
+    def delta(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(path -> FileRecord or None, path -> walk entry or None) against the base."""
+        recs, gone_recs, ents, gone_ents = marshal.loads(self._delta)
+        rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
+        rd.update(dict.fromkeys(gone_recs))
+        ed: dict[str, Any] = {e[0]: e for e in ents}
+        ed.update(dict.fromkeys(gone_ents))
+        return rd, ed
+
+    def state(self) -> tuple[dict[str, Any], dict[str, tuple]]:
+        """(path -> FileRecord, path -> walk entry) of this row."""
+        if self._state is None:
+            blob = self._store.con.execute(
+                f"SELECT records, entries FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
+            if blob is None:
+                raise LookupError(f"stored organise base {self.base} is missing")
+            records = {r.path: r for r in unpack_records(blob[0])}
+            entries = {e[0]: e for e in marshal.loads(blob[1])}
+            rd, ed = self.delta()
+            for d, changes in ((records, rd), (entries, ed)):
+                for p, v in changes.items():
+                    if v is None:
+                        d.pop(p, None)
+                    else:
+                        d[p] = v
+            self._state = (records, entries)
+        return self._state
 
     def records(self) -> list[Any]:
-        return unpack_records(self._records)
+        records = self.state()[0]
+        return [records[p] for p in sorted(records)]
 
     def result(self):
         """The stored :class:`OrganiseResult` (``job_graph`` None)."""
@@ -241,22 +278,37 @@ class StoredResult:
         return shell
 
 
+_EMPTY_DELTA = marshal.dumps((pack_records([]), [], [], []))
+
+
 class ResultStore:
-    """Table ``organise_results`` of a work directory's database (own connection, WAL)."""
+    """Tables ``organise_results``, ``organise_bases`` and ``organise_outputs`` of a work
+    directory's database (own connection, WAL)."""
 
     def __init__(self, path: str | os.PathLike, create: bool = True):
         self.path = os.fspath(path)
         self.con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self.con.execute("PRAGMA busy_timeout=30000")
+        # a stored result is a cache: losing the last one to a power cut costs a re-organise
+        self.con.execute("PRAGMA synchronous=NORMAL")
         if create:
             self.con.execute("PRAGMA journal_mode=WAL")
             cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
             if cols and cols != _COLUMNS:
-                self.con.execute(f"DROP TABLE {TABLE}")
+                for t in (TABLE, OUTPUTS, BASES):
+                    self.con.execute(f"DROP TABLE IF EXISTS {t}")
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, class_key TEXT,"
-                " files TEXT, created INTEGER, entries BLOB, result BLOB, records BLOB,"
-                " json BLOB, summary BLOB)"
+                " files TEXT, created INTEGER, base TEXT, delta BLOB, result BLOB,"
+                " targets TEXT)"
+            )
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {BASES} (id TEXT PRIMARY KEY, records BLOB,"
+                " entries BLOB)"
+            )
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {OUTPUTS} (key TEXT, files TEXT, kind TEXT,"
+                " text BLOB, PRIMARY KEY (key, kind))"
             )
 
     @classmethod
@@ -281,7 +333,7 @@ class ResultStore:
             return None
         if row is None or (files is not None and row[2] != files):
             return None
-        return StoredResult(row)
+        return StoredResult(self, row)
 
     def latest(self, class_key: str) -> StoredResult | None:
         """The newest row organised with this cascade, code and workflow parameters."""
@@ -293,25 +345,60 @@ class ResultStore:
             ).fetchone()
         except sqlite3.Error:
             return None
-        return None if row is None else StoredResult(row)
+        return None if row is None else StoredResult(self, row)
 
-    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result) -> None:
-        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand)."""
+    def targets(self, key: str) -> list[str] | None:
+        """The task names a request of ``key`` resolved its target to (any file set)."""
+        try:
+            row = self.con.execute(f"SELECT targets FROM {TABLE} WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result,
+            targets: Sequence[str], since: StoredResult | None = None,
+            changes: tuple[dict, dict] | None = None) -> None:
+        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand).
+
+        ``since`` is the stored row the result was organised from and ``changes`` (path ->
+        FileRecord or None, path -> walk entry or None) what differs from it: then only the
+        changes are written (until they exceed a fifth of the files: then a new base)."""
         import time
 
+        delta = _EMPTY_DELTA
+        base = None
+        if since is not None and changes is not None:
+            rd, ed = since.delta()
+            rd.update(changes[0])
+            ed.update(changes[1])
+            if len(rd) + len(ed) <= max(2000, len(result.files) // 5):
+                base = since.base
+                delta = marshal.dumps((
+                    pack_records([r for r in rd.values() if r is not None]),
+                    [p for p, r in rd.items() if r is None],
+                    [e for e in ed.values() if e is not None],
+                    [p for p, e in ed.items() if e is None]))
         shell = _shell(result)
-        row = (key, class_key, files, time.time_ns(),
-               marshal.dumps([tuple(e) for e in entries]),
-               pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL),
-               pack_records(result.files), None, None)
+        new_base = None
+        if base is None:
+            base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
+            new_base = (base, pack_records(result.files),
+                        marshal.dumps(entries if isinstance(entries, list) else list(entries)))
+        row = (key, class_key, files, time.time_ns(), base, delta,
+               pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL), json.dumps(list(targets)))
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
-            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", row)
+            if new_base is not None:
+                con.execute(f"INSERT OR REPLACE INTO {BASES} VALUES (?,?,?)", new_base)
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?)", row)
             con.execute(
                 f"DELETE FROM {TABLE} WHERE key NOT IN "
                 f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
             )
+            con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
+            con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
+                        f" OR key = ?", (key,))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -322,21 +409,30 @@ class ResultStore:
         made from."""
         if kind not in ("json", "summary"):
             raise ValueError(f"unknown output kind {kind!r}")
-        self.con.execute(f"UPDATE {TABLE} SET {kind} = ? WHERE key = ? AND files = ?",
-                         (text, key, files))
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if con.execute(f"SELECT 1 FROM {TABLE} WHERE key = ? AND files = ?",
+                           (key, files)).fetchone():
+                con.execute(f"INSERT OR REPLACE INTO {OUTPUTS} VALUES (?,?,?,?)",
+                            (key, files, kind, text))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def output(self, key: str, files: str, kind: str) -> bytes | None:
         """Rendered output attached to the row of ``key`` and ``files`` (only that column)."""
         if kind not in ("json", "summary"):
             raise ValueError(f"unknown output kind {kind!r}")
         try:
-            row = self.con.execute(f"SELECT files, {kind} FROM {TABLE} WHERE key = ?",
-                                   (key,)).fetchone()
+            row = self.con.execute(
+                f"SELECT o.text FROM {OUTPUTS} o JOIN {TABLE} r ON r.key = o.key AND "
+                "r.files = o.files WHERE o.key = ? AND o.kind = ? AND o.files = ?",
+                (key, kind, files)).fetchone()
         except sqlite3.Error:
             return None
-        if row is None or row[0] != files:
-            return None
-        return row[1]
+        return None if row is None else row[0]
 
     def close(self) -> None:
         self.con.close()
@@ -354,6 +450,49 @@ def _shell(result):
 
 
 # ---------------------------------------------------------------------------- CLI fast path
+
+VALIDATED = "organise_validated"  # cascade fingerprints (with the code's) that validated clean
+
+
+def _validated_id(cascade_path: str) -> str:
+    return hashlib.sha256(f"{code_fingerprint()}|{cascade_fingerprint(cascade_path)}".encode()).hexdigest()
+
+
+def was_validated(workdir: str | os.PathLike, cascade_path: str) -> bool:
+    """True when this cascade, with these contents and this code, loaded without validation
+    errors before in ``workdir`` (the CLI then loads it without validating again)."""
+    path = db_path(workdir)
+    if not os.path.isfile(path):
+        return False
+    try:
+        con = sqlite3.connect(path, timeout=30.0)
+        try:
+            row = con.execute(f"SELECT 1 FROM {VALIDATED} WHERE id = ?",
+                              (_validated_id(cascade_path),)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
+def mark_validated(workdir: str | os.PathLike, cascade_path: str) -> None:
+    con = sqlite3.connect(db_path(workdir), timeout=30.0, isolation_level=None)
+    try:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {VALIDATED} (id TEXT PRIMARY KEY)")
+        con.execute(f"INSERT OR IGNORE INTO {VALIDATED} VALUES (?)", (_validated_id(cascade_path),))
+    finally:
+        con.close()
+
+
+
+_LAST_WALK: dict[tuple[str, ...], tuple[list, list]] = {}
+
+
+def take_walk(roots: Sequence[str]) -> tuple[list, list] | None:
+    """The walk :func:`stored_output` made of ``roots`` in this process (once). Using it is
+    safe: organise checks the folders again when it has finished."""
+    return _LAST_WALK.pop(tuple(roots), None)
 
 
 def locate_cascade(name_or_path: str) -> str | None:
@@ -405,10 +544,13 @@ def stored_output(
         key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
                       parameter_set=parameter_set, recipe_parameters=None, excluded=(),
                       prefer=prefer)
+        folders: list[tuple[str, int]] = []
         try:
-            entries = walk(roots)
+            entries = walk(roots, folders)
         except OSError:
             return None
+        _LAST_WALK.clear()
+        _LAST_WALK[tuple(roots)] = (entries, folders)  # for organise(), if this is a miss
         return st.output(key, files_digest(entries), kind)
     finally:
         st.close()
