@@ -35,8 +35,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from reflexng.cascade import CascadeError, load
-
     try:
         params = parse_key_values(args.param, "--param")
     except ValueError as exc:
@@ -44,8 +42,31 @@ def run(args) -> int:
     problem = check_folders(args.data, args.workdir)
     if problem:
         return fail(problem)
+    kind = "json" if args.json else "summary"
+    if args.workdir is not None:
+        # an unchanged request on unchanged files: the stored output, without even loading
+        # the cascade (reflexng.organiser.store checks cascade contents, code and files)
+        from reflexng.organiser.store import stored_output
+
+        text = stored_output(args.cascade, args.data, args.workdir, kind, target=args.target,
+                             workflow_parameters=params, parameter_set=args.parameter_set,
+                             prefer=args.prefer)
+        if text is not None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+            return 0
+    from reflexng.cascade import CascadeError, load
+
+    validated = False
+    if args.workdir is not None:
+        from reflexng.organiser.store import locate_cascade, was_validated
+
+        where = locate_cascade(args.cascade)
+        validated = where is not None and was_validated(args.workdir, where)
     try:
-        cascade = load(args.cascade)
+        # a cascade whose contents validated clean before is not validated again
+        cascade = load(args.cascade, validate=not validated)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -62,15 +83,27 @@ def run(args) -> int:
         return 2
     except ValueError as exc:  # unknown target / parameter / parameter set
         return fail(f"{cascade.path}: {exc}")
+    kept: list[str] = []
+    out = sys.stdout
+
+    def write(piece: str) -> None:
+        out.write(piece)
+        kept.append(piece)
+
     if args.json:
-        import json
+        from reflexng.organiser.report import write_json
 
-        from reflexng.organiser.report import to_json
-
-        json.dump(to_json(result), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        write_json(result, write)  # streamed: the same text as json.dump(..., indent=1)
     else:
         from reflexng.organiser.report import summary_lines
 
-        sys.stdout.write("\n".join(summary_lines(result)) + "\n")
+        write("\n".join(summary_lines(result)) + "\n")
+    out.flush()
+    if args.workdir is not None:
+        from reflexng.organiser.incremental import attach_output
+        from reflexng.organiser.store import mark_validated
+
+        attach_output(result, kind, "".join(kept).encode())
+        if not validated:
+            mark_validated(args.workdir, cascade.path)
     return 0
