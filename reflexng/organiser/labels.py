@@ -151,6 +151,18 @@ def dataset_labels(result: Any, cascade: Any = None, headers_of=None) -> dict[st
     return out
 
 
+def setup_words(result: Any, dataset: Any, cascade: Any = None, headers_of=None) -> str:
+    """The setup words of one dataset's label (e.g. the filter ``V``), "" when there are none."""
+    path, task = _reference(result, dataset)
+    if not path:
+        return ""
+    try:
+        h = (headers_of or _read_headers)(path) or {}
+    except (OSError, ValueError):
+        return ""
+    return base_label(h, _setup_keywords(cascade, task) if cascade is not None else ())[1]
+
+
 def _read_headers(path: str) -> Mapping[str, Any]:
     from reflexng.fits import read_header_values
 
