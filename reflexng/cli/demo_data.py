@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from pathlib import Path
 
 from reflexng.cli._common import fail
@@ -26,7 +27,22 @@ def register(sub) -> None:
     p.add_argument("--headers-only", action="store_true", help="header-only files (for benchmarks)")
     p.add_argument("--scale", type=int, default=1, help="multiply nights and files by K")
     p.add_argument("--size", type=int, default=None, help="detector size in pixels (default 1024)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON: {mode: {folder, files, nights, truth}} for every mode")
     p.set_defaults(func=run)
+
+
+def _common_summary(mode: str, folder: Path, raw: dict) -> dict:
+    """The same keys for every mode: folder, files (number of FITS files), nights, truth (file), details."""
+    files = raw.get("files")
+    n = len(files) if isinstance(files, (list, tuple)) else (files if isinstance(files, int) else None)
+    if n is None:
+        n = sum(1 for _ in folder.rglob("*.fits"))
+    truth = sorted(str(p) for p in folder.glob("truth*.json"))
+    nights = raw.get("nights")
+    return {"folder": str(folder), "files": n,
+            "nights": len(nights) if isinstance(nights, (list, tuple)) else nights,
+            "truth": truth[0] if truth else None, "details": raw}
 
 
 def _earlier_demo_data(out: Path) -> bool:
@@ -42,10 +58,12 @@ def run(args) -> int:
         return fail(f"--out {out}: the folder is not empty and holds no earlier demo data; files with the "
                     "same names would be replaced, so choose an empty or new folder")
     summaries = {}
+    folders = {}
     try:
         if args.instrument != "demo":
             mod = importlib.import_module("reflexng.simulate.eso")
             kwargs = {} if args.size is None else {"size": args.size}
+            folders[args.instrument] = out
             summaries[args.instrument] = mod.generate(
                 args.instrument, out, nights=args.nights or 2, seed=args.seed, **kwargs
             )
@@ -59,6 +77,9 @@ def run(args) -> int:
                     kwargs["nights"] = args.nights
                 if args.size is not None:
                     kwargs["size"] = args.size
+                if not args.json:
+                    print(f"writing simulated {mode} data to {target} ...", file=sys.stderr, flush=True)
+                folders[mode] = target
                 summaries[mode] = mod.generate(target, **kwargs)
     except ModuleNotFoundError as exc:
         return fail(f"demo-data: simulator not built yet ({exc.name})")
@@ -68,5 +89,16 @@ def run(args) -> int:
         return fail(f"demo-data: cannot write the simulated data: {describe_os_error(exc)}")
     except ValueError as exc:
         return fail(f"demo-data: {exc}")
-    print(json.dumps(summaries, indent=2, default=str))
+    out_json = {m: _common_summary(m, folders[m], s or {}) for m, s in summaries.items()}
+    if args.json:
+        print(json.dumps(out_json, indent=2, default=str))
+        return 0
+    for mode, s in out_json.items():
+        nights = f", {s['nights']} night(s)" if s["nights"] is not None else ""
+        print(f"{mode}: {s['files']} FITS files{nights} in {s['folder']}")
+        if s["truth"]:
+            print(f"  truth: {s['truth']}")
+    first = next(iter(out_json), None)
+    if first in ("imaging", "spectroscopy"):
+        print(f"next: reflexng run --cascade demo_{first} --data {out_json[first]['folder']}")
     return 0

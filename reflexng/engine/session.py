@@ -44,9 +44,12 @@ class RunSummary:
     end_products: list[str] = field(default_factory=list)
     ok: bool = True
     stopped: bool = False
+    # per dataset: {dataset (label), folder, new, updated, unchanged} (see reflexng.engine.export)
+    exported: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products}
+        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products,
+                "exported": self.exported}
 
 
 @dataclass

@@ -184,8 +184,7 @@ class CoaddRecipe(Recipe):
         xy = _stars(coadd, np.where(ok, var, np.inf), ~ok, p["detect_sigma"], 40)
         fw = fwhm_of(coadd, xy)
         qc["FWHM"] = float(np.nanmedian(fw)) if np.isfinite(fw).any() else -1.0
-        texp = sum(float(fr[3].get("EXPTIME", 0) or 0) for fr in frames)
-        extra = {"BUNIT": "electron/s", "NCOMBINE": len(frames), "TEXPTIME": texp}
+        extra = {"BUNIT": "electron/s"}
         out = output_dir / "coadd.fits"
         table = fits.BinTableHDU.from_columns([
             fits.Column("FILE", "64A", array=[Path(f).name for f in files]),
@@ -193,7 +192,8 @@ class CoaddRecipe(Recipe):
             fits.Column("DY", "D", unit="pix", array=offs[:, 1]),
             fits.Column("WEIGHT", "D", array=np.array(weights) / max(weights)),
         ], name="FRAMES")
-        io.write_product(out, coadd, io.product_header(hdr, "COADD_IMG", self.name, qc, extra),
+        io.write_product(out, coadd, io.product_header(hdr, "COADD_IMG", self, qc, extra, inputs=inputs, parameters=p,
+                                                           combined=[fr[3] for fr in frames]),
                          variance=var, bpm=bpm, extra=[fits.ImageHDU(wmap, name="WEIGHT"), table])
         print(f"{self.name}: coadd of {len(frames)} frames, FWHM {qc['FWHM']:.2f} px", flush=True)
         return RecipeResult([(str(out), "COADD_IMG")], qc)
@@ -291,10 +291,11 @@ class PhotometryRecipe(Recipe):
               "ZP.NSTARS": nzp, "FWHM": fwhm, "APERTURE": p["aperture"] * fwhm}
         print(f"{self.name}: zero point {zp:.3f} +- {qc['ZP.ERR']:.3f} mag from {nzp} stars (filter {filt})",
               flush=True)
-        hdr = io.product_header(h, "SOURCE_CATALOG", self.name, qc)
+        hdr = io.product_header(h, "SOURCE_CATALOG", self, qc, inputs=inputs, parameters=p)
         for k in [k for k in hdr if k.startswith(("CTYPE", "CRPIX", "CRVAL", "CD", "CUNIT"))]:
             del hdr[k]
         out = output_dir / "source_catalog.fits"
-        fits.HDUList([fits.PrimaryHDU(header=hdr),
-                      fits.BinTableHDU.from_columns(cols, name="SOURCES")]).writeto(out, overwrite=True)
+        from reflexng.recipes.product_header import write_hdus
+
+        write_hdus(out, [fits.PrimaryHDU(header=hdr), fits.BinTableHDU.from_columns(cols, name="SOURCES")])
         return RecipeResult([(str(out), "SOURCE_CATALOG")], qc)
