@@ -184,7 +184,8 @@ class ProvenanceStore:
             self._db.execute("PRAGMA busy_timeout=30000")
             check = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
             if check != ["ok"]:
-                raise DamagedStoreError(f"{self.path}: damaged ({'; '.join(map(str, check))})")
+                what = " ".join("; ".join(map(str, check)).replace("*** in database main ***", "").split())
+                raise DamagedStoreError(f"{self.path}: damaged ({what})")
             if not self.read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -195,8 +196,10 @@ class ProvenanceStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             err = classify(exc, self.path)
-            if err is exc:
+            if err is exc and not isinstance(exc, DamagedStoreError):
                 err = DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})")
+            if err is exc:
+                raise
             raise err from exc
         if lock:
             # attempts left 'running' by a process that died (kill -9) are interrupted
