@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import warnings
 
-    from reflexng.cli._common import install_interrupts
+    from reflexng.cli._common import escaped_output, install_interrupts
 
     warnings.showwarning = _show_warning
+    escaped_output()  # a file name that is not UTF-8 is shown with \\xNN escapes
     try:
         if args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
             install_interrupts()  # one line and exit 130 on Ctrl-C; the second one kills at once

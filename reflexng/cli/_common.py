@@ -94,3 +94,26 @@ def install_interrupts() -> bool:
 
     threading.Thread(target=watch, name="reflexng-ctrl-c", daemon=True).start()
     return True
+
+
+def _escape_undecodable(exc: UnicodeError):
+    """Codec error handler: bytes of a file name that are not UTF-8 as ``\\xNN``; other as ``\\uNNNN``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start:exc.end]:
+        o = ord(ch)
+        out.append(f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
+    return "".join(out), exc.end
+
+
+def escaped_output() -> None:
+    """stdout and stderr show a file name that is not valid UTF-8 with escapes (never fail on it)."""
+    import codecs
+
+    codecs.register_error("reflexng-escape", _escape_undecodable)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="reflexng-escape")
+        except (AttributeError, ValueError):  # not a text stream that can be reconfigured (tests, pipes)
+            pass

@@ -143,6 +143,7 @@ class _Progress:
         self.total = 0
         self.eta = None
         self.quiet = False  # after Ctrl-C: the interrupt line says it all
+        self.error = None  # why a run ended without a summary
 
     def __call__(self, ev) -> None:
         with self.lock:
@@ -167,8 +168,10 @@ class _Progress:
                     self._line(f"    | {line}")
             elif k == "job_skipped" and not self.tty:
                 self._line(f"skipped {ev.job_id}: {ev.data.get('reason')}")
-            elif k == "run_finished" and self.tty:
-                self.stream.write("\n")
+            elif k == "run_finished":
+                if self.tty:
+                    self.stream.write("\n")
+                self.error = ev.data.get("summary", {}).get("error")  # said once, by the verb
 
     def _line(self, text: str) -> None:
         if self.tty:
@@ -264,6 +267,8 @@ def run(args) -> int:
     if summary is None:
         if interrupted:
             return 130
+        if progress.error:
+            return fail(f"the run in {session.workdir} stopped: {progress.error}", 1)
         return fail(f"the run in {session.workdir} ended without a summary (see the messages above)", 1)
     if args.json:
         json.dump(summary.to_json(), sys.stdout, indent=1, default=str)

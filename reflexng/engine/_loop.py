@@ -174,11 +174,10 @@ def start(self) -> None:
     def target() -> None:
         try:
             self.run()
-        except Exception as exc:  # reported as an event; the GUI stays alive
-            import traceback
+        except Exception as exc:  # reported as an event in one line (traceback with REFLEXNG_DEBUG=1)
+            from reflexng.engine.reasons import engine_failure
 
-            traceback.print_exc()
-            self._emit("run_finished", summary={"ok": False, "error": f"{type(exc).__name__}: {exc}", "jobs": [],
+            self._emit("run_finished", summary={"ok": False, "error": engine_failure(exc), "jobs": [],
                                                  "end_products": []})
 
     self._run_thread = threading.Thread(target=target, name="reflexng-session", daemon=True)

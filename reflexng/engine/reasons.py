@@ -64,8 +64,11 @@ def engine_failure(exc: BaseException, log_dir: str | os.PathLike | None = None,
     """The job's reason for ``exc``; the traceback goes to ``<log_dir>/log.txt``."""
     if isinstance(exc, OSError):
         reason = os_reason(exc)
-    elif isinstance(exc, sqlite3.Error):
-        reason = database_reason(exc, db)
+        if exc.filename is None and log_dir is not None:
+            reason = f"{shown(log_dir)}: {reason}"
+
+    elif isinstance(exc, sqlite3.Error):  # the store's own errors name the database and say what to do
+        reason = shown(exc) if "reflexng.sqlite" in str(exc) else database_reason(exc, db)
     else:
         reason = f"reflexng error: {type(exc).__name__}: {shown(exc)}"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -96,6 +96,8 @@ class ScanCache:
                 part = paths[i : i + 500]
                 where = f" WHERE path IN ({','.join('?' * len(part))})"
                 rows.extend(self.con.execute(sql + where, part).fetchall())
+        if any(isinstance(r[0], bytes) for r in rows):  # names that are not UTF-8, stored as bytes
+            rows = [(os.fsdecode(r[0]), *r[1:]) if isinstance(r[0], bytes) else r for r in rows]
         return dict(zip(map(itemgetter(0), rows), rows))
 
     @staticmethod
@@ -136,9 +138,10 @@ class ScanCache:
                     f"INSERT OR IGNORE INTO {KEYSETS} VALUES (?, ?)", self._new_keysets.items()
                 )
             if drop:
-                con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((p,) for p in drop))
+                con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((sql_path(p),) for p in drop))
             if rows:
-                con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)", rows)
+                con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)",
+                                (r if r[0].isascii() else (sql_path(r[0]), *r[1:]) for r in rows))
             con.execute("COMMIT")
         except BaseException as exc:
             if con.in_transaction:
@@ -156,6 +159,15 @@ class ScanCache:
 
     def close(self) -> None:
         self.con.close()
+
+
+def sql_path(path: str) -> str | bytes:
+    """A path as SQLite stores it losslessly: text, or its bytes when the name is not UTF-8."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
 
 
 def _disk_full(folder: str) -> bool:

@@ -34,7 +34,7 @@ def provenance_cards(recipe: str, recipe_version: str, drs_id: str, inputs: Sequ
         else:
             cal += 1
             prefix = f"{REC} CAL{cal}"
-        cards.append((f"{prefix} NAME", os.path.basename(str(inp["path"]))[:60], "input file"))
+        cards.append((f"{prefix} NAME", _ascii(os.path.basename(str(inp["path"])))[:60], "input file"))
         cards.append((f"{prefix} CATG", str(inp.get("category", ""))[:60], "input category"))
         if inp.get("hash"):
             cards.append((f"{prefix} DATAMD5", str(inp["hash"])[:60], "input checksum"))
@@ -43,6 +43,12 @@ def provenance_cards(recipe: str, recipe_version: str, drs_id: str, inputs: Sequ
         v = value if isinstance(value, (bool, int, float)) else str(value)[:60]
         cards.append((f"{REC} PARAM{i} VALUE", v, ""))
     return cards
+
+
+def _ascii(text: str) -> str:
+    """Header text: printable ASCII, other characters (and undecodable bytes of a file name) escaped."""
+    raw = text.encode("utf-8", "surrogateescape")
+    return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in raw)
 
 
 def write_provenance(product: str, category: str, cards: list[tuple[str, Any, str]]) -> bool:

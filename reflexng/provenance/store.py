@@ -94,6 +94,21 @@ class StoreFullError(StoreUnavailableError):
 _DAMAGED = ("not a database", "malformed", "corrupt")
 
 
+def sql_path(path: str) -> str | bytes:
+    """A path as the database stores it, losslessly: text, or its bytes (``os.fsencode``) when the
+    name is not valid UTF-8 (read back with ``os.fsdecode``)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def _text(text: str) -> str:
+    """Text for a TEXT column: characters UTF-8 cannot hold (from file names) as ``\\udcff`` escapes."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
@@ -201,7 +216,8 @@ class ProvenanceStore:
             self._db.execute("PRAGMA busy_timeout=30000")
             check = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
             if check != ["ok"]:
-                raise DamagedStoreError(f"{self.path}: damaged ({'; '.join(map(str, check))})")
+                what = " ".join("; ".join(map(str, check)).replace("*** in database main ***", "").split())
+                raise DamagedStoreError(f"{self.path}: damaged ({what})")
             if not self.read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -212,8 +228,10 @@ class ProvenanceStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             err = classify(exc, self.path)
-            if err is exc:
+            if err is exc and not isinstance(exc, DamagedStoreError):
                 err = DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})")
+            if err is exc:
+                raise
             raise err from exc
         if lock:
             # attempts left 'running' by a process that died (kill -9) are interrupted
@@ -316,14 +334,15 @@ class ProvenanceStore:
         """Content hash of a file, cached by (path, size, mtime)."""
         p = os.path.abspath(path)
         st = os.stat(p)
-        rows = self.query("SELECT hash FROM files WHERE path=? AND size=? AND mtime_ns=?", (p, st.st_size, st.st_mtime_ns))
+        rows = self.query("SELECT hash FROM files WHERE path=? AND size=? AND mtime_ns=?",
+                          (sql_path(p), st.st_size, st.st_mtime_ns))
         if rows and rows[0][0]:
             return rows[0][0]
         h = file_hash(p)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
-                (p, st.st_size, st.st_mtime_ns, h, time.time()),
+                (sql_path(p), st.st_size, st.st_mtime_ns, h, time.time()),
             )
         return h
 
@@ -353,13 +372,13 @@ class ProvenanceStore:
             cur = db.execute(
                 "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
                 "attempt, jobdir, started, host, reflexng_version) VALUES (?,?,?,?,?,?,?,?, 'running', ?,?,?,?,?)",
-                (job_id, run_id, task, dataset, recipe, version, json.dumps(parameters, sort_keys=True, default=str),
+                (job_id, run_id, task, _text(dataset), recipe, version, json.dumps(parameters, sort_keys=True, default=str),
                  cache_key, attempt, jobdir, time.time(), socket.gethostname(), __version__),
             )
             aid = int(cur.lastrowid)
             db.executemany(
                 "INSERT INTO job_inputs(attempt_id, role, category, path, hash) VALUES (?,?,?,?,?)",
-                [(aid, r, c, p, h) for r, c, p, h in inputs],
+                [(aid, r, c, sql_path(p), h) for r, c, p, h in inputs],
             )
         return aid
 
@@ -370,15 +389,15 @@ class ProvenanceStore:
         with self.transaction() as db:
             db.execute(
                 "UPDATE jobs SET status=?, finished=?, exit_reason=?, log_tail=? WHERE id=?",
-                (status, time.time(), exit_reason, log_tail, attempt_id),
+                (status, time.time(), _text(exit_reason), _text(log_tail), attempt_id),
             )
             db.executemany(
                 "INSERT INTO job_outputs(attempt_id, category, path, size, mtime_ns, hash, qc) VALUES (?,?,?,?,?,?,?)",
-                [(attempt_id, c, p, s, m, h, qc_json) for c, p, s, m, h in outputs],
+                [(attempt_id, c, sql_path(p), s, m, h, qc_json) for c, p, s, m, h in outputs],
             )
             for _c, p, s, m, h in outputs:
                 db.execute("INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
-                           (p, s, m, h, time.time()))
+                           (sql_path(p), s, m, h, time.time()))
 
     def record_reuse(self, *, job_id: str, run_id: int | None, task: str, dataset: str, source: Attempt) -> int:
         """Record that ``job_id`` reused the products of an earlier attempt."""
@@ -388,7 +407,7 @@ class ProvenanceStore:
                 "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
                 "attempt, jobdir, started, finished, host, reflexng_version, reused_from) "
                 "VALUES (?,?,?,?,?,?,?,?, 'reused', ?,?,?,?,?,?,?)",
-                (job_id, run_id, task, dataset, source.recipe, source.version, json.dumps(source.parameters),
+                (job_id, run_id, task, _text(dataset), source.recipe, source.version, json.dumps(source.parameters),
                  source.cache_key, source.attempt, source.jobdir, now, now, socket.gethostname(), __version__, source.id),
             )
             return int(cur.lastrowid)
@@ -409,6 +428,9 @@ class ProvenanceStore:
                 (a.id,))]
             for o in a.outputs:
                 o["qc"] = json.loads(o["qc"] or "{}")
+            for row in (*a.inputs, *a.outputs):
+                if isinstance(row["path"], bytes):
+                    row["path"] = os.fsdecode(row["path"])
         return a
 
     def attempt(self, attempt_id: int) -> Attempt | None:
@@ -434,7 +456,7 @@ class ProvenanceStore:
         """The successful attempt that wrote a product file (None for raw files)."""
         rows = self.query(
             "SELECT j.* FROM job_outputs o JOIN jobs j ON j.id=o.attempt_id WHERE o.path=? AND j.status='done' "
-            "ORDER BY j.id DESC LIMIT 1", (os.path.abspath(path),))
+            "ORDER BY j.id DESC LIMIT 1", (sql_path(os.path.abspath(path)),))
         return self._attempt(rows[0]) if rows else None
 
     def product_unchanged(self, output: dict[str, Any]) -> str:

@@ -67,3 +67,14 @@ def jobs_by_task(summary: dict) -> dict[str, list[dict]]:
     for j in summary.get("jobs", []):
         out.setdefault(j["task"], []).append(j)
     return out
+
+
+def tracebacks(text: str) -> list[str]:
+    """The tracebacks in ``text``, except the job helper's ConnectionResetError when the engine exits
+    (``engine/zygote.py`` belongs to issue 15, where it is handled)."""
+    out = []
+    for block in text.split("Traceback (most recent call last):")[1:]:
+        if "engine/zygote.py" in block and "ConnectionResetError" in block:
+            continue
+        out.append(block)
+    return out
