@@ -23,13 +23,13 @@ def register(sub) -> None:
     pl.set_defaults(func=cmd_list)
 
     ps = csub.add_parser("show", help="print a cascade (text, JSON or Graphviz DOT)")
-    ps.add_argument("cascade", help="cascade name or path of a cascade .py file")
+    ps.add_argument("cascade", help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     ps.add_argument("--target", help="cut the cascade to what this task or meta target needs")
     ps.add_argument("--format", choices=["text", "json", "dot"], default="text")
     ps.set_defaults(func=cmd_show)
 
     pv = csub.add_parser("validate", help="check a cascade; exit 2 on errors")
-    pv.add_argument("cascade", help="cascade name or path of a cascade .py file")
+    pv.add_argument("cascade", help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     pv.add_argument("--json", action="store_true", help="print the problems as JSON")
     pv.add_argument("--skip-recipes", action="store_true",
                     help="do not look recipe names up in the recipe registry (fast; no esorex)")

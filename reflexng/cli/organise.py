@@ -19,7 +19,7 @@ def register(sub) -> None:
         "rules, associate calibrations and report datasets: complete ones, and for incomplete "
         "ones what is missing, in words.",
     )
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR",
                    help="data folder (repeat for several)")
     p.add_argument("--target", default=None, help="target task or meta target (default: the cascade's)")

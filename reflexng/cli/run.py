@@ -19,7 +19,7 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="organise the data and run the reduction (smart re-runs)",
                        description="Organise the data folders for the target, then run every job of the "
                        "complete datasets in child processes. Unchanged jobs are reused.")
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR", help="data folder (repeatable)")
     p.add_argument("--target", default=None, help="target task or meta target (default: the cascade's)")
     p.add_argument("--workdir", default=None, help="work directory (default: under the user data folder)")

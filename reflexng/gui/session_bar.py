@@ -143,7 +143,7 @@ class SessionBar(QWidget):
     def _cascade_activated(self, _i: int) -> None:
         text = self.cascade.currentText()
         if text == BROWSE:
-            path, _f = QFileDialog.getOpenFileName(self, "Open a cascade", "", "Cascade files (*.py)")
+            path, _f = QFileDialog.getOpenFileName(self, "Open a cascade", "", "Cascades and EDPS workflows (*.py)")
             if not path:
                 return
             self.cascade.insertItem(0, path)

@@ -162,3 +162,13 @@ def test_show_and_validate_cli(edpsdemo):
     assert r.returncode == 0, r.stdout + r.stderr
     r = cli("cascade", "show", str(edpsdemo), "--format", "json")
     assert r.returncode == 0 and '"alternative_group"' in r.stdout
+
+
+def test_task_pane_lists_alternatives_and_reports(edpsdemo):
+    from reflexng.gui.task_details_model import input_lines  # Qt-free model of the task pane
+
+    main, lines = input_lines(load(edpsdemo), load(edpsdemo).tasks["reduce"])
+    assert main.startswith("OBJECT")
+    assert any(line.startswith("flat — products of task") for line in lines)
+    assert any(line.startswith("illumination — products of task") for line in lines)
+    assert "report demo_science_report (recipe inputs outputs) — recorded, not run" in lines

@@ -61,7 +61,7 @@ def read(path: Path) -> list[EdpsParameterSet]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CascadeError(f"cannot read the parameters file: {exc}", SourceLocation(str(path), 0)) from exc
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         msg = str(exc).replace("\n", " ")
