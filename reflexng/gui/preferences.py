@@ -48,6 +48,7 @@ class Preferences:
     theme: str = "light"  # "light" | "dark"
     file_table_keywords: list[str] | None = None  # header keyword columns; None = the first few
     recent: list[RecentSession] = field(default_factory=list)
+    window_size: list[int] | None = None  # [width, height] the main window had when closed
 
     # ---------------------------------------------------------------- persistence
     @classmethod
