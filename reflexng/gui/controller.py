@@ -333,6 +333,8 @@ class Controller:
             self._repaint.stop()
             self._repaint_states()
             reason = data.get("reason", "")
+            job = self.result.jobs.get(jid) if (jid and self.result is not None) else None
+            self.w.cascade_view.set_paused_task(job.task if job is not None else None)
             self.w.show_message(f"paused ({reason})" + (f" after {jid}" if jid else ""))
             self._update_controls()
             if jid:
@@ -340,9 +342,11 @@ class Controller:
             self.w.sig_paused.emit(jid or "")
         elif kind == "resumed":
             self.paused, self.paused_job = False, None
+            self.w.cascade_view.set_paused_task(None)
             self._update_controls()
         elif kind == "run_finished":
             self.running, self.paused, self.paused_job = False, False, None
+            self.w.cascade_view.set_paused_task(None)
             self.summary = data.get("summary") or {}
             self._repaint_states()
             self._update_controls()

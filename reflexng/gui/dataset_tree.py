@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reflexng.gui.labels import dataset_label, dataset_tooltip
+
 COLUMNS = ("Dataset / job / input", "Status", "Level", "Δt [d]", "Details")
 RED = QColor("#c0392b")
 KIND_ROLE = Qt.ItemDataRole.UserRole
@@ -71,7 +73,8 @@ class DatasetTree(QWidget):
         self._job_items.clear()
         self._frame_items.clear()
         for ds in result.datasets:
-            di = QTreeWidgetItem([ds.name, "new" if ds.complete else "incomplete", "", "", ""])
+            di = QTreeWidgetItem([dataset_label(result, ds), "new" if ds.complete else "incomplete", "", "", ""])
+            di.setToolTip(0, dataset_tooltip(result, ds))
             di.setData(0, KIND_ROLE, "dataset")
             di.setData(0, ID_ROLE, ds.id)
             di.setFlags(di.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -96,7 +99,8 @@ class DatasetTree(QWidget):
             xi.setExpanded(True)
         self.tree.expandToDepth(1)
         self.tree.resizeColumnToContents(0)
-        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 340))
+        # wide enough for the readable names; the reason column scrolls into view, never off-screen
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), max(340, self.tree.viewport().width() // 2)))
         self._updating = False
 
     def _add_job(self, parent: QTreeWidgetItem, job: Any) -> None:
