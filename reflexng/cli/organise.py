@@ -42,7 +42,10 @@ def run(args) -> int:
     problem = check_folders(args.data, args.workdir)
     if problem:
         return fail(problem)
-    kind = "json" if args.json else "summary"
+    # the stored text is the bytes written; a summary (paths) depends on the terminal's encoding
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    errors = getattr(sys.stdout, "errors", None) or "strict"
+    kind = "json" if args.json else f"summary:{encoding}:{errors}"
     if args.workdir is not None:
         # an unchanged request on unchanged files: the stored output, without even loading
         # the cascade (reflexng.organiser.store checks cascade contents, code and files)
@@ -83,12 +86,14 @@ def run(args) -> int:
         return 2
     except ValueError as exc:  # unknown target / parameter / parameter set
         return fail(f"{cascade.path}: {exc}")
-    kept: list[str] = []
+    from reflexng.organiser.store import OutputPacker
+
+    kept = OutputPacker(encoding, errors)  # compressed as it goes: stored for the next unchanged request
     out = sys.stdout
 
     def write(piece: str) -> None:
         out.write(piece)
-        kept.append(piece)
+        kept.add(piece)
 
     if args.json:
         from reflexng.organiser.report import write_json
@@ -103,7 +108,7 @@ def run(args) -> int:
         from reflexng.organiser.incremental import attach_output
         from reflexng.organiser.store import mark_validated
 
-        attach_output(result, kind, "".join(kept).encode())
+        attach_output(result, kind, kept.blob())
         if not validated:
             mark_validated(args.workdir, cascade.path)
     return 0
