@@ -25,7 +25,12 @@ VERBS = {
     "gui": "gui",
     "cascade": "cascade_cmd",
     "organise": "organise",
+    "datasets": "datasets",
     "run": "run",
+    "explain": "explain",
+    "status": "status",
+    "export": "export",
+    "clean": "clean",
     "provenance": "provenance",
     "recipes": "recipes",
 }
