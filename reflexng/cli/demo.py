@@ -84,14 +84,14 @@ def run(args) -> int:
 
 
 def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> int:
-    from reflexng.cli.run import _Progress as ProgressPrinter
+    from reflexng.cli._progress import RunProgress
     from reflexng.cli.run import run_interruptible
     from reflexng.engine import Session
 
     session = Session(cascade, data_dirs=[data], workdir=workdir, ordering="dynamic",
                       max_jobs=jobs or os.cpu_count() or 1)
     try:
-        session.subscribe(ProgressPrinter(sys.stderr))
+        session.subscribe(RunProgress(stream=sys.stderr))
         result = session.organise()
         complete = [d for d in result.datasets if d.complete]
         incomplete = [d for d in result.datasets if not d.complete]
