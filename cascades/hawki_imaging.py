@@ -9,7 +9,7 @@
 
 The categories are the recipes' own SOF tags (``esorex --man-page hawki_science_process``).
 hawki_science_process also needs static calibrations that the Debian packages do not ship
-(the ``hawki-calib`` kit): PHOTCAL_TAB, MASTER_READGAIN, MATCHSTD_PHOTOM, astrometric and
+(the ``hawki-calib`` kit): PHOTCAL_TAB, MASTER_READGAIN, [MATCHSTD_PHOTOM], astrometric and
 photometric reference catalogues (``MASTER_LOCAL_CATALOGUE_ASTROM/PHOTOM`` or 2MASS/PPMXL
 indexes) and the Schlegel extinction maps; they are data sources recognised by their
 ``ESO PRO CATG``. ``reflexng demo-data --instrument hawki`` writes synthetic ones.
@@ -120,7 +120,7 @@ science = (
     .with_associated_input(twilight_flat)  # MASTER_TWILIGHT_FLAT + MASTER_CONF, same filter
     .with_associated_input(photcal)
     .with_associated_input(readgain)
-    .with_associated_input(matchstd)
+    .with_associated_input(matchstd, min_ret=0)  # help: required; the recipe runs without it
     .with_associated_input(astrom_cat)
     .with_associated_input(photom_cat)
     .with_associated_input(schlegel_n)

@@ -336,8 +336,11 @@ class _Translator:
                 tname, n = f"{base}_{n}", n + 1
             installed = self.installed is None or action.recipe in self.installed
             if not installed:
+                from reflexng.recipes.esorex import install_hint
+
                 self.report.append(f"{where}: task {tname}: recipe {action.recipe} is not "
-                                   "installed; the task is written as a comment")
+                                   f"installed ({install_hint(action.recipe)}); the task is "
+                                   "written as a comment")
             self.tasks.append({"name": tname, "var": _ident(tname, "t_"), "action": action,
                                "main": ds, "line": s.line, "installed": installed})
 

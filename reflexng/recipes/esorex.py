@@ -40,6 +40,36 @@ DOWNSTREAM_TAGS: dict[str, dict[str, str]] = {
 }
 
 
+# Recipe name prefix -> (ESO pipeline, Debian package or None when Debian has none).
+PIPELINES: tuple[tuple[str, str, str | None], ...] = (
+    ("uves_", "uves", "cpl-plugin-uves"), ("flames_", "uves", "cpl-plugin-uves"),
+    ("naco_", "naco", "cpl-plugin-naco"), ("hawki_", "hawki", "cpl-plugin-hawki"),
+    ("muse_", "muse", "cpl-plugin-muse"), ("visir_", "visir", "cpl-plugin-visir"),
+    ("amber_", "amber", "cpl-plugin-amber"), ("vimos_", "vimos", "cpl-plugin-vimos"),
+    ("vm", "vimos", "cpl-plugin-vimos"), ("gi", "giraf", "cpl-plugin-giraf"),
+    ("fors_", "fors", None), ("xsh_", "xshoo", None), ("kmos_", "kmos", None),
+    ("sph_", "sphere", None), ("espdr_", "espresso", None), ("eris_", "eris", None),
+    ("detmon_", "detmon", None), ("crires_", "cr2re", None), ("cr2res_", "cr2re", None),
+    ("sinfo_", "sinfo", None), ("isaac_", "isaac", None), ("gravity_", "gravity", None),
+    ("matisse_", "matisse", None), ("harps_", "harps", None), ("molecfit_", "molecfit", None),
+)
+
+
+def install_hint(recipe: str) -> str:
+    """Which pipeline provides ``recipe`` and how to install it, in words."""
+    name = recipe[len(PREFIX):] if recipe.startswith(PREFIX) else recipe
+    for prefix, pipeline, package in PIPELINES:
+        if name.startswith(prefix):
+            if package:
+                return (f"it belongs to the ESO {pipeline} pipeline: install it with "
+                        f"apt-get install {package} (Debian/Ubuntu)")
+            return (f"it belongs to the ESO {pipeline} pipeline, which Debian does not package: "
+                    "install it with ESO's installer (install_esoreflex) and point "
+                    "$ESOREX_PLUGIN_DIR at its plugin folder")
+    return ("install the ESO pipeline that provides it (Debian: apt-get install "
+            "cpl-plugin-<pipeline>; otherwise ESO's installer and $ESOREX_PLUGIN_DIR)")
+
+
 def esorex_path() -> str | None:
     """The esorex executable (``$REFLEXNG_ESOREX`` or ``esorex`` on PATH), or None."""
     return shutil.which(os.environ.get("REFLEXNG_ESOREX", "esorex"))
@@ -265,8 +295,7 @@ def get_recipe(short_name: str) -> EsorexRecipe:
     so = files.get(recipe)
     if so is None:
         pipes = sorted({"-".join(_pipeline_of(p.parent)) for p in files.values()})
-        hint = recipe.split("_")[0]
         raise _unknown(
             f"no installed ESO pipeline provides recipe {recipe!r} (installed: "
-            f"{', '.join(pipes) or 'none'}); install it, e.g. apt-get install cpl-plugin-{hint}")
+            f"{', '.join(pipes) or 'none'}); {install_hint(recipe)}")
     return EsorexRecipe(recipe, so, describe(recipe, so))

@@ -132,7 +132,10 @@ def check(cascade, calib_dirs: Sequence[str | Path] = ()) -> list[Finding]:
         recipe = t.recipe[len(esorex.PREFIX):]
         io = recipe_io(recipe)
         if io is None:
-            continue  # not installed: the recipe check names the pipeline to install
+            if esorex.esorex_path() is not None and recipe not in esorex._recipe_files():
+                findings.append(Finding(t.name, recipe, "", f"recipe {recipe} is not installed: "
+                                        f"{esorex.install_hint(recipe)}", False))
+            continue
         so = esorex._recipe_files().get(recipe)
         pipeline, version = esorex._pipeline_of(so.parent) if so else ("", "")
         have: set[str] = set()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-INSTRUMENTS = ("uves", "naco")
+INSTRUMENTS = ("uves", "naco", "hawki")
 MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
 
 
@@ -194,7 +194,7 @@ def _naco_jitter(out: Path, night: int, rng: np.random.Generator, n: int, read_n
 
 def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
              size: int | None = None) -> dict:
-    """Write raw frames for ``instrument`` ("uves" or "naco") into ``out`` plus ``truth.json``;
+    """Write raw frames for ``instrument`` ("uves", "naco" or "hawki") into ``out`` plus ``truth.json``;
     return the summary (also the truth). ``size`` sets the NACO detector size (default 1024;
     a small size makes naco_img_dark fail: the image is smaller than its border window)."""
     instrument = instrument.lower()
@@ -205,7 +205,11 @@ def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    if instrument == "uves":
+    if instrument == "hawki":
+        from reflexng.simulate import eso_hawki
+
+        summary = eso_hawki.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "uves":
         summary = _uves(out, nights, rng)
     else:
         summary = _naco(out, nights, rng, size or 1024)

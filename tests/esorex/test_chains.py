@@ -63,3 +63,30 @@ def test_naco_dark_flat_jitter(esorex, tmp_path):
     # the jitter sequence got the Ks flat of its night, not none
     sof = next((wd / "jobs" / "jitter").glob("*/latest/inputs.sof")).read_text()
     assert "MASTER_IMG_FLAT" in sof and sof.count("IM_JITTER_OBJ") == 5
+
+
+def test_hawki_dark_and_twilight_flat(esorex, tmp_path):
+    """HAWK-I (CASU recipes): dark -> twilight flat on 4 x 2048^2 synthetic detectors; the
+    master flat (normalised per detector) recovers the injected response gradient."""
+    from reflexng.simulate import eso
+
+    raw = tmp_path / "raw"
+    truth = eso.generate("hawki", raw, nights=1, seed=12)
+    assert sum(f.stat().st_size for f in raw.rglob("*.fits")) < 200e6
+    summary = _run("hawki_imaging", raw, tmp_path / "wd", target="twilight_flat")
+    assert summary["ok"], summary
+    assert sorted((j["task"], j["status"]) for j in summary["jobs"]) == [
+        ("dark", "executed"), ("twilight_flat", "executed")]
+    wd = tmp_path / "wd"
+    for task, expected in truth["expected_products"].items():
+        assert sorted(_catg(p) for p in _products(wd, task)) == expected
+    flat = next(p for p in _products(wd, "twilight_flat") if _catg(p) == "MASTER_TWILIGHT_FLAT")
+    want = truth["nights"][0]["expected_flat_edge_ratio"]
+    with fits.open(flat) as hdus:
+        for h in hdus[1:5]:
+            assert abs(float(np.median(h.data)) - 1.0) < 0.02
+            ratio = float(np.median(h.data[:, 1938:1958])) / float(np.median(h.data[:, 90:110]))
+            assert abs(ratio - want) < 0.005, (h.name, ratio, want)
+    # the flat was made with the dark of the same DIT (the only one): tag MASTER_DARK in its SOF
+    sof = next((wd / "jobs" / "twilight_flat").glob("*/latest/inputs.sof")).read_text()
+    assert sof.count("FLAT_TWILIGHT") == 5 and "MASTER_DARK" in sof

@@ -334,3 +334,34 @@ def test_validate_checks_completeness_against_the_recipes(esorex, tmp_path):
     got = subprocess.run(cmd + ["--calib-dir", str(kit)], capture_output=True, text=True, timeout=300)
     assert "needs LINE_REFER_TABLE" not in got.stdout
     assert "needs" in got.stdout  # the other gaps are still listed
+
+
+def test_bad_input_oca_syntax_error_and_missing_recipe(esorex, tmp_path):
+    """An OCA syntax error: file:line and exit 2. A recipe no installed pipeline provides is
+    named with the pipeline (and Debian package) to install."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "broken.oca"
+    bad.write_text('if DPR.TYPE == "BIAS" then {\n  DO.CATG = "BIAS";\n}\nselect execute(X) from inputFiles where ;\n')
+    got = subprocess.run([sys.executable, "-m", "reflexng", "cascade", "from-oca", str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2 and f"{bad}:4:" in got.stderr and "Traceback" not in got.stderr
+    cascade = tmp_path / "missing.py"
+    cascade.write_text(
+        "from reflexng.cascade import classification_rule, data_source, metadata, task\n"
+        "metadata('missing', instrument='X')\n"
+        "d = data_source('RAW').with_classification_rule(classification_rule('RAW', {'DPR.TYPE': 'X'})).build()\n"
+        "t = task('t').with_recipe('esorex:fors_bias').with_main_input(d).build()\n"
+        "u = task('u').with_recipe('esorex:vmdummy').with_main_input(d).build()\n")
+    got = subprocess.run([sys.executable, "-m", "reflexng", "cascade", "validate", str(cascade)],
+                         capture_output=True, text=True, timeout=120)
+    assert "recipe fors_bias is not installed: it belongs to the ESO fors pipeline, which Debian " \
+           "does not package" in got.stdout
+    assert "recipe vmdummy is not installed: it belongs to the ESO vimos pipeline: install it " \
+           "with apt-get install cpl-plugin-vimos" in got.stdout
+    from reflexng.recipes.esorex import get_recipe
+    from reflexng.recipes.registry import UnknownRecipeError
+
+    with pytest.raises(UnknownRecipeError, match="apt-get install cpl-plugin-giraf"):
+        get_recipe("gimissing")
