@@ -80,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     from reflexng.cli._common import escaped_output, install_interrupts
 
     warnings.showwarning = _show_warning
-    escaped_output()  # a file name that is not UTF-8 is shown with \\xNN escapes
+    own_process = argv is None  # the command line of this process (not a call from Python code)
+    if own_process:
+        escaped_output()  # a file name that is not UTF-8 is shown with \\xNN escapes
     try:
-        if args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
+        if own_process and args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
             install_interrupts()  # one line and exit 130 on Ctrl-C; the second one kills at once
         return int(func(args) or 0)
     except KeyboardInterrupt:

@@ -51,6 +51,22 @@ def _ascii(text: str) -> str:
     return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in raw)
 
 
+def _has_rec_id(product: str) -> bool:
+    """True when the primary header already has ``PRO REC1 ID`` (read from the raw header blocks)."""
+    key = f"{REC} ID".encode()
+    with open(product, "rb") as fh:
+        while True:
+            block = fh.read(2880)
+            if len(block) < 2880:
+                return False
+            for i in range(0, 2880, 80):
+                card = block[i:i + 80]
+                if card.startswith(key) and card[len(key):].lstrip(b" ").startswith(b"="):
+                    return True
+                if card.startswith(b"END") and not card[3:].strip():
+                    return False
+
+
 def write_provenance(product: str, category: str, cards: list[tuple[str, Any, str]]) -> bool:
     """Add the cards to the primary header of a FITS product; False when not FITS or already there.
 
@@ -64,11 +80,10 @@ def write_provenance(product: str, category: str, cards: list[tuple[str, Any, st
 
     from astropy.io import fits
 
+    if _has_rec_id(product):
+        return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        hdr0 = fits.getheader(product, 0, memmap=False)
-        if f"{REC} ID" in hdr0:
-            return False
         folder, name = os.path.split(os.path.abspath(product))
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".reflexng-tmp", dir=folder)
         try:

@@ -1,9 +1,11 @@
 """Fails a test that leaves a process behind (Linux: read from /proc; elsewhere the check is skipped).
 
 Every process a test starts carries ``REFLEXNG_TEST_PROCESS_TAG=<token>`` in its environment, so
-a daemon that left its parent's process tree is still found. Allowed after a test: the engine's
-own job helper (``reflexng.engine.zygote``, a direct child of the test process, kept for the next
-session). Anything else still alive a few seconds after the test is killed and the test fails.
+a daemon that left its parent's process tree is still found. Allowed after a test: the long-lived
+helpers of the test process itself, kept for the next test by design — the engine's job helper
+(``reflexng.engine.zygote``) and multiprocessing's fork server and resource tracker (the header
+scanner's pool) — when they are direct children of the test process. Anything else still alive a
+few seconds after the test is killed and the test fails.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 import uuid
 
 TAG = "REFLEXNG_TEST_PROCESS_TAG"
+HELPERS = (b"reflexng.engine.zygote", b"multiprocessing.forkserver", b"multiprocessing.resource_tracker")
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -62,7 +65,7 @@ def live_processes(token: str) -> list[tuple[int, str]]:
                 todo.append(c)
     want = f"{TAG}={token}".encode()
     found |= {pid for pid in parent if pid != me and _tagged(pid, want)}
-    helper = {pid for pid in found if parent.get(pid) == me and b"reflexng.engine.zygote" in _cmdline(pid)}
+    helper = {pid for pid in found if parent.get(pid) == me and any(h in _cmdline(pid) for h in HELPERS)}
     return sorted((pid, _cmdline(pid).replace(b"\0", b" ").decode(errors="replace").strip())
                   for pid in found - helper)
 
