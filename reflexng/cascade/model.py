@@ -322,6 +322,9 @@ class Task:
     # reports attached to the task (recorded and shown; not run): (name, input kind) pairs
     reports: tuple[tuple[str, str], ...] = ()
     description: str = ""
+    # a group of the main data source needs at least this many files (EDPS task-level
+    # ``with_min_group_size``; the data source's own minimum applies too)
+    min_group_size: int = 1
 
     kind = "task"
 

@@ -109,9 +109,10 @@ class JobParametersView:
 @dataclass
 class JobEdit:
     """What a job-processing function (``Task.job_processing``) may change while the
-    organiser makes a job: ``input_files`` (the main files, :class:`FileView`),
-    ``parameters.recipe_parameters`` and ``command`` (the recipe). ``task_name``,
-    ``associated_files`` and ``setup`` are for reading."""
+    organiser makes a job: ``input_files`` (the main files, :class:`FileView`; drop or
+    re-order), ``associated_files`` (associated raw/static files; drop), ``parameters.recipe_parameters``
+    and ``command`` (the recipe). ``task_name``, ``parameters.workflow_parameters`` and
+    ``setup`` are for reading."""
 
     task_name: str
     command: str

@@ -297,11 +297,14 @@ def _parameter_sets(cascade: Cascade) -> list[Problem]:
                     Problem(f"parameter set {ps.name!r}: workflow parameter {name!r} = {value!r} "
                             f"is not one of {list(p.choices)}", loc)
                 )
+        edps = getattr(cascade.info, "dialect", "") == "edps"
         for task_name in ps.recipe_parameters:
             if task_name not in cascade.tasks and not cascade.targets:
-                out.append(
-                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}",
-                            SourceLocation(path, _find_line(path, ps.name, task_name)))
+                out.append(  # EDPS ignores parameters of tasks a workflow does not have: a warning there
+                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}"
+                            + (" (ignored)" if edps else ""),
+                            SourceLocation(path, _find_line(path, ps.name, task_name)),
+                            WARNING if edps else "error")
                 )
     return out
 

@@ -8,7 +8,6 @@ calibration jobs shared by several datasets exist once.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
@@ -16,9 +15,6 @@ from typing import Any
 
 from reflexng.cascade.model import AssociatedInput, MatchRule, Task, WorkflowParameter
 from reflexng.cascade.parameters import (
-    FileView,
-    JobEdit,
-    JobParametersView,
     RuleContext,
     canonical_keyword,
     task_parameters,
@@ -32,6 +28,7 @@ from reflexng.organiser.associate import (
 )
 from reflexng.organiser.classify import PRO_RECIPE, key_function
 from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
+from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 
 _INF = float("inf")
 _association = maker(Association)
@@ -118,8 +115,9 @@ def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, 
     return tuple(str(k) for k in out if k)
 
 
-class Planner:
-    """Builds jobs and datasets for one organise call."""
+class Planner(InputSemantics):
+    """Builds jobs and datasets for one organise call (EDPS input semantics: the
+    :class:`~reflexng.organiser.plan_inputs.InputSemantics` mixin)."""
 
     def __init__(self, cascade, files: Sequence[FileRecord], workflow_parameters: Mapping[str, Any],
                  *, parameter_set=None, recipe_parameters=None, prefer: str = "raw") -> None:
@@ -196,7 +194,7 @@ class Planner:
             if task.main_categories:
                 files = self._of_categories(files, ds, task.main_categories)
             keys = resolve_keywords(ds.grouping_keywords, self.wp) if ds is not None else ()
-            min_size = ds.min_group_size if ds is not None else 1
+            min_size = max(ds.min_group_size if ds is not None else 1, task.min_group_size)
             if not keys:
                 buckets: dict[Any, list[FileRecord]] = {i: [f] for i, f in enumerate(files)}
             else:
@@ -259,34 +257,6 @@ class Planner:
         jp = self.job_parameters(g, task, files) if task.job_parameters else {}
         return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task, jp,
                              files)
-
-    def job_parameters(self, g: Group, task: Task, files) -> dict[str, Any]:
-        """The job parameters of the job of ``g`` (``Task.job_parameters``), computed once.
-        A failing function is the job's problem (see ``_jp_errors``), never the organiser's."""
-        got = self._jp.get(g)
-        if got is None:
-            got = self._jp[g] = {}
-            base = _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task,
-                                 got, files)
-            for name, fn in task.job_parameters.items():
-                try:
-                    got[name] = fn(base)
-                except Exception as exc:  # said in words on the job
-                    self._jp_errors[g] = (f"{g.task}: job parameter {name} failed: "
-                                          f"{type(exc).__name__}: {exc}")
-                    got[name] = None
-        return got
-
-    def _of_categories(self, files, ds, categories: tuple[str, ...]) -> list[FileRecord]:
-        """The files of data source ``ds`` whose category (for ``ds``) is one of ``categories``."""
-        cats = set(categories)
-        rules = [r for r in (ds.classification_rules if ds is not None else ()) if r.category in cats]
-        out = []
-        for f in files:
-            if f.category in cats or (f.data_sources and len(f.data_sources) > 1
-                                      and any(r.matches(f.headers) for r in rules)):
-                out.append(f)
-        return out
 
     def needs_ctx(self, task: Task) -> bool:
         """Whether associating a job of ``task`` calls cascade code (conditions, match
@@ -463,73 +433,6 @@ class Planner:
         return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
                             ("processed" if processed else "raw") if cands else "", note, a.categories)
 
-    def associate_alternatives(self, g: Group, alt: _Alternatives, ctx: RuleContext) -> Association:
-        """An alternatives group: every alternative whose condition holds is tried; without
-        sort keys the first satisfied one wins, with sort keys the satisfied one whose first
-        candidate is closest in those keywords (ties: the earlier alternative)."""
-        group, plans = alt.input, alt.plans
-        tried: list[tuple[int, Association]] = []
-        first_active = None
-        for i, plan in enumerate(plans):
-            res = self.associate(g, plan, ctx, materialise=False)
-            if res.skipped_reason:
-                continue
-            if first_active is None:
-                first_active = i
-            if res.complete and (res.chosen or plan[0].min_ret == 0):
-                tried.append((i, res))
-                if not group.sort_keys:
-                    break
-        if not tried:
-            if first_active is None:  # every condition false: skipped like a conditional input
-                res = self.associate(g, plans[0], ctx)
-                return res
-            return self.associate(g, plans[first_active], ctx)
-        if group.sort_keys and len(tried) > 1:
-            ref = g.ref.headers
-            best = min(tried, key=lambda t: (self._distance(ref, t[1], group.sort_keys), t[0]))
-        else:
-            best = tried[0]
-        i = best[0]
-        res = self.associate(g, plans[i], ctx)
-        words = f"alternative {i + 1} of {len(plans)}"
-        return dataclasses.replace(res, note=f"{words}; {res.note}" if res.note else words)
-
-    def _distance(self, ref: Mapping[str, Any], res: Association, keys: tuple[str, ...]) -> float:
-        """How far the first chosen candidate of ``res`` is from the reference in ``keys``."""
-        if not res.chosen:
-            return _INF
-        c = res.chosen[0]
-        if c.job_id:
-            grp = self._group_by_id(res.input, c.job_id)
-            headers = grp.ref.headers if grp is not None else {}
-        else:
-            f = self._file_index().get(c.path)
-            headers = f.headers if f is not None else {}
-        total = 0.0
-        for k in keys:
-            a, b = ref.get(k), headers.get(k)
-            if k in ("MJD-OBS", "DATE-OBS") and c.dt_days is not None:
-                total += abs(c.dt_days)
-            elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                total += abs(float(a) - float(b))
-            elif a != b:
-                total += _INF
-        return total
-
-    def _group_by_id(self, task: str, jid: str) -> Group | None:
-        for grp in self.groups(task):
-            if (grp._id or grp.id) == jid:
-                return grp
-        return None
-
-    def _file_index(self) -> dict[str, FileRecord]:
-        idx = self.__dict__.get("_files_by_path")
-        if idx is None:
-            idx = self.__dict__["_files_by_path"] = {
-                f.path: f for fs in self.by_source.values() for f in fs}
-        return idx
-
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
         jid = g._id or g.id
@@ -591,6 +494,7 @@ class Planner:
         if task.job_processing:
             try:
                 main_paths, params, recipe = self._process(task, g, main_paths, params, recipe, assoc)
+                # (associated files a job-processing function dropped are gone from ``assoc``)
             except Exception as exc:  # said in words on the job
                 missing.append(f"{g.task}: job processing failed: {type(exc).__name__}: {exc}")
         if len(deps) > 1:
@@ -613,30 +517,6 @@ class Planner:
         self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
-
-    def _process(self, task: Task, g: Group, main_paths, params, recipe, assoc):
-        """Run the task's job-processing functions on a :class:`JobEdit` of this job."""
-        by_path = {f.path: f for f in g.files}
-        files = [FileView(f.path, f.category, f.headers) for f in g.files]
-        assoc_files = []
-        index = None
-        for a in assoc.values():
-            for c in a.chosen:
-                if c.path:
-                    if index is None:
-                        index = self._file_index()
-                    f = index.get(c.path)
-                    if f is not None:
-                        assoc_files.append(FileView(f.path, f.category, f.headers))
-        edit = JobEdit(task.name, recipe, files, JobParametersView(dict(params), dict(self.wp)),
-                       assoc_files, dict(g.grouping))
-        for fn in task.job_processing:
-            fn(edit)
-        new_main = tuple(str(getattr(v, "name", v)) for v in edit.input_files)
-        for p in new_main:
-            if p not in by_path and p not in main_paths:
-                raise ValueError(f"input file {p} is not one of the job's main files")
-        return new_main, dict(edit.parameters.recipe_parameters), str(edit.command)
 
     # ------------------------------------------------------------------ datasets
 
@@ -720,16 +600,6 @@ class Planner:
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
                         tuple(dict.fromkeys(missing)))
-
-
-class _Alternatives:
-    """The input plans of an alternatives group (``AssociatedInput.alternatives``)."""
-
-    __slots__ = ("input", "plans")
-
-    def __init__(self, input: AssociatedInput, plans: tuple) -> None:
-        self.input = input
-        self.plans = plans
 
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):

@@ -18,7 +18,8 @@ from reflexng.cascade.model import SAME_NIGHT as NATIVE_SAME_NIGHT
 def test_folder_and_wkf_file_load_the_same_cascade(edpsdemo):
     a = load(edpsdemo)
     b = load(edpsdemo / "edpsdemo_wkf.py")
-    assert a.info.dialect == "edps" and a.name == "edpsdemo"
+    assert a.info.dialect == "edps" and a.name == "edpsdemo" and a.instrument == "EDPSDEMO"
+    assert a.meta_targets["qc1calib"] == ["bias", "dark", "flat"]
     assert list(a.tasks) == list(b.tasks) == ["bias", "dark", "flat", "illumination", "reduce", "collect"]
     assert a.path == str((edpsdemo / "edpsdemo_wkf.py").resolve())
 

@@ -215,3 +215,40 @@ def test_task_input_categories_are_recorded_for_the_engine(tmp_path, native_firs
     job = next(j for j in res.jobs.values() if j.task == "science")
     assert job.associated["flat"].categories == cats
     assert job.complete and job.associated["flat"].chosen[0].job_id
+
+
+def test_job_processing_drops_associated_files_and_task_min_group_size(tmp_path):
+    _sci(tmp_path)
+    lamp = _write(tmp_path, "lamp.fits", DPR_TYPE="FLAT", INS_LAMP="QTH", MJD__OBS=T0 - 0.01)
+
+    def drop_lamps(job):
+        job.associated_files = [f for f in job.associated_files if f.category != "FLAT_LAMP"]
+
+    src = InputRef("FLATS", "data_source")
+    t = Task("science", "demo_science", main_input=InputRef("SCI", "data_source"),
+             associated_inputs=(AssociatedInput(src, min_ret=0),), job_processing=(drop_lamps,))
+    (job,) = organise(_cascade([SCI, FLATS], [t]), tmp_path).jobs.values()
+    assert job.associated["FLATS"].chosen == () and "dropped by job processing" in job.associated["FLATS"].note
+    t2 = dataclasses.replace(t, job_processing=())
+    (job,) = organise(_cascade([SCI, FLATS], [t2]), tmp_path).jobs.values()
+    assert [c.path for c in job.associated["FLATS"].chosen] == [lamp]
+    # a task-level minimum group size on top of the data source's
+    t3 = Task("flat", "demo_flat", main_input=src, min_group_size=2)
+    (job,) = organise(_cascade([FLATS], [t3]), tmp_path).jobs.values()
+    assert not job.complete and "needs ≥2 FLATS files per group" in job.missing[0]
+
+
+def test_an_empty_optional_alternative_does_not_beat_a_found_one(tmp_path):
+    _sci(tmp_path)
+    sky = _write(tmp_path, "sky.fits", DPR_TYPE="FLAT", INS_LAMP="NONE", MJD__OBS=T0 - 0.1)
+    src = InputRef("FLATS", "data_source")
+    first = AssociatedInput(src, min_ret=0, categories=("FLAT_LAMP",))  # no lamp flats at all
+    second = AssociatedInput(src, categories=("FLAT_SKY",))
+    t = Task("science", "demo_science", main_input=InputRef("SCI", "data_source"),
+             associated_inputs=(AssociatedInput(src, alternatives=(first, second)),))
+    (job,) = organise(_cascade([SCI, FLATS], [t]), tmp_path).jobs.values()
+    assert [c.path for c in job.associated["FLATS"].chosen] == [sky]
+    # only the optional alternative: the job does without
+    t = dataclasses.replace(t, associated_inputs=(AssociatedInput(src, alternatives=(first,)),))
+    (job,) = organise(_cascade([SCI, FLATS], [t]), tmp_path).jobs.values()
+    assert job.complete and job.associated["FLATS"].chosen == ()

@@ -10,10 +10,7 @@ implement raises ``<file>:<line>: EDPS feature X is not supported yet``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, List  # noqa: F401, UP035 - EDPS workflows import ``List`` from edps
 
 from reflexng.cascade import builders as _b
@@ -29,8 +26,54 @@ from reflexng.cascade.model import (
     Task,
     TimeRange,
 )
-from reflexng.cascade.parameters import FileView, canonical_keyword
+from reflexng.cascade.parameters import JobEdit as Job  # noqa: F401 - EDPS's Job in job processing
+from reflexng.cascade.parameters import canonical_keyword
 
+from .convert import (
+    _categories,
+    _category,
+    _condition,
+    _keywords,
+    _levels,
+    _match_function,
+    _named,
+    _ParamRef,  # noqa: F401 - the loader resolves "$param" grouping keywords
+    _time_range,
+)
+from .files import (  # noqa: F401 - re-exported names of the EDPS API
+    ALL,
+    CALCHECKER,
+    IDP,
+    PHASE3,
+    QC0,
+    QC1_CALIB,
+    QC1_SCIENCE,
+    SCIENCE,
+    UNLIMITED_RET,
+    ClassifiedFitsFile,
+    File,
+    FilterMode,
+    FitsFile,
+    InvokerProvider,
+    JobParameters,
+    ProductRenamer,
+    RecipeInputs,
+    RecipeInvocationArguments,
+    RecipeInvocationResult,
+    ReportInput,
+    calchecker,
+    copy_all,
+    copy_upstream,
+    edps_function,
+    get_parameter,
+    idp,
+    phase3,
+    qc0,
+    qc1calib,
+    qc1science,
+    science,
+    unsupported,
+)
 from .time_range import (  # noqa: F401 - re-exported names of the EDPS API
     FIVE_DAYS,
     FOUR_DAYS,
@@ -51,215 +94,6 @@ from .time_range import (  # noqa: F401 - re-exported names of the EDPS API
     UNLIMITED,
     RelativeTimeRange,
 )
-
-# --------------------------------------------------------------------------- constants
-
-SCIENCE = "science"
-QC1_CALIB = "qc1calib"
-QC1_SCIENCE = "qc1science"
-QC0 = "qc0"
-CALCHECKER = "calchecker"
-IDP = "idp"
-PHASE3 = "phase3"
-ALL = "all"
-UNLIMITED_RET = 10**9  # max_ret=-1 ("no upper limit")
-
-
-class FilterMode(str, Enum):
-    """How ``with_input_filter`` / ``with_output_filter`` read their categories."""
-
-    SELECT = "select"
-    REJECT = "reject"
-    ACCEPT = "select"  # an alias some workflows use
-
-
-class ReportInput(str, Enum):
-    """What a report attached with ``with_report`` looks at."""
-
-    RECIPE_INPUTS = "recipe_inputs"
-    RECIPE_OUTPUTS = "recipe_outputs"
-    RECIPE_INPUTS_OUTPUTS = "recipe_inputs_outputs"
-
-
-def unsupported(feature: str, loc: SourceLocation | None = None) -> CascadeError:
-    """The one-line error for an EDPS name reflexng does not implement."""
-    return CascadeError(f"EDPS feature {feature} is not supported yet", loc or caller_location())
-
-
-# --------------------------------------------------------------------------- files and jobs
-
-
-class ClassifiedFitsFile(FileView):
-    """A file as EDPS rule and task functions see it: ``f["dpr.type"]``,
-    ``f.get_keyword_value("dpr.type", default)`` (None for a missing keyword), ``f.name``,
-    ``f.category`` / ``f.classification``."""
-
-    __slots__ = ()
-
-
-File = FitsFile = ClassifiedFitsFile
-
-
-class JobParameters:
-    """What EDPS conditions receive: workflow parameters and the job's dynamic parameters."""
-
-    __slots__ = ("_ctx",)
-
-    def __init__(self, ctx: Any) -> None:
-        self._ctx = ctx
-
-    def get_workflow_param(self, name: str, default: Any = None) -> Any:
-        return self._ctx.parameter(name, default)
-
-    @property
-    def workflow_parameters(self) -> dict[str, Any]:
-        return {**self._ctx.workflow_parameters, **self._ctx.job_parameters}
-
-
-def get_parameter(params: Any, name: str, default: Any = None) -> Any:
-    """A workflow parameter or dynamic parameter of the job (EDPS ``get_parameter``)."""
-    if isinstance(params, JobParameters):
-        return params.get_workflow_param(name, default)
-    getter = getattr(params, "get_workflow_param", None)
-    if getter is not None:
-        return getter(name, default)
-    if isinstance(params, Mapping):
-        return params.get(name, default)
-    return getattr(params, "parameter", lambda n, d=None: d)(name, default)
-
-
-# the organiser's JobEdit plays EDPS's Job in job-processing functions
-from reflexng.cascade.parameters import JobEdit as Job  # noqa: E402, F401
-
-
-@dataclass
-class RecipeInputs:
-    """The inputs of a function task: ``combined`` (every input), main and associated ones."""
-
-    main_upstream_inputs: list[Any] = field(default_factory=list)
-    associated_upstream_inputs: list[Any] = field(default_factory=list)
-
-    @property
-    def combined(self) -> list[Any]:
-        return [*self.main_upstream_inputs, *self.associated_upstream_inputs]
-
-
-@dataclass
-class RecipeInvocationArguments:
-    """What an EDPS function task receives (``args.inputs.combined``, ``args.parameters``,
-    ``args.job_dir``)."""
-
-    inputs: RecipeInputs
-    parameters: dict[str, Any]
-    job_dir: str
-    input_map: dict[str, str] = field(default_factory=dict)
-    logging_prefix: str = ""
-
-
-@dataclass
-class RecipeInvocationResult:
-    """What an EDPS function task returns: a return code and its output files."""
-
-    return_code: int = 0
-    output_files: list[Any] = field(default_factory=list)
-
-
-class _NoInvoker:
-    def __getattr__(self, name: str):
-        raise RuntimeError("EDPS feature InvokerProvider (running recipes from a task function) "
-                           "is not supported yet")
-
-
-InvokerProvider = ProductRenamer = _NoInvoker
-
-
-# --------------------------------------------------------------------------- conversions
-
-
-def _keyword(k: Any, what: str, loc: SourceLocation) -> Any:
-    if isinstance(k, str):
-        if k.startswith("$"):
-            return _ParamRef(k[1:])
-        return canonical_keyword(k)
-    raise CascadeError(f"{what}: keyword names must be strings, got {k!r}", loc)
-
-
-def _keywords(items: Any, what: str, loc: SourceLocation) -> tuple[Any, ...]:
-    if isinstance(items, str) or not isinstance(items, Iterable):
-        raise CascadeError(f"{what} needs a list of keyword names, e.g. [{items!r}]", loc)
-    return tuple(_keyword(k, what, loc) for k in items)
-
-
-class _ParamRef:
-    """``"$name"`` in grouping keywords: the workflow parameter ``name`` holds the keyword(s);
-    resolved when the parameters file has been read."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"${self.name}"
-
-
-def _category(c: Any, what: str, loc: SourceLocation) -> str:
-    if isinstance(c, ClassificationRule):
-        return c.category
-    if isinstance(c, str) and c:
-        return c
-    raise CascadeError(f"{what}: expected a classification rule or a category name, got {c!r}", loc)
-
-
-def _categories(items: Any, what: str, loc: SourceLocation) -> tuple[str, ...]:
-    if items is None:
-        return ()
-    if isinstance(items, (str, ClassificationRule)):
-        items = [items]
-    return tuple(dict.fromkeys(_category(c, what, loc) for c in items))
-
-
-def _time_range(tr: Any, loc: SourceLocation) -> TimeRange:
-    if isinstance(tr, TimeRange):
-        return tr
-    raise CascadeError(f"time_range must be a RelativeTimeRange or a named range such as ONE_DAY, got {tr!r}", loc)
-
-
-def _named(fn: Callable, wrapper: Callable) -> Callable:
-    """``wrapper`` carrying ``fn``'s name and doc (they appear in "why" messages)."""
-    try:
-        functools.update_wrapper(wrapper, fn)
-    except (AttributeError, TypeError):  # a callable object without __name__
-        pass
-    return wrapper
-
-
-def _condition(fn: Callable | None, what: str, loc: SourceLocation) -> Callable | None:
-    """An EDPS condition ``fn(params: JobParameters)`` as a native ``cond(ctx)``."""
-    if fn is None:
-        return None
-    if not callable(fn):
-        raise CascadeError(f"{what}: condition must be a function of the job parameters", loc)
-    return _named(fn, lambda ctx: fn(JobParameters(ctx)))
-
-
-def _match_function(fn: Callable, loc: SourceLocation) -> Callable:
-    """An EDPS match function ``fn(ref, f)`` on file objects as a native one."""
-    if not callable(fn):
-        raise CascadeError("with_match_function needs a function fn(ref, f)", loc)
-
-    def native(ctx, headers):
-        ref = ctx.header if ctx is not None else {}
-        return fn(ClassifiedFitsFile("", None, ref), ClassifiedFitsFile("", None, headers))
-
-    return _named(fn, native)
-
-
-def _levels(level: Any, loc: SourceLocation) -> int:
-    if not isinstance(level, int) or isinstance(level, bool):
-        raise CascadeError(f"level must be an integer (negative: stricter than the calibration plan), got {level!r}", loc)
-    return level
-
 
 # --------------------------------------------------------------------------- classification rules
 
@@ -506,6 +340,7 @@ class _TaskBuilder(_Unsupported):
         self._meta: tuple[str, ...] = ()
         self._grouping: tuple[Any, ...] = ()
         self._description = ""
+        self._min_group = 1
         self._calls: dict[str, SourceLocation] = {}
         self._subworkflow = _b._current_subworkflow()
         _b._started(self, "task")
@@ -622,6 +457,13 @@ class _TaskBuilder(_Unsupported):
         self._grouping = _keywords(keywords, f"task {self._name!r}: with_grouping_keywords", loc)
         return self
 
+    def with_min_group_size(self, n: int) -> _TaskBuilder:
+        loc = self._note("with_min_group_size")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise CascadeError(f"task {self._name!r}: min group size must be an integer >= 1", loc)
+        self._min_group = n
+        return self
+
     def with_cluster(self, *args: Any, **kwargs: Any) -> _TaskBuilder:
         self._note("with_cluster")  # recorded; grouping ignores it (see the docs)
         return self
@@ -650,7 +492,7 @@ class _TaskBuilder(_Unsupported):
             main_categories=self._main_categories, job_parameters=dict(self._job_params),
             job_processing=tuple(self._processing), input_filter=self._input_filter,
             output_filter=self._output_filter, input_map=dict(self._input_map),
-            reports=tuple(self._reports), description=self._description,
+            reports=tuple(self._reports), description=self._description, min_group_size=self._min_group,
         )
         _b._register(t, self)
         return t
@@ -699,58 +541,6 @@ class subworkflow:  # noqa: N801 - EDPS spelling
         self._native.__exit__(*exc)
 
 
-# --------------------------------------------------------------------------- function tasks
-
-
-def copy_upstream(args: RecipeInvocationArguments, invoker_provider: Any = None,
-                  renamer: Any = None) -> RecipeInvocationResult:
-    """Pass every input on as an output (EDPS's ``copy_upstream``)."""
-    return RecipeInvocationResult(0, [FitsFile(f.name, f.category, {}) for f in args.inputs.combined])
-
-
-copy_all = copy_upstream
-
-
-def edps_function(fn: Callable) -> Callable:
-    """An EDPS task function ``fn(args, invoker_provider, renamer)`` as a reflexng function
-    task ``f(inputs, parameters, output_dir)``: inputs are handed over as file objects; output
-    files outside the output folder are copied into it (raw files are never touched)."""
-
-    def run(inputs, parameters, output_dir):
-        import os
-        import shutil
-        from pathlib import Path
-
-        files = [ClassifiedFitsFile(str(p), str(c), {}) for p, c in inputs]
-        args = RecipeInvocationArguments(RecipeInputs(files, []), dict(parameters), str(output_dir))
-        result = fn(args, InvokerProvider(), ProductRenamer())
-        if not isinstance(result, RecipeInvocationResult):
-            raise RuntimeError(f"task function {getattr(fn, '__name__', fn)} returned "
-                               f"{type(result).__name__}, expected a RecipeInvocationResult")
-        if result.return_code:
-            raise RuntimeError(f"task function {getattr(fn, '__name__', fn)} returned code {result.return_code}")
-        out = []
-        root = Path(output_dir).resolve()
-        for f in result.output_files:
-            src = Path(getattr(f, "name", f))
-            if root not in src.resolve().parents:
-                dst = root / src.name
-                n = 1
-                while dst.exists():
-                    dst = root / f"{src.stem}_{n}{src.suffix}"
-                    n += 1
-                shutil.copyfile(src, dst)  # a copy: inputs stay untouched
-                os.chmod(dst, 0o644)
-                src = dst
-            out.append((str(src), str(getattr(f, "category", None) or "PRODUCT")))
-        return out
-
-    run.__name__ = getattr(fn, "__name__", "function")
-    run.__qualname__ = getattr(fn, "__qualname__", run.__name__)
-    run.edps_function = fn  # type: ignore[attr-defined]
-    return run
-
-
 # --------------------------------------------------------------------------- the module
 
 NAMES = {
@@ -767,6 +557,7 @@ NAMES = {
     "ONE_MONTH", "QUARTERLY", "IN_THE_PAST", "UNLIMITED",
     # meta targets
     "SCIENCE", "QC1_CALIB", "QC1_SCIENCE", "QC0", "CALCHECKER", "IDP", "PHASE3", "ALL",
+    "science", "qc1calib", "qc1science", "qc0", "calchecker", "idp", "phase3",
 }
 
 
@@ -781,4 +572,5 @@ def reset() -> None:
     """Forget what the previous load left behind."""
     _PENDING.clear()
     _anon_count[0] = 0
+
 

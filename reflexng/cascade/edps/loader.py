@@ -100,10 +100,8 @@ def configured_workflow_dirs() -> list[Path]:
     """``workflow_dirs`` of reflexng's configuration, then EDPS's own ``workflow_dir`` setting
     (``~/.edps/application.properties``)."""
     out: list[Path] = []
-    try:
-        from reflexng.recipes.registry import load_config
-
-        dirs = load_config().get("workflow_dirs") or []
+    try:  # the configuration file belongs to the recipe registry (a layer up: looked up by name)
+        dirs = importlib.import_module("reflexng.recipes.registry").load_config().get("workflow_dirs") or []
         if isinstance(dirs, str):
             dirs = [dirs]
         out += [Path(os.path.expanduser(str(d))) for d in dirs]
@@ -250,9 +248,9 @@ _KW = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
 
 
 def _keywords_of(modules: list[types.ModuleType]) -> tuple[str, ...]:
-    """Keyword names the workflow's functions may read: string constants of its
-    ``*_keywords`` modules and strings inside its functions (the scanner extracts only the
-    keywords it is told about)."""
+    """Keyword names the workflow's functions may read: the string values of its modules'
+    globals (``arm = "ARM"`` in ``<inst>_keywords.py``) and the strings inside its functions
+    (the scanner extracts only the keywords it is told about)."""
     out: dict[str, None] = {}
 
     def add(s: str, loose: bool) -> None:
@@ -267,10 +265,9 @@ def _keywords_of(modules: list[types.ModuleType]) -> tuple[str, ...]:
                 consts(c)
 
     for m in modules:
-        loose = m.__name__.endswith("keywords")
         for v in list(vars(m).values()):
-            if isinstance(v, str):
-                add(v, loose)
+            if isinstance(v, str):  # module-level names: kwd.arm = "ARM" is a keyword too
+                add(v, True)
             elif isinstance(v, types.FunctionType) and v.__module__ == m.__name__:
                 consts(v.__code__)
         if len(out) > 600:
@@ -383,7 +380,7 @@ def _assemble(c, path: Path, module, sets, pfile, extra, problems) -> Cascade:
     name = path.parent.name if inst == path.parent.name else stem
     doc = (getattr(module, "__title__", None) or (module.__doc__ or "").strip().split("\n")[0]) if module else ""
     science = any("science" in t.meta_targets for t in tasks)
-    info = CascadeInfo(name, inst.upper(), str(doc or f"EDPS workflow {stem}"),
+    info = CascadeInfo(name, path.parent.name.upper(), str(doc or f"EDPS workflow {stem}"),
                        "science" if science else None, SourceLocation(str(path), 1), "edps",
                        tuple(dict.fromkeys(extra_kw)))
     if c.info is not None:  # a native metadata(...) call wins
@@ -397,10 +394,8 @@ def _assemble(c, path: Path, module, sets, pfile, extra, problems) -> Cascade:
 
 def _recipe_names() -> set[str]:
     """Names of reflexng's own recipes (built-in, user, command): those run as they are."""
-    try:
-        from reflexng.recipes.registry import known_recipes
-
-        return set(known_recipes())
+    try:  # the recipe registry is a layer up: looked up by name, like validation does
+        return set(importlib.import_module("reflexng.recipes.registry").known_recipes())
     except Exception:  # no registry: every bare name is an ESO recipe
         return set()
 

@@ -1,4 +1,5 @@
-from edps import QC1_CALIB, subworkflow, task
+from edps import qc1calib as QC1_CALIB  # the lower-case spelling ESO workflows use too
+from edps import subworkflow, task
 
 from .edpsdemo_classification import MASTER_BIAS, MASTER_DARK
 from .edpsdemo_datasources import raw_bias, raw_dark, raw_sky_flat
