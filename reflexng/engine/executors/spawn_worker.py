@@ -173,7 +173,9 @@ def main() -> None:
     import gc
 
     import reflexng.engine._preload  # noqa: F401 - the point of a warm worker
+    from reflexng.engine.zygote import warm_up
 
+    warm_up()  # the first real job does not pay the lazy initialisations either
     gc.collect()
     worker = _Worker(sys.argv[1])
     try:
