@@ -64,6 +64,9 @@ class Controller:
         from reflexng.gui.pane_wiring import PaneWiring
 
         self.panes = PaneWiring(self)
+        from reflexng.gui.decisions_wiring import DecisionsWiring
+
+        self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 
