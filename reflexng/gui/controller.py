@@ -67,6 +67,9 @@ class Controller:
         from reflexng.gui.decisions_wiring import DecisionsWiring
 
         self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
+        from reflexng.gui.workdir_status import WorkdirStatus
+
+        self.workdir_status = WorkdirStatus(self)  # the status bar: work directory and its lock holder
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 

@@ -103,3 +103,32 @@ def test_keep_this_one_and_save_as_parameter_set(qtbot, setup):  # noqa: F811 - 
 
     assert [d["kind"] for d in decisions(c.session.store, bias.id)] == ["save_parameter_set", "keep_attempt"]
     win.close()
+
+
+def test_replay_command_in_the_task_pane_and_workdir_in_the_status_bar(qtbot, setup, tmp_path):  # noqa: F811
+    import socket
+
+    from PySide6.QtGui import QGuiApplication
+
+    from reflexng.gui.workdir_status import LOCK_NAME, describe
+
+    cascade, raw, work = setup
+    win, result = _window(qtbot, cascade, raw, work)
+    status = win.controller.workdir_status
+    assert status.text().startswith(f"Work directory {work.resolve()}") and "locked by this window" in status.text()
+    with qtbot.waitSignal(win.sig_run_finished, timeout=120000):
+        win.run_button.click()
+    with qtbot.waitSignal(win.sig_task_shown, timeout=30000):
+        win.controller.show_task("bias")
+    pane = win.task_details
+    cmd = pane.replay.text()
+    assert cmd.startswith("sh ") and "replay.sh" in cmd and pane.replay_job in result.jobs
+    assert pane.copy_replay() == cmd and QGuiApplication.clipboard().text() == cmd
+    # another process's lock, and a lock left by a process that ended
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / LOCK_NAME).write_text("4242 on elsewhere.example\n")
+    assert describe(other, False).endswith("locked by another reflexng: PID 4242 on elsewhere.example")
+    (other / LOCK_NAME).write_text(f"999999999 on {socket.gethostname()}\n")
+    assert "free (last used by PID 999999999, which has ended)" in describe(other, False)
+    win.close()
