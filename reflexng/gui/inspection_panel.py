@@ -29,6 +29,7 @@ from reflexng.gui.parameter_editor import ParameterEditor, parameter_diff
 from reflexng.gui.viewers import FigureTabs, HeaderViewer, QCTable, SpectrumViewer, TableViewer
 
 FAILED_STYLE = "background: #fbeaea; color: #8a1f11; border: 1px solid #d9534f; padding: 4px;"
+CANCELLED_STYLE = "background: #efeaf3; color: #4a3b5c; border: 1px solid #7f6a93; padding: 4px;"
 
 
 def product_kind(path: str) -> str:
@@ -291,13 +292,16 @@ class InspectionPanel(QWidget):
     def show_failure(self, job_id: str, reason: str, log_tail: Sequence[str]) -> None:
         """A failed job's reason and last log lines. A failure of another job than the one in
         focus moves the focus to it (title, editor and Re-run follow; nothing stays mixed)."""
+        cancelled = str(reason).startswith("cancelled")  # Stop is not a failure
+        word = "cancelled" if cancelled else "failed"
         if job_id != self.job_id:
             self.reset()
             self.job_id = job_id
-            self.title.setText(f"{job_id} — failed")
+            self.title.setText(f"{job_id} — {word}")
             self.editor.set_parameters([], title=f"{job_id}: open the job to edit its parameters")
             self.editor_job = job_id
-        self.failure.setPlainText(f"{job_id} failed: {reason}\n" + "\n".join(log_tail[-15:]))
+        self.failure.setStyleSheet(CANCELLED_STYLE if cancelled else FAILED_STYLE)
+        self.failure.setPlainText(f"{job_id} {word}: {reason}\n" + "\n".join(log_tail[-15:]))
         self.failure.show()
         self._update_rerun()
 
