@@ -196,6 +196,9 @@ class Session:
             parameter_set=self.parameter_set, recipe_parameters=self.user_recipe_parameters,
             workdir=self.workdir, excluded_files=tuple(self._excluded), progress=progress, cancelled=cancelled,
         )
+        from reflexng.organiser.overrides import apply_overrides, load_overrides
+
+        result = apply_overrides(result, load_overrides(self.workdir))  # the user's association overrides
         self.use_organised(result)
         return result
 
@@ -306,8 +309,10 @@ class Session:
                 self._skip_downstream(job_id, f"upstream job {job_id} was skipped")
             self._cond.notify_all()
 
-    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None) -> None:
-        """A new attempt of this job with these parameter overrides; downstream jobs become stale."""
+    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None, force: bool = True) -> None:
+        """A new attempt of this job with these parameter overrides; downstream jobs become stale.
+        ``force=False``: an earlier attempt with the same recipe, parameters and inputs is
+        reused instead (how an attempt is kept, see reflexng.engine.attempts)."""
         import networkx as nx
 
         with self._cond:
@@ -317,7 +322,7 @@ class Session:
             if st.state == "incomplete":
                 raise RuntimeError(f"job {job_id} is incomplete ({st.reason}) and cannot run")
             st.override.update(dict(parameters or {}))
-            st.force_next = True
+            st.force_next = force
             st.state = "stale"
             self._emit("job_stale", job_id, reason="re-run requested")
             for d in nx.descendants(self._result.job_graph, job_id):

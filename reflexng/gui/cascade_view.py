@@ -237,8 +237,8 @@ class CascadeView(QGraphicsView):
             if item.paused != (name == task):
                 item.paused = name == task
                 item.refresh()
-        if task in self.items_by_name and not self.auto_fit:
-            self.ensureVisible(self.items_by_name[task])
+        if task in self.items_by_name:  # a cascade wider than the view scrolls to it
+            self.ensureVisible(self.items_by_name[task], 40, 20)
 
     def clear_states(self) -> None:
         self.set_task_states({}, {})

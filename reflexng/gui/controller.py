@@ -64,6 +64,12 @@ class Controller:
         from reflexng.gui.pane_wiring import PaneWiring
 
         self.panes = PaneWiring(self)
+        from reflexng.gui.decisions_wiring import DecisionsWiring
+
+        self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
+        from reflexng.gui.workdir_status import WorkdirStatus
+
+        self.workdir_status = WorkdirStatus(self)  # the status bar: work directory and its lock holder
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QStackedLayout,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -120,15 +120,18 @@ class ImageViewer(QWidget):
         self.compare_combo.addItems(COMPARE_MODES)
         self.compare_combo.setEnabled(False)
         self.compare_combo.currentTextChanged.connect(self._compare_mode)
-        self.fit_button = QPushButton("Fit", self)
+        self.fit_button = QToolButton(self)
+        self.fit_button.setText("Fit")
         self.fit_button.setObjectName("zoomFit")
         self.fit_button.setToolTip("Show the whole image (mouse wheel zooms, dragging pans)")
         self.fit_button.clicked.connect(self.zoom_fit)
-        self.one_button = QPushButton("1:1", self)
+        self.one_button = QToolButton(self)
+        self.one_button.setText("1:1")
         self.one_button.setObjectName("zoomOne")
         self.one_button.setToolTip("One image pixel per screen pixel, around the centre of the view")
         self.one_button.clicked.connect(self.zoom_one)
-        self.window_button = QPushButton("Window", self)
+        self.window_button = QToolButton(self)
+        self.window_button.setText("Window")
         self.window_button.setObjectName("detachViewer")
         self.window_button.setToolTip("Open this image in a window of its own (maximised)")
         self.window_button.clicked.connect(self.detach)
@@ -188,7 +191,8 @@ class ImageViewer(QWidget):
                 item = self.ext_combo.model().item(self.ext_combo.count() - 1)
                 item.setEnabled(False)
         self.ext_combo.setCurrentIndex(self.ext_combo.findData(plane.ext))
-        self.ext_combo.setVisible(bool(plane.extensions))
+        images = [e for e in plane.extensions if e.kind == "image" and len(e.shape) >= 2]
+        self.ext_combo.setVisible(len(images) > 1 or (len(plane.extensions) > 1 and bool(images)))
         self.ext_combo.blockSignals(False)
         self._display(plane.data, auto_range=True)
         self.sig_shown.emit(self.path or "<array>")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -28,6 +29,7 @@ from reflexng.gui.parameter_editor import ParameterEditor, parameter_diff
 from reflexng.gui.viewers import FigureTabs, HeaderViewer, QCTable, SpectrumViewer, TableViewer
 
 FAILED_STYLE = "background: #fbeaea; color: #8a1f11; border: 1px solid #d9534f; padding: 4px;"
+CANCELLED_STYLE = "background: #efeaf3; color: #4a3b5c; border: 1px solid #7f6a93; padding: 4px;"
 
 
 def product_kind(path: str) -> str:
@@ -53,6 +55,8 @@ class InspectionPanel(QWidget):
     sig_rerun = Signal(str, dict)
     sig_continue = Signal()
     sig_compare = Signal(str, int)
+    sig_keep = Signal(str, int)  # job id, attempt: make that attempt the job's result
+    sig_save_set = Signal(str, str)  # job id, parameter-set name: the shown attempt's tuned values
     sig_product_chosen = Signal(str)
     sig_product_shown = Signal(str)
     sig_compared = Signal(str)
@@ -107,6 +111,21 @@ class InspectionPanel(QWidget):
         self.compare_button.setToolTip("Compare the shown product with the same product of another attempt")
         self.compare_button.clicked.connect(self._compare)
         self.compare_button.setEnabled(False)
+        self.keep_button = QPushButton("Keep this one", self)
+        self.keep_button.setObjectName("keepAttemptButton")
+        self.keep_button.setToolTip("Make the chosen attempt the job's result for the downstream jobs "
+                                    "(its products are reused; recorded in the provenance)")
+        self.keep_button.clicked.connect(self._keep)
+        self.keep_button.setEnabled(False)
+        self.set_name = QLineEdit(self)
+        self.set_name.setObjectName("parameterSetName")
+        self.set_name.setPlaceholderText("parameter-set name")
+        self.save_set_button = QPushButton("Save as parameter set", self)
+        self.save_set_button.setObjectName("saveParameterSetButton")
+        self.save_set_button.setToolTip("Write the shown attempt's tuned values as a named parameter set beside "
+                                        "the cascade (the next run and the command line can use it)")
+        self.save_set_button.clicked.connect(self._save_set)
+        self.save_set_button.setEnabled(False)
         self.diff = QLabel(self)
         self.diff.setObjectName("parameterDiff")
         self.diff.setWordWrap(True)
@@ -122,6 +141,10 @@ class InspectionPanel(QWidget):
         compare.addWidget(QLabel("Attempt:"))
         compare.addWidget(self.attempts, 1)
         compare.addWidget(self.compare_button)
+        compare.addWidget(self.keep_button)
+        promote = QHBoxLayout()
+        promote.addWidget(self.set_name, 1)
+        promote.addWidget(self.save_set_button)
         top = QWidget(self)
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -136,6 +159,7 @@ class InspectionPanel(QWidget):
         bl.addWidget(self.editor, 1)
         bl.addLayout(buttons)
         bl.addLayout(compare)
+        bl.addLayout(promote)
         bl.addWidget(self.diff)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("inspectionSplitter")
@@ -197,6 +221,8 @@ class InspectionPanel(QWidget):
         self.editor.set_parameters([], title="No job selected")
         self.attempts.clear()
         self.compare_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        self.save_set_button.setEnabled(False)
         self.diff.setText("")
         self._update_rerun()
 
@@ -260,17 +286,22 @@ class InspectionPanel(QWidget):
         for n, label in attempts:
             self.attempts.addItem(label, n)
         self.compare_button.setEnabled(bool(attempts))
+        self.keep_button.setEnabled(bool(attempts))
+        self.save_set_button.setEnabled(self.job_id is not None)
 
     def show_failure(self, job_id: str, reason: str, log_tail: Sequence[str]) -> None:
         """A failed job's reason and last log lines. A failure of another job than the one in
         focus moves the focus to it (title, editor and Re-run follow; nothing stays mixed)."""
+        cancelled = str(reason).startswith("cancelled")  # Stop is not a failure
+        word = "cancelled" if cancelled else "failed"
         if job_id != self.job_id:
             self.reset()
             self.job_id = job_id
-            self.title.setText(f"{job_id} — failed")
+            self.title.setText(f"{job_id} — {word}")
             self.editor.set_parameters([], title=f"{job_id}: open the job to edit its parameters")
             self.editor_job = job_id
-        self.failure.setPlainText(f"{job_id} failed: {reason}\n" + "\n".join(log_tail[-15:]))
+        self.failure.setStyleSheet(CANCELLED_STYLE if cancelled else FAILED_STYLE)
+        self.failure.setPlainText(f"{job_id} {word}: {reason}\n" + "\n".join(log_tail[-15:]))
         self.failure.show()
         self._update_rerun()
 
@@ -366,6 +397,19 @@ class InspectionPanel(QWidget):
             self.notes.setText(str(exc))
             return
         self.sig_rerun.emit(self.job_id, changed)
+
+    def _keep(self) -> None:
+        n = self.attempts.currentData()
+        if self.job_id is not None and n is not None:
+            self.sig_keep.emit(self.job_id, int(n))
+
+    def _save_set(self) -> None:
+        name = self.set_name.text().strip()
+        if not name:
+            self.notes.setText("give the parameter set a name first")
+            return
+        if self.job_id is not None:
+            self.sig_save_set.emit(self.job_id, name)
 
     def _compare(self) -> None:
         n = self.attempts.currentData()

@@ -37,6 +37,11 @@ class LogLine:
     text: str
 
 
+def _cancelled(data) -> bool:
+    """A job stopped by the user (the engine reports it as a failure whose reason says so)."""
+    return str(data.get("status", "")) == "cancelled" or str(data.get("reason", "")).startswith("cancelled")
+
+
 class LogView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -123,7 +128,8 @@ class LogView(QWidget):
             "job_started": lambda: f"{jid}: started" + (f" — {data['why']}" if data.get("why") else ""),
             "job_reused": lambda: f"{jid}: reused (recipe, parameters and inputs unchanged)",
             "job_finished": lambda: f"{jid}: done",
-            "job_failed": lambda: f"{jid}: failed — {data.get('reason', '')}",
+            "job_failed": lambda: (f"{jid}: cancelled — {data.get('reason', '')}" if _cancelled(data)
+                                   else f"{jid}: failed — {data.get('reason', '')}"),
             "job_cancelled": lambda: f"{jid}: cancelled",
             "job_skipped": lambda: f"{jid}: not run — {data.get('reason', '')}",
             "paused": lambda: "paused" + (f" after {jid}" if jid else "") + (f" ({data['reason']})" if data.get("reason") else ""),
@@ -131,6 +137,8 @@ class LogView(QWidget):
             "run_finished": lambda: "run stopped" if (data.get("summary") or {}).get("stopped") else "run finished",
         }.get(kind)
         if text is not None:
+            if kind == "job_failed" and _cancelled(data):
+                kind = "job_cancelled"
             level = "error" if kind == "job_failed" else ("warning" if kind in ("job_cancelled", "job_skipped") else "info")
             self.append(None, f"— {text()}", level=level)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -175,8 +175,11 @@ class ParameterEditor(QWidget):
             reset.setText("↺")
             reset.setToolTip(f"reset {s.name} to the value the job ran with ({self.effective[s.name]!r})")
             reset.clicked.connect(lambda _c=False, n=s.name: self.reset(n))
-            default = QLabel(f"default {self.defaults[s.name]!r}")
+            text = f"default {self.defaults[s.name]!r}"
+            default = QLabel()
             default.setStyleSheet("color: #555;")
+            default.setText(default.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, 170))
+            default.setToolTip(text)
             marker = QLabel("")
             marker.setObjectName(f"changed_{s.name}")
             marker.setMinimumWidth(70)
