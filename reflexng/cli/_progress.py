@@ -144,13 +144,14 @@ class RunProgress:
 
 @contextmanager
 def stage(title: str, total: int | None = None, json_mode: bool = False, stream=None):
-    """A bar (terminal) or a start line (otherwise) for one longer step; yields ``advance(n=1)``."""
+    """A bar with the time remaining (terminal) or a start line (otherwise) for one longer step;
+    yields ``update(done, total)`` to report how far it is (e.g. the organiser's ``progress``)."""
     stream = stream if stream is not None else sys.stderr
     if not interactive(stream, json_mode):
         if not json_mode:
             stream.write(f"{title} ...\n")
             stream.flush()
-        yield lambda n=1, total=None: None
+        yield lambda done=None, total=None: None
         return
     from rich.console import Console
     from rich.progress import (
@@ -162,14 +163,12 @@ def stage(title: str, total: int | None = None, json_mode: bool = False, stream=
         TimeRemainingColumn,
     )
 
-    progress = Progress(SpinnerColumn(), TextColumn(title), BarColumn(), MofNCompleteColumn(),
+    progress = Progress(SpinnerColumn(), TextColumn(title), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=Console(file=stream), transient=True)
     with progress:
         task = progress.add_task(title, total=total)
 
-        def advance(n: int = 1, total: int | None = None) -> None:
-            if total is not None:
-                progress.update(task, total=total)
-            progress.advance(task, n)
+        def update(done: int | None = None, total: int | None = None) -> None:
+            progress.update(task, completed=done, total=total)
 
-        yield advance
+        yield update

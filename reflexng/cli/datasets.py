@@ -75,6 +75,13 @@ def open_session(args, **session_kwargs):
     problem = check_recipe_params(cascade, rparams)
     if problem:
         return None, fail(problem)
+    from reflexng.cascade.validate import recipe_parameter_problems
+
+    bad = recipe_parameter_problems(cascade, [args.parameter_set] if args.parameter_set else [])
+    if bad:  # an unknown recipe parameter would silently do nothing: refuse, naming file:line
+        print(str(bad[0]) + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more: `reflexng cascade validate`)"),
+              file=sys.stderr)
+        return None, 2
     from reflexng.engine import Session
     from reflexng.provenance.store import WorkdirLockedError
 

@@ -77,8 +77,11 @@ def run(args) -> int:
                 kwargs = dict(seed=args.seed, headers_only=args.headers_only, scale=args.scale)
                 if args.nights is not None:
                     kwargs["nights"] = args.nights
-                if args.size is not None:
-                    kwargs["size"] = args.size
+                from reflexng.cli.demo import demo_size
+
+                size = demo_size(mode, args.size)
+                if size is not None:
+                    kwargs["size"] = size
                 if not args.json:
                     print(f"writing simulated {mode} data to {target} ...", file=sys.stderr, flush=True)
                 folders[mode] = target

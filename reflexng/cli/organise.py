@@ -84,15 +84,17 @@ def run(args) -> int:
     problem = check_recipe_params(cascade, rparams)
     if problem:
         return fail(problem)
+    from reflexng.cli._progress import stage
     from reflexng.cli.datasets import target_of
     from reflexng.organiser import organise
 
     try:
-        result = organise(
-            cascade, args.data, target_of(args), workflow_parameters=params,
-            parameter_set=args.parameter_set, recipe_parameters=rparams, workdir=args.workdir, prefer=args.prefer,
-            build_graph=False,
-        )
+        with stage("scanning and organising", json_mode=args.json) as update:
+            result = organise(
+                cascade, args.data, target_of(args), workflow_parameters=params, progress=update,
+                parameter_set=args.parameter_set, recipe_parameters=rparams, workdir=args.workdir, prefer=args.prefer,
+                build_graph=False,
+            )
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -188,6 +188,13 @@ def run(args) -> int:
     problem = check_recipe_params(cascade, recipe_params)
     if problem:
         return fail(problem)
+    from reflexng.cascade.validate import recipe_parameter_problems
+
+    bad = recipe_parameter_problems(cascade, [args.parameter_set] if args.parameter_set else [])
+    if bad:  # an unknown recipe parameter would silently do nothing: refuse, naming file:line
+        print(str(bad[0]) + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more: `reflexng cascade validate`)"),
+              file=sys.stderr)
+        return 2
     from reflexng.cli.datasets import target_of
     from reflexng.engine import Session
     from reflexng.engine.export import DEFAULT_PATTERN

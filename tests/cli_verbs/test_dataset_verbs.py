@@ -180,3 +180,37 @@ def test_closed_pipe_is_quiet(tmp_path, data):
     p = subprocess.run(f"{sys.executable} -m reflexng status {w} --runs 50 | head -c 10", shell=True,
                        capture_output=True, text=True, timeout=120)
     assert p.stderr == "" and len(p.stdout) == 10
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_terminal_progress_bar_and_plain_lines(tmp_path, data):
+    """On a terminal (a pseudo-terminal here) run shows a progress bar with ETA and start lines
+    with the dataset label; piped, only plain lines without control characters."""
+    import os
+    import pty
+
+    w = tmp_path / "w"
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "reflexng", "run", *map(str, base(data, w)), "--force", "all"],
+                            stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:
+            break
+        if not b:
+            break
+        chunks.append(b)
+    proc.wait(timeout=180)
+    os.close(master)
+    tty_err = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, tty_err
+    assert "ETA" in tty_err and "\x1b[" in tty_err  # rich's bar, drawn with terminal control sequences
+    assert "▶ prep-" in tty_err and "[NGC1300_2023-02-25]" in tty_err and "re-runs because" in tty_err
+    piped = ok(rx("run", *base(data, w), "--force", "all"))
+    assert "\x1b[" not in piped.stderr and "ETA" not in piped.stderr
+    assert "[1/2] done prep-" in piped.stderr
+    assert "jobs in" in piped.stdout and "end products" in piped.stdout
