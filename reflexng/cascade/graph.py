@@ -73,7 +73,8 @@ def _sink_tasks(cascade: Cascade) -> set[str]:
 def task_roles(cascade: Cascade) -> dict[str, str]:
     """``{task: "science" | "calibration"}``.
 
-    A task is "science" if it has the meta target ``science``, is a sink, or its products
+    A task is "science" if it has the meta target ``science``, is a sink (unless it has the
+    meta target ``calibration``), or its products
     are the main input of a science task (e.g. ``science`` feeding ``spec_combination``);
     every other task produces calibrations. A target cut keeps the roles of the full cascade.
     """
@@ -81,7 +82,7 @@ def task_roles(cascade: Cascade) -> dict[str, str]:
         full = task_roles(cascade.parent)
         return {n: full.get(n, CALIBRATION) for n in cascade.tasks}
     science = {n for n, t in cascade.tasks.items() if SCIENCE in t.meta_targets}
-    science |= _sink_tasks(cascade)
+    science |= _sink_tasks(cascade) - {n for n, t in cascade.tasks.items() if CALIBRATION in t.meta_targets}
     changed = True
     while changed:
         changed = False

@@ -63,6 +63,7 @@ def validate(cascade: Cascade, *, check_recipes: bool = True) -> list[Problem]:
     problems += _default_target(cascade)
     if check_recipes:
         problems += _recipes(cascade)
+        problems += recipe_parameter_problems(cascade)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     return _dedupe(errors) + _dedupe(warnings)
@@ -357,6 +358,55 @@ def _recipes(cascade: Cascade) -> list[Problem]:
                     t.call_locations.get("with_recipe", t.location), WARNING)
         )
     return notes + out
+
+
+def recipe_parameter_problems(cascade: Cascade, parameter_sets: Iterable[str] | None = None) -> list[Problem]:
+    """Errors for recipe parameters the task's recipe does not have: in ``with_recipe_parameters``
+    (cascade file:line) and in parameter sets (their file:line; ``parameter_sets``: only these).
+    Recipes whose parameters cannot be listed (not installed, function tasks) are not checked."""
+    try:
+        registry = importlib.import_module("reflexng.recipes.registry")
+    except ImportError:
+        return []
+    specs: dict[str, set[str] | None] = {}
+
+    def known(task) -> set[str] | None:
+        if not task.recipe or task.function is not None:
+            return None
+        if task.recipe not in specs:
+            try:
+                names = {sp.name for sp in getattr(registry.get_recipe(task.recipe), "parameters", ()) or ()}
+            except Exception:  # unknown or broken recipe: reported elsewhere
+                names = set()
+            specs[task.recipe] = names or None
+        return specs[task.recipe]
+
+    out: list[Problem] = []
+    for t in cascade.tasks.values():
+        names = known(t)
+        if names is None:
+            continue
+        loc = t.call_locations.get("with_recipe_parameters", t.location)
+        for k in list(t.recipe_parameters) + list(t.dynamic_parameters):
+            if k not in names:
+                out.append(Problem(f"task {t.name!r}: recipe {t.recipe} has no parameter {k!r} "
+                                   f"(parameters: {', '.join(sorted(names))})", loc))
+    chosen = None if parameter_sets is None else set(parameter_sets)
+    for ps in cascade.parameter_sets.values():
+        if chosen is not None and ps.name not in chosen:
+            continue
+        path = ps.path or cascade.path
+        for task_name, values in ps.recipe_parameters.items():
+            t = cascade.tasks.get(task_name)
+            names = known(t) if t is not None else None
+            if names is None:
+                continue
+            for k in values:
+                if k not in names:
+                    out.append(Problem(f"parameter set {ps.name!r}: recipe {t.recipe} of task {task_name!r} has no "
+                                       f"parameter {k!r} (parameters: {', '.join(sorted(names))})",
+                                       SourceLocation(path, _find_line(path, ps.name, k))))
+    return out
 
 
 def _names(recipes: Any) -> Iterable[str]:

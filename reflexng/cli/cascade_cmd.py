@@ -33,6 +33,9 @@ def register(sub) -> None:
     pv.add_argument("--json", action="store_true", help="print the problems as JSON")
     pv.add_argument("--skip-recipes", action="store_true",
                     help="do not look recipe names up in the recipe registry (fast; no esorex)")
+    pv.add_argument("--calib-dir", action="append", default=[], metavar="FOLDER",
+                    help="a static calibration folder (searched for esorex recipes' static "
+                         "inputs by ESO PRO CATG; repeatable; also $REFLEXNG_CALIB_PATH)")
     pv.set_defaults(func=cmd_validate)
 
     pt = csub.add_parser("test", help="run a cascade test scenario (JSON spec of header-only files)")
@@ -241,6 +244,11 @@ def cmd_validate(args) -> int:
             print(error)
         return 2
     problems = cascade.validate(check_recipes=not args.skip_recipes)
+    if not args.skip_recipes and any(t.recipe and t.recipe.startswith("esorex:")
+                                     for t in cascade.tasks.values()):
+        from reflexng.recipes.esorex_completeness import problems as completeness
+
+        problems = problems + completeness(cascade, getattr(args, "calib_dir", []))
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(json.dumps({

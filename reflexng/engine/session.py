@@ -44,9 +44,12 @@ class RunSummary:
     end_products: list[str] = field(default_factory=list)
     ok: bool = True
     stopped: bool = False
+    # per dataset: {dataset (label), folder, new, updated, unchanged} (see reflexng.engine.export)
+    exported: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products}
+        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products,
+                "exported": self.exported}
 
 
 @dataclass
@@ -77,7 +80,8 @@ class Session:
                  max_jobs: int | None = None, pause_after_each: bool = False, failure_policy: str = "continue",
                  force: Iterable[str] = (), job_timeout: float | None = None, cancel_grace: float = 5.0,
                  end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
-                 placeholder_recipes: bool = False) -> None:
+                 placeholder_recipes: bool = False,
+                 executor: str | None = None, executor_options: Mapping[str, Any] | None = None) -> None:
         if ordering not in ORDERINGS:
             raise ValueError(f"ordering must be one of {', '.join(ORDERINGS)}, not {ordering!r}")
         if failure_policy not in POLICIES:
@@ -107,6 +111,10 @@ class Session:
         self.link_end_products = link_end_products
         # every job writes placeholder products instead of running its recipe (recipes/placeholder.py)
         self.placeholder_recipes = placeholder_recipes
+        from reflexng.engine.executors import check_name
+
+        self.executor_name = check_name(executor)  # fork | spawn | dask (see engine/executors)
+        self.executor_options = dict(executor_options or {})
         self._store = ProvenanceStore(self.workdir)
         self._subscribers: list[Callable[[Event], None]] = []
         self._cond = threading.Condition(threading.RLock())
@@ -144,6 +152,9 @@ class Session:
         if self._run_thread is not None and self._run_thread.is_alive():
             self.stop()
             self._run_thread.join()
+        from reflexng.engine.executors.hook import release
+
+        release(self)
         self._store.close()
 
     def __enter__(self) -> Session:
@@ -185,6 +196,9 @@ class Session:
             parameter_set=self.parameter_set, recipe_parameters=self.user_recipe_parameters,
             workdir=self.workdir, excluded_files=tuple(self._excluded), progress=progress, cancelled=cancelled,
         )
+        from reflexng.organiser.overrides import apply_overrides, load_overrides
+
+        result = apply_overrides(result, load_overrides(self.workdir))  # the user's association overrides
         self.use_organised(result)
         return result
 
@@ -295,8 +309,10 @@ class Session:
                 self._skip_downstream(job_id, f"upstream job {job_id} was skipped")
             self._cond.notify_all()
 
-    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None) -> None:
-        """A new attempt of this job with these parameter overrides; downstream jobs become stale."""
+    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None, force: bool = True) -> None:
+        """A new attempt of this job with these parameter overrides; downstream jobs become stale.
+        ``force=False``: an earlier attempt with the same recipe, parameters and inputs is
+        reused instead (how an attempt is kept, see reflexng.engine.attempts)."""
         import networkx as nx
 
         with self._cond:
@@ -306,7 +322,7 @@ class Session:
             if st.state == "incomplete":
                 raise RuntimeError(f"job {job_id} is incomplete ({st.reason}) and cannot run")
             st.override.update(dict(parameters or {}))
-            st.force_next = True
+            st.force_next = force
             st.state = "stale"
             self._emit("job_stale", job_id, reason="re-run requested")
             for d in nx.descendants(self._result.job_graph, job_id):

@@ -63,7 +63,8 @@ class Group:
     @property
     def id(self) -> str:
         """``task-<12 hex digits>``: sha1 of the task name, then NUL + each main file path,
-        then \\1 + each upstream group id (hashed in one call)."""
+        then \\1 + each upstream group id (hashed in one call; a file name that is not UTF-8 hashes
+        its own bytes)."""
         got = self._id
         if got is None:
             text = self.task
@@ -71,7 +72,8 @@ class Group:
                 text += "\0" + "\0".join([f.path for f in self.files])
             if self.upstream:
                 text += "\1" + "\1".join([g._id or g.id for g in self.upstream])
-            got = self._id = f"{self.task}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+            digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+            got = self._id = f"{self.task}-{digest[:12]}"
         return got
 
     def all_files(self) -> tuple[FileRecord, ...]:
@@ -594,7 +596,7 @@ class Planner(InputSemantics):
                 complete = False
                 missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
                                for m in self.own_missing.get(j, job.missing))
-        h = hashlib.sha1("\0".join(parts).encode())
+        h = hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape"))  # any file name
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
                         tuple(dict.fromkeys(missing)))
