@@ -1,9 +1,11 @@
-"""Simulated raw frames for the ESO UVES (blue arm) and NACO (imaging) recipes run by esorex.
+"""Simulated raw frames for the ESO UVES (blue arm), NACO (imaging) and HAWK-I (imaging, in
+:mod:`reflexng.simulate.eso_hawki`) recipes run by esorex.
 
 The headers carry what the real recipes read (see docs/eso-pipelines.md) plus the keywords
 the instruments' OCA rules classify on (``DPR.CATG/TYPE/TECH``, ``DET.CHIPS``, ...). Data span
 ``nights`` nights with a different bias/dark level per night (UVES) and two detector settings
-(NACO: DIT and read-out mode), so that choosing the right calibration matters.
+(NACO: DIT and read-out mode), so that choosing the right calibration matters; NACO also gets
+a Ks jitter sequence with stars for naco_img_jitter.
 
 ``generate(instrument, out, *, nights=2, seed=1) -> dict`` writes the files and
 ``truth.json`` (the injected levels and the values a correct reduction must recover).

@@ -141,8 +141,12 @@ def _statics(out: Path, stars: list[dict], zp: float) -> list[str]:
     return sorted(f"static/{p.name}" for p in folder.glob("*.fits"))
 
 
-def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60300.0) -> dict:
-    """Write ``nights`` nights of HAWK-I calibrations and one Ks pawprint per night."""
+def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60300.0,
+             exposures: int = len(JITTER), sky: bool = True) -> dict:
+    """Write ``nights`` nights of HAWK-I calibrations and one Ks pawprint per night
+    (``exposures`` jittered frames, 1..4, and an offset sky frame unless ``sky`` is False)."""
+    if not 1 <= exposures <= len(JITTER):
+        raise ValueError(f"exposures must be 1..{len(JITTER)}")
     rng = np.random.default_rng(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,7 +166,7 @@ def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60
                   "TEL.AIRM.START": 1.1, "TEL.AIRM.END": 1.1, "RA": RA0, "DEC": DEC0}
         plan: list[tuple[str, str, str, int]] = [
             ("dark", "CALIB", "DARK", 3), ("flat", "CALIB", "FLAT,TWILIGHT", 5),
-            ("object", "SCIENCE", "OBJECT", len(JITTER)), ("sky", "SCIENCE", "SKY", 1)]
+            ("object", "SCIENCE", "OBJECT", exposures), ("sky", "SCIENCE", "SKY", int(sky))]
         k = 0
         for kind, catg, dpr_type, count in plan:
             tpl_start = _iso(mjd0 + 0.02 * k)

@@ -60,3 +60,16 @@ def test_empty_and_multi_token_strings_are_written_like_esorex(esorex):
     assert lines == ["#naco.naco_img_jitter.offsets=", "naco.naco_img_jitter.xcorr=40 40 65 65"]
     with pytest.raises(ex.RecipeError, match="span lines"):
         rc_lines(recipe, {"offsets": "a\nb"})
+
+
+def test_every_parameter_of_every_recipe_carries_its_description(esorex):
+    """The GUI's parameter editor shows the recipe's own help as tooltips: every parameter of
+    every installed recipe has a description from esorex (plus its command-line alias)."""
+    missing = []
+    with ThreadPoolExecutor(max_workers=4) as pool:  # schemas are cached after the first test
+        recipes = list(pool.map(lambda info: ex.get_recipe(info.name), ex.list_recipes()))
+    for recipe in recipes:
+        for p in recipe.parameters:
+            if len(p.description.replace("(esorex option --", "").strip()) < 3:
+                missing.append(p.name)
+    assert not missing, missing[:20]

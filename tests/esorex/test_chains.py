@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 CASCADES = Path(__file__).resolve().parents[2] / "cascades"
@@ -65,18 +66,31 @@ def test_naco_dark_flat_jitter(esorex, tmp_path):
     assert "MASTER_IMG_FLAT" in sof and sof.count("IM_JITTER_OBJ") == 5
 
 
-def test_hawki_dark_and_twilight_flat(esorex, tmp_path):
-    """HAWK-I (CASU recipes): dark -> twilight flat on 4 x 2048^2 synthetic detectors; the
-    master flat (normalised per detector) recovers the injected response gradient."""
-    from reflexng.simulate import eso
+# hawki_science_process on 4 x 2048^2 detectors takes minutes: the test pawprint has two
+# exposures and no sky frame, and stacks with the fast options (recipe parameters, not data)
+HAWKI_FAST = ["science_process.hawki.hawki_science_process.stk_fast=fast",
+              "science_process.hawki.hawki_science_process.stk_method=nearest"]
+
+
+@pytest.mark.timeout(1500)  # ~2-3 min on two idle cores; several minutes on a loaded machine
+def test_hawki_dark_flat_science(esorex, tmp_path):
+    """HAWK-I (CASU recipes): dark -> twilight flat -> science_process to a reduced, stacked
+    pawprint. The master flat (normalised per detector) recovers the injected response
+    gradient; the stacked image is flat-fielded and its catalogue holds the injected stars."""
+    from reflexng.simulate import eso_hawki
 
     raw = tmp_path / "raw"
-    truth = eso.generate("hawki", raw, nights=1, seed=12)
+    truth = eso_hawki.generate(raw, nights=1, seed=12, exposures=2, sky=False)
     assert sum(f.stat().st_size for f in raw.rglob("*.fits")) < 200e6
-    summary = _run("hawki_imaging", raw, tmp_path / "wd", target="twilight_flat")
+    extra = [a for p in HAWKI_FAST for a in ("--param", p)]
+    cmd = [sys.executable, "-m", "reflexng", "run", "--cascade", str(CASCADES / "hawki_imaging.py"),
+           "--data", str(raw), "--workdir", str(tmp_path / "wd"), "--json", *extra]
+    got = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    assert got.returncode == 0, got.stdout[-2000:] + got.stderr[-2000:]
+    summary = json.loads(got.stdout)
     assert summary["ok"], summary
     assert sorted((j["task"], j["status"]) for j in summary["jobs"]) == [
-        ("dark", "executed"), ("twilight_flat", "executed")]
+        ("dark", "executed"), ("science_process", "executed"), ("twilight_flat", "executed")]
     wd = tmp_path / "wd"
     for task, expected in truth["expected_products"].items():
         assert sorted(_catg(p) for p in _products(wd, task)) == expected
@@ -87,6 +101,25 @@ def test_hawki_dark_and_twilight_flat(esorex, tmp_path):
             assert abs(float(np.median(h.data)) - 1.0) < 0.02
             ratio = float(np.median(h.data[:, 1938:1958])) / float(np.median(h.data[:, 90:110]))
             assert abs(ratio - want) < 0.005, (h.name, ratio, want)
-    # the flat was made with the dark of the same DIT (the only one): tag MASTER_DARK in its SOF
     sof = next((wd / "jobs" / "twilight_flat").glob("*/latest/inputs.sof")).read_text()
     assert sof.count("FLAT_TWILIGHT") == 5 and "MASTER_DARK" in sof
+
+    from reflexng.recipes.esorex_catalog import recipe_io
+
+    science = {p.name: _catg(p) for p in _products(wd, "science_process")}
+    declared = recipe_io("hawki_science_process").outputs
+    assert set(science.values()) <= declared, set(science.values()) - declared
+    assert {"BASIC_CALIBRATED_SCI", "JITTERED_IMAGE_SCI", "CONFIDENCE_MAP_JITTERED",
+            "OBJECT_CATALOGUE_JITTERED"} <= set(science.values())
+    stack = next(p for p in _products(wd, "science_process") if _catg(p) == "JITTERED_IMAGE_SCI")
+    with fits.open(stack) as hdus:
+        chip = hdus[1].data
+        # flat-fielded: the raw sky carried the +-2.5 % response gradient, the stack's background
+        # is flat (CASU restores the median sky level after removing its structure)
+        left = float(np.median(chip[:, 100:300]))
+        right = float(np.median(chip[:, -300:-100]))
+        assert abs(right / left - 1.0) < 0.005, (left, right)
+    cat = next(p for p in _products(wd, "science_process") if _catg(p) == "OBJECT_CATALOGUE_JITTERED")
+    with fits.open(cat) as hdus:
+        found = sum(len(h.data) for h in hdus[1:] if h.data is not None)
+    assert found >= truth["stars"] // 4, found  # most of the injected stars are detected
