@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if own_process and args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
             install_interrupts()  # one line and exit 130 on Ctrl-C; the second one kills at once
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
     except KeyboardInterrupt:
         from reflexng.cli._common import say_interrupted
 
         workdir = getattr(args, "workdir", None)
         say_interrupted("reflexng: interrupted" + (f"; {workdir} is consistent" if workdir else ""))
-        return 130
+        code = 130
     except BrokenPipeError:  # e.g. `reflexng ... | head`: the reader has gone; exit quietly
         _quiet_stdout()
         return 0
@@ -104,3 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         verb = " ".join(v for v in (args.verb, getattr(args, "cascade_cmd", None),
                                     getattr(args, "recipes_cmd", None)) if v)
         return report(exc, args, verb)
+    if own_process:
+        from reflexng.cli._common import leave_if_interrupted
+
+        leave_if_interrupted(code)  # after Ctrl-C the verb has cleaned up: no slow interpreter shutdown
+    return code
