@@ -215,11 +215,13 @@ class _DaskHandle(JobHandle):
             err = self._error
             lost = type(err).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError",
                                           "CancelledError", "WorkerLost")
-            what = f"{type(err).__name__}: {err}".rstrip(": ")
+            worker = _worker_of(self.attempt_dir)
+            first = (str(err).splitlines() or [""])[0][:300]
             o = Outcome(ok=False, worker_lost=lost,
-                        reason=(f"the Dask worker running the job was lost ({what})" if lost
-                                else f"the Dask task failed: {what}"),
-                        trace={"executor": "dask", "worker": _worker_of(self.attempt_dir)})
+                        reason=(f"the Dask worker {worker or ''} running the job was lost ({type(err).__name__})"
+                                .replace("worker  ", "worker ") if lost
+                                else f"the Dask task failed: {type(err).__name__}: {first}".rstrip(": ")),
+                        trace={"executor": "dask", "worker": worker})
         if not o.log_tail:
             try:
                 o.log_tail = (self.attempt_dir / "log.txt").read_text(errors="replace").splitlines()[-LOG_TAIL:]

@@ -55,10 +55,10 @@ def run_attempt(attempt_dir: str, timeout: float | None, grace: float) -> dict[s
                 "reason": f"the Dask worker {prev} was lost while running the job"}
     with os.fdopen(fd, "w") as fh:
         json.dump({"worker": address, "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}, fh)
-    streams = open(adir / ".log-streams", "a", buffering=1)
+    streams = open(adir / ".log-streams", "ab", buffering=0)  # unbuffered: the client follows the log live
 
     def on_line(line: str, stream: str) -> None:
-        streams.write("e" if stream == "stderr" else "o")
+        streams.write(b"e" if stream == "stderr" else b"o")
 
     try:
         handle = _executor().start(adir, on_line=on_line, timeout=timeout, grace=grace)
