@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from exec_util import wait_dead
 
+if not os.environ.get("CI"):  # CI installs the dask extra (test extra): there these tests must run
+    pytest.importorskip("distributed")
+
 
 def test_worker_killed_mid_job_is_a_failed_attempt_not_a_hang(attempt):
     from reflexng.engine.executors import make_executor

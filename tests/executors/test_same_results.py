@@ -31,6 +31,10 @@ def _provenance(workdir):
 
 @pytest.mark.slow
 def test_demo_imaging_identical_on_fork_spawn_and_dask(tmp_path):
+    import os
+
+    if not os.environ.get("CI"):
+        pytest.importorskip("distributed")
     data = tmp_path / "data"
     subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--out", str(data), "--mode", "imaging",
                     "--size", "64", "--nights", "1"], check=True, capture_output=True, timeout=300)
