@@ -256,8 +256,12 @@ class DaskExecutor(Executor):
 
     def __init__(self, scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
                  config: str | None = None, start_timeout: float | None = None,
-                 resources: dict[str, float] | None = None, connect_timeout: float = 10.0) -> None:
+                 resources: dict[str, float] | None = None, connect_timeout: float = 10.0,
+                 worker_executor: str | None = "spawn") -> None:
         self.resources = resources
+        # how a worker runs the job's child process: spawn (default: a warm process per Dask worker; in
+        # benchmarks/engine.py half the per-job cost of fork there) | fork | None (the platform's default)
+        self.worker_executor = worker_executor
         self._cluster = None
         self.where = "LocalCluster"
         limit = DEFAULT_START_TIMEOUT if start_timeout is None else float(start_timeout)
@@ -329,8 +333,8 @@ class DaskExecutor(Executor):
 
         adir = Path(attempt_dir)
         key = f"reflexng-{adir.parent.name}-{adir.name}-{uuid.uuid4().hex[:8]}"
-        return self.submit(_DaskHandle(adir, on_line), run_attempt, str(adir), timeout, grace, key=key,
-                           priority=priority)
+        return self.submit(_DaskHandle(adir, on_line), run_attempt, str(adir), timeout, grace, self.worker_executor,
+                           key=key, priority=priority)
 
     def submit(self, handle: _DaskHandle, fn: Any, *args: Any, key: str, priority: int | None = None) -> _DaskHandle:
         """Submit ``fn(*args)`` for ``handle`` (unique key, ``pure=False``, earlier first, resources) and
