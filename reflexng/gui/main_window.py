@@ -47,7 +47,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("reflexng")
-        self.resize(1400, 900)
         self.prefs = prefs if prefs is not None else Preferences.load()
 
         self.session_bar = SessionBar(self)
@@ -117,6 +116,9 @@ class MainWindow(QMainWindow):
         if self.prefs.default_workdir:
             self.session_bar.workdir.setText(self.prefs.default_workdir)
         self._build_menus()
+        from reflexng.gui.window_size import fit_to_screen
+
+        fit_to_screen(self, self.prefs.window_size)  # fits the screen; the size of last time; whole combo texts
 
         from reflexng.gui.controller import Controller
 
@@ -224,5 +226,9 @@ class MainWindow(QMainWindow):
         self.sig_message.emit(text)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        from reflexng.gui.window_size import remember_size
+
+        if self.isVisible():
+            remember_size(self, self.prefs)
         self.controller.shutdown()
         super().closeEvent(event)

@@ -50,6 +50,7 @@ class Preferences:
     dask_scheduler: str = ""  # with executor "dask": address of a running scheduler; empty = a LocalCluster
     file_table_keywords: list[str] | None = None  # header keyword columns; None = the first few
     recent: list[RecentSession] = field(default_factory=list)
+    window_size: list[int] | None = None  # [width, height] the main window had when closed
 
     # ---------------------------------------------------------------- persistence
     @classmethod
