@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from exec_util import wait_dead
+
+if not os.environ.get("CI"):  # CI installs the dask extra (test extra): there these tests must run
+    pytest.importorskip("distributed")
 
 
 def test_worker_killed_mid_job_is_a_failed_attempt_not_a_hang(attempt):
@@ -98,3 +103,52 @@ def test_scheduler_needs_dask_executor(tmp_path):
     p = _run_cli(["--executor", "spawn", "--scheduler", "tcp://x:1"], tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip() == "reflexng: --scheduler and --cluster need --executor dask"
+
+
+def test_worker_lost_in_a_session_fails_the_job_then_the_policy_retries_it(tmp_path):
+    """failure policy "ask": the run pauses on the lost job; re-running it (what the GUI's Retry does)
+    makes a new attempt on the worker Dask brought back, and the run completes."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
+    import helpers
+
+    from reflexng.engine import Session
+    from reflexng.engine.executors import make_executor
+
+    ex = make_executor("dask", workers=1)
+    res = helpers.diamond(tmp_path / "raw", objects=("A",))
+    job = res.jobs["left-A"]
+    res.jobs["left-A"] = dataclasses.replace(job, recipe="test_sleep", parameters={**job.parameters, "seconds": 60.0})
+    s = Session(helpers.CASCADE, workdir=tmp_path / "work", executor="dask", executor_options={"shared": ex},
+                ordering="dfs", failure_policy="ask")
+    events = []
+    s.subscribe(events.append)
+    try:
+        s.use_organised(res)
+        s.start()
+        adir = tmp_path / "work/jobs/left/left-A/attempt-001"
+        end = time.monotonic() + 90
+        while not any(e.kind == "job_log" and e.job_id == "left-A" for e in events) and time.monotonic() < end:
+            time.sleep(0.05)
+        os.kill(json.loads((adir / "worker.json").read_text())["pid"], signal.SIGKILL)
+        end = time.monotonic() + 60
+        while not any(e.kind == "paused" for e in events) and time.monotonic() < end:
+            time.sleep(0.05)
+        failed = [e for e in events if e.kind == "job_failed"]
+        seq = [(e.kind, e.job_id, e.data.get("reason")) for e in events if e.kind != "job_log"]
+        assert [e.job_id for e in failed] == ["left-A"], "\n".join(map(str, seq))
+        assert "Dask worker" in failed[0].data["reason"] and "lost" in failed[0].data["reason"]
+        row = s.store.query("SELECT status, exit_reason FROM jobs WHERE job_id='left-A'")[0]
+        assert row["status"] == "failed" and "lost" in row["exit_reason"]
+        assert s.job_state("right-A") == "waiting" and s.job_state("final-A") == "skipped"
+        s.rerun("left-A", {"seconds": 0.2})  # the retry (a short sleep this time)
+        s.resume()
+        summary = s.wait(180)
+        assert summary is not None and summary.ok, summary
+        by_id = {j["id"]: j for j in summary.jobs}
+        assert (by_id["left-A"]["status"], by_id["left-A"]["attempt"]) == ("executed", 2)
+        assert all(by_id[j]["status"] == "executed" for j in ("right-A", "final-A"))
+        rows = s.store.query("SELECT attempt, status FROM jobs WHERE job_id='left-A' ORDER BY id")
+        assert [(r["attempt"], r["status"]) for r in rows] == [(1, "failed"), (2, "done")]
+    finally:
+        s.close()
+        ex.close()

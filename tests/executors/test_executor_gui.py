@@ -55,6 +55,12 @@ def test_preferences_dialog_keeps_the_executor(qtbot, tmp_path, monkeypatch):
 
 
 def test_dask_run_shows_workers_dashboard_trace_and_timeline(qtbot, tmp_path, monkeypatch):
+    import os
+
+    import pytest
+
+    if not os.environ.get("CI"):
+        pytest.importorskip("distributed")
     monkeypatch.setenv("REFLEXNG_CONFIG_DIR", str(tmp_path / "cfg"))
     from reflexng.gui.main_window import MainWindow
     from reflexng.gui.preferences import Preferences

@@ -215,11 +215,13 @@ class _DaskHandle(JobHandle):
             err = self._error
             lost = type(err).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError",
                                           "CancelledError", "WorkerLost")
-            what = f"{type(err).__name__}: {err}".rstrip(": ")
+            worker = _worker_of(self.attempt_dir)
+            first = (str(err).splitlines() or [""])[0][:300]
             o = Outcome(ok=False, worker_lost=lost,
-                        reason=(f"the Dask worker running the job was lost ({what})" if lost
-                                else f"the Dask task failed: {what}"),
-                        trace={"executor": "dask", "worker": _worker_of(self.attempt_dir)})
+                        reason=(f"the Dask worker {worker or ''} running the job was lost ({type(err).__name__})"
+                                .replace("worker  ", "worker ") if lost
+                                else f"the Dask task failed: {type(err).__name__}: {first}".rstrip(": ")),
+                        trace={"executor": "dask", "worker": worker})
         if not o.log_tail:
             try:
                 o.log_tail = (self.attempt_dir / "log.txt").read_text(errors="replace").splitlines()[-LOG_TAIL:]
@@ -254,8 +256,12 @@ class DaskExecutor(Executor):
 
     def __init__(self, scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
                  config: str | None = None, start_timeout: float | None = None,
-                 resources: dict[str, float] | None = None, connect_timeout: float = 10.0) -> None:
+                 resources: dict[str, float] | None = None, connect_timeout: float = 10.0,
+                 worker_executor: str | None = "spawn") -> None:
         self.resources = resources
+        # how a worker runs the job's child process: spawn (default: a warm process per Dask worker; in
+        # benchmarks/engine.py half the per-job cost of fork there) | fork | None (the platform's default)
+        self.worker_executor = worker_executor
         self._cluster = None
         self.where = "LocalCluster"
         limit = DEFAULT_START_TIMEOUT if start_timeout is None else float(start_timeout)
@@ -327,8 +333,8 @@ class DaskExecutor(Executor):
 
         adir = Path(attempt_dir)
         key = f"reflexng-{adir.parent.name}-{adir.name}-{uuid.uuid4().hex[:8]}"
-        return self.submit(_DaskHandle(adir, on_line), run_attempt, str(adir), timeout, grace, key=key,
-                           priority=priority)
+        return self.submit(_DaskHandle(adir, on_line), run_attempt, str(adir), timeout, grace, self.worker_executor,
+                           key=key, priority=priority)
 
     def submit(self, handle: _DaskHandle, fn: Any, *args: Any, key: str, priority: int | None = None) -> _DaskHandle:
         """Submit ``fn(*args)`` for ``handle`` (unique key, ``pure=False``, earlier first, resources) and

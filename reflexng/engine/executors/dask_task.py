@@ -1,8 +1,8 @@
 """What a Dask worker runs for one job attempt (importable on the worker without the client).
 
 The attempt folder is on a filesystem the worker shares with the client (same path). The task
-runs the recipe in a child process with the worker's local executor (``fork`` on Linux, else
-``spawn``), writing ``log.txt`` (and ``.log-streams``: one ``o``/``e`` per log line, so the
+runs the recipe in a child process with the worker's local executor (``spawn`` unless the
+client asks for ``fork``), writing ``log.txt`` (and ``.log-streams``: one ``o``/``e`` per log line, so the
 client can tell stdout from stderr while it follows the log), and returns a small record: exit
 status in words, product paths, QC, times, CPU time, peak memory, the worker's address. FITS
 data never travel through Dask. The client asks for a cancel by creating ``cancel`` in the
@@ -20,16 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-_local = None
+_local: dict[str, object] = {}
 
 
-def _executor():
-    global _local
-    if _local is None:
-        from reflexng.engine.executors import default_executor, make_executor
+def _executor(name: str | None):
+    """The worker's own local executor (one per worker process; ``None``: the platform's default)."""
+    from reflexng.engine.executors import check_name, make_executor
 
-        _local = make_executor(default_executor())
-    return _local
+    name = check_name(name)
+    if name not in _local:
+        _local[name] = make_executor(name, max_jobs=1)  # a Dask worker thread runs one job at a time
+    return _local[name]
 
 
 def _worker_address() -> str:
@@ -41,7 +42,7 @@ def _worker_address() -> str:
         return f"{socket.gethostname()} pid {os.getpid()}"
 
 
-def run_attempt(attempt_dir: str, timeout: float | None, grace: float) -> dict[str, Any]:
+def run_attempt(attempt_dir: str, timeout: float | None, grace: float, local: str | None = None) -> dict[str, Any]:
     adir = Path(attempt_dir)
     address = _worker_address()
     try:
@@ -55,13 +56,13 @@ def run_attempt(attempt_dir: str, timeout: float | None, grace: float) -> dict[s
                 "reason": f"the Dask worker {prev} was lost while running the job"}
     with os.fdopen(fd, "w") as fh:
         json.dump({"worker": address, "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}, fh)
-    streams = open(adir / ".log-streams", "a", buffering=1)
+    streams = open(adir / ".log-streams", "ab", buffering=0)  # unbuffered: the client follows the log live
 
     def on_line(line: str, stream: str) -> None:
-        streams.write("e" if stream == "stderr" else "o")
+        streams.write(b"e" if stream == "stderr" else b"o")
 
     try:
-        handle = _executor().start(adir, on_line=on_line, timeout=timeout, grace=grace)
+        handle = _executor(local).start(adir, on_line=on_line, timeout=timeout, grace=grace)
         cancel = adir / "cancel"
         while not handle.done():
             if os.path.exists(cancel):
