@@ -97,11 +97,15 @@ class Controller:
         """Load a cascade in a worker; on success draw it and fill targets/parameter sets."""
         if not name_or_path:
             return
+        if name_or_path == getattr(self, "_loading", None):  # Enter also activates the box: load once
+            return
+        self._loading = name_or_path
         from reflexng.cascade import load
 
         self.w.show_message(f"loading cascade {name_or_path} …")
 
         def loaded(cascade) -> None:
+            self._loading = None
             self.cascade = cascade
             self.w.inspection.reset()  # nothing of the previous cascade stays on screen
             self.w.log_view.clear()
@@ -127,7 +131,11 @@ class Controller:
             if then is not None:
                 then()
 
-        start_worker(load, name_or_path, on_finished=loaded, on_failed=self._fail(f"cannot load cascade {name_or_path}"))
+        def failed(message: str, tb: str) -> None:
+            self._loading = None
+            self._fail(f"cannot load cascade {name_or_path}")(message, tb)
+
+        start_worker(load, name_or_path, on_finished=loaded, on_failed=failed)
 
     def target(self) -> str | None:
         t = self.w.session_bar.target.currentText()
