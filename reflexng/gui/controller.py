@@ -175,6 +175,10 @@ class Controller:
             pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
             workflow_parameters=self.panes.workflow_overrides,
             failure_policy=self.w.run_controls.failure_policy.currentText(),
+            placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
+            executor=self.w.prefs.executor or None,
+            executor_options={"scheduler": self.w.prefs.dask_scheduler}
+            if self.w.prefs.executor == "dask" and self.w.prefs.dask_scheduler else None,
         )
         opened: dict = {}
 
@@ -347,6 +351,7 @@ class Controller:
         self.run_state.apply(ev)
         kind, jid, data = ev.kind, ev.job_id, ev.data or {}
         self.w.log_view.note_event(ev)
+        self.w.executor_status.on_event(ev, self.session)
         if kind == "job_log":
             self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
         elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_reused", "job_skipped", "job_stale"):

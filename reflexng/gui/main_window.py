@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.message)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
+        from reflexng.gui.executor_panel import ExecutorStatus
+
+        self.executor_status = ExecutorStatus(self)  # where jobs run; Dask: workers and dashboard link
+        self.statusBar().addPermanentWidget(self.executor_status)
 
         # stable names for the widgets inside composite panes
         self.run_button = self.run_controls.run_button
@@ -157,10 +161,19 @@ class MainWindow(QMainWindow):
         self.samp_action = QAction("Send product over SAMP (ds9, TOPCAT, Aladin)", self)
         self.samp_action.triggered.connect(lambda: self.controller.send_samp())
         t.addAction(self.samp_action)
+        self.timeline_action = QAction("Run timeline (wall, CPU, memory, worker per job)…", self)
+        self.timeline_action.triggered.connect(self._show_timeline)
+        t.addAction(self.timeline_action)
         self.export_prov_action = QAction("Export PROV-JSON of the selected product…", self)
         self.export_prov_action.triggered.connect(self._export_prov)
         t.addAction(self.export_prov_action)
         self.provenance_view.export_button.clicked.connect(self._export_prov)
+
+    def _show_timeline(self) -> None:
+        from reflexng.gui.executor_panel import TimelineDialog
+
+        self.timeline_dialog = TimelineDialog(str(self.controller.workdir()), self)
+        self.timeline_dialog.show()
 
     def refresh_recent_menu(self) -> None:
         self.recent_menu.clear()

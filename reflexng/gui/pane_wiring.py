@@ -84,6 +84,9 @@ class PaneWiring:
 
         start_worker(gather, on_finished=shown,
                      on_failed=self.c._fail(f"cannot read the parameters of {job_id}"))
+        from reflexng.gui.executor_panel import resources_text
+
+        start_worker(resources_text, s, job_id, on_finished=self.w.task_details.resources.setText)
 
     def refresh_states(self) -> None:
         self.w.task_details.update_states(self.c.run_state.state)

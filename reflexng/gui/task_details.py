@@ -79,6 +79,10 @@ class TaskDetailsPane(QScrollArea):
         lay.addWidget(self.parameters, 1)
         lay.addWidget(QLabel("<b>Jobs</b> (double-click to inspect)", body))
         lay.addWidget(self.jobs)
+        self.resources = QLabel(body)  # resource trace of the selected job's attempt
+        self.resources.setObjectName("taskResources")
+        self.resources.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.resources)
         self.replay_label = QLabel("<b>Replay command</b> (runs the selected job again by hand)", body)
         self.replay = QLineEdit(body)
         self.replay.setObjectName("replayCommand")
