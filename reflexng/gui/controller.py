@@ -97,11 +97,15 @@ class Controller:
         """Load a cascade in a worker; on success draw it and fill targets/parameter sets."""
         if not name_or_path:
             return
+        if name_or_path == getattr(self, "_loading", None):  # Enter also activates the box: load once
+            return
+        self._loading = name_or_path
         from reflexng.cascade import load
 
         self.w.show_message(f"loading cascade {name_or_path} …")
 
         def loaded(cascade) -> None:
+            self._loading = None
             self.cascade = cascade
             self.w.inspection.reset()  # nothing of the previous cascade stays on screen
             self.w.log_view.clear()
@@ -127,7 +131,11 @@ class Controller:
             if then is not None:
                 then()
 
-        start_worker(load, name_or_path, on_finished=loaded, on_failed=self._fail(f"cannot load cascade {name_or_path}"))
+        def failed(message: str, tb: str) -> None:
+            self._loading = None
+            self._fail(f"cannot load cascade {name_or_path}")(message, tb)
+
+        start_worker(load, name_or_path, on_finished=loaded, on_failed=failed)
 
     def target(self) -> str | None:
         t = self.w.session_bar.target.currentText()
@@ -151,36 +159,62 @@ class Controller:
             return
         from reflexng.engine import Session
 
-        self._close_session()
+        # the old session is closed and the new one opened in the worker too: both touch the
+        # database and the disk (a busy disk would freeze the window otherwise)
+        old, self.session = self.session, None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self.excluded = []
-        try:
-            self.session = Session(
-                self.cascade, dirs, self.target(), workdir=self.workdir(),
-                parameter_set=self.w.session_bar.parameter_set.currentData(),
-                ordering=self.w.run_controls.ordering.currentText(),
-                max_jobs=self.w.run_controls.jobs.value(),
-                pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
-                workflow_parameters=self.panes.workflow_overrides,
-                failure_policy=self.w.run_controls.failure_policy.currentText(),
-                placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
-                executor=self.w.prefs.executor or None,
-                executor_options={"scheduler": self.w.prefs.dask_scheduler}
-                if self.w.prefs.executor == "dask" and self.w.prefs.dask_scheduler else None,
-            )
-        except Exception as exc:  # e.g. the work directory is used by another reflexng
-            self.session = None
-            self.w.show_message(f"cannot open the work directory {self.workdir()}: {exc}")
-            return
-        self._unsubscribe = self.session.subscribe(self.bridge)
-        for task in self.w.cascade_view.breakpoints():
-            self.session.set_breakpoint(task, True)
+        cascade, target, workdir, bridge = self.cascade, self.target(), self.workdir(), self.bridge
+        breakpoints = self.w.cascade_view.breakpoints()
+        kwargs = dict(
+            parameter_set=self.w.session_bar.parameter_set.currentData(),
+            ordering=self.w.run_controls.ordering.currentText(),
+            max_jobs=self.w.run_controls.jobs.value(),
+            pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
+            workflow_parameters=self.panes.workflow_overrides,
+            failure_policy=self.w.run_controls.failure_policy.currentText(),
+            placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
+            executor=self.w.prefs.executor or None,
+            executor_options={"scheduler": self.w.prefs.dask_scheduler}
+            if self.w.prefs.executor == "dask" and self.w.prefs.dask_scheduler else None,
+        )
+        opened: dict = {}
+
+        def open_and_organise(progress=None, cancelled=None):  # worker thread
+            if old is not None:
+                try:
+                    old.close()
+                except Exception:  # noqa: BLE001 - a damaged old session must not block the new one
+                    pass
+            try:
+                s = Session(cascade, dirs, target, workdir=workdir, **kwargs)
+            except Exception as exc:  # e.g. the work directory is used by another reflexng
+                raise RuntimeError(f"cannot open the work directory {workdir}: {exc}") from exc
+            opened["session"], opened["unsubscribe"] = s, s.subscribe(bridge)
+            for task in breakpoints:
+                s.set_breakpoint(task, True)
+            return s.organise(progress=progress, cancelled=cancelled)
+
+        def adopt() -> None:  # GUI thread: the session opened in the worker is the window's
+            if "session" in opened:
+                self.session, self._unsubscribe = opened["session"], opened["unsubscribe"]
+
+        def finished(result) -> None:
+            adopt()
+            self._organised(result)
+
+        def failed(message: str, tb: str) -> None:
+            adopt()
+            self._organise_failed(message, tb)
+
         self.w.session_bar.organise_button.setEnabled(False)
         self.w.show_message(f"organising {', '.join(dirs)} …")
         from reflexng.gui.organise_task import organise_with_progress
 
         # progress and Cancel in a non-modal dialog; the organiser runs in a worker
-        self.organise_task = organise_with_progress(self.w, self.session.organise, self._organised,
-                                                    self._organise_failed)
+        self.organise_task = organise_with_progress(self.w, open_and_organise, finished, failed)
 
     def _organise_failed(self, message: str, tb: str) -> None:
         self.w.session_bar.organise_button.setEnabled(True)

@@ -230,7 +230,9 @@ class ImageViewer(QWidget):
             curve = stretch_curve("linear")
             base = colour_map(DIFFERENCE_MAP)
         else:
-            lo, hi = display_limits(self.shown, self.scale_combo.currentText())
+            scale = self.scale_combo.currentText()
+            cached = self.plane.limits.get(scale) if self.plane is not None and self.shown is self.plane.data else None
+            lo, hi = cached if cached is not None else display_limits(self.shown, scale)
             stretch = self.stretch_combo.currentText()
             sample = _sample(self.shown) if stretch == "histeq" else None
             curve = stretch_curve(stretch, 256, sample, (lo, hi))

@@ -35,6 +35,7 @@ class Plane:
     wcs: Any = None
     extensions: list[Extension] = field(default_factory=list)
     ext: int = 0
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # computed in the worker
 
 
 WAVE_COLUMNS = ("wave", "wavelength", "lambda", "wl")
@@ -302,6 +303,7 @@ def load_product(path: str | os.PathLike) -> LoadedProduct:
         out.header = header_text(path, 0)
         if out.kind == "image":
             out.plane = read_plane(path)
+            out.plane.limits["zscale"] = display_limits(out.plane.data, "zscale")  # off the GUI thread
         elif out.kind == "spectrum":
             out.spectrum = read_spectrum(path, with_error=True)
             if any(e.kind == "table" for e in out.extensions):

@@ -132,3 +132,28 @@ def test_replay_command_in_the_task_pane_and_workdir_in_the_status_bar(qtbot, se
     (other / LOCK_NAME).write_text(f"999999999 on {socket.gethostname()}\n")
     assert "free (last used by PID 999999999, which has ended)" in describe(other, False)
     win.close()
+
+
+def test_one_enter_in_the_cascade_box_loads_the_cascade_once(qtbot):
+    from PySide6.QtCore import Qt
+
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+    from reflexng.gui.worker import wait_for_workers
+
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    win.show()
+    loads: list = []
+    win.sig_cascade_loaded.connect(loads.append)
+    box = win.session_bar.cascade
+    box.setFocus()
+    box.lineEdit().setText("demo_imaging")
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=30000):
+        qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    wait_for_workers()
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # deliver any second load's result (there must be none)
+    assert len(loads) == 1
+    win.close()
