@@ -218,6 +218,7 @@ class _Run:
             scanned = self.scan(entries, subset=False)
             records = classify(scanned, self.cascade, excluded=self.excluded,
                                content_hash=content_hash)
+            del scanned  # the scan's records are not needed while planning
         else:
             records = self._classify_changed(entries, prev, content_hash)
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
