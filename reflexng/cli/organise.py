@@ -67,14 +67,26 @@ def run(args) -> int:
 
         where = locate_cascade(args.cascade)
         validated = where is not None and was_validated(args.workdir, where)
+    before = set(sys.modules)
     try:
-        # a cascade whose contents validated clean before is not validated again
-        cascade = load(args.cascade, validate=not validated)
+        cascade = load(args.cascade, validate=False)
+        # what the cascade imported (not what validating it imports)
+        deps = set(sys.modules) - before
+        if not validated:  # a cascade whose contents validated clean before is not again
+            from reflexng.cascade.errors import CascadeValidationError
+            from reflexng.cascade.validate import validate
+
+            bad = [p for p in validate(cascade, check_recipes=False) if p.severity == "error"]
+            if bad:
+                raise CascadeValidationError(bad)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     from reflexng.organiser import organise
+    from reflexng.organiser.store import module_files, register_dependencies
 
+    deps = module_files(deps)
+    register_dependencies(cascade.path, deps)
     try:
         result = organise(
             cascade, args.data, args.target, workflow_parameters=params,
@@ -111,4 +123,9 @@ def run(args) -> int:
         attach_output(result, kind, kept.blob())
         if not validated:
             mark_validated(args.workdir, cascade.path)
+        from reflexng.organiser.store import remember_dependencies
+
+        # what the cascade imported (its helper modules, wherever they are): the next
+        # unchanged request checks them before writing the stored output
+        remember_dependencies(args.workdir, cascade.path, deps)
     return 0

@@ -293,3 +293,35 @@ def test_cli_unchanged_writes_the_stored_output_without_heavy_imports(tmp_path, 
     after = _cli(*args)
     assert after.stdout != changed.stdout
     assert after.stdout == _cli(*[a for a in args if a not in ("--workdir", tmp_path / "w")]).stdout
+
+
+def test_cli_unchanged_checks_modules_the_cascade_imports(tmp_path):
+    """A helper module outside the cascade's folder (here on PYTHONPATH) is part of it too."""
+    import subprocess
+    import sys
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "site_names.py").write_text('BIAS = "BIAS"\n')
+    folder = tmp_path / "cascade"
+    folder.mkdir()
+    text = MINI.read_text().replace('classification_rule("BIAS"', 'classification_rule(site_names.BIAS')
+    (folder / "mini.py").write_text("import site_names\n" + text)
+    raw = tmp_path / "raw"
+    _night(raw)
+    env = dict(os.environ, PYTHONPATH=str(lib))
+    cmd = [sys.executable, "-m", "reflexng", "organise", "--cascade", str(folder / "mini.py"),
+           "--data", str(raw), "--target", "flat", "--workdir", str(tmp_path / "w"), "--json"]
+
+    def run():
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    first = run()
+    assert {f["category"] for f in first["files"]} == {"BIAS", "FLAT"}
+    assert run() == first
+    _clock[0] += 10**9
+    (lib / "site_names.py").write_text('BIAS = "OFFSET"\n')
+    os.utime(lib / "site_names.py", ns=(_clock[0], _clock[0]))
+    assert {f["category"] for f in run()["files"]} == {"OFFSET", "FLAT"}
