@@ -73,9 +73,18 @@ def run(args) -> int:
 
         where = locate_cascade(args.cascade)
         validated = where is not None and was_validated(args.workdir, where)
+    before = set(sys.modules)
     try:
-        # a cascade whose contents validated clean before is not validated again
-        cascade = load(args.cascade, validate=not validated)
+        cascade = load(args.cascade, validate=False)
+        # what the cascade imported (not what validating it imports)
+        deps = set(sys.modules) - before
+        if not validated:  # a cascade whose contents validated clean before is not again
+            from reflexng.cascade.errors import CascadeValidationError
+            from reflexng.cascade.validate import validate
+
+            bad = [p for p in validate(cascade, check_recipes=False) if p.severity == "error"]
+            if bad:
+                raise CascadeValidationError(bad)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -87,7 +96,10 @@ def run(args) -> int:
     from reflexng.cli._progress import stage
     from reflexng.cli.datasets import target_of
     from reflexng.organiser import organise
+    from reflexng.organiser.store import module_files, register_dependencies
 
+    deps = module_files(deps)
+    register_dependencies(cascade.path, deps)
     try:
         with stage("scanning and organising", json_mode=args.json) as update:
             result = organise(
@@ -125,4 +137,9 @@ def run(args) -> int:
         attach_output(result, kind, kept.blob())
         if not validated:
             mark_validated(args.workdir, cascade.path)
+        from reflexng.organiser.store import remember_dependencies
+
+        # what the cascade imported (its helper modules, wherever they are): the next
+        # unchanged request checks them before writing the stored output
+        remember_dependencies(args.workdir, cascade.path, deps)
     return 0

@@ -4,11 +4,12 @@ header keywords) with filter and search."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from itertools import chain
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate, chain
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -69,7 +70,7 @@ class FileTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.records: list[Any] = list(records)
         self.keywords: list[str] = list(keywords)
-        self._keys: list[str] | None = None
+        self._keys: list[tuple[str, list[int]]] | None = None  # per column: text, row starts
         self._visible: list[int] | None = None  # indices into records; None: every record
         self.status: str | None = None
         self.text = ""
@@ -98,37 +99,93 @@ class FileTableModel(QAbstractTableModel):
         recs = self.records
         if not self.status and not self.text:
             return None
-        rows: Iterable[int] = range(len(recs))
+        rows: list[int] | None = None
+        if self.text:
+            rows = self._search(self.text)
         if self.status:
             st = self.status
-            rows = [i for i in rows if recs[i].status == st]
-        if self.text:
-            keys = self.search_keys()
-            t = self.text
-            rows = [i for i in rows if t in keys[i]]
-        return list(rows)
+            rows = [i for i in (range(len(recs)) if rows is None else rows) if recs[i].status == st]
+        return rows
 
-    def search_keys(self) -> list[str]:
-        """Every column of every record in lower case (made on the first search, column by
-        column: ~1 µs a file)."""
+    def _search(self, text: str) -> list[int]:
+        """Rows (in order) with ``text`` in some column, case-insensitively: one ``str.find``
+        loop over each column's text (all rows of a column joined, lower case) and a
+        bisection from the match's offset to its row."""
+        hits: set[int] = set()
+        for column, starts in self.search_columns():
+            pos = column.find(text)
+            while pos >= 0:
+                row = bisect_right(starts, pos) - 1
+                hits.add(row)
+                nxt = starts[row + 1] if row + 1 < len(starts) else len(column)
+                pos = column.find(text, nxt)
+        return sorted(hits)
+
+    def search_columns(self) -> list[tuple[str, list[int]]]:
+        """Per column: the lower-case text of every row joined by newlines, and where each
+        row starts (made on the first search, a column at a time, C loops mostly)."""
         if self._keys is None:
-            recs = self.records
-            basename = os.path.basename
-            cols = [
-                [basename(r.path) for r in recs],
-                [r.category or "" for r in recs],
-                [r.status for r in recs],
-                [r.reason or (f"duplicate of {basename(r.duplicate_of)}" if r.duplicate_of else "")
-                 for r in recs],
-            ]
-            for k in self.keywords:
-                cols.append([_text(r.headers.get(k)) for r in recs])
-            self._keys = ["\t".join(t).lower() for t in zip(*cols)]
+            self._keys = []
+        ncols = len(BASE_COLUMNS) + len(self.keywords)
+        while len(self._keys) < ncols:
+            self._keys.append(self._column_text(len(self._keys)))
         return self._keys
 
+    def warm(self, chunk: int = 30000):
+        """A generator building the search columns a slice at a time (``FileTable`` runs it
+        in idle time after loading, so the first search does not pay for them)."""
+        recs = self.records
+        if self._keys is None:
+            self._keys = []
+        ncols = len(BASE_COLUMNS) + len(self.keywords)
+        while self.records is recs and self._keys is not None and len(self._keys) < ncols:
+            col = len(self._keys)
+            texts: list[str] = []
+            for lo in range(0, len(recs), chunk):
+                texts.extend(self._texts(col, recs[lo:lo + chunk]))
+                yield
+                if self.records is not recs or self._keys is None or len(self._keys) != col:
+                    return  # new records, keywords or a search built it meanwhile
+            self._keys.append(self._finish(texts))
+            yield
+
+    def _column_text(self, col: int) -> tuple[str, list[int]]:
+        return self._finish(self._texts(col, self.records))
+
+    def _texts(self, col: int, recs: Sequence[Any]) -> list[str]:
+        if col == 0:
+            sep = os.sep
+            texts = [r.path[r.path.rfind(sep) + 1:] for r in recs]
+        elif col == 1:
+            texts = [r.category or "" for r in recs]
+        elif col == 2:
+            texts = [r.status for r in recs]
+        elif col == 3:
+            texts = [self._value(r, 3) if r.duplicate_of else r.reason for r in recs]
+        else:
+            k = self.keywords[col - len(BASE_COLUMNS)]
+            vals = [r.headers.get(k) for r in recs]
+            texts = ["" if v is None else v if v.__class__ is str else str(v) for v in vals]
+        return texts
+
+    @staticmethod
+    def _finish(texts: list[str]) -> tuple[str, list[int]]:
+        joined = "\n".join(texts)
+        lowered = joined.lower()
+        if len(lowered) != len(joined):  # a character whose lower case is longer (İ)
+            texts = [t.lower() for t in texts]
+            lowered = "\n".join(texts)
+        starts = [0, *accumulate(len(t) + 1 for t in texts)][:-1] if texts else []
+        return lowered, starts
+
     def search_key(self, row: int) -> str:
-        """The search text of a visible row."""
-        return self.search_keys()[self.source_row(row)]
+        """The search text of a visible row (its columns in lower case, tab-separated)."""
+        i = self.source_row(row)
+        out = []
+        for column, starts in self.search_columns():
+            end = starts[i + 1] - 1 if i + 1 < len(starts) else len(column)
+            out.append(column[starts[i]:end])
+        return "\t".join(out)
 
     def source_row(self, row: int) -> int:
         """Index in ``records`` of a visible row."""
@@ -186,9 +243,7 @@ class FileTableModel(QAbstractTableModel):
 
         order_idx = sorted(range(len(recs)), key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self.records = [recs[i] for i in order_idx]
-        if self._keys is not None:
-            keys = self._keys
-            self._keys = [keys[i] for i in order_idx]
+        self._keys = None
         self._visible = self._filtered()
         self.layoutChanged.emit()
 
@@ -269,6 +324,7 @@ class FileTable(QWidget):
 
     def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
         self.model.set_records(records, keywords)
+        self._start_warming()
         counts: dict[str, int] = {}
         for r in self.model.records:
             counts[r.status] = counts.get(r.status, 0) + 1
@@ -276,6 +332,22 @@ class FileTable(QWidget):
             f"{len(self.model.records)} files: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         )
         self.view.resizeColumnToContents(0)
+
+    def _start_warming(self) -> None:
+        """Build the search text in idle time, a slice (< ~50 ms) per event-loop turn."""
+        self._warming = self.model.warm()
+        QTimer.singleShot(0, self._warm_step)
+
+    def _warm_step(self) -> None:
+        gen = getattr(self, "_warming", None)
+        if gen is None:
+            return
+        try:
+            next(gen)
+        except StopIteration:
+            self._warming = None
+            return
+        QTimer.singleShot(0, self._warm_step)
 
     # ------------------------------------------------------------------ column chooser
     def fill_columns_menu(self) -> None:
@@ -295,6 +367,7 @@ class FileTable(QWidget):
     def set_keywords(self, keywords: Sequence[str]) -> None:
         """Show these keyword columns (the rows are kept)."""
         self.model.set_records(self.model.records, list(keywords))
+        self._start_warming()
         wanted = set(keywords)
         for a in self.columns_menu.actions():
             a.blockSignals(True)
@@ -307,6 +380,7 @@ class FileTable(QWidget):
         keys = [k for k in self.model.keywords if k in checked] + [
             k for k in self.available if k in checked and k not in self.model.keywords]
         self.model.set_records(self.model.records, keys)
+        self._start_warming()
         self.sig_columns_changed.emit(keys)
 
     def _current_changed(self, current, _previous) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import gc
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -217,6 +218,7 @@ class _Run:
             scanned = self.scan(entries, subset=False)
             records = classify(scanned, self.cascade, excluded=self.excluded,
                                content_hash=content_hash)
+            del scanned  # the scan's records are not needed while planning
         else:
             records = self._classify_changed(entries, prev, content_hash)
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
@@ -243,13 +245,9 @@ class _Run:
         scanned = self.scan(todo, subset=True, forget=forget) if todo or forget else []
         # duplicates depend on other files: every file sharing a header digest with another
         # is classified again, together with the others of its digest
-        seen: dict[str, int] = {}
-        for r in keep.values():
-            if r.header_digest:
-                seen[r.header_digest] = seen.get(r.header_digest, 0) + 1
-        for s in scanned:
-            if s.header_digest and s.status == "ok":
-                seen[s.header_digest] = seen.get(s.header_digest, 0) + 1
+        seen = Counter([r.header_digest for r in keep.values()])
+        seen.update([s.header_digest for s in scanned if s.status == "ok"])
+        seen.pop("", None)
         clash = {d for d, n in seen.items() if n > 1}
         if clash:
             again = [p for p, r in keep.items() if r.header_digest in clash]
@@ -260,20 +258,16 @@ class _Run:
                     del keep[p]
         fresh = classify(scanned, self.cascade, excluded=self.excluded, content_hash=content_hash)
         excluded = self.excluded
-        for p, r in keep.items():
-            if r.excluded != (p in excluded):
-                d = dict(r.__dict__)
-                d["excluded"] = p in excluded
-                rec = object.__new__(type(r))
-                object.__setattr__(rec, "__dict__", d)
-                keep[p] = rec
-        by_path = {r.path: r for r in fresh}
-        rec_changes: dict[str, Any] = {p: r for p, r in by_path.items() if old_rec.get(p) is not r}
-        by_path.update(keep)
-        for p, r in keep.items():
-            if old_rec.get(p) is not r:
-                rec_changes[p] = r
-        rec_changes.update(dict.fromkeys(p for p in old_rec if p not in by_path))
+        rec_changes: dict[str, Any] = {r.path: r for r in fresh}
+        for p in [p for p, r in keep.items() if r.excluded != (p in excluded)]:
+            d = dict(keep[p].__dict__)
+            d["excluded"] = p in excluded
+            rec = object.__new__(type(keep[p]))
+            object.__setattr__(rec, "__dict__", d)
+            keep[p] = rec_changes[p] = rec
+        by_path = dict(keep)
+        by_path.update({r.path: r for r in fresh})
+        rec_changes.update(dict.fromkeys(forget))
         ent_changes: dict[str, Any] = {e[0]: e for e in todo}
         ent_changes.update(dict.fromkeys(forget))
         self.changes = (rec_changes, ent_changes)

@@ -145,7 +145,9 @@ def keys(
     the classification of unchanged files.
     """
     cfp = cascade_fingerprint(cascade_path)
+    deps = _DEPENDENCIES.get(os.fspath(cascade_path))
     base = {
+        "dependencies": _stats(deps) if deps else [],
         "format": FORMAT,
         "code": code_fingerprint(),
         "cascade": cfp,
@@ -484,6 +486,68 @@ def _validated_id(cascade_path: str) -> str:
     return hashlib.sha256(f"{code_fingerprint()}|{cascade_fingerprint(cascade_path)}".encode()).hexdigest()
 
 
+DEPS = "organise_cascade_deps"  # modules a cascade imported when it was loaded
+# cascade path -> source files of the modules it imported when loaded in this process
+# (registered by whoever loaded it; part of the request key)
+_DEPENDENCIES: dict[str, list[str]] = {}
+
+
+def register_dependencies(cascade_path: str, files: Iterable[str]) -> None:
+    """Make the modules a cascade imported part of its stored results' keys (the CLI
+    registers what ``load`` imported; without it only the cascade's folder counts)."""
+    _DEPENDENCIES[os.fspath(cascade_path)] = sorted(set(files))
+
+
+def module_files(names: Iterable[str]) -> list[str]:
+    """Source files of the named (loaded) modules."""
+    import sys
+
+    out = []
+    for n in names:
+        f = getattr(sys.modules.get(n), "__file__", None)
+        if f:
+            out.append(os.path.abspath(f))
+    return sorted(set(out))
+
+
+def _stats(files: Iterable[str]) -> list[list]:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append([f, st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([f, -1, -1])
+    return out
+
+
+def remember_dependencies(workdir: str | os.PathLike, cascade_path: str, files: Iterable[str]) -> None:
+    """Keep size + mtime of the modules a cascade imported (helpers anywhere: an instrument
+    package, a shared module); the CLI's fast path re-checks them."""
+    con = sqlite3.connect(db_path(workdir), timeout=30.0, isolation_level=None)
+    try:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {DEPS} (id TEXT PRIMARY KEY, deps TEXT)")
+        con.execute(f"INSERT OR REPLACE INTO {DEPS} VALUES (?, ?)",
+                    (_validated_id(cascade_path), json.dumps(_stats(files))))
+    finally:
+        con.close()
+
+
+def dependencies_unchanged(st: ResultStore, cascade_path: str) -> list[str] | None:
+    """The modules the cascade imported at its last load when they are all unchanged,
+    else None."""
+    try:
+        row = st.con.execute(f"SELECT deps FROM {DEPS} WHERE id = ?",
+                             (_validated_id(cascade_path),)).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    deps = json.loads(row[0])
+    files = [d[0] for d in deps]
+    return files if _stats(files) == deps else None
+
+
 def was_validated(workdir: str | os.PathLike, cascade_path: str) -> bool:
     """True when this cascade, with these contents and this code, loaded without validation
     errors before in ``workdir`` (the CLI then loads it without validating again)."""
@@ -593,6 +657,10 @@ def stored_output(
     if st is None:
         return None
     try:
+        deps = dependencies_unchanged(st, path)
+        if deps is None:
+            return None
+        register_dependencies(path, deps)  # the key the slow path used
         roots = [str(Path(d).resolve()) for d in data_dirs]
         key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
                       parameter_set=parameter_set, recipe_parameters=None, excluded=(),

@@ -238,3 +238,90 @@ def test_changed_file_once_during_organise_is_organised_again(mini, tmp_path):
     result = organise(mini, raw, "flat", workdir=work, progress=rewrite_once)
     assert result.file(str(victim)).category == "FLAT"  # the state after the change
     assert dump(result) == dump(organise(mini, raw, "flat"))
+
+
+PROBE = """import sys, runpy
+sys.argv = ["reflexng", *sys.argv[1:]]
+try:
+    runpy.run_module("reflexng", run_name="__main__")
+except SystemExit as exc:
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "astropy", "networkx"))
+    print("HEAVY:" + ",".join(heavy), file=sys.stderr)
+    raise
+"""
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", PROBE, "organise", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _heavy(p) -> str:
+    return [line for line in p.stderr.splitlines() if line.startswith("HEAVY:")][-1][6:]
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_cli_unchanged_writes_the_stored_output_without_heavy_imports(tmp_path, as_json):
+    folder = tmp_path / "cascade"
+    folder.mkdir()
+    cascade_file = folder / "mini.py"
+    shutil.copyfile(MINI, cascade_file)
+    raw = tmp_path / "raw"
+    _night(raw)
+    args = ["--cascade", cascade_file, "--data", raw, "--target", "flat", "--workdir", tmp_path / "w"]
+    if as_json:
+        args.append("--json")
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr
+    again = _cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert _heavy(again) == ""  # no numpy, astropy or networkx on the unchanged path
+    plain = _cli(*[a for a in args if a not in ("--workdir", tmp_path / "w")])
+    assert plain.stdout == first.stdout  # the same as organising without a work directory
+    # a changed cascade file is never answered from the store
+    cascade_file.write_text(cascade_file.read_text().replace('classification_rule("BIAS"',
+                                                             'classification_rule("ZERO"'))
+    changed = _cli(*args)
+    assert changed.returncode == 0, changed.stderr
+    assert "ZERO" in changed.stdout and changed.stdout != first.stdout
+    # a changed file is organised again: its new contents show
+    put(raw / "bias_0.fits", header_of("FLAT", 0, 9, 1))
+    after = _cli(*args)
+    assert after.stdout != changed.stdout
+    assert after.stdout == _cli(*[a for a in args if a not in ("--workdir", tmp_path / "w")]).stdout
+
+
+def test_cli_unchanged_checks_modules_the_cascade_imports(tmp_path):
+    """A helper module outside the cascade's folder (here on PYTHONPATH) is part of it too."""
+    import subprocess
+    import sys
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "site_names.py").write_text('BIAS = "BIAS"\n')
+    folder = tmp_path / "cascade"
+    folder.mkdir()
+    text = MINI.read_text().replace('classification_rule("BIAS"', 'classification_rule(site_names.BIAS')
+    (folder / "mini.py").write_text("import site_names\n" + text)
+    raw = tmp_path / "raw"
+    _night(raw)
+    env = dict(os.environ, PYTHONPATH=str(lib))
+    cmd = [sys.executable, "-m", "reflexng", "organise", "--cascade", str(folder / "mini.py"),
+           "--data", str(raw), "--target", "flat", "--workdir", str(tmp_path / "w"), "--json"]
+
+    def run():
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    first = run()
+    assert {f["category"] for f in first["files"]} == {"BIAS", "FLAT"}
+    assert run() == first
+    _clock[0] += 10**9
+    (lib / "site_names.py").write_text('BIAS = "OFFSET"\n')
+    os.utime(lib / "site_names.py", ns=(_clock[0], _clock[0]))
+    assert {f["category"] for f in run()["files"]} == {"OFFSET", "FLAT"}
