@@ -59,7 +59,10 @@ def ensure_demo_data(mode: str, out: Path, size: int | None = None) -> Path:
     print(f"reflexng demo: writing simulated {mode} data to {data} (once) ...", file=sys.stderr)
     sim = importlib.import_module(f"reflexng.simulate.{mode}")
     kwargs = {} if size is None else {"size": size}
-    sim.generate(data, **kwargs)
+    from reflexng.cli._progress import stage
+
+    with stage(f"writing the simulated {mode} data"):
+        sim.generate(data, **kwargs)
     return data
 
 
