@@ -127,9 +127,10 @@ def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> i
     for j in failed:
         print(f"  FAILED {j['task']} ({j['id']}): {j['reason']}")
     if summary.exported:
-        print(f"End products in {Path(workdir) / 'end_products'}:")
+        print("End products:")
         for e in summary.exported:
             names = ", ".join(Path(p).name for p in e["new"] + e["updated"] + e["unchanged"])
-            print(f"  {e['dataset']}/  {names}")
+            print(f"  {e['folder']}")
+            print(f"      {names}")
     print(f"Work directory: {workdir}")
     return 0 if not failed else 1
