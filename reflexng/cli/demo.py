@@ -59,7 +59,10 @@ def ensure_demo_data(mode: str, out: Path, size: int | None = None) -> Path:
     print(f"reflexng demo: writing simulated {mode} data to {data} (once) ...", file=sys.stderr)
     sim = importlib.import_module(f"reflexng.simulate.{mode}")
     kwargs = {} if size is None else {"size": size}
-    sim.generate(data, **kwargs)
+    from reflexng.cli._progress import stage
+
+    with stage(f"writing the simulated {mode} data"):
+        sim.generate(data, **kwargs)
     return data
 
 
@@ -124,9 +127,10 @@ def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> i
     for j in failed:
         print(f"  FAILED {j['task']} ({j['id']}): {j['reason']}")
     if summary.exported:
-        print(f"End products in {Path(workdir) / 'end_products'}:")
+        print("End products:")
         for e in summary.exported:
             names = ", ".join(Path(p).name for p in e["new"] + e["updated"] + e["unchanged"])
-            print(f"  {e['dataset']}/  {names}")
+            print(f"  {e['folder']}")
+            print(f"      {names}")
     print(f"Work directory: {workdir}")
     return 0 if not failed else 1

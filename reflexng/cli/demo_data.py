@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from pathlib import Path
 
 from reflexng.cli._common import fail
@@ -82,10 +81,11 @@ def run(args) -> int:
                 size = demo_size(mode, args.size)
                 if size is not None:
                     kwargs["size"] = size
-                if not args.json:
-                    print(f"writing simulated {mode} data to {target} ...", file=sys.stderr, flush=True)
+                from reflexng.cli._progress import stage
+
                 folders[mode] = target
-                summaries[mode] = mod.generate(target, **kwargs)
+                with stage(f"writing simulated {mode} data to {target}", json_mode=args.json):
+                    summaries[mode] = mod.generate(target, **kwargs)
     except ModuleNotFoundError as exc:
         return fail(f"demo-data: simulator not built yet ({exc.name})")
     except OSError as exc:

@@ -168,3 +168,20 @@ def test_clear_errors(data, calib, tmp_path):
         run_recipe("demo_spec_response", [(data.raw("STD", 1)[0], "STD"), *_cal(calib, 1)], tmp_path / "d")
     with pytest.raises(ValueError, match="strategy"):
         run_recipe("demo_spec_flat_select", [], tmp_path / "e", strategy="nearest")
+
+
+def test_phase3_spectra_read_by_specutils(reduced):
+    """The combined spectrum (ESO Phase-3 layout) reads with specutils, units and errors intact."""
+    specutils = pytest.importorskip("specutils")
+    from astropy import units as u
+
+    from reflexng.recipes.builtin.spectroscopy_io import register_specutils
+
+    assert register_specutils()
+    path = reduced[1]["combined"].products[0][0]
+    cls = getattr(specutils, "Spectrum", None) or specutils.Spectrum1D
+    s = cls.read(path)
+    t, _th, _ph = _table(path)
+    assert s.spectral_axis.unit == u.AA and np.allclose(s.spectral_axis.value, t["WAVE"])
+    assert s.flux.unit.is_equivalent(u.erg / u.s / u.cm**2 / u.AA) and np.allclose(s.flux.value, t["FLUX"])
+    assert np.allclose(s.uncertainty.array, t["ERR"])

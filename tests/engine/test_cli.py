@@ -112,7 +112,8 @@ def test_provenance_cli_and_prov_json(tmp_path, data, capsys):
     # text form, starting from the end-product copy (found by content)
     assert main(["provenance", s["end_products"][0], "--workdir", str(w)]) == 0
     text = capsys.readouterr().out
-    assert "made by job" in text and "recipe test_noop 1.0" in text and "raw_B.fits [SCI] raw file" in text
+    assert "made by job" in text and "recipe test_noop 1.0" in text and "1 raw [SCI]: raw_B.fits" in text
+    assert text.count("task prep,") == 2 and text.count("(shown above)") == 2  # each job once, then a pointer up
     assert "replay.sh" in text
     # a raw file is not a product
     assert main(["provenance", str(data / "raw_A.fits"), "--workdir", str(w)]) == 2

@@ -212,3 +212,45 @@ def detector_noise(header: Mapping[str, Any]) -> tuple[float, float]:
     gain = float(header.get("HIERARCH ESO DET OUT1 GAIN", 1.0) or 1.0)
     ron_e = float(header.get("HIERARCH ESO DET OUT1 RON", 0.0) or 0.0)
     return gain, ron_e / gain
+
+
+def register_specutils() -> bool:
+    """Teach specutils (when installed) to read ESO Phase-3 1-D spectra: ``Spectrum1D.read(path)``.
+
+    specutils has no ESO loader and its tabular reader expects one row per pixel; this registers
+    ``"ESO Phase 3 spectrum"`` (auto-identified by ``VOCLASS = 'SPECTRUM v2.0'``). Returns False
+    when specutils is not installed (it is not a dependency of reflexng)."""
+    try:
+        import specutils
+        from specutils.io.registers import data_loader, io_registry
+    except ImportError:
+        return False
+    Spectrum1D = getattr(specutils, "Spectrum", None) or specutils.Spectrum1D  # specutils >= 2: Spectrum
+
+    name = "ESO Phase 3 spectrum"
+    if name in {r["Format"] for r in io_registry.get_formats(Spectrum1D)}:
+        return True
+
+    def identify(origin, *args, **kwargs) -> bool:
+        try:
+            with fits.open(args[0], memmap=False) as hdul:
+                return "SPECTRUM" in hdul and str(hdul["SPECTRUM"].header.get("VOCLASS", "")).startswith("SPECTRUM")
+        except (OSError, TypeError, ValueError):
+            return False
+
+    @data_loader(name, identifier=identify, dtype=Spectrum1D, extensions=["fits"], priority=10)
+    def _load(path, **kwargs):
+        from astropy import units as u
+        from astropy.nddata import StdDevUncertainty
+
+        with fits.open(path, memmap=False) as hdul:
+            t = hdul["SPECTRUM"]
+            cols = spectrum_columns(t.data)
+            wu = u.Unit(t.columns["WAVE"].unit or "Angstrom", format="fits")
+            fu = u.Unit(t.columns["FLUX"].unit or "", format="fits", parse_strict="silent")
+            meta = {"header": hdul[0].header.copy()}
+            err = cols.get("ERR")
+            return Spectrum1D(flux=np.asarray(cols["FLUX"]) * fu, spectral_axis=np.asarray(cols["WAVE"]) * wu,
+                              uncertainty=StdDevUncertainty(np.asarray(err)) if err is not None else None, meta=meta)
+
+    return True
