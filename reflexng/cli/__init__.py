@@ -25,9 +25,15 @@ VERBS = {
     "gui": "gui",
     "cascade": "cascade_cmd",
     "organise": "organise",
+    "datasets": "datasets",
     "run": "run",
+    "explain": "explain",
+    "status": "status",
+    "export": "export",
+    "clean": "clean",
     "provenance": "provenance",
     "recipes": "recipes",
+    "timeline": "timeline",
 }
 
 
@@ -47,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one ``reflexng: warning: ...`` line (no source line of our code)."""
     print(f"reflexng: warning: {message}", file=file or sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at devnull so the interpreter's final flush stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = getattr(args, "workdir", None)
         say_interrupted("reflexng: interrupted" + (f"; {workdir} is consistent" if workdir else ""))
         code = 130
+    except BrokenPipeError:  # e.g. `reflexng ... | head`: the reader has gone; exit quietly
+        _quiet_stdout()
+        return 0
     except Exception as exc:  # one place for errors no verb handled: a clear line, never a traceback
         if os.environ.get("REFLEXNG_DEBUG"):
             raise

@@ -151,6 +151,9 @@ def run_job(attempt_dir: str | os.PathLike, output_dir: str | os.PathLike | None
     inputs = [(i["path"], i["category"]) for i in spec["inputs"]]
     try:
         recipe = load_recipe(spec)
+        from reflexng.recipes.product_header import set_job
+
+        set_job(spec)  # input roles and checksums for the products' ESO headers
         result = recipe.run(inputs, dict(spec["parameters"]), out)
         products, qc = _normalise_result(result, out)
         if not products and not _may_produce_none(recipe):

@@ -83,11 +83,19 @@ class ScanCache:
         for kid, names in self.con.execute(f"SELECT id, names FROM {KEYSETS}"):
             self._keysets[kid] = self._parse(kid, names)
 
-    def load(self) -> dict[str, Row]:
-        """All cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path."""
-        rows = self.con.execute(
-            f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
-        ).fetchall()
+    def load(self, paths: Sequence[str] | None = None) -> dict[str, Row]:
+        """Cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path: all of
+        them, or those of ``paths``."""
+        sql = f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
+        if paths is None:
+            rows = self.con.execute(sql).fetchall()
+        else:
+            paths = list(paths)
+            rows = []
+            for i in range(0, len(paths), 500):
+                part = paths[i : i + 500]
+                where = f" WHERE path IN ({','.join('?' * len(part))})"
+                rows.extend(self.con.execute(sql + where, part).fetchall())
         if any(isinstance(r[0], bytes) for r in rows):  # names that are not UTF-8, stored as bytes
             rows = [(os.fsdecode(r[0]), *r[1:]) if isinstance(r[0], bytes) else r for r in rows]
         return dict(zip(map(itemgetter(0), rows), rows))

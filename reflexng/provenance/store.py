@@ -11,7 +11,6 @@ application instance out of the work directory.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -52,6 +51,24 @@ CREATE TABLE IF NOT EXISTS job_outputs(
 CREATE INDEX IF NOT EXISTS job_outputs_attempt ON job_outputs(attempt_id);
 CREATE INDEX IF NOT EXISTS job_outputs_path ON job_outputs(path);
 """
+
+
+def _lock_file(fd: int, unlock: bool = False) -> None:
+    """Exclusive, non-blocking lock of an open file (flock; msvcrt where there is no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_UNLCK if unlock else msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            if unlock:
+                return
+            raise BlockingIOError(str(exc)) from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN if unlock else fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class WorkdirLockedError(RuntimeError):
@@ -231,7 +248,7 @@ class ProvenanceStore:
         path = self.workdir / LOCK_NAME
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_file(fd)
         except BlockingIOError:
             try:
                 holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
@@ -253,7 +270,7 @@ class ProvenanceStore:
                 self._db = None  # type: ignore[assignment]
         if self._lock_fd is not None:
             try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                _lock_file(self._lock_fd, unlock=True)
             finally:
                 os.close(self._lock_fd)
                 self._lock_fd = None

@@ -118,7 +118,12 @@ def _format_value(value: Any) -> str:
 
 
 def rc_lines(recipe, params: Mapping[str, Any]) -> list[str]:
-    """``fullname=value`` lines for ``--recipe-config`` (names checked, values coerced)."""
+    """``fullname=value`` lines for ``--recipe-config`` (names checked, values coerced).
+
+    Written as ``esorex --create-config`` writes them: a multi-token string as it is
+    (``xcorr=40 40 65 65``); an empty string cannot be read back by esorex ("does not fit
+    'key=value' format"), so like esorex it is written commented out (``#name=``) and the
+    recipe uses its own (empty) default."""
     out = []
     for name, value in params.items():
         full = recipe.canonical(name)
@@ -132,10 +137,14 @@ def rc_lines(recipe, params: Mapping[str, Any]) -> list[str]:
             value = spec.coerce(value)
         except ValueError as exc:
             raise RecipeError(f"{recipe.name}: {exc}") from None
-        if re.search(r"[\x00-\x1f\x7f]", _format_value(value)):  # one line per parameter in the file
+        text = _format_value(value)
+        if re.search(r"[\x00-\x1f\x7f]", text):  # one line per parameter in the file
             raise RecipeError(f"{recipe.name}: parameter {full}: {value!r} contains a control character; "
                               "give the value on one line")
-        out.append(f"{full}={_format_value(value)}")
+        if not text.strip():
+            out.append(f"#{full}=")
+            continue
+        out.append(f"{full}={text}")
     return out
 
 

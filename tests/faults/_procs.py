@@ -3,7 +3,7 @@
 Every process a test starts carries ``REFLEXNG_TEST_PROCESS_TAG=<token>`` in its environment, so
 a daemon that left its parent's process tree is still found. Allowed after a test: the long-lived
 helpers of the test process itself, kept for the next test by design — the engine's job helper
-(``reflexng.engine.zygote``) and multiprocessing's fork server and resource tracker (the header
+(``reflexng.engine.zygote``), the spawn executor's warm workers, the shared dask LocalCluster's workers and multiprocessing's fork server and resource tracker (the header
 scanner's pool) — when they are direct children of the test process. Anything else still alive a
 few seconds after the test is killed and the test fails.
 """
@@ -16,7 +16,10 @@ import time
 import uuid
 
 TAG = "REFLEXNG_TEST_PROCESS_TAG"
-HELPERS = (b"reflexng.engine.zygote", b"multiprocessing.forkserver", b"multiprocessing.resource_tracker")
+HELPERS = (b"reflexng.engine.zygote", b"multiprocessing.forkserver", b"multiprocessing.resource_tracker",
+           # the spawn executor's warm worker pool (shared by every spawn executor of the process) and
+           # the dask LocalCluster's worker processes (one cluster for the whole test run)
+           b"reflexng.engine.executors.spawn_worker", b"multiprocessing.spawn")
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -65,7 +68,14 @@ def live_processes(token: str) -> list[tuple[int, str]]:
                 todo.append(c)
     want = f"{TAG}={token}".encode()
     found |= {pid for pid in parent if pid != me and _tagged(pid, want)}
-    helper = {pid for pid in found if parent.get(pid) == me and any(h in _cmdline(pid) for h in HELPERS)}
+    # a helper is a direct child of the test process, or a helper's own helper (a dask worker's job helper)
+    helper: set[int] = set()
+    grew = True
+    while grew:
+        more = {pid for pid in found - helper if (parent.get(pid) == me or parent.get(pid) in helper)
+                and any(h in _cmdline(pid) for h in HELPERS)}
+        grew = bool(more)
+        helper |= more
     return sorted((pid, _cmdline(pid).replace(b"\0", b" ").decode(errors="replace").strip())
                   for pid in found - helper)
 
