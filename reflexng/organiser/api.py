@@ -190,9 +190,11 @@ def organise(
     excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
     cascade_path = getattr(cascade, "path", None)
     if workdir is not None and cascade_path and os.path.isfile(cascade_path):  # validates first
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+    if (workdir is not None and cascade_path and os.path.isfile(cascade_path)
+            and _results_storable(Path(workdir))):
         from reflexng.organiser.incremental import organise_stored
 
-        Path(workdir).mkdir(parents=True, exist_ok=True)
         return organise_stored(
             cascade, roots, target, workflow_parameters=workflow_parameters,
             parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
@@ -222,3 +224,16 @@ def organise(
         recipe_parameters=recipe_parameters, excluded_files=excluded, prefer=prefer,
         build_graph=build_graph,
     )
+
+
+def _results_storable(workdir: Path) -> bool:
+    """Stored organise results need a writable work directory with free space; a read-only or
+    full one is organised without them (its header cache is read, never written)."""
+    db = workdir / "reflexng.sqlite"
+    if not os.access(workdir, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        return False
+    try:
+        st = os.statvfs(workdir)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return True
+    return st.f_bavail * st.f_frsize >= 1 << 20

@@ -567,12 +567,16 @@ def was_validated(workdir: str | os.PathLike, cascade_path: str) -> bool:
 
 
 def mark_validated(workdir: str | os.PathLike, cascade_path: str) -> None:
-    con = sqlite3.connect(db_path(workdir), timeout=30.0, isolation_level=None)
+    """Remember a validated cascade (best effort: a read-only or full work directory skips it)."""
     try:
-        con.execute(f"CREATE TABLE IF NOT EXISTS {VALIDATED} (id TEXT PRIMARY KEY)")
-        con.execute(f"INSERT OR IGNORE INTO {VALIDATED} VALUES (?)", (_validated_id(cascade_path),))
-    finally:
-        con.close()
+        con = sqlite3.connect(db_path(workdir), timeout=30.0, isolation_level=None)
+        try:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {VALIDATED} (id TEXT PRIMARY KEY)")
+            con.execute(f"INSERT OR IGNORE INTO {VALIDATED} VALUES (?)", (_validated_id(cascade_path),))
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        pass
 
 
 
