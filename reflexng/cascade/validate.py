@@ -87,7 +87,7 @@ def _inputs(cascade: Cascade) -> list[Problem]:
         refs = []
         if t.main_input is not None:
             refs.append(("main input", t.main_input, t.call_locations.get("with_main_input", t.location)))
-        refs += [("associated input", a.source, a.location) for a in t.associated_inputs]
+        refs += [("associated input", a.source, a.location) for a in t.all_associated_inputs()]
         for what, ref, loc in refs:
             used.add(ref.name)
             pool = cascade.data_sources if ref.kind == "data_source" else cascade.tasks
@@ -173,7 +173,7 @@ def _cycles(cascade: Cascade) -> list[Problem]:
 def _input_location(task, source: str) -> SourceLocation:
     if task.main_input is not None and task.main_input.name == source:
         return task.call_locations.get("with_main_input", task.location)
-    for a in task.associated_inputs:
+    for a in task.all_associated_inputs():
         if a.source.name == source:
             return a.location
     return task.location
@@ -254,7 +254,7 @@ def _workflow_parameters(cascade: Cascade) -> list[Problem]:
         check(list(t.grouping_keywords), f"task {t.name!r} grouping keywords",
               t.call_locations.get("with_grouping_keywords", t.location))
         check_condition(t.condition, f"task {t.name!r}", t.call_locations.get("with_condition", t.location))
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             check_condition(a.condition, f"task {t.name!r} associated input {a.name!r}", a.location)
     return out
 
@@ -298,11 +298,14 @@ def _parameter_sets(cascade: Cascade) -> list[Problem]:
                     Problem(f"parameter set {ps.name!r}: workflow parameter {name!r} = {value!r} "
                             f"is not one of {list(p.choices)}", loc)
                 )
+        edps = getattr(cascade.info, "dialect", "") == "edps"
         for task_name in ps.recipe_parameters:
             if task_name not in cascade.tasks and not cascade.targets:
-                out.append(
-                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}",
-                            SourceLocation(path, _find_line(path, ps.name, task_name)))
+                out.append(  # EDPS ignores parameters of tasks a workflow does not have: a warning there
+                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}"
+                            + (" (ignored)" if edps else ""),
+                            SourceLocation(path, _find_line(path, ps.name, task_name)),
+                            WARNING if edps else "error")
                 )
     return out
 
@@ -341,6 +344,15 @@ def _recipes(cascade: Cascade) -> list[Problem]:
                 continue
             except Exception:  # unknown command recipe: fall through to the warning
                 pass
+        if name.startswith("esorex:") and getattr(cascade.info, "dialect", "") == "edps":
+            # an EDPS workflow names a CPL recipe of its pipeline kit: say so without guessing
+            # a package name
+            out.append(Problem(
+                f"task {t.name!r}: recipe {name[7:]!r} is not installed: no ESO pipeline of the esorex on "
+                "PATH provides it; install the ESO pipeline kit this workflow comes with, then check "
+                "with `reflexng recipes list --esorex` (or try the cascade with `reflexng run "
+                "--placeholder-recipes`)", t.call_locations.get("with_recipe", t.location), WARNING))
+            continue
         out.append(
             Problem(f"task {t.name!r}: unknown recipe {name!r} (see `reflexng recipes`)",
                     t.call_locations.get("with_recipe", t.location), WARNING)

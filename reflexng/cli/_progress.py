@@ -54,6 +54,8 @@ class RunProgress:
         self._task = None
         self.counts: dict[str, int] = {}
         self.reran: list[str] = []
+        self.quiet = False  # after Ctrl-C: the interrupt line says it all
+        self.error: str | None = None  # why a run ended without a summary (said once, by the verb)
 
     # output -------------------------------------------------------------
     def line(self, text: str, style: str | None = None) -> None:
@@ -87,6 +89,8 @@ class RunProgress:
     # events -------------------------------------------------------------
     def __call__(self, ev: Any) -> None:
         with self.lock:
+            if self.quiet:
+                return
             k = ev.kind
             d = ev.data
             label = self.labels.get(getattr(ev, "job_id", None) or "", "")
@@ -131,6 +135,7 @@ class RunProgress:
                               + (f", {same} unchanged" if same else "") + f" in {d.get('folder')}")
             elif k == "run_finished":
                 self.close()
+                self.error = (d.get("summary") or {}).get("error")
 
     def _advance(self) -> None:
         if self._progress is not None and self._task is not None:

@@ -114,7 +114,7 @@ def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> i
             print(line, file=sys.stderr)
         progress.labels = {jid: labels.get(ds.id, ds.name) for ds in result.datasets for jid in ds.jobs}
         session.subscribe(progress)
-        summary, interrupted = run_interruptible(session)
+        summary, interrupted = run_interruptible(session, progress)
     finally:
         progress.close()
         session.close()

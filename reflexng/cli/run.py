@@ -12,14 +12,15 @@ import threading
 import time
 from pathlib import Path
 
-from reflexng.cli._common import check_folders, fail, parse_key_values
+from reflexng.cli import _executor_args as executor_args
+from reflexng.cli._common import check_folders, fail, parse_key_values, say_interrupted
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="organise the data and run the reduction (smart re-runs)",
                        description="Organise the data folders for the target, then run every job of the "
                        "complete datasets in child processes. Unchanged jobs are reused.")
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR", help="data folder (repeatable)")
     p.add_argument("--target", action="append", default=None, metavar="TASK",
                    help="target task or meta target (repeatable; default: the cascade's)")
@@ -48,6 +49,10 @@ def register(sub) -> None:
                    help="end product names from header keywords, e.g. {OBJECT}_{PRO.CATG}.fits (default: "
                    "category and setup, e.g. source_catalog_V.fits, in end_products/<dataset label>/)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--placeholder-recipes", action="store_true",
+                   help="run the whole job graph without the pipeline: every job writes header-only "
+                        "placeholder products (marked in provenance, never exported)")
+    executor_args.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -57,10 +62,11 @@ def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
     return recipe_params(items)
 
 
-def run_interruptible(session):
-    """Run ``session`` in its background thread; on Ctrl-C stop the running jobs (their child
-    processes are terminated and their attempts recorded as cancelled) and wait for the run to
-    end. A second Ctrl-C gives up waiting. Returns ``(RunSummary or None, interrupted)``."""
+def run_interruptible(session, progress=None):
+    """Run ``session`` in its background thread; on Ctrl-C say so in one line, stop the running
+    jobs (their child processes are terminated and their attempts recorded as cancelled) and wait
+    for the run to end (``progress`` goes quiet). A second Ctrl-C kills at once (see
+    :func:`reflexng.cli._common.install_interrupts`). Returns ``(RunSummary or None, interrupted)``."""
     finished = threading.Event()
     session.subscribe(lambda ev: finished.set() if ev.kind == "run_finished" else None)
     session.start()
@@ -69,16 +75,16 @@ def run_interruptible(session):
             pass
         return session.wait(), False
     except KeyboardInterrupt:
-        print("\nreflexng: interrupted; stopping the running jobs (Ctrl-C again to quit at once) ...",
-              file=sys.stderr)
+        if progress is not None:
+            progress.quiet = True
+        say_interrupted(f"\nreflexng: interrupted; stopping the running jobs - {session.workdir} stays consistent "
+                        "and `reflexng run` again re-runs them")
     session.stop()
     try:
         while not finished.wait(0.5):
             pass
     except KeyboardInterrupt:
         return None, True
-    print(f"reflexng: run stopped; {session.workdir} is consistent: `reflexng run` again re-runs "
-          "the interrupted jobs and reuses the finished ones", file=sys.stderr)
     return session.wait(), True
 
 
@@ -195,12 +201,19 @@ def run(args) -> int:
     from reflexng.provenance.store import WorkdirLockedError
 
     try:
+        executor, executor_options = executor_args.options(args)
         session = Session(cascade, args.data, target_of(args), workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
-                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN)
+                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN,
+                          placeholder_recipes=args.placeholder_recipes,
+                          executor=executor, executor_options=executor_options)
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
+    problem = executor_args.prepare(session)
+    if problem:
+        session.close()
+        return fail(problem)
     t0 = time.monotonic()
     from reflexng.cli._progress import RunProgress, stage
 
@@ -242,13 +255,17 @@ def run(args) -> int:
             return 1
         progress.labels = {jid: labels.get(ds.id, ds.name) for ds in result.datasets for jid in ds.jobs}
         session.subscribe(progress)
-        summary, interrupted = run_interruptible(session)
+        summary, interrupted = run_interruptible(session, progress)
     finally:
         progress.close()
         session.close()
+    if interrupted and not args.json:
+        return 130  # the interrupt line said it all
     if summary is None:
         if interrupted:
             return 130
+        if progress.error:
+            return fail(f"the run in {session.workdir} stopped: {progress.error}", 1)
         return fail(f"the run in {session.workdir} ended without a summary (see the messages above)", 1)
     if args.json:
         json.dump(summary.to_json(), sys.stdout, indent=1, default=str)
