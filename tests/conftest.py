@@ -9,3 +9,21 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYTHONSAFEPATH", "1")
+
+
+import pytest  # noqa: E402
+from faults import _procs  # noqa: E402 - tests/ is on sys.path (this conftest's folder)
+
+
+@pytest.fixture(autouse=True)
+def no_process_left(monkeypatch):
+    """Fail any test that leaves a process behind (checked on Linux, where /proc exists)."""
+    if not os.path.isdir("/proc/self"):
+        yield
+        return
+    token = _procs.new_token()
+    monkeypatch.setenv(_procs.TAG, token)
+    yield
+    left = _procs.check_none_left(token)
+    if left:
+        pytest.fail("processes left behind (killed now): " + "; ".join(f"{p} {c}" for p, c in left), pytrace=False)

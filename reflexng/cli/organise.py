@@ -19,12 +19,15 @@ def register(sub) -> None:
         "rules, associate calibrations and report datasets: complete ones, and for incomplete "
         "ones what is missing, in words.",
     )
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR",
                    help="data folder (repeat for several)")
-    p.add_argument("--target", default=None, help="target task or meta target (default: the cascade's)")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+    p.add_argument("--target", action="append", default=None, metavar="TASK",
+                   help="target task or meta target (repeatable; default: the cascade's)")
+    p.add_argument("--workflow-param", action="append", metavar="NAME=VALUE",
                    help="workflow parameter (repeatable)")
+    p.add_argument("--param", action="append", metavar="TASK.NAME=VALUE",
+                   help="recipe parameter (repeatable; as for run)")
     p.add_argument("--parameter-set", default=None, help="named parameter set of the cascade")
     p.add_argument("--workdir", default=None,
                    help="work directory; the scan cache lives in <workdir>/reflexng.sqlite")
@@ -36,7 +39,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     try:
-        params = parse_key_values(args.param, "--param")
+        params = parse_key_values(args.workflow_param, "--workflow-param")
+        from reflexng.cli.datasets import recipe_params
+
+        rparams = recipe_params(args.param)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_folders(args.data, args.workdir)
@@ -82,17 +88,25 @@ def run(args) -> int:
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from reflexng.cli.run import check_recipe_params
+
+    problem = check_recipe_params(cascade, rparams)
+    if problem:
+        return fail(problem)
+    from reflexng.cli._progress import stage
+    from reflexng.cli.datasets import target_of
     from reflexng.organiser import organise
     from reflexng.organiser.store import module_files, register_dependencies
 
     deps = module_files(deps)
     register_dependencies(cascade.path, deps)
     try:
-        result = organise(
-            cascade, args.data, args.target, workflow_parameters=params,
-            parameter_set=args.parameter_set, workdir=args.workdir, prefer=args.prefer,
-            build_graph=False,
-        )
+        with stage("scanning and organising", json_mode=args.json) as update:
+            result = organise(
+                cascade, args.data, target_of(args), workflow_parameters=params, progress=update,
+                parameter_set=args.parameter_set, recipe_parameters=rparams, workdir=args.workdir, prefer=args.prefer,
+                build_graph=False,
+            )
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2

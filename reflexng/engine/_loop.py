@@ -17,7 +17,7 @@ from typing import Any
 
 from reflexng import __version__
 from reflexng.engine import cache
-from reflexng.engine.executor import ChildRun
+from reflexng.engine.executors.hook import executor_for, record_trace
 from reflexng.engine.export import export
 from reflexng.engine.jobdir import (
     job_folder,
@@ -127,16 +127,7 @@ def run(self):
                     "why": st.why,
                 })
             summary.ok = not any(j["status"] == "failed" for j in summary.jobs) and not self._stop
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        for ds in self.datasets():
-            st = self._states.get(ds.target_job)
-            if st is not None and st.state in ("done", "reused") and st.products:
-                folder = self.workdir / "end_products" / safe_name(ds.name or ds.id) / stamp
-                try:
-                    summary.end_products += export(st.products, folder, self.end_product_pattern, self.link_end_products)
-                except OSError as exc:
-                    self._emit("job_log", ds.target_job, line=f"reflexng: cannot export end products: {exc}",
-                               stream="stderr")
+        _export_end_products(self, summary)
         self._store.finish_run(self._run_id, "stopped" if self._stop else ("ok" if summary.ok else "failed"),
                                summary.to_json())
         self._summary = summary
@@ -148,6 +139,32 @@ def run(self):
     return summary
 
 
+def _export_end_products(self, summary) -> None:
+    """Export the target products of the datasets that succeeded (only what changed; see
+    reflexng.engine.export); emits ``end_products`` per dataset with what is new/updated/unchanged."""
+    from reflexng.organiser.labels import dataset_labels, setup_words
+
+    labels = dataset_labels(self._result, self.cascade)
+    for ds in self.datasets():
+        st = self._states.get(ds.target_job)
+        if st is None or st.state not in ("done", "reused") or not st.products:
+            continue
+        if self._result.jobs[ds.target_job].recipe.startswith("placeholder:"):
+            continue  # placeholder products are never exported
+        label = labels.get(ds.id) or safe_name(ds.name or ds.id)
+        folder = self.workdir / "end_products" / label
+        try:
+            done = export(st.products, folder, self.end_product_pattern, self.link_end_products,
+                          setup=setup_words(self._result, ds, self.cascade), label=label)
+        except OSError as exc:
+            self._emit("job_log", ds.target_job, line=f"reflexng: cannot export end products: {exc}",
+                       stream="stderr")
+            continue
+        summary.end_products += done.current
+        summary.exported.append(done.to_json())
+        self._emit("end_products", ds.target_job, **done.to_json())
+
+
 def start(self) -> None:
     """Run in a background thread and return at once (events report progress)."""
     if self._run_thread is not None and self._run_thread.is_alive():
@@ -157,11 +174,10 @@ def start(self) -> None:
     def target() -> None:
         try:
             self.run()
-        except Exception as exc:  # reported as an event; the GUI stays alive
-            import traceback
+        except Exception as exc:  # reported as an event in one line (traceback with REFLEXNG_DEBUG=1)
+            from reflexng.engine.reasons import engine_failure
 
-            traceback.print_exc()
-            self._emit("run_finished", summary={"ok": False, "error": f"{type(exc).__name__}: {exc}", "jobs": [],
+            self._emit("run_finished", summary={"ok": False, "error": engine_failure(exc), "jobs": [],
                                                  "end_products": []})
 
     self._run_thread = threading.Thread(target=target, name="reflexng-session", daemon=True)
@@ -293,14 +309,16 @@ def _run_job(self, jid: str) -> None:
                                         recipe=job.recipe, version=info.version, parameters=params, cache_key=key,
                                         attempt=n, jobdir=str(adir),
                                         inputs=[(i["role"], i["category"], i["path"], i["hash"]) for i in inputs])
-        child = ChildRun(adir, lambda line, stream: self._emit("job_log", jid, line=line, stream=stream),
-                         timeout=self.job_timeout, grace=self.cancel_grace)
+        child = executor_for(self).start(adir, on_line=lambda line, stream: self._emit("job_log", jid, line=line,
+                                                                                       stream=stream),
+                                         timeout=self.job_timeout, grace=self.cancel_grace)
         with self._cond:
             st.state, st.attempt, st.attempt_id, st.child, st.why = "running", n, aid, child, why
             if self._stop:
                 child.cancel()
         self._emit("job_started", jid, attempt=n, why=why, jobdir=str(adir))
-        outcome = child.run()
+        outcome = child.result()
+        record_trace(self, aid, outcome)
         if outcome.ok:
             products, outputs = _move_products(self, adir, outcome.products)
             self._store.finish_attempt(aid, "done", outputs=outputs, qc=outcome.qc, log_tail="\n".join(outcome.log_tail))
@@ -310,11 +328,10 @@ def _run_job(self, jid: str) -> None:
                                        log_tail="\n".join(outcome.log_tail))
             self._finish_job(jid, "failed", reason=outcome.reason, seconds=outcome.seconds, log_tail=outcome.log_tail,
                              why=why)
-    except Exception as exc:  # an engine-side error fails this job, never the session
-        import traceback
+    except Exception as exc:  # an engine-side error fails this job, never the session: one line, traceback in log
+        from reflexng.engine.reasons import engine_failure
 
-        traceback.print_exc()
-        self._finish_job(jid, "failed", reason=f"reflexng error: {type(exc).__name__}: {exc}", why=why)
+        self._finish_job(jid, "failed", reason=engine_failure(exc, job_folder(self.workdir, job.task, jid)), why=why)
 
 
 def _move_products(self, adir: Path, products: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[Any]]:

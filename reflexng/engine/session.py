@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reflexng.cascade.runtime import needs_shaping, shape_inputs
 from reflexng.engine import cache
 from reflexng.engine.export import DEFAULT_PATTERN
 from reflexng.engine.jobdir import safe_name
@@ -43,9 +44,12 @@ class RunSummary:
     end_products: list[str] = field(default_factory=list)
     ok: bool = True
     stopped: bool = False
+    # per dataset: {dataset (label), folder, new, updated, unchanged} (see reflexng.engine.export)
+    exported: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products}
+        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products,
+                "exported": self.exported}
 
 
 @dataclass
@@ -75,7 +79,9 @@ class Session:
                  recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None, ordering: str = "dfs",
                  max_jobs: int | None = None, pause_after_each: bool = False, failure_policy: str = "continue",
                  force: Iterable[str] = (), job_timeout: float | None = None, cancel_grace: float = 5.0,
-                 end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False) -> None:
+                 end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
+                 placeholder_recipes: bool = False,
+                 executor: str | None = None, executor_options: Mapping[str, Any] | None = None) -> None:
         if ordering not in ORDERINGS:
             raise ValueError(f"ordering must be one of {', '.join(ORDERINGS)}, not {ordering!r}")
         if failure_policy not in POLICIES:
@@ -103,6 +109,12 @@ class Session:
         self.cancel_grace = cancel_grace
         self.end_product_pattern = end_product_pattern
         self.link_end_products = link_end_products
+        # every job writes placeholder products instead of running its recipe (recipes/placeholder.py)
+        self.placeholder_recipes = placeholder_recipes
+        from reflexng.engine.executors import check_name
+
+        self.executor_name = check_name(executor)  # fork | spawn | dask (see engine/executors)
+        self.executor_options = dict(executor_options or {})
         self._store = ProvenanceStore(self.workdir)
         self._subscribers: list[Callable[[Event], None]] = []
         self._cond = threading.Condition(threading.RLock())
@@ -140,6 +152,9 @@ class Session:
         if self._run_thread is not None and self._run_thread.is_alive():
             self.stop()
             self._run_thread.join()
+        from reflexng.engine.executors.hook import release
+
+        release(self)
         self._store.close()
 
     def __enter__(self) -> Session:
@@ -181,6 +196,9 @@ class Session:
             parameter_set=self.parameter_set, recipe_parameters=self.user_recipe_parameters,
             workdir=self.workdir, excluded_files=tuple(self._excluded), progress=progress, cancelled=cancelled,
         )
+        from reflexng.organiser.overrides import apply_overrides, load_overrides
+
+        result = apply_overrides(result, load_overrides(self.workdir))  # the user's association overrides
         self.use_organised(result)
         return result
 
@@ -188,6 +206,10 @@ class Session:
         """Take an OrganiseResult made elsewhere (e.g. by the GUI's organiser view or a test)."""
         import networkx as nx
 
+        if self.placeholder_recipes:
+            from reflexng.recipes.placeholder import placeholder_jobs
+
+            placeholder_jobs(result, self.cascade)
         with self._cond:
             self._result = result
             if result.job_graph is None:
@@ -287,8 +309,10 @@ class Session:
                 self._skip_downstream(job_id, f"upstream job {job_id} was skipped")
             self._cond.notify_all()
 
-    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None) -> None:
-        """A new attempt of this job with these parameter overrides; downstream jobs become stale."""
+    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None, force: bool = True) -> None:
+        """A new attempt of this job with these parameter overrides; downstream jobs become stale.
+        ``force=False``: an earlier attempt with the same recipe, parameters and inputs is
+        reused instead (how an attempt is kept, see reflexng.engine.attempts)."""
         import networkx as nx
 
         with self._cond:
@@ -298,7 +322,7 @@ class Session:
             if st.state == "incomplete":
                 raise RuntimeError(f"job {job_id} is incomplete ({st.reason}) and cannot run")
             st.override.update(dict(parameters or {}))
-            st.force_next = True
+            st.force_next = force
             st.state = "stale"
             self._emit("job_stale", job_id, reason="re-run requested")
             for d in nx.descendants(self._result.job_graph, job_id):
@@ -440,28 +464,32 @@ class Session:
         predicted upstream products, for why_run before upstream jobs ran in this session)."""
         job = self._result.jobs[job_id]
         out: list[dict[str, Any]] = []
+        origins: list[str | None] = []  # the upstream job of each input (filters, see cascade.runtime)
 
         def products(up: str) -> list[tuple[str, str]]:
             if memo is not None and not self._states[up].products:
                 return memo.get(up) or []
             return self._states[up].products
 
-        def add(path: str, category: str | None, role: str) -> None:
+        def add(path: str, category: str | None, role: str, origin: str | None = None) -> None:
             out.append({"path": path, "category": category or "UNKNOWN", "role": role,
                         "hash": self._store.hash_file(path)})
+            origins.append(origin)
 
         for p in job.main:
             add(p, self._categories.get(p), "main")
         for up in job.main_jobs:
             for p, c in products(up):
-                add(p, c, "main")
+                add(p, c, "main", up)
         for a in job.associated.values():
             for c in a.chosen:
                 if c.path:
                     add(c.path, self._categories.get(c.path), "associated")
                 elif c.job_id and c.job_id in self._states:
                     for p, cat in products(c.job_id):
-                        add(p, cat, "associated")
+                        add(p, cat, "associated", c.job_id)
+        if needs_shaping(self.cascade):
+            return shape_inputs(self.cascade, job, out, origins, self._result.jobs)
         return out
 
     from reflexng.engine._loop import (  # noqa: E402 - the run loop lives in its own module

@@ -64,6 +64,12 @@ class Controller:
         from reflexng.gui.pane_wiring import PaneWiring
 
         self.panes = PaneWiring(self)
+        from reflexng.gui.decisions_wiring import DecisionsWiring
+
+        self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
+        from reflexng.gui.workdir_status import WorkdirStatus
+
+        self.workdir_status = WorkdirStatus(self)  # the status bar: work directory and its lock holder
         self._update_controls()
         from reflexng.gui.warmup import warm_imports
 
@@ -97,6 +103,9 @@ class Controller:
 
         def loaded(cascade) -> None:
             self.cascade = cascade
+            self.w.inspection.reset()  # nothing of the previous cascade stays on screen
+            self.w.log_view.clear()
+            self.w.run_controls.set_progress(0, 0, None)
             self.w.session_bar.set_cascade_text(name_or_path)
             targets = sorted(set(getattr(cascade, "meta_targets", {}) or {})) + list(cascade.tasks)
             default = None
@@ -153,6 +162,10 @@ class Controller:
                 pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
                 workflow_parameters=self.panes.workflow_overrides,
                 failure_policy=self.w.run_controls.failure_policy.currentText(),
+                placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
+                executor=self.w.prefs.executor or None,
+                executor_options={"scheduler": self.w.prefs.dask_scheduler}
+                if self.w.prefs.executor == "dask" and self.w.prefs.dask_scheduler else None,
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None
@@ -163,15 +176,21 @@ class Controller:
             self.session.set_breakpoint(task, True)
         self.w.session_bar.organise_button.setEnabled(False)
         self.w.show_message(f"organising {', '.join(dirs)} …")
-        start_worker(self.session.organise, on_finished=self._organised, on_failed=self._organise_failed)
+        from reflexng.gui.organise_task import organise_with_progress
+
+        # progress and Cancel in a non-modal dialog; the organiser runs in a worker
+        self.organise_task = organise_with_progress(self.w, self.session.organise, self._organised,
+                                                    self._organise_failed)
 
     def _organise_failed(self, message: str, tb: str) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
-        self.w.show_message(f"organising failed: {message}")
+        self.w.show_message(message if "cancelled" in message else f"organising failed: {message}")
 
     def _organised(self, result) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
         self.result = result
+        self.w.inspection.reset()  # jobs may have changed: no pane keeps an old job
+        self.w.run_controls.set_progress(0, 0, None)
         self.panes.fill_file_table(result)
         self.w.dataset_tree.set_result(result, self.excluded)
         self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
@@ -297,6 +316,8 @@ class Controller:
         """Engine events, on the GUI thread."""
         self.run_state.apply(ev)
         kind, jid, data = ev.kind, ev.job_id, ev.data or {}
+        self.w.log_view.note_event(ev)
+        self.w.executor_status.on_event(ev, self.session)
         if kind == "job_log":
             self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
         elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_reused", "job_skipped", "job_stale"):
@@ -318,6 +339,8 @@ class Controller:
             self._repaint.stop()
             self._repaint_states()
             reason = data.get("reason", "")
+            job = self.result.jobs.get(jid) if (jid and self.result is not None) else None
+            self.w.cascade_view.set_paused_task(job.task if job is not None else None)
             self.w.show_message(f"paused ({reason})" + (f" after {jid}" if jid else ""))
             self._update_controls()
             if jid:
@@ -325,9 +348,11 @@ class Controller:
             self.w.sig_paused.emit(jid or "")
         elif kind == "resumed":
             self.paused, self.paused_job = False, None
+            self.w.cascade_view.set_paused_task(None)
             self._update_controls()
         elif kind == "run_finished":
             self.running, self.paused, self.paused_job = False, False, None
+            self.w.cascade_view.set_paused_task(None)
             self.summary = data.get("summary") or {}
             self._repaint_states()
             self._update_controls()
@@ -381,10 +406,14 @@ class Controller:
             from reflexng.gui.provenance_model import attempts_of
 
             attempts = attempts_of(s.store, job_id)
-            return s.products(job_id), inspection, params, attempts, s.why_run(job_id)
+            products = s.products(job_id)
+            from reflexng.gui.imaging import load_product
+
+            first = load_product(products[0][0]) if products else None  # read here, shown at once
+            return products, inspection, params, attempts, s.why_run(job_id), first
 
         def show(r) -> None:
-            products, inspection, params, attempts, why = r
+            products, inspection, params, attempts, why, first = r
             job = s.result.jobs[job_id]
             state = self.run_state.state.get(job_id, "")
             title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}"
@@ -392,7 +421,7 @@ class Controller:
             if attempts and attempts[-1].outputs:
                 for o in attempts[-1].outputs:
                     qc.update(o.get("qc") or {})
-            self.w.inspection.set_job(job_id, title, products, params, inspection, qc)
+            self.w.inspection.set_job(job_id, title, products, params, inspection, qc, first=first)
             self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
@@ -436,11 +465,7 @@ class Controller:
         if match is None:
             self.w.show_message(f"attempt {attempt} has no {cat} product")
             return
-        try:
-            self.w.inspection.image.compare_with(match)
-        except ValueError as exc:
-            self.w.show_message(str(exc))
-            return
+        self.w.inspection.compare_with(match, f"attempt {attempt}")  # read in a worker
         self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP
@@ -461,7 +486,7 @@ class Controller:
             return
         targets = {ds.target_job for ds in (self.result.datasets if self.result else ())}
         products = [p for j in (self.summary or {}).get("jobs", []) if j["id"] in targets for p in j.get("products") or []]
-        self.w.provenance_view.refresh(self.session.store, products)
+        self.w.provenance_view.refresh_async(self.session.store, products)  # read in a worker
 
     def send_samp(self, path: str | None = None) -> None:
         path = path or self.w.inspection.products.currentData() or self.w.inspection.image.path

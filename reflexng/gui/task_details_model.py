@@ -136,7 +136,7 @@ def input_lines(cascade: Any, task: Any) -> tuple[str, list[str]]:
         if group:
             main += f"; one job per {_words([getattr(g, 'name', g) for g in group])}"
     lines = []
-    for a in task.associated_inputs:
+    for a in task.all_associated_inputs():  # EDPS alternatives: one line per alternative
         count = f"{a.min_ret}" if a.min_ret == a.max_ret else f"{a.min_ret} to {a.max_ret}"
         head = f"{a.name} — {_kind_words(cascade, a.name)}, {count} " + ("(optional)" if a.optional else "required")
         if a.match_rules is not None:
@@ -146,6 +146,8 @@ def input_lines(cascade: Any, task: Any) -> tuple[str, list[str]]:
         words = " | ".join(match_rule_words(r) for r in sorted(rules, key=lambda r: r.level)) or "no match rules: any file"
         cond = _condition_words(a.condition)
         lines.append(f"{head}; match{origin}: {words}" + (f"; {cond}" if cond else ""))
+    for rname, kind in getattr(task, "reports", ()):  # EDPS with_report: recorded, not run
+        lines.append(f"report {rname} ({kind.replace('_', ' ')}) — recorded, not run")
     return main, lines
 
 
@@ -200,3 +202,11 @@ def summary_line(d: TaskDetails) -> str:
     ver = f" {d.recipe.version}" if d.recipe.version else ""
     return f"task {d.name}: recipe {d.recipe.name}{ver} — {len(d.jobs)} job{'s' if len(d.jobs) != 1 else ''}"
 
+
+
+def replay_command_of(store, job_id: str) -> str:
+    """The shell command that re-runs a job's latest executed attempt by hand ('' when none)."""
+    from reflexng.gui.provenance_model import replay_command
+
+    a = store.last_attempt(job_id) if store is not None else None
+    return replay_command(a) if a is not None else ""

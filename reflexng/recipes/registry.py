@@ -206,6 +206,10 @@ def get_recipe(name: str) -> Any:
     """
     if name.startswith(ESOREX_PREFIX):
         return _esorex_module().get_recipe(name[len(ESOREX_PREFIX) :])
+    if name.startswith("placeholder:"):  # --placeholder-recipes (reflexng.recipes.placeholder)
+        from reflexng.recipes.placeholder import get_recipe as placeholder
+
+        return placeholder(name)
     found = _all()
     r = found.get(name)
     if r is None:

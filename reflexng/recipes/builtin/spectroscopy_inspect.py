@@ -159,9 +159,11 @@ def inspect_spectrum(products: Sequence[tuple[str, str]], context: Any) -> Inspe
     path = _first(products, "SCI_SPECTRUM_COMBINED", "STD_SPECTRUM_COMBINED", "SCI_SPECTRUM", "STD_SPECTRUM")
     if path is None:
         return Inspection(title="spectrum", notes="no spectrum product")
+    from reflexng.recipes.builtin.spectroscopy_io import spectrum_columns
+
     with fits.open(path) as hdul:
-        t = hdul["SPECTRUM"].data
-        unit = hdul["SPECTRUM"].header.get("BUNIT", "")
+        t = spectrum_columns(hdul["SPECTRUM"].data)
+        unit = hdul["SPECTRUM"].columns["FLUX"].unit or ""
         obj = str(hdul[0].header.get("OBJECT", "")).strip()
     fig, axes = _figure(2)
     ax = axes[0]
