@@ -189,7 +189,10 @@ def organise(
     roots = [str(Path(d).resolve()) for d in data_dirs]
     excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
     cascade_path = getattr(cascade, "path", None)
-    if workdir is not None and cascade_path and os.path.isfile(cascade_path):  # validates first
+    from reflexng.organiser.store import writable
+
+    if (workdir is not None and cascade_path and os.path.isfile(cascade_path)
+            and writable(workdir)):  # validates first
         from reflexng.organiser.incremental import organise_stored
 
         Path(workdir).mkdir(parents=True, exist_ok=True)
