@@ -55,11 +55,13 @@ def run(args) -> int:
     if args.workdir is not None:
         # an unchanged request on unchanged files: the stored output, without even loading
         # the cascade (reflexng.organiser.store checks cascade contents, code and files)
+        from reflexng.cli.datasets import target_of
         from reflexng.organiser.store import stored_output
 
-        text = stored_output(args.cascade, args.data, args.workdir, kind, target=args.target,
+        # the same request as the organise() call below (the key covers all of it)
+        text = stored_output(args.cascade, args.data, args.workdir, kind, target=target_of(args),
                              workflow_parameters=params, parameter_set=args.parameter_set,
-                             prefer=args.prefer)
+                             recipe_parameters=rparams, prefer=args.prefer)
         if text is not None:
             sys.stdout.flush()
             sys.stdout.buffer.write(text)
@@ -131,15 +133,18 @@ def run(args) -> int:
         write("\n".join(summary_lines(result)) + "\n")
     out.flush()
     if args.workdir is not None:
+        import sqlite3
+
         from reflexng.organiser.incremental import attach_output
-        from reflexng.organiser.store import mark_validated
+        from reflexng.organiser.store import mark_validated, remember_dependencies
 
-        attach_output(result, kind, kept.blob())
-        if not validated:
-            mark_validated(args.workdir, cascade.path)
-        from reflexng.organiser.store import remember_dependencies
-
-        # what the cascade imported (its helper modules, wherever they are): the next
-        # unchanged request checks them before writing the stored output
-        remember_dependencies(args.workdir, cascade.path, deps)
+        try:  # a read-only or full work directory: organised, nothing kept
+            attach_output(result, kind, kept.blob())
+            if not validated:
+                mark_validated(args.workdir, cascade.path)
+            # what the cascade imported (its helper modules, wherever they are): the next
+            # unchanged request checks them before writing the stored output
+            remember_dependencies(args.workdir, cascade.path, deps)
+        except (sqlite3.Error, OSError):
+            pass
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -106,7 +107,10 @@ def organise_stored(
                 after_files = _store.files_digest(after)
             if after_files == files:
                 if not gone and not changing:
-                    st.put(key, class_key, files, entries, result, targets, since, run.changes)
+                    try:
+                        st.put(key, class_key, files, entries, result, targets, since, run.changes)
+                    except sqlite3.OperationalError:  # a full disk: organised, not stored
+                        return _handout(result, build_graph)
                     _remember(db, key, files, result)
                     return _handout(result, build_graph, (db, key, files))
                 return _handout(result, build_graph)

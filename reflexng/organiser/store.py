@@ -548,6 +548,15 @@ def dependencies_unchanged(st: ResultStore, cascade_path: str) -> list[str] | No
     return files if _stats(files) == deps else None
 
 
+def writable(workdir: str | os.PathLike) -> bool:
+    """Whether results can be stored in ``workdir`` (a read-only one is organised without)."""
+    folder = os.fspath(workdir)
+    path = db_path(folder)
+    if not os.path.isdir(folder):
+        return True  # created by organise()
+    return os.access(folder, os.W_OK) and (not os.path.exists(path) or os.access(path, os.W_OK))
+
+
 def was_validated(workdir: str | os.PathLike, cascade_path: str) -> bool:
     """True when this cascade, with these contents and this code, loaded without validation
     errors before in ``workdir`` (the CLI then loads it without validating again)."""
@@ -648,6 +657,7 @@ def stored_output(
     target: str | None = None,
     workflow_parameters: Mapping[str, Any] | None = None,
     parameter_set: str | None = None,
+    recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None,
     prefer: str = "raw",
 ) -> bytes | None:
     """The stored ``kind`` output ("json"/"summary") of ``reflexng organise`` with these
@@ -667,8 +677,8 @@ def stored_output(
         register_dependencies(path, deps)  # the key the slow path used
         roots = [str(Path(d).resolve()) for d in data_dirs]
         key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
-                      parameter_set=parameter_set, recipe_parameters=None, excluded=(),
-                      prefer=prefer)
+                      parameter_set=parameter_set, recipe_parameters=recipe_parameters,
+                      excluded=(), prefer=prefer)
         folders: list[tuple[str, int]] = []
         try:
             entries = walk(roots, folders)

@@ -325,3 +325,25 @@ def test_cli_unchanged_checks_modules_the_cascade_imports(tmp_path):
     (lib / "site_names.py").write_text('BIAS = "OFFSET"\n')
     os.utime(lib / "site_names.py", ns=(_clock[0], _clock[0]))
     assert {f["category"] for f in run()["files"]} == {"OFFSET", "FLAT"}
+
+
+def test_cli_recipe_parameters_are_part_of_the_request(tmp_path):
+    """An unchanged folder with another --param is never answered with the stored output:
+    a bad recipe parameter is still rejected."""
+    import subprocess
+    import sys
+
+    raw = tmp_path / "raw"
+    _night(raw)
+    base = [sys.executable, "-m", "reflexng", "organise", "--cascade", str(MINI), "--data", str(raw),
+            "--target", "flat", "--workdir", str(tmp_path / "w"), "--json"]
+
+    def run(*extra):
+        return subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120)
+
+    plain = run()
+    assert plain.returncode == 0, plain.stderr
+    assert run().stdout == plain.stdout
+    bad = run("--param", "nosuchtask.sigma=9")
+    assert bad.returncode == 2 and "nosuchtask" in bad.stderr and bad.stdout == ""
+    assert run().stdout == plain.stdout
