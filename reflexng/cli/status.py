@@ -72,6 +72,9 @@ def register(sub) -> None:
     p.add_argument("workdir", metavar="WORKDIR", help="work directory of a reduction")
     p.add_argument("--runs", type=int, default=5, metavar="N", help="how many recent runs to show (default 5)")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument("--timeline", action="store_true",
+                   help="instead: the last run's timeline (wall, CPU, peak memory and worker of each job, with "
+                   "hints), as `reflexng timeline WORKDIR`")
     p.set_defaults(func=run)
 
 
@@ -100,6 +103,12 @@ def collect(store, workdir: Path, n_runs: int) -> dict:
 
 
 def run(args) -> int:
+    if getattr(args, "timeline", False):
+        import argparse
+
+        from reflexng.cli import timeline
+
+        return timeline.run(argparse.Namespace(workdir=args.workdir, run=None, json=args.json))
     store, code = open_workdir(args.workdir, "status")
     if store is None:
         return code

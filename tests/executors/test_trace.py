@@ -82,6 +82,9 @@ def test_timeline_cli(tmp_path):
     jobs = [ln.split()[0] for ln in lines[1:9]]
     assert sorted(jobs) == sorted(f"{t}-{o}#1" for t in ("prep", "left", "right", "final") for o in "AB")
     assert all("|" in ln and "#" in ln for ln in lines[1:9])
+    st = subprocess.run([sys.executable, "-m", "reflexng", "status", str(tmp_path / "work"), "--timeline"],
+                        capture_output=True, text=True, timeout=60)
+    assert st.returncode == 0 and st.stdout == p.stdout, st.stderr
     bad = subprocess.run([sys.executable, "-m", "reflexng", "timeline", str(tmp_path)], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip().startswith(f"reflexng: {tmp_path}: no reflexng.sqlite there")
