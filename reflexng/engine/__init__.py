@@ -3,6 +3,17 @@
 Qt-free. ``from reflexng.engine import Session, Event`` — see docs/session-api.md.
 """
 
-from reflexng.engine.session import Event, RunSummary, Session
+from reflexng.engine.session import Session
+from reflexng.engine.state import (
+    Event,
+    EventKind,
+    JobRecord,
+    JobStatus,
+    OptionError,
+    RunOptions,
+    RunSummary,
+    SessionState,
+)
 
-__all__ = ["Event", "RunSummary", "Session"]
+__all__ = ["Event", "EventKind", "JobRecord", "JobStatus", "OptionError", "RunOptions", "RunSummary", "Session",
+           "SessionState"]

@@ -39,6 +39,8 @@ STATE_COLOURS = {
     "done": "#5cb85c",
     "reused": "#9fd89f",
     "failed": "#d9534f",
+    "cancelled": "#e8a39f",  # stopped by the user
+    "interrupted": "#e0b878",  # the application ended during the job
     "skipped": "#b0b0b0",
     "incomplete": "#f0ad4e",
     "stale": "#c8a2c8",

@@ -299,7 +299,8 @@ class Controller:
         kind, jid, data = ev.kind, ev.job_id, ev.data or {}
         if kind == "job_log":
             self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
-        elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_reused", "job_skipped", "job_stale"):
+        elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_cancelled", "job_reused", "job_skipped",
+                      "job_stale"):
             if jid:
                 self.w.dataset_tree.set_job_state(jid, self.run_state.state.get(jid, ""))
             if kind == "job_failed":

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-JOB_STATES = ("waiting", "queued", "running", "done", "reused", "failed", "skipped", "incomplete", "stale")
+JOB_STATES = ("waiting", "queued", "running", "done", "reused", "failed", "cancelled", "interrupted", "skipped",
+              "incomplete", "stale")
 
 # node roles
 DATA_SOURCE = "data_source"
@@ -170,6 +171,7 @@ class RunState:
         "job_started": "running",
         "job_finished": "done",
         "job_failed": "failed",
+        "job_cancelled": "cancelled",
         "job_reused": "reused",
         "job_skipped": "skipped",
         "job_stale": "stale",

@@ -53,6 +53,17 @@ CREATE INDEX IF NOT EXISTS job_outputs_path ON job_outputs(path);
 """
 
 
+# columns added after the first release: (table, column, type); added to older databases on open
+ADDED_COLUMNS = (("runs", "description", "TEXT"),)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, kind in ADDED_COLUMNS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 class WorkdirLockedError(RuntimeError):
     """Another application instance holds the work directory."""
 
@@ -124,6 +135,7 @@ class ProvenanceStore:
                 for stmt in SCHEMA.split(";"):
                     if stmt.strip():
                         db.execute(stmt)
+                _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})") from exc
@@ -222,14 +234,26 @@ class ProvenanceStore:
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, cascade: str, cascade_path: str, target: str) -> int:
+    def start_run(self, cascade: str, cascade_path: str, target: str, description: str = "") -> int:
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO runs(started, cascade, cascade_path, target, host, pid, reflexng_version, status) "
-                "VALUES (?,?,?,?,?,?,?, 'running')",
-                (time.time(), cascade, cascade_path, target, socket.gethostname(), os.getpid(), __version__),
+                "INSERT INTO runs(started, cascade, cascade_path, target, host, pid, reflexng_version, status, "
+                "description) VALUES (?,?,?,?,?,?,?, 'running', ?)",
+                (time.time(), cascade, cascade_path, target, socket.gethostname(), os.getpid(), __version__,
+                 description or None),
             )
             return int(cur.lastrowid)
+
+    def set_run_description(self, run_id: int, text: str) -> None:
+        """Describe a run in words (shown in the provenance view, `reflexng provenance --runs`)."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET description=? WHERE id=?", (str(text).strip() or None, run_id))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, newest first: id, started, finished, cascade, target, status, description."""
+        return [dict(r) for r in self.query(
+            "SELECT id, started, finished, cascade, cascade_path, target, host, status, description "
+            "FROM runs ORDER BY id DESC")]
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.transaction() as db:
@@ -322,6 +346,16 @@ class ProvenanceStore:
             args.append(status)
         rows = self.query(sql + " ORDER BY id DESC LIMIT 1", args)
         return self._attempt(rows[0]) if rows else None
+
+    def latest_attempts(self) -> dict[str, Attempt]:
+        """Per job id, its newest recorded row (executed or reused), without inputs/outputs."""
+        rows = self.query("SELECT * FROM jobs WHERE id IN (SELECT MAX(id) FROM jobs GROUP BY job_id)")
+        return {r["job_id"]: self._attempt(r, details=False) for r in rows}
+
+    def attempts_of(self, job_id: str) -> list[Attempt]:
+        """Every executed attempt of a job id (not reuse records), oldest first, with inputs/outputs."""
+        rows = self.query("SELECT * FROM jobs WHERE job_id=? AND status != 'reused' ORDER BY id", (job_id,))
+        return [self._attempt(r) for r in rows]
 
     def producer_of(self, path: str) -> Attempt | None:
         """The successful attempt that wrote a product file (None for raw files)."""

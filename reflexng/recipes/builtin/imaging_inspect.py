@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from reflexng.engine.inspection import Inspection, InspectionContext
+from reflexng.recipes.inspection import Inspection, InspectionContext
 
 
 def _paths(products: Sequence[tuple[str, str]], category: str) -> list[str]:
