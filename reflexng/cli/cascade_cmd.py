@@ -221,7 +221,10 @@ def cmd_validate(args) -> int:
         else:
             print(error)
         return 2
-    problems = cascade.validate(check_recipes=not args.skip_recipes)
+    from reflexng.recipes.registry import known_recipes
+
+    problems = cascade.validate(check_recipes=not args.skip_recipes,
+                                recipe_lookup=lambda esorex: known_recipes(include_esorex=esorex))
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(json.dumps({

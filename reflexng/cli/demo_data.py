@@ -60,8 +60,6 @@ def run(args) -> int:
                 if args.size is not None:
                     kwargs["size"] = args.size
                 summaries[mode] = mod.generate(target, **kwargs)
-    except ModuleNotFoundError as exc:
-        return fail(f"demo-data: simulator not built yet ({exc.name})")
     except OSError as exc:
         from reflexng.cli._errors import describe_os_error
 

@@ -22,9 +22,12 @@ _FIELD = re.compile(r"\{([^{}]+)\}")
 
 
 def _header_values(path: str) -> dict[str, str]:
-    from reflexng.recipes.builtin.testing import read_header_cards
+    from reflexng.fits import read_header_values
 
-    return read_header_cards(path)
+    try:
+        return {k: str(v) for k, v in read_header_values(path, None).items() if v is not None}
+    except ValueError:  # not readable as FITS: the pattern's fields fall back
+        return {}
 
 
 def product_name(pattern: str, path: str, category: str) -> str:

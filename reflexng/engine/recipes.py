@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflexng.recipes import registry
+
 
 @dataclass
 class RecipeInfo:
@@ -46,10 +48,8 @@ def recipe_info(job, cascade) -> RecipeInfo:
     if job.recipe.startswith("python:") or (task is not None and task.function is not None and not task.recipe):
         fn = task.function if task is not None else None
         return RecipeInfo(job.recipe, _function_version(fn) if fn else "function", function_task=True)
-    from reflexng.recipes.registry import get_recipe
-
     try:
-        r = get_recipe(job.recipe)
+        r = registry.get_recipe(job.recipe)
     except Exception as exc:
         return RecipeInfo(job.recipe, "?", error=str(exc))
     specs = tuple(getattr(r, "parameters", ()) or ())
@@ -64,7 +64,6 @@ def parameter_checker(cascade) -> Callable[[dict[str, dict[str, Any]]], None]:
     without a parameter schema and recipes that cannot be found are left to the run (that job
     fails with the reason)."""
     from reflexng.engine.state import OptionError
-    from reflexng.recipes.registry import get_recipe
 
     def check(params: dict[str, dict[str, Any]]) -> None:
         tasks = cascade.tasks
@@ -77,7 +76,7 @@ def parameter_checker(cascade) -> Callable[[dict[str, dict[str, Any]]], None]:
             if task.function is not None or not values:
                 continue
             try:
-                specs = {s.name: s for s in getattr(get_recipe(task.recipe_name), "parameters", ())}
+                specs = {s.name: s for s in getattr(registry.get_recipe(task.recipe_name), "parameters", ())}
             except Exception:  # unknown or broken recipe: the job fails with that reason
                 continue
             if not specs:

@@ -42,10 +42,8 @@ class GraphModel:
 
 def _core_layout(cascade: Any) -> tuple[dict[str, tuple[float, float]], dict] | None:
     """The core's layered layout with crossing reduction (``reflexng.cascade.layering``)."""
-    try:
-        from reflexng.cascade.layering import compute_layout
-    except ImportError:
-        return None
+    from reflexng.cascade.layering import compute_layout
+
     try:
         lay = compute_layout(cascade)
     except Exception:  # an invalid cascade (cycle, unknown input): fall back, validation reports it

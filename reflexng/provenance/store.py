@@ -5,13 +5,12 @@ per attempt: task, recipe, version, parameters, cache key, status, times, exit r
 reflexng version), ``job_inputs`` (role main/associated, category, file, hash) and
 ``job_outputs`` (category, file, size, mtime, hash, QC values). WAL mode with a busy timeout
 (the FITS scanner keeps its own table in the same file with its own connection); every state
-change is one transaction. An exclusive ``flock`` on ``<workdir>/.reflexng.lock`` keeps a second
-application instance out of the work directory.
+change is one transaction. The work-directory lock (:mod:`reflexng.provenance.lock`, portable)
+keeps a second application instance out of the work directory.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -25,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from reflexng import __version__
+from reflexng.fits import content_hash
+from reflexng.provenance.lock import LOCK_NAME, WorkdirLock, WorkdirLockedError  # noqa: F401 - re-exported
 
 DB_NAME = "reflexng.sqlite"
-LOCK_NAME = ".reflexng.lock"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
@@ -64,25 +64,16 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
-class WorkdirLockedError(RuntimeError):
-    """Another application instance holds the work directory."""
-
-
 class DamagedStoreError(sqlite3.DatabaseError):
     """The work directory's database exists but cannot be read (not SQLite, or damaged)."""
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """Content hash of a file: ``reflexng.fits.content_hash`` when available, else MD5 of the bytes."""
+    """Content hash of a file: ``reflexng.fits.content_hash``, else (not readable as FITS) MD5 of the bytes."""
     try:
-        from reflexng.fits import content_hash  # written by the FITS layer
-    except ImportError:
-        content_hash = None
-    if content_hash is not None:
-        try:
-            return str(content_hash(path))
-        except Exception:  # not a FITS file, or unreadable as FITS: hash the bytes
-            pass
+        return str(content_hash(path))
+    except Exception:  # not a FITS file, or unreadable as FITS: hash the bytes
+        pass
     h = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -120,9 +111,7 @@ class ProvenanceStore:
     def __init__(self, workdir: str | os.PathLike, *, lock: bool = True) -> None:
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd: int | None = None
-        if lock:
-            self._acquire_lock()
+        self._lock: WorkdirLock | None = WorkdirLock(self.workdir) if lock else None
         self.path = self.workdir / DB_NAME
         self._mutex = threading.RLock()
         self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
@@ -148,38 +137,15 @@ class ProvenanceStore:
                 )
                 db.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
 
-    # ------------------------------------------------------------------ lock
-
-    def _acquire_lock(self) -> None:
-        path = self.workdir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise WorkdirLockedError(
-                f"work directory {self.workdir} is in use by another reflexng instance "
-                f"(PID {holder}); close it or choose another work directory (--workdir)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} on {socket.gethostname()}\n".encode())
-        self._lock_fd = fd
-
     def close(self) -> None:
         """Close the database and release the work-directory lock."""
         with self._mutex:
             if self._db is not None:
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
-        if self._lock_fd is not None:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> ProvenanceStore:
         return self

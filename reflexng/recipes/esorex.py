@@ -17,14 +17,20 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
+from reflexng.recipes.esorex_run import esorex_path
+from reflexng.recipes.protocol import (
+    ParameterSpec,
+    Recipe,
+    RecipeError,
+    RecipeResult,
+    UnknownRecipeError,
+)
 
 PREFIX = "esorex:"
 DEFAULT_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/cpl/plugins", "/usr/lib/cpl/plugins",
@@ -37,11 +43,6 @@ _TYPES = {"bool": "bool", "int": "int", "double": "float", "float": "float", "st
 DOWNSTREAM_TAGS: dict[str, dict[str, str]] = {
     "naco_img_dark": {"NACO_IMG_DARK_AVG": "CAL_DARK"},
 }
-
-
-def esorex_path() -> str | None:
-    """The esorex executable (``$REFLEXNG_ESOREX`` or ``esorex`` on PATH), or None."""
-    return shutil.which(os.environ.get("REFLEXNG_ESOREX", "esorex"))
 
 
 def esorex_available() -> bool:
@@ -243,12 +244,7 @@ class EsorexRecipe(Recipe):
 
 
 def _unknown(message: str) -> Exception:
-    try:  # the registry's error type, so callers catch one kind of "unknown recipe"
-        from reflexng.recipes.registry import UnknownRecipeError
-
-        return UnknownRecipeError(message)
-    except ImportError:
-        return RecipeError(message)
+    return UnknownRecipeError(message)  # the registry's error type: callers catch one kind
 
 
 def get_recipe(short_name: str) -> EsorexRecipe:
