@@ -4,6 +4,9 @@ Nothing blocking runs on the GUI thread: cascade loading, organising, inspection
 go through the one worker pattern (:func:`reflexng.gui.worker.start_worker`); engine events
 arrive from worker threads and are marshalled by :class:`~reflexng.gui.worker.EventBridge`.
 Job-state repaints are coalesced by a short timer so a burst of events never stalls the loop.
+The Controller keeps no run state of its own: job statuses, running/paused, the paused job and
+the last summary are read from ``session.state``; the run controls are bound to
+``session.options`` by :class:`~reflexng.gui.bind.OptionBinding`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from reflexng.gui.graph_model import RunState
+from reflexng.gui.bind import OptionBinding
 from reflexng.gui.preferences import RecentSession, default_workdir_root
 from reflexng.gui.worker import EventBridge, start_worker
 
@@ -26,13 +29,6 @@ class Controller:
         self.w = window
         self.cascade: Any = None
         self.session: Any = None
-        self.result: Any = None
-        self.run_state = RunState()
-        self.running = False
-        self.paused = False
-        self.paused_job: str | None = None
-        self.summary: dict | None = None
-        self.excluded: list[str] = []
         self._unsubscribe = None
         # parented to the window: when it is deleted, these connections (which hold this
         # controller) go too, and the window's Python side can be collected
@@ -50,7 +46,10 @@ class Controller:
         rc.pause_button.clicked.connect(self.toggle_pause)
         rc.step_button.clicked.connect(self.step)
         rc.stop_button.clicked.connect(self.stop)
-        rc.pause_after_each.toggled.connect(self._pause_after_each_changed)
+        self.options = OptionBinding(
+            {"ordering": rc.ordering, "max_jobs": rc.jobs, "failure_policy": rc.failure_policy,
+             "pause_after_each": rc.pause_after_each},
+            session=lambda: self.session, on_error=window.show_message)
         window.cascade_view.sig_node_clicked.connect(self.show_task)
         window.cascade_view.sig_breakpoint_changed.connect(self._breakpoint_changed)
         window.dataset_tree.sig_job_clicked.connect(self.inspect_job)
@@ -69,6 +68,32 @@ class Controller:
 
         # after the window is up: imports in a worker still compete for the interpreter lock
         QTimer.singleShot(1500, lambda: start_worker(warm_imports))
+
+    # ------------------------------------------------------------------ the session's state, read
+    @property
+    def result(self) -> Any:
+        return self.session.result if self.session is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.session.state.running
+
+    @property
+    def paused(self) -> bool:
+        return self.session is not None and self.session.state.paused
+
+    @property
+    def paused_job(self) -> str | None:
+        return self.session.state.paused_job if self.session is not None else None
+
+    @property
+    def summary(self) -> dict | None:
+        s = self.session.state.summary if self.session is not None else None
+        return s.to_json() if s is not None else None
+
+    def job_status(self, job_id: str) -> str:
+        rec = self.session.state.jobs.get(job_id) if self.session is not None else None
+        return str(rec.status) if rec is not None else ""
 
     # ------------------------------------------------------------------ helpers
     def _fail(self, what: str):
@@ -143,16 +168,11 @@ class Controller:
         from reflexng.engine import Session
 
         self._close_session()
-        self.excluded = []
         try:
             self.session = Session(
                 self.cascade, dirs, self.target(), workdir=self.workdir(),
                 parameter_set=self.w.session_bar.parameter_set.currentData(),
-                ordering=self.w.run_controls.ordering.currentText(),
-                max_jobs=self.w.run_controls.jobs.value(),
-                pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
-                workflow_parameters=self.panes.workflow_overrides,
-                failure_policy=self.w.run_controls.failure_policy.currentText(),
+                workflow_parameters=self.panes.workflow_overrides, **self.options.values(),
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None
@@ -171,13 +191,10 @@ class Controller:
 
     def _organised(self, result) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
-        self.result = result
         self.panes.fill_file_table(result)
-        self.w.dataset_tree.set_result(result, self.excluded)
-        self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
-        for jid, job in result.jobs.items():
-            if not job.complete:
-                self.run_state.state[jid] = "incomplete"
+        self.w.dataset_tree.set_result(result, list(self.session.state.exclusions))
+        for jid in result.jobs:  # statuses restored from the work directory (done, reused, ...)
+            self.w.dataset_tree.set_job_state(jid, self.job_status(jid))
         self._repaint_states()
         n_ok = sum(1 for d in result.datasets if d.complete)
         self.w.show_message(
@@ -221,7 +238,6 @@ class Controller:
     def _excluded_changed(self, paths: list) -> None:
         if self.session is None or self.running:
             return
-        self.excluded = list(paths)
         self.w.show_message(f"{len(paths)} frame(s) excluded; organising again …")
         start_worker(self.session.exclude_files, paths,
                      on_finished=lambda _r: self._organised(self.session.result),
@@ -237,19 +253,15 @@ class Controller:
             return
         s = self.session
         s.select_datasets(self.w.dataset_tree.selected_datasets())
-        s.set_pause_after_each(self.w.run_controls.pause_after_each.isChecked())
-        s.ordering = self.w.run_controls.ordering.currentText()
-        s.max_jobs = self.w.run_controls.jobs.value()
-        s.failure_policy = self.w.run_controls.failure_policy.currentText()
-        self.summary = None
-        self.running, self.paused, self.paused_job = True, False, None
-        self._update_controls()
+        s.set_description(self.w.dataset_tree.description.text())
         try:
+            s.options.update(**self.options.values())
             s.start()
         except Exception as exc:
-            self.running = False
             self._update_controls()
             self.w.show_message(f"cannot start the run: {exc}")
+            return
+        self.w.run_controls.set_running(True, False, can_run=True)  # until run_started arrives
 
     def toggle_pause(self) -> None:
         if self.session is None:
@@ -267,10 +279,6 @@ class Controller:
     def stop(self) -> None:
         if self.session is not None:
             self.session.stop()
-
-    def _pause_after_each_changed(self, on: bool) -> None:
-        if self.session is not None:
-            self.session.set_pause_after_each(on)
 
     def _breakpoint_changed(self, task: str, enabled: bool) -> None:
         if self.session is not None:
@@ -295,14 +303,13 @@ class Controller:
     # ------------------------------------------------------------------ events
     def on_event(self, ev) -> None:
         """Engine events, on the GUI thread."""
-        self.run_state.apply(ev)
         kind, jid, data = ev.kind, ev.job_id, ev.data or {}
         if kind == "job_log":
             self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
         elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_cancelled", "job_reused", "job_skipped",
                       "job_stale"):
             if jid:
-                self.w.dataset_tree.set_job_state(jid, self.run_state.state.get(jid, ""))
+                self.w.dataset_tree.set_job_state(jid, self.job_status(jid))
             if kind == "job_failed":
                 self.w.inspection.show_failure(jid, str(data.get("reason", "")), list(data.get("log_tail") or []))
                 self.w.show_message(f"job {jid} failed: {data.get('reason', '')}")
@@ -310,12 +317,9 @@ class Controller:
         elif kind == "progress":
             self.w.run_controls.set_progress(int(data.get("done", 0)), int(data.get("total", 0)), data.get("eta_seconds"))
         elif kind == "run_started":
-            self.running = True
             self.w.run_controls.set_progress(0, int(data.get("total", 0)), None)
             self._update_controls()
         elif kind == "paused":
-            self.paused = True
-            self.paused_job = jid
             self._repaint.stop()
             self._repaint_states()
             reason = data.get("reason", "")
@@ -325,46 +329,32 @@ class Controller:
                 self.inspect_job(jid)
             self.w.sig_paused.emit(jid or "")
         elif kind == "resumed":
-            self.paused, self.paused_job = False, None
             self._update_controls()
         elif kind == "run_finished":
-            self.running, self.paused, self.paused_job = False, False, None
-            self.summary = data.get("summary") or {}
+            summary = data.get("summary") or {}
             self._repaint_states()
             self._update_controls()
-            self._save_description()
-            self.refresh_provenance()
+            self.refresh_provenance(summary)
             counts: dict[str, int] = {}
-            for j in self.summary.get("jobs", []):
+            for j in summary.get("jobs", []):
                 counts[j["status"]] = counts.get(j["status"], 0) + 1
             words = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-            head = "run stopped" if self.summary.get("stopped") else "run finished"
-            if self.summary.get("error"):
-                words = f"error: {self.summary['error']}"
+            head = "run stopped" if summary.get("stopped") else "run finished"
+            if summary.get("error"):
+                words = f"error: {summary['error']}"
             self.w.show_message(f"{head}: {words}" if words else head)
-            self.w.sig_run_finished.emit(self.summary)
+            self.w.sig_run_finished.emit(summary)
         self.panes.on_event(ev)
         self.w.sig_event.emit(ev)
 
     def _repaint_states(self) -> None:
-        rs = self.run_state
-        tasks = set(rs.job_task.values())
-        self.w.cascade_view.set_task_states(rs.counts_by_task(), {t: rs.task_state(t) for t in tasks})
+        if self.session is None:
+            return
+        st = self.session.state
+        self.w.cascade_view.set_task_states(st.task_counts(), st.task_statuses())
         self.panes.refresh_states()
-        if self.result is not None:
-            for ds in self.result.datasets:
-                states = [rs.state.get(j, "waiting") for j in ds.jobs]
-                if not ds.complete:
-                    status = "incomplete"
-                elif any(s == "failed" for s in states):
-                    status = "failed"
-                elif any(s == "stale" for s in states):
-                    status = "stale"
-                elif states and all(s in ("done", "reused") for s in states):
-                    status = "reduced"
-                else:
-                    status = "new"
-                self.w.dataset_tree.set_dataset_status(ds.id, status)
+        for ds_id, status in st.dataset_statuses().items():
+            self.w.dataset_tree.set_dataset_status(ds_id, status)
 
     # ------------------------------------------------------------------ inspection
     def inspect_job(self, job_id: str) -> None:
@@ -379,15 +369,14 @@ class Controller:
                 params = s.recipe_parameters(job_id)
             except Exception:
                 params = None
-            from reflexng.gui.provenance_model import attempts_of
-
-            attempts = attempts_of(s.store, job_id)
+            attempts = s.store.attempts_of(job_id)
             return s.products(job_id), inspection, params, attempts, s.why_run(job_id)
 
         def show(r) -> None:
             products, inspection, params, attempts, why = r
             job = s.result.jobs[job_id]
-            state = self.run_state.state.get(job_id, "")
+            rec = s.state.jobs[job_id]
+            state = str(rec.status)
             title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}"
             qc = {}
             if attempts and attempts[-1].outputs:
@@ -397,8 +386,8 @@ class Controller:
             self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
-            if job_id in self.run_state.reason and self.run_state.state.get(job_id) == "failed":
-                self.w.inspection.show_failure(job_id, self.run_state.reason[job_id], self.run_state.log_tail.get(job_id, []))
+            if rec.status == "failed" and rec.reason:
+                self.w.inspection.show_failure(job_id, rec.reason, list(rec.log_tail))
             self.w.sig_inspected.emit(job_id)
 
         start_worker(gather, on_finished=show, on_failed=self._fail(f"cannot inspect {job_id}"))
@@ -414,7 +403,7 @@ class Controller:
                 self.w.show_message(f"data source {name}: categories {', '.join(ds.categories)}")
             return
         self.panes.show_task(name)
-        jobs = sorted(j for j, task in self.run_state.job_task.items() if task == name)
+        jobs = self.session.state.jobs_of_task(name) if self.session is not None else []
         if jobs:
             self.inspect_job(jobs[0])
 
@@ -423,9 +412,7 @@ class Controller:
         s = self.session
         if s is None:
             return
-        from reflexng.gui.provenance_model import attempts_of
-
-        attempts = {a.attempt: a for a in attempts_of(s.store, job_id)}
+        attempts = {a.attempt: a for a in s.store.attempts_of(job_id)}
         other = attempts.get(attempt)
         latest = max(attempts.values(), key=lambda a: a.id) if attempts else None
         shown = self.w.inspection.image.path
@@ -445,23 +432,14 @@ class Controller:
         self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP
-    def _save_description(self) -> None:
-        text = self.w.dataset_tree.description.text().strip()
-        if self.session is None or not text:
-            return
-        from reflexng.gui.provenance_model import latest_run_id, save_run_description
-
-        rid = latest_run_id(self.session.store)
-        if rid is not None:
-            save_run_description(self.session.workdir, rid, text)
-
-    def refresh_provenance(self) -> None:
+    def refresh_provenance(self, summary: dict | None = None) -> None:
         """Runs and attempts, and the trees of the target jobs' products (the end products are
         renamed copies of these)."""
         if self.session is None:
             return
+        summary = summary if summary is not None else (self.summary or {})
         targets = {ds.target_job for ds in (self.result.datasets if self.result else ())}
-        products = [p for j in (self.summary or {}).get("jobs", []) if j["id"] in targets for p in j.get("products") or []]
+        products = [p for j in summary.get("jobs", []) if j["id"] in targets for p in j.get("products") or []]
         self.w.provenance_view.refresh(self.session.store, products)
 
     def send_samp(self, path: str | None = None) -> None:

@@ -35,9 +35,10 @@ class PaneWiring:
         if cascade is None or name not in cascade.tasks:
             return
         self.task = name
-        from reflexng.gui.task_details_model import jobs_of, recipe_summary, task_details
+        from reflexng.gui.task_details_model import recipe_summary, task_details
 
-        jobs = jobs_of(c.run_state.job_task, c.run_state.state, name)
+        st = c.session.state if c.session is not None else None
+        jobs = {j: str(st.jobs[j].status) for j in st.jobs_of_task(name)} if st is not None else {}
         first = sorted(jobs)[0] if jobs else None
         session = c.session
         wp = dict(getattr(c.result, "workflow_parameters", None) or {}) or self._workflow_values()
@@ -75,7 +76,9 @@ class PaneWiring:
                      on_failed=self.c._fail(f"cannot read the parameters of {job_id}"))
 
     def refresh_states(self) -> None:
-        self.w.task_details.update_states(self.c.run_state.state)
+        s = self.c.session
+        if s is not None:
+            self.w.task_details.update_states({j: str(r.status) for j, r in s.state.jobs.items()})
 
     # ------------------------------------------------------------------ workflow parameters
     def _workflow_values(self) -> dict[str, Any]:
@@ -139,9 +142,8 @@ class PaneWiring:
     # ------------------------------------------------------------------ failure policy "ask"
     def on_event(self, ev) -> None:
         if ev.kind == "paused" and (ev.data or {}).get("reason") == "failure" and ev.job_id:
-            rs = self.c.run_state
-            task = rs.job_task.get(ev.job_id, "")
-            self.w.failure_banner.show_failure(ev.job_id, rs.reason.get(ev.job_id, ""), rs.log_tail.get(ev.job_id, []), task)
+            rec = self.c.session.state.jobs[ev.job_id]
+            self.w.failure_banner.show_failure(ev.job_id, rec.reason, list(rec.log_tail), rec.task)
         elif ev.kind in ("resumed", "run_finished", "run_started"):
             self.w.failure_banner.dismiss()
         s = self.c.session

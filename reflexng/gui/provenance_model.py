@@ -45,51 +45,6 @@ def product_tree(store: Any, path: str, _seen: set[str] | None = None, depth: in
     return node
 
 
-def runs(store: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in store.query("SELECT * FROM runs ORDER BY id DESC")]
-
-
-DESCRIPTIONS = "run_descriptions.json"
-
-
-def latest_run_id(store: Any) -> int | None:
-    rows = store.query("SELECT MAX(id) AS id FROM runs")
-    return int(rows[0]["id"]) if rows and rows[0]["id"] is not None else None
-
-
-def run_descriptions(workdir: str | os.PathLike) -> dict[str, str]:
-    """The free-text descriptions the user gave to runs: {run id: text}."""
-    import json
-
-    try:
-        data = json.loads((Path(workdir) / DESCRIPTIONS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def save_run_description(workdir: str | os.PathLike, run_id: int, text: str) -> None:
-    import json
-
-    data = run_descriptions(workdir)
-    data[str(run_id)] = text
-    path = Path(workdir) / DESCRIPTIONS
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def attempts_of(store: Any, job_id: str) -> list[Any]:
-    """Every executed attempt of a job, oldest first (with inputs and outputs)."""
-    rows = store.query("SELECT id FROM jobs WHERE job_id=? AND status != 'reused' ORDER BY id", (job_id,))
-    return [store.attempt(r["id"]) for r in rows]
-
-
-def run_jobs(store: Any, run_id: int) -> list[Any]:
-    rows = store.query("SELECT id FROM jobs WHERE run_id=? ORDER BY id", (run_id,))
-    return [store.attempt(r["id"]) for r in rows]
-
-
 def replay_command(attempt: Any) -> str:
     """The shell command that re-runs an attempt by hand (from its folder's ``replay.sh``)."""
     folder = Path(attempt.jobdir)

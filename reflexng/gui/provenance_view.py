@@ -59,13 +59,12 @@ class ProvenanceView(QWidget):
         self.trees.clear()
         if store is None:
             return
-        notes = pm.run_descriptions(store.workdir) if hasattr(store, "workdir") else {}
-        for run in pm.runs(store):
+        for run in store.runs():
             label = f"run {run['id']}  {run.get('cascade') or ''} → {run.get('target') or ''}"
-            note = notes.get(str(run["id"]))
+            note = run.get("description")
             ri = QTreeWidgetItem([label + (f" — {note}" if note else ""), run.get("status") or "", "", ""])
             self.tree.addTopLevelItem(ri)
-            for a in pm.run_jobs(store, run["id"]):
+            for a in store.run_attempts(run["id"]):
                 ji = self._attempt_item(a)
                 ri.addChild(ji)
         if end_products:

@@ -313,6 +313,10 @@ class ProvenanceStore:
         rows = self.query(sql + " ORDER BY id DESC LIMIT 1", args)
         return self._attempt(rows[0]) if rows else None
 
+    def run_attempts(self, run_id: int) -> list[Attempt]:
+        """Every row (executed or reused) recorded by one run, in order."""
+        return [self._attempt(r) for r in self.query("SELECT * FROM jobs WHERE run_id=? ORDER BY id", (run_id,))]
+
     def latest_attempts(self) -> dict[str, Attempt]:
         """Per job id, its newest recorded row (executed or reused), without inputs/outputs."""
         rows = self.query("SELECT * FROM jobs WHERE id IN (SELECT MAX(id) FROM jobs GROUP BY job_id)")

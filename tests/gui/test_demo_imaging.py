@@ -71,9 +71,8 @@ def test_demo_imaging_interactive(qtbot, demo_data, tmp_path):
         qtbot.mouseClick(win.rerun_button, Qt.MouseButton.LeftButton)
     assert insp2.args[0] == job and c.paused
     assert editor.effective["sigma"] == 2.0
-    from reflexng.gui.provenance_model import attempts_of
 
-    attempts = attempts_of(c.session.store, job)
+    attempts = c.session.store.attempts_of(job)
     assert [a.attempt for a in attempts] == [1, 2]
     assert attempts[0].parameters["sigma"] == 3.0 and attempts[1].parameters["sigma"] == 2.0
 

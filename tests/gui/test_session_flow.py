@@ -233,7 +233,7 @@ def test_step_then_stop_cancels_a_running_job(qtbot, flow_setup):
 
     with qtbot.waitSignal(win.sig_event, timeout=60000, check_params_cb=science_started):
         win.step_button.click()
-    assert c.run_state.state[sci_job] == "running"
+    assert c.session.job_state(sci_job) == "running"
     # job-state repaints are coalesced (a short timer): wait for the view to catch up
     qtbot.waitUntil(lambda: win.cascade_view.items_by_name["science"].state == "running", timeout=5000)
     assert win.stop_button.isEnabled()
