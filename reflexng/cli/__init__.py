@@ -27,6 +27,7 @@ VERBS = {
     "organise": "organise",
     "run": "run",
     "provenance": "provenance",
+    "compare": "compare",
     "recipes": "recipes",
 }
 

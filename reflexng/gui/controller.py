@@ -412,24 +412,28 @@ class Controller:
         s = self.session
         if s is None:
             return
-        attempts = {a.attempt: a for a in s.store.attempts_of(job_id)}
-        other = attempts.get(attempt)
-        latest = max(attempts.values(), key=lambda a: a.id) if attempts else None
+        from reflexng.engine.compare import compare_attempts, matching_product
+
         shown = self.w.inspection.image.path
-        if other is None or latest is None or shown is None:
+        if shown is None:
             self.w.show_message("nothing to compare: show an image product of this job first")
             return
-        cat = next((o["category"] for o in latest.outputs or () if os.path.abspath(o["path"]) == os.path.abspath(shown)), None)
-        match = next((o["path"] for o in other.outputs or () if o["category"] == cat), None)
+        try:
+            cmp = compare_attempts(s.store, job_id, attempt, statistics=False)
+        except ValueError as exc:
+            self.w.show_message(f"nothing to compare: {exc}")
+            return
+        match, cat = matching_product(s.store, job_id, shown, attempt)
         if match is None:
-            self.w.show_message(f"attempt {attempt} has no {cat} product")
+            self.w.show_message(f"attempt {attempt} has no {cat or 'such'} product")
             return
         try:
             self.w.inspection.image.compare_with(match)
         except ValueError as exc:
             self.w.show_message(str(exc))
             return
-        self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
+        # the words read old -> new: the chosen (older) attempt, then the latest
+        self.w.inspection.show_parameter_diff(cmp.old.parameters, cmp.new.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP
     def refresh_provenance(self, summary: dict | None = None) -> None:
