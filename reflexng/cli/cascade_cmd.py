@@ -163,6 +163,8 @@ def _kw(k) -> str:
 
 def describe(cascade) -> str:
     """The text form of ``cascade show``."""
+    from reflexng.organiser.rule_words import input_lines
+
     roles = {n: d.get("role") for n, d in cascade.graph.nodes(data=True)}
     lines = [f"cascade {cascade.name}" + (f"  ({cascade.instrument})" if cascade.instrument else "")]
     if cascade.description:
@@ -202,11 +204,9 @@ def describe(cascade) -> str:
             extra.append("conditional")
         lines.append(f"  {t.name}  ({roles.get(t.name)}; recipe {t.recipe_name or '-'})"
                      + (f"  [{'; '.join(extra)}]" if extra else ""))
-        lines.append(f"      main input: {t.main_input.name if t.main_input else '-'}")
-        for a in t.associated_inputs:
-            n = f"{a.min_ret}..{a.max_ret}"
-            cond = ", conditional" if a.condition is not None else ""
-            lines.append(f"      associated: {a.name} ({n}{cond})")
+        main, assoc = input_lines(cascade, t)  # the rules in words, as the GUI's task pane shows them
+        lines.append(f"      main input: {main or '-'}")
+        lines += [f"      associated: {line}" for line in assoc]
     return "\n".join(lines)
 
 

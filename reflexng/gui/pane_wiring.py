@@ -61,7 +61,7 @@ class PaneWiring:
             self.w.tabs.setCurrentWidget(self.w.task_details)
             self.w.sig_task_shown.emit(name)
 
-        start_worker(gather, on_finished=show, on_failed=c._fail(f"cannot describe task {name}"))
+        start_worker(gather, on_finished=show, on_failed=c.fail(f"cannot describe task {name}"))
 
     def select_job(self, job_id: str) -> None:
         s = self.c.session
@@ -73,7 +73,7 @@ class PaneWiring:
             self.w.sig_task_shown.emit(self.task or "")
 
         start_worker(s.recipe_parameters, job_id, on_finished=shown,
-                     on_failed=self.c._fail(f"cannot read the parameters of {job_id}"))
+                     on_failed=self.c.fail(f"cannot read the parameters of {job_id}"))
 
     def refresh_states(self) -> None:
         s = self.c.session
@@ -131,7 +131,7 @@ class PaneWiring:
                 self._reorganise = False
                 self.reorganise()
                 return
-            c._organised(s.result)
+            c.organised(s.result)
 
         def failed(message: str, _tb: str) -> None:
             self._organising = False
