@@ -21,23 +21,28 @@ DEFAULT_PATTERN = "{OBJECT}_{PRO.CATG}.fits"
 _FIELD = re.compile(r"\{([^{}]+)\}")
 
 
-def _header_values(path: str) -> dict[str, str]:
+def _keyword(field: str) -> str:
+    key = field.strip()
+    return key[13:].replace(" ", ".") if key.upper().startswith("HIERARCH ESO ") else key
+
+
+def _header_values(path: str, keywords: list[str]) -> dict[str, str]:
+    """The pattern's keywords from the product's header (the FITS layer's fast reader)."""
     from reflexng.fits import read_header_values
 
     try:
-        return {k: str(v) for k, v in read_header_values(path, None).items() if v is not None}
+        return {k: str(v) for k, v in read_header_values(path, keywords).items() if v is not None}
     except ValueError:  # not readable as FITS: the pattern's fields fall back
         return {}
 
 
 def product_name(pattern: str, path: str, category: str) -> str:
     """The file name a product gets: fields filled from its header, sanitised."""
-    values = _header_values(path) if path.lower().endswith((".fits", ".fit", ".fts")) else {}
+    keys = sorted({_keyword(f) for f in _FIELD.findall(pattern)} | {_keyword(f).upper() for f in _FIELD.findall(pattern)})
+    values = _header_values(path, keys) if keys and path.lower().endswith((".fits", ".fit", ".fts")) else {}
 
     def fill(m: re.Match) -> str:
-        key = m.group(1).strip()
-        if key.upper().startswith("HIERARCH ESO "):
-            key = key[13:].replace(" ", ".")
+        key = _keyword(m.group(1))
         v = values.get(key) or values.get(key.upper())
         if not v and key.upper() in ("PRO.CATG", "CATG", "CATEGORY"):
             v = category

@@ -146,12 +146,13 @@ class Controller:
             return
         from reflexng.engine import Session
 
+        workflow = self.panes.workflow_overrides  # the old session's, if any
         self._close_session()
         try:
             self.session = Session(
                 self.cascade, dirs, self.target(), workdir=self.workdir(),
                 parameter_set=self.w.session_bar.parameter_set.currentData(),
-                workflow_parameters=self.panes.workflow_overrides, **self.options.values(),
+                workflow_parameters=workflow, **self.options.values(),
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None

@@ -15,7 +15,8 @@ class PaneWiring:
         w = controller.w
         self.w = w
         self.task: str | None = None
-        self.workflow_overrides: dict[str, Any] = {}
+        self._before_session: dict[str, Any] = {}  # the user's values until a session holds them
+        self._organised_with: dict[str, Any] = {}  # the values the session last organised with
         self._organising = False
         self._reorganise = False
         w.task_details.sig_job_selected.connect(self.select_job)
@@ -81,6 +82,13 @@ class PaneWiring:
             self.w.task_details.update_states({j: str(r.status) for j, r in s.state.jobs.items()})
 
     # ------------------------------------------------------------------ workflow parameters
+    @property
+    def workflow_overrides(self) -> dict[str, Any]:
+        """The user's workflow-parameter overrides: the session's (``session.workflow_parameters``)
+        once there is one."""
+        s = self.c.session
+        return dict(s.workflow_parameters) if s is not None else dict(self._before_session)
+
     def _workflow_values(self) -> dict[str, Any]:
         from reflexng.gui.workflow_parameters import base_values
 
@@ -90,7 +98,9 @@ class PaneWiring:
         return base_values(cascade, self.w.session_bar.parameter_set.currentData()) | self.workflow_overrides
 
     def cascade_loaded(self, cascade) -> None:
-        self.workflow_overrides = {}
+        self._before_session = {}
+        if self.c.session is not None:
+            self.c.session.workflow_parameters = {}
         self.task = None
         self.w.workflow_parameters.set_cascade(cascade, self.w.session_bar.parameter_set.currentData())
 
@@ -104,8 +114,11 @@ class PaneWiring:
         """A workflow parameter changed: organise again off the GUI thread (when organised)."""
         if overrides == self.workflow_overrides:
             return
-        self.workflow_overrides = dict(overrides)
         c = self.c
+        if c.session is not None:
+            c.session.workflow_parameters = overrides  # used by its next organise
+        else:
+            self._before_session = dict(overrides)
         words = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "cascade values"
         if c.session is None or c.result is None:
             self.w.show_message(f"workflow parameters: {words} (used when organising)")
@@ -121,7 +134,7 @@ class PaneWiring:
             self._reorganise = True
             return
         s = c.session
-        s.workflow_parameters = dict(self.workflow_overrides)
+        self._organised_with = dict(s.workflow_parameters)
         self._organising = True
         self.w.show_message("workflow parameters changed; organising again …")
 
@@ -147,7 +160,9 @@ class PaneWiring:
         elif ev.kind in ("resumed", "run_finished", "run_started"):
             self.w.failure_banner.dismiss()
         s = self.c.session
-        if ev.kind == "run_finished" and s is not None and dict(s.workflow_parameters) != self.workflow_overrides:
+        if ev.kind == "organised" and s is not None and not self._organising:
+            self._organised_with = dict(s.workflow_parameters)
+        if ev.kind == "run_finished" and s is not None and dict(s.workflow_parameters) != self._organised_with:
             self.reorganise()  # workflow parameters changed during the run apply now
 
     def retry(self, job_id: str) -> None:
