@@ -10,6 +10,16 @@
 3. files: 100,000 FileRecords in the file table (load, scroll, search) vs a QStandardItemModel.
 4. image: read a 4096 x 4096 float32 FITS file and show it in the image viewer (zscale,
    painted), vs matplotlib imshow of the same file drawn on an Agg canvas. Goal < 0.5 s.
+5. pause: longest event-loop stall from Run to the first pause with the job inspected and its
+   inspector figures drawn (Plots tab on screen), vs drawing the same figures with
+   FigureCanvasQTAgg on the GUI thread (what the window did before). Goal < 100 ms.
+6. organise: longest stall while the window organises (worker, progress dialog), vs
+   Session.organise() called on the GUI thread.
+7. provenance: the provenance view for 100 runs x 100 attempts: GUI-thread time to fill it from
+   one query read in a worker, vs the former N+1 queries and every item built on the GUI thread.
+
+Stalls are the longest gap of a 10 ms heartbeat (wall) with the GUI thread's own CPU time in
+its busiest gap beside it (on a loaded machine the wall gap also counts other processes).
 
 Runs offscreen unless a display is available. Prints a table (or JSON with --json).
 """
@@ -119,17 +129,41 @@ def bench_stall(size: int) -> dict:
     win.session_bar.workdir.setText(str(tmp / "work-gui"))
     win.run_controls.ordering.setCurrentText("dynamic")
     win.run_controls.jobs.setValue(2)
+    from reflexng.gui.stall_probe import StallProbe
+
     timer, state = _heartbeat(app)
     timer.start()
+    probe = StallProbe()
+    probe.start()
     t0 = time.perf_counter()
     QTimer.singleShot(0, c.organise)
     wait(win.sig_organised)
     t_org = time.perf_counter() - t0
     organise_stall = state["max"]
+    org = probe.finish_phase("organise")
+    # the first pause: inspected, the Plots tab on screen, its figures drawn in a worker
+    win.inspection.tabs.setCurrentWidget(win.inspection.figures)
+    win.pause_after_each.setChecked(True)
+    QTimer.singleShot(0, c.run)
+    wait(win.inspection.figures.sig_drawn)
+    pause = probe.finish_phase("pause")
+    figs = [p.fig for p in win.inspection.figures.pages()]
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+
+    t = time.perf_counter()
+    canvases = [FigureCanvasQTAgg(f) for f in figs]  # the former way: drawn on the GUI thread
+    for cv in canvases:
+        cv.draw()
+    old_pause = time.perf_counter() - t
+    for cv in canvases:
+        cv.deleteLater()
+    win.inspection.tabs.setCurrentWidget(win.inspection.image)
+    win.pause_after_each.setChecked(False)
     state["max"], state["last"] = 0.0, time.perf_counter()
     t1 = time.perf_counter()
-    QTimer.singleShot(0, c.run)
+    QTimer.singleShot(0, c.resume)
     summary = wait(win.sig_run_finished)[0]
+    probe.stop()
     t_run = time.perf_counter() - t1
     global RUN_WINDOW
     RUN_WINDOW = (round(t1, 2), round(time.perf_counter(), 2))
@@ -150,9 +184,75 @@ def bench_stall(size: int) -> dict:
         app.processEvents()
     blocking_stall = state["max"]
     s.close()
+    # alternative for organising: Session.organise() on the GUI thread (fresh work dir: no cache)
+    s2 = Session("demo_imaging", [tmp / "data"], None, workdir=tmp / "work-blocking-organise")
+    t = time.perf_counter()
+    s2.organise()
+    blocking_organise = time.perf_counter() - t
+    s2.close()
     timer.stop()
     return {"organise_s": t_org, "organise_max_stall_s": organise_stall, "run_s": t_run, "jobs": n_jobs, "ok": bool(summary.get("ok")),
-            "gui_max_stall_s": gui_stall, "blocking_max_stall_s": blocking_stall}
+            "gui_max_stall_s": gui_stall, "blocking_max_stall_s": blocking_stall,
+            "organise_stall_wall_s": org.wall_s, "organise_stall_cpu_s": org.cpu_s,
+            "organise_on_gui_thread_s": blocking_organise,
+            "pause_stall_wall_s": pause.wall_s, "pause_stall_cpu_s": pause.cpu_s, "figures": len(figs),
+            "figures_on_gui_thread_s": old_pause}
+
+
+def bench_provenance(runs: int = 100, attempts: int = 100) -> dict:
+    """The provenance view for ``runs`` x ``attempts``: one query in a worker + filling on the
+    GUI thread, vs the former N+1 queries and building every item on the GUI thread."""
+    import json as _json
+
+    from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from reflexng.gui import provenance_model as pm
+    from reflexng.gui.provenance_view import ProvenanceView, gather
+    from reflexng.provenance.store import ProvenanceStore
+
+    tmp = Path(tempfile.mkdtemp(prefix="reflexng-bench-prov-"))
+    store = ProvenanceStore(tmp / "work")
+    with store.transaction() as db:
+        for r in range(runs):
+            rid = db.execute("INSERT INTO runs(started, cascade, target, status) VALUES (?,?,?,?)",
+                             (time.time(), "demo_imaging", "photometry", "done")).lastrowid
+            for a in range(attempts):
+                aid = db.execute(
+                    "INSERT INTO jobs(job_id, run_id, task, recipe, version, parameters, status, attempt, jobdir) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    (f"job-{a}", rid, "bias", "demo_bias", "1.0", _json.dumps({"sigma": 3.0}), "done", r + 1,
+                     str(tmp / f"jobs/{r}/{a}"))).lastrowid
+                db.execute("INSERT INTO job_inputs(attempt_id, role, category, path, hash) VALUES (?,?,?,?,?)",
+                           (aid, "main", "BIAS", f"/raw/b{a}.fits", "h"))
+                db.execute("INSERT INTO job_outputs(attempt_id, category, path, size, mtime_ns, hash, qc) "
+                           "VALUES (?,?,?,?,?,?,?)", (aid, "MASTER_BIAS", f"/work/{r}/{a}.fits", 1, 1, "h", "{}"))
+    pv = ProvenanceView()
+    t = time.perf_counter()
+    data = gather(store, [])  # in the window this runs in a worker
+    t_gather = time.perf_counter() - t
+    t = time.perf_counter()
+    pv.fill(store, *data)
+    app.processEvents()
+    t_fill = time.perf_counter() - t
+    # the former refresh: a query per run, three per attempt, every item built at once
+    tree = QTreeWidget()
+    t = time.perf_counter()
+    for run in pm.runs(store):
+        ri = QTreeWidgetItem([f"run {run['id']}", run.get("status") or "", "", ""])
+        tree.addTopLevelItem(ri)
+        for a in pm.run_jobs(store, run["id"]):
+            it = QTreeWidgetItem([f"{a.job_id} attempt {a.attempt}", a.status, a.recipe, str(a.parameters)])
+            for o in a.outputs or ():
+                it.addChild(QTreeWidgetItem([os.path.basename(o["path"]), o.get("category") or "", "", ""]))
+            ri.addChild(it)
+    app.processEvents()
+    t_old = time.perf_counter() - t
+    pv.deleteLater()
+    tree.deleteLater()
+    store.close()
+    return {"runs": runs, "attempts_per_run": attempts, "gather_in_worker_s": t_gather, "fill_on_gui_thread_s": t_fill,
+            "former_on_gui_thread_s": t_old}
 
 
 def bench_image(n: int) -> dict:
@@ -261,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=256, help="demo detector size for the stall benchmark")
     ap.add_argument("--image", type=int, default=4096, help="image side for the image benchmark")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--skip", action="append", default=[], choices=["launch", "stall", "image", "files"])
+    ap.add_argument("--skip", action="append", default=[], choices=["launch", "stall", "image", "files", "provenance"])
     args = ap.parse_args(argv)
     res: dict = {}
     if "launch" not in args.skip:
@@ -270,8 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         res["image"] = bench_image(args.image)
     if "files" not in args.skip:
         res["files"] = bench_files()
+    if "provenance" not in args.skip:
+        res["provenance"] = bench_provenance()
     if "stall" not in args.skip:
         res["stall"] = bench_stall(args.size)
+    res["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -297,6 +400,21 @@ def main(argv: list[str] | None = None) -> int:
               f"blocking Session.run() on the GUI thread; goal < 100 ms: "
               f"{'OK' if r['gui_max_stall_s'] < 0.1 else 'MISSED'}; organising {r['organise_s']:.2f} s with a "
               f"longest stall of {r['organise_max_stall_s'] * 1000:.0f} ms")
+        print(f"first pause (inspected, {r['figures']} inspector figure(s) drawn): longest stall "
+              f"{r['pause_stall_wall_s'] * 1000:.0f} ms wall / {r['pause_stall_cpu_s'] * 1000:.0f} ms GUI-thread CPU vs "
+              f"{r['figures_on_gui_thread_s'] * 1000:.0f} ms drawing the figures with FigureCanvasQTAgg on the GUI "
+              f"thread; goal < 100 ms: {'OK' if r['pause_stall_cpu_s'] < 0.1 else 'MISSED'}")
+        print(f"organise from the window: longest stall {r['organise_stall_wall_s'] * 1000:.0f} ms wall / "
+              f"{r['organise_stall_cpu_s'] * 1000:.0f} ms GUI-thread CPU vs {r['organise_on_gui_thread_s'] * 1000:.0f} ms "
+              f"with Session.organise() on the GUI thread")
+    if "provenance" in res:
+        r = res["provenance"]
+        print(f"provenance view, {r['runs']} runs x {r['attempts_per_run']} attempts: GUI thread "
+              f"{r['fill_on_gui_thread_s'] * 1000:.0f} ms (one query in a worker: {r['gather_in_worker_s'] * 1000:.0f} ms) "
+              f"vs {r['former_on_gui_thread_s'] * 1000:.0f} ms with N+1 queries and every item on the GUI thread "
+              f"(x{r['former_on_gui_thread_s'] / max(r['fill_on_gui_thread_s'], 1e-6):.0f})")
+    if res.get("load_average"):
+        print("load average: " + " ".join(f"{v:.2f}" for v in res["load_average"]))
     return 0
 
 

@@ -2,6 +2,8 @@
 
     raw CAL_DARK --naco_img_dark--> NACO_IMG_DARK_AVG (+ HOT/COLD/DEV pixel maps)
     raw CAL_FLAT_TW + dark AVG --naco_img_twflat--> MASTER_IMG_FLAT
+    raw IM_JITTER_OBJ [+ IM_JITTER_SKY] + MASTER_IMG_FLAT (same filter and camera)
+        --naco_img_jitter--> COADDED_IMG (sky-subtracted, shifted and combined)
 
 The dark's average product carries PRO.CATG ``NACO_IMG_DARK_AVG`` but naco_img_twflat reads
 it under the SOF tag ``CAL_DARK``: the esorex adapter reports it under that tag
@@ -48,12 +50,39 @@ cal_dark = (
     .build()
 )
 
+# A flat calibrates images taken through the same filter with the same camera.
+FLAT_MATCH = ["INS.OPTI6.ID", "INS.OPTI7.NAME"]
+
 cal_flat_tw = (
     data_source("CAL_FLAT_TW")
     .with_classification_rule(classification_rule("CAL_FLAT_TW", _naco("FLAT,SKY")))
     .with_grouping_keywords(["TPL.START", "INS.OPTI6.ID", *DARK_MATCH])
     .with_setup_keywords(["INS.OPTI6.ID", *DARK_MATCH])
     .with_min_group_size(3)
+    .with_match_keywords(FLAT_MATCH, time_range=SAME_NIGHT, level=0)
+    .with_match_keywords(FLAT_MATCH, time_range=days(7), level=2)
+    .build()
+)
+
+
+def _naco_sci(dpr_type: str) -> dict:
+    return {"INSTRUME": "NAOS+CONICA", "DPR.CATG": "SCIENCE", "DPR.TYPE": dpr_type,
+            "DPR.TECH": "IMAGE,JITTER"}
+
+
+im_jitter_obj = (
+    data_source("IM_JITTER_OBJ")
+    .with_classification_rule(classification_rule("IM_JITTER_OBJ", _naco_sci("OBJECT")))
+    .with_grouping_keywords(["TPL.START", *FLAT_MATCH])  # one jitter sequence
+    .with_setup_keywords(FLAT_MATCH)
+    .with_min_group_size(3)
+    .build()
+)
+
+im_jitter_sky = (
+    data_source("IM_JITTER_SKY")
+    .with_classification_rule(classification_rule("IM_JITTER_SKY", _naco_sci("SKY")))
+    .with_match_keywords(["TPL.START"], level=0)  # offset skies of the same template
     .build()
 )
 
@@ -72,5 +101,16 @@ twilight_flat = (
     # the dark set with the flats' DIT / read-out mode (CAL_DARK's match rules)
     .with_associated_input(dark)
     .with_meta_targets(["calibrations"])
+    .build()
+)
+
+jitter = (
+    task("jitter")
+    .with_recipe("esorex:naco_img_jitter")
+    .with_main_input(im_jitter_obj)
+    .with_associated_input(im_jitter_sky, min_ret=0, max_ret=100)
+    # the master flat of the frames' filter and camera (CAL_FLAT_TW's match rules)
+    .with_associated_input(twilight_flat, min_ret=0)
+    .with_meta_targets(["science"])
     .build()
 )

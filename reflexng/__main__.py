@@ -2,7 +2,10 @@
 
 import sys
 
-from reflexng.cli import main
-
 if __name__ == "__main__":
+    try:
+        from reflexng.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while starting: one line, no traceback
+        print("reflexng: interrupted", file=sys.stderr)
+        sys.exit(130)
     sys.exit(main())

@@ -13,4 +13,21 @@ os.environ.setdefault("PYTHONSAFEPATH", "1")
 os.environ["REFLEXNG_RECIPE_MODULES"] = "reflexng.recipes.builtin.testing"
 
 # the application registers its recipe lookup with the cascade validator at start; so do the tests
+import pytest  # noqa: E402
+from faults import _procs  # noqa: E402 - tests/ is on sys.path (this conftest's folder)
+
 import reflexng.recipes.registry  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def no_process_left(monkeypatch):
+    """Fail any test that leaves a process behind (checked on Linux, where /proc exists)."""
+    if not os.path.isdir("/proc/self"):
+        yield
+        return
+    token = _procs.new_token()
+    monkeypatch.setenv(_procs.TAG, token)
+    yield
+    left = _procs.check_none_left(token)
+    if left:
+        pytest.fail("processes left behind (killed now): " + "; ".join(f"{p} {c}" for p, c in left), pytrace=False)

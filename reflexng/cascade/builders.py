@@ -40,6 +40,8 @@ from reflexng.cascade.model import (
 )
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_EDPS_DIR = os.path.join(_PACKAGE_DIR, "edps")
+_OURS: dict[str, bool] = {}  # code file name -> part of this package (not the user's code)
 
 
 def caller_location() -> SourceLocation:
@@ -47,7 +49,12 @@ def caller_location() -> SourceLocation:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if os.path.dirname(os.path.abspath(filename)) != _PACKAGE_DIR:
+        ours = _OURS.get(filename)
+        if ours is None:
+            folder = os.path.dirname(os.path.abspath(filename))
+            # this package and its EDPS layer (cascade/edps) are not the user's code
+            ours = _OURS[filename] = (folder in (_PACKAGE_DIR, _EDPS_DIR) or filename.startswith("<frozen"))
+        if not ours:
             return SourceLocation(filename, frame.f_lineno)
         frame = frame.f_back
     return SourceLocation("<unknown>", 0)

@@ -77,7 +77,7 @@ class Cascade:
         for t in self.tasks.values():
             if t.main_input is not None:
                 out.append(Edge(t.main_input.name, t.name, "main"))
-            for a in t.associated_inputs:
+            for a in t.all_associated_inputs():
                 out.append(Edge(a.source.name, t.name, "associated"))
         return out
 

@@ -54,16 +54,7 @@ def to_dict(cascade: Cascade) -> dict[str, Any]:
                 "name": t.name,
                 "recipe": t.recipe_name,
                 "main_input": t.main_input.name if t.main_input else None,
-                "associated_inputs": [
-                    {
-                        "name": a.name,
-                        "kind": a.source.kind,
-                        "min_ret": a.min_ret,
-                        "max_ret": a.max_ret,
-                        "conditional": a.condition is not None,
-                    }
-                    for a in t.associated_inputs
-                ],
+                "associated_inputs": [_input(a, group) for group, a in _inputs(t)],
                 "meta_targets": list(t.meta_targets),
                 "subworkflow": t.subworkflow,
                 "role": roles[t.name],
@@ -160,3 +151,30 @@ def to_dot(cascade: Cascade) -> str:
         lines.append(f"  {_q(e.source)} -> {_q(e.target)} [{style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _inputs(t) -> list[tuple[int | None, Any]]:
+    """(alternatives group number or None, input) for every associated input of a task."""
+    out: list[tuple[int | None, Any]] = []
+    for i, a in enumerate(t.associated_inputs):
+        if a.alternatives:
+            out.extend((i, alt) for alt in a.alternatives)
+        else:
+            out.append((None, a))
+    return out
+
+
+def _input(a, group: int | None) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": a.name,
+        "kind": a.source.kind,
+        "min_ret": a.min_ret,
+        "max_ret": a.max_ret,
+        "conditional": a.condition is not None,
+    }
+    if a.categories:  # only present when used: native exports stay as they were
+        d["categories"] = list(a.categories)
+    if group is not None:
+        d["alternative_group"] = group
+    return d
+

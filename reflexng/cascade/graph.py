@@ -46,7 +46,7 @@ def build_graph(cascade: Cascade) -> nx.DiGraph:
     for t in cascade.tasks.values():
         if t.main_input is not None:
             _add_edge(g, t.main_input.name, t.name, "main", t.main_input.kind, False, False)
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             _add_edge(g, a.source.name, t.name, "associated", a.source.kind, a.optional, a.condition is not None)
     return g
 
@@ -66,14 +66,15 @@ def _sink_tasks(cascade: Cascade) -> set[str]:
     for t in cascade.tasks.values():
         if t.main_input is not None:
             used.add(t.main_input.name)
-        used.update(a.source.name for a in t.associated_inputs)
+        used.update(a.source.name for a in t.all_associated_inputs())
     return {name for name in cascade.tasks if name not in used}
 
 
 def task_roles(cascade: Cascade) -> dict[str, str]:
     """``{task: "science" | "calibration"}``.
 
-    A task is "science" if it has the meta target ``science``, is a sink, or its products
+    A task is "science" if it has the meta target ``science``, is a sink (unless it has the
+    meta target ``calibration``), or its products
     are the main input of a science task (e.g. ``science`` feeding ``spec_combination``);
     every other task produces calibrations. A target cut keeps the roles of the full cascade.
     """
@@ -81,7 +82,7 @@ def task_roles(cascade: Cascade) -> dict[str, str]:
         full = task_roles(cascade.parent)
         return {n: full.get(n, CALIBRATION) for n in cascade.tasks}
     science = {n for n, t in cascade.tasks.items() if SCIENCE in t.meta_targets}
-    science |= _sink_tasks(cascade)
+    science |= _sink_tasks(cascade) - {n for n, t in cascade.tasks.items() if CALIBRATION in t.meta_targets}
     changed = True
     while changed:
         changed = False

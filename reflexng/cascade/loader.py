@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import runpy
@@ -43,6 +44,11 @@ def find_cascade(name_or_path: str | os.PathLike) -> Path:
     p = Path(name_or_path)
     if p.suffix == ".py" or os.sep in str(name_or_path) or p.exists():
         if p.is_dir():
+            from reflexng.cascade.edps import workflow_file
+
+            wkf = workflow_file(p)
+            if wkf is not None:  # an EDPS workflow package
+                return wkf.resolve()
             raise CascadeError(f"{p} is a folder, not a cascade file; give the path of a cascade .py file "
                                "or a cascade name (see `reflexng cascade list`)", SourceLocation(str(p), 0))
         if not p.is_file():
@@ -53,12 +59,34 @@ def find_cascade(name_or_path: str | os.PathLike) -> Path:
         candidate = folder / f"{name_or_path}.py"
         if candidate.is_file():
             return candidate.resolve()
+    found = find_workflow(str(name_or_path))
+    if found is not None:
+        return found
     known = ", ".join(sorted(c.stem for c in builtin_cascade_dir().glob("*.py") if not c.stem.startswith("_")))
     raise CascadeError(
         f"no cascade named {str(name_or_path)!r}; built-in cascades: {known or 'none'} "
         "(or give the path of a cascade .py file)",
         SourceLocation(str(name_or_path), 0),
     )
+
+
+def workflow_dirs() -> list[Path]:
+    """Folders searched for EDPS workflow packages: the cascade search path, the workflows of
+    the pipelines installed with the ``esorex`` on PATH, configured workflow folders."""
+    from reflexng.cascade.edps import configured_workflow_dirs, esorex_workflow_dirs
+
+    return list(dict.fromkeys([*user_cascade_dirs(), *esorex_workflow_dirs(), *configured_workflow_dirs()]))
+
+
+def find_workflow(name: str) -> Path | None:
+    """An EDPS workflow by name: ``crires`` (its folder) or ``crires_wkf`` (its file)."""
+    from reflexng.cascade.edps import workflows_in
+
+    for folder in workflow_dirs():
+        for wkf in workflows_in(folder):
+            if name in (wkf.stem, wkf.parent.name, f"{wkf.parent.name}.{wkf.stem}"):
+                return wkf.resolve()
+    return None
 
 
 def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
@@ -70,6 +98,15 @@ def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
     (e.g. ``_common.py``) run afresh on every load, so their objects belong to this cascade.
     """
     path = find_cascade(name_or_path)
+    if path.name.endswith("_wkf.py") or _imports_edps(path):
+        from reflexng.cascade.edps import load_workflow
+
+        cascade = load_workflow(path)
+        if validate:
+            errors = [p for p in validate_cascade(cascade, check_recipes=False) if p.severity == "error"]
+            if errors:
+                raise CascadeValidationError(errors)
+        return cascade
     folder = str(path.parent)
     before = set(sys.modules)
     added_path = folder not in sys.path
@@ -106,7 +143,7 @@ def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
         _forget_helper_modules(before, folder)
     info = c.info or CascadeInfo(name=path.stem, location=SourceLocation(str(path), 1))
     if not info.name:
-        info = CascadeInfo(path.stem, info.instrument, info.description, info.default_target, info.location)
+        info = dataclasses.replace(info, name=path.stem)
     cascade = Cascade(
         info=info,
         path=str(path),
@@ -121,6 +158,15 @@ def load(name_or_path: str | os.PathLike, validate: bool = True) -> Cascade:
         if errors:
             raise CascadeValidationError(errors)
     return cascade
+
+
+def _imports_edps(path: Path) -> bool:
+    """Whether a cascade file is an EDPS workflow module (``from edps import ...``)."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:20000]
+    except OSError:
+        return False
+    return re.search(r"^\s*(from\s+edps[\s.]|import\s+edps\b)", head, re.M) is not None
 
 
 def _forget_helper_modules(before: set[str], folder: str) -> None:

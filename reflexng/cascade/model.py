@@ -194,6 +194,9 @@ class WorkflowParameter:
     description: str = ""
     location: SourceLocation = UNKNOWN_LOCATION
 
+    # True for an EDPS "$param" grouping parameter: its values are keyword names
+    keyword_values = False
+
     def equals(self, value: Any) -> Callable[[Any], bool]:
         """A condition (for ``with_condition`` / ``condition=``) true when this parameter == value."""
         name = self.name
@@ -250,6 +253,14 @@ class AssociatedInput:
     match_rules: tuple[MatchRule, ...] | None = None  # None = use the data source's rules
     condition: Callable[[Any], bool] | None = None
     location: SourceLocation = UNKNOWN_LOCATION
+    # only files (or upstream products) of these categories; () = every category
+    categories: tuple[str, ...] = ()
+    # an alternatives group (EDPS ``alternative_associated_inputs``): the first alternative
+    # whose condition holds and which is satisfied wins; with ``sort_keys`` the satisfied
+    # alternative whose first candidate is closest in those keywords wins. ``source`` is
+    # then the first alternative's source.
+    alternatives: tuple[AssociatedInput, ...] = ()
+    sort_keys: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -258,6 +269,10 @@ class AssociatedInput:
     @property
     def optional(self) -> bool:
         return self.min_ret == 0
+
+    def flat(self) -> tuple[AssociatedInput, ...]:
+        """This input, or the alternatives of a group."""
+        return self.alternatives or (self,)
 
 
 @dataclass(frozen=True)
@@ -281,8 +296,41 @@ class Task:
     location: SourceLocation = UNKNOWN_LOCATION
     # where each builder call was made, for precise validation errors: method -> location
     call_locations: Mapping[str, SourceLocation] = field(default_factory=dict)
+    # only main files of these categories (``with_main_input(src, [categories])``); () = all
+    main_categories: tuple[str, ...] = ()
+    # job parameters: computed per job by ``fn(ctx)``, visible to conditions as
+    # ``ctx.job_parameters`` (never passed to the recipe)
+    job_parameters: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # functions ``fn(job_edit)`` that may change a job's main files, recipe parameters and
+    # recipe when the organiser makes it (see ``reflexng.cascade.parameters.JobEdit``)
+    job_processing: tuple[Callable[[Any], Any], ...] = ()
+    # categories passed to the recipe: ("select"|"reject", categories); () = all
+    input_filter: tuple[str, tuple[str, ...]] | tuple = ()
+    # categories this task passes on to downstream tasks: ("select"|"reject", categories)
+    output_filter: tuple[str, tuple[str, ...]] | tuple = ()
+    # category renaming before the recipe sees its inputs: {old: new}
+    input_map: Mapping[str, str] = field(default_factory=dict)
+    # reports attached to the task (recorded and shown; not run): (name, input kind) pairs
+    reports: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+    # a group of the main data source needs at least this many files (EDPS task-level
+    # ``with_min_group_size``; the data source's own minimum applies too)
+    min_group_size: int = 1
 
     kind = "task"
+
+    def all_associated_inputs(self) -> tuple[AssociatedInput, ...]:
+        """Every associated input, alternatives of a group included."""
+        out: list[AssociatedInput] = []
+        for a in self.associated_inputs:
+            out.extend(a.flat())
+        return tuple(out)
+
+    @property
+    def shapes_inputs(self) -> bool:
+        """Whether the engine must filter or rename this task's inputs."""
+        return bool(self.input_filter or self.input_map or any(
+            a.categories for a in self.all_associated_inputs()))
 
     @property
     def recipe_name(self) -> str:
@@ -303,3 +351,7 @@ class CascadeInfo:
     description: str = ""
     default_target: str | None = None
     location: SourceLocation = UNKNOWN_LOCATION
+    # "native" (this language) or "edps" (an ESO EDPS workflow package read by cascade.edps)
+    dialect: str = "native"
+    # header keywords cascade code may read beyond those the rules name (EDPS function rules)
+    extra_keywords: tuple[str, ...] = ()

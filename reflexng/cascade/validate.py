@@ -54,12 +54,15 @@ def collector_problems(collector: Collector) -> list[Problem]:
 
 RecipeLookup = Callable[[bool], Any]  # include_esorex -> recipe names (a dict name -> version, or names)
 _recipe_lookup: RecipeLookup | None = None
+_recipe_getter: Callable[[str], Any] | None = None  # name -> recipe (for its parameter names)
 
 
-def register_recipe_lookup(lookup: RecipeLookup | None) -> RecipeLookup | None:
-    """Set the default recipe lookup of :func:`validate` (None: none); returns the previous one."""
-    global _recipe_lookup
-    previous, _recipe_lookup = _recipe_lookup, lookup
+def register_recipe_lookup(lookup: RecipeLookup | None,
+                           getter: Callable[[str], Any] | None = None) -> RecipeLookup | None:
+    """Set the default recipe lookup of :func:`validate` and the recipe getter of
+    :func:`recipe_parameter_problems` (None: none); returns the previous lookup."""
+    global _recipe_lookup, _recipe_getter
+    previous, _recipe_lookup, _recipe_getter = _recipe_lookup, lookup, getter
     return previous
 
 
@@ -77,6 +80,7 @@ def validate(cascade: Cascade, *, check_recipes: bool = True,
     problems += _default_target(cascade)
     if check_recipes:
         problems += _recipes(cascade, recipe_lookup or _recipe_lookup)
+        problems += recipe_parameter_problems(cascade)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     return _dedupe(errors) + _dedupe(warnings)
@@ -100,7 +104,7 @@ def _inputs(cascade: Cascade) -> list[Problem]:
         refs = []
         if t.main_input is not None:
             refs.append(("main input", t.main_input, t.call_locations.get("with_main_input", t.location)))
-        refs += [("associated input", a.source, a.location) for a in t.associated_inputs]
+        refs += [("associated input", a.source, a.location) for a in t.all_associated_inputs()]
         for what, ref, loc in refs:
             used.add(ref.name)
             pool = cascade.data_sources if ref.kind == "data_source" else cascade.tasks
@@ -186,7 +190,7 @@ def _cycles(cascade: Cascade) -> list[Problem]:
 def _input_location(task, source: str) -> SourceLocation:
     if task.main_input is not None and task.main_input.name == source:
         return task.call_locations.get("with_main_input", task.location)
-    for a in task.associated_inputs:
+    for a in task.all_associated_inputs():
         if a.source.name == source:
             return a.location
     return task.location
@@ -267,7 +271,7 @@ def _workflow_parameters(cascade: Cascade) -> list[Problem]:
         check(list(t.grouping_keywords), f"task {t.name!r} grouping keywords",
               t.call_locations.get("with_grouping_keywords", t.location))
         check_condition(t.condition, f"task {t.name!r}", t.call_locations.get("with_condition", t.location))
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             check_condition(a.condition, f"task {t.name!r} associated input {a.name!r}", a.location)
     return out
 
@@ -311,11 +315,14 @@ def _parameter_sets(cascade: Cascade) -> list[Problem]:
                     Problem(f"parameter set {ps.name!r}: workflow parameter {name!r} = {value!r} "
                             f"is not one of {list(p.choices)}", loc)
                 )
+        edps = getattr(cascade.info, "dialect", "") == "edps"
         for task_name in ps.recipe_parameters:
             if task_name not in cascade.tasks and not cascade.targets:
-                out.append(
-                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}",
-                            SourceLocation(path, _find_line(path, ps.name, task_name)))
+                out.append(  # EDPS ignores parameters of tasks a workflow does not have: a warning there
+                    Problem(f"parameter set {ps.name!r}: recipe parameters for unknown task {task_name!r}"
+                            + (" (ignored)" if edps else ""),
+                            SourceLocation(path, _find_line(path, ps.name, task_name)),
+                            WARNING if edps else "error")
                 )
     return out
 
@@ -349,11 +356,68 @@ def _recipes(cascade: Cascade, lookup: RecipeLookup | None) -> list[Problem]:
             continue
         if name.startswith("command:") and name[len("command:"):] in known:  # listed without the prefix
             continue
+        if name.startswith("esorex:") and getattr(cascade.info, "dialect", "") == "edps":
+            # an EDPS workflow names a CPL recipe of its pipeline kit: say so without guessing
+            # a package name
+            out.append(Problem(
+                f"task {t.name!r}: recipe {name[7:]!r} is not installed: no ESO pipeline of the esorex on "
+                "PATH provides it; install the ESO pipeline kit this workflow comes with, then check "
+                "with `reflexng recipes list --esorex` (or try the cascade with `reflexng run "
+                "--placeholder-recipes`)", t.call_locations.get("with_recipe", t.location), WARNING))
+            continue
         out.append(
             Problem(f"task {t.name!r}: unknown recipe {name!r} (see `reflexng recipes`)",
                     t.call_locations.get("with_recipe", t.location), WARNING)
         )
     return notes + out
+
+
+def recipe_parameter_problems(cascade: Cascade, parameter_sets: Iterable[str] | None = None) -> list[Problem]:
+    """Errors for recipe parameters the task's recipe does not have: in ``with_recipe_parameters``
+    (cascade file:line) and in parameter sets (their file:line; ``parameter_sets``: only these).
+    Recipes whose parameters cannot be listed (not installed, function tasks) are not checked."""
+    get_recipe = _recipe_getter  # registered by reflexng.recipes.registry (cascade never imports it)
+    if get_recipe is None:
+        return []
+    specs: dict[str, set[str] | None] = {}
+
+    def known(task) -> set[str] | None:
+        if not task.recipe or task.function is not None:
+            return None
+        if task.recipe not in specs:
+            try:
+                names = {sp.name for sp in getattr(get_recipe(task.recipe), "parameters", ()) or ()}
+            except Exception:  # unknown or broken recipe: reported elsewhere
+                names = set()
+            specs[task.recipe] = names or None
+        return specs[task.recipe]
+
+    out: list[Problem] = []
+    for t in cascade.tasks.values():
+        names = known(t)
+        if names is None:
+            continue
+        loc = t.call_locations.get("with_recipe_parameters", t.location)
+        for k in list(t.recipe_parameters) + list(t.dynamic_parameters):
+            if k not in names:
+                out.append(Problem(f"task {t.name!r}: recipe {t.recipe} has no parameter {k!r} "
+                                   f"(parameters: {', '.join(sorted(names))})", loc))
+    chosen = None if parameter_sets is None else set(parameter_sets)
+    for ps in cascade.parameter_sets.values():
+        if chosen is not None and ps.name not in chosen:
+            continue
+        path = ps.path or cascade.path
+        for task_name, values in ps.recipe_parameters.items():
+            t = cascade.tasks.get(task_name)
+            names = known(t) if t is not None else None
+            if names is None:
+                continue
+            for k in values:
+                if k not in names:
+                    out.append(Problem(f"parameter set {ps.name!r}: recipe {t.recipe} of task {task_name!r} has no "
+                                       f"parameter {k!r} (parameters: {', '.join(sorted(names))})",
+                                       SourceLocation(path, _find_line(path, ps.name, k))))
+    return out
 
 
 def _names(recipes: Any) -> Iterable[str]:

@@ -25,10 +25,16 @@ VERBS = {
     "gui": "gui",
     "cascade": "cascade_cmd",
     "organise": "organise",
+    "datasets": "datasets",
     "run": "run",
+    "explain": "explain",
+    "status": "status",
+    "export": "export",
+    "clean": "clean",
     "provenance": "provenance",
     "compare": "compare",
     "recipes": "recipes",
+    "timeline": "timeline",
 }
 
 
@@ -50,21 +56,47 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"reflexng: warning: {message}", file=file or sys.stderr)
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at devnull so the interpreter's final flush stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("reflexng: interrupted", file=sys.stderr)
+        return 130
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
     import warnings
 
+    from reflexng.cli._common import escaped_output, install_interrupts
+
     warnings.showwarning = _show_warning
+    own_process = argv is None  # the command line of this process (not a call from Python code)
+    if own_process:
+        escaped_output()  # a file name that is not UTF-8 is shown with \\xNN escapes
     try:
+        if own_process and args.verb != "gui" and (args.verb != "demo" or getattr(args, "headless", False)):
+            install_interrupts()  # one line and exit 130 on Ctrl-C; the second one kills at once
         return int(func(args) or 0)
     except KeyboardInterrupt:
-        print("reflexng: interrupted", file=sys.stderr)
+        from reflexng.cli._common import say_interrupted
+
+        workdir = getattr(args, "workdir", None)
+        say_interrupted("reflexng: interrupted" + (f"; {workdir} is consistent" if workdir else ""))
         return 130
+    except BrokenPipeError:  # e.g. `reflexng ... | head`: the reader has gone; exit quietly
+        _quiet_stdout()
+        return 0
     except Exception as exc:  # one place for errors no verb handled: a clear line, never a traceback
         if os.environ.get("REFLEXNG_DEBUG"):
             raise

@@ -44,3 +44,76 @@ def parse_key_values(items: list[str] | None, what: str = "--param") -> dict[str
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
+
+
+_said = False
+GRACE = 0.9  # seconds from the first Ctrl-C to the exit, whatever is still running
+
+
+def say_interrupted(text: str) -> None:
+    """Print the one Ctrl-C line on stderr (once)."""
+    global _said
+    if not _said:
+        _said = True
+        tty = getattr(sys.stderr, "isatty", lambda: False)()
+        print(("\n" if tty else "") + text.lstrip("\n"), file=sys.stderr, flush=True)
+
+
+def install_interrupts() -> bool:
+    """Ctrl-C for a CLI verb: exit 130 within a second with one line.
+
+    The first Ctrl-C raises KeyboardInterrupt in the main thread at once (even inside a blocking
+    call), so the verb stops its jobs cleanly; whatever is still running after ``GRACE`` seconds,
+    or at a second Ctrl-C, ends at once (the job helper then kills every job's process group; the
+    next open of the work directory records those attempts as interrupted). Child processes never
+    see the terminal's SIGINT (it is blocked before any is started, and the mask is inherited),
+    so none prints a traceback of its own. Returns False where this is not available (Windows,
+    not the main thread): Python's default Ctrl-C handling stays."""
+    import _thread
+    import os
+    import signal
+    import threading
+
+    if (not hasattr(signal, "pthread_sigmask") or not hasattr(signal, "sigtimedwait")
+            or threading.current_thread() is not threading.main_thread()):
+        return False
+    main = threading.main_thread().ident
+    signal.signal(signal.SIGUSR2, lambda *_a: None)  # only wakes the main thread from a blocking call
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def watch() -> None:
+        signal.sigwait({signal.SIGINT})
+        _thread.interrupt_main()
+        signal.pthread_kill(main, signal.SIGUSR2)
+        again = signal.sigtimedwait({signal.SIGINT}, GRACE)
+        say_interrupted("\nreflexng: interrupted")
+        if again is not None:
+            os.write(2, b"reflexng: killed at once (second Ctrl-C)\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+    threading.Thread(target=watch, name="reflexng-ctrl-c", daemon=True).start()
+    return True
+
+
+def _escape_undecodable(exc: UnicodeError):
+    """Codec error handler: bytes of a file name that are not UTF-8 as ``\\xNN``; other as ``\\uNNNN``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start:exc.end]:
+        o = ord(ch)
+        out.append(f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
+    return "".join(out), exc.end
+
+
+def escaped_output() -> None:
+    """stdout and stderr show a file name that is not valid UTF-8 with escapes (never fail on it)."""
+    import codecs
+
+    codecs.register_error("reflexng-escape", _escape_undecodable)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="reflexng-escape")
+        except (AttributeError, ValueError):  # not a text stream that can be reconfigured (tests, pipes)
+            pass

@@ -48,9 +48,15 @@ def report(exc: BaseException, args, verb: str) -> int:
     import sqlite3
 
     from reflexng.cascade.errors import CascadeError
-    from reflexng.provenance.store import DamagedStoreError
+    from reflexng.provenance.store import DamagedStoreError, StoreUnavailableError
 
     prefix = f"reflexng {verb}: " if verb else "reflexng: "
+    if isinstance(exc, StoreUnavailableError):  # read-only or disk full: the message says what to do
+        print(prefix + str(exc), file=sys.stderr)
+        return 2
+    if isinstance(exc, sqlite3.DatabaseError) and "full" in str(exc).lower():
+        print(f"{prefix}{_workdir_db(args)}: {exc} (ENOSPC); {_HINTS[errno.ENOSPC]}", file=sys.stderr)
+        return 2
     if isinstance(exc, CascadeError):  # already ``path:line: message``
         print(str(exc), file=sys.stderr)
         return 2

@@ -23,16 +23,19 @@ def register(sub) -> None:
     pl.set_defaults(func=cmd_list)
 
     ps = csub.add_parser("show", help="print a cascade (text, JSON or Graphviz DOT)")
-    ps.add_argument("cascade", help="cascade name or path of a cascade .py file")
+    ps.add_argument("cascade", help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     ps.add_argument("--target", help="cut the cascade to what this task or meta target needs")
     ps.add_argument("--format", choices=["text", "json", "dot"], default="text")
     ps.set_defaults(func=cmd_show)
 
     pv = csub.add_parser("validate", help="check a cascade; exit 2 on errors")
-    pv.add_argument("cascade", help="cascade name or path of a cascade .py file")
+    pv.add_argument("cascade", help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     pv.add_argument("--json", action="store_true", help="print the problems as JSON")
     pv.add_argument("--skip-recipes", action="store_true",
                     help="do not look recipe names up in the recipe registry (fast; no esorex)")
+    pv.add_argument("--calib-dir", action="append", default=[], metavar="FOLDER",
+                    help="a static calibration folder (searched for esorex recipes' static "
+                         "inputs by ESO PRO CATG; repeatable; also $REFLEXNG_CALIB_PATH)")
     pv.set_defaults(func=cmd_validate)
 
     pt = csub.add_parser("test", help="run a cascade test scenario (JSON spec of header-only files)")
@@ -77,14 +80,24 @@ def cascade_folders() -> list[tuple[str, Path]]:
 def list_cascades() -> list[dict]:
     """One entry per cascade file: name, instrument, description, origin, path, error, errors."""
     from reflexng.cascade import CascadeError, load
+    from reflexng.cascade.edps import configured_workflow_dirs, esorex_workflow_dirs, workflows_in
 
     out = []
-    for origin, folder in cascade_folders():
+    seen: set[Path] = set()
+    folders = [*cascade_folders(), *(("esorex", d) for d in esorex_workflow_dirs()),
+               *(("workflows", d) for d in configured_workflow_dirs())]
+    for origin, folder in folders:
         if not folder.is_dir():
             continue
-        for f in sorted(folder.glob("*.py")):
-            if f.name.startswith("_"):
+        # EDPS workflow packages (<inst>/<inst>_wkf.py), here or one or two levels down
+        files = [w for w in workflows_in(folder) if w.resolve() not in seen]
+        # plain cascade files, except inside a workflow package (its helper modules)
+        if not any(folder.glob("*_wkf.py")):
+            files += [f for f in sorted(folder.glob("*.py")) if not f.name.endswith("_wkf.py")]
+        for f in files:
+            if f.name.startswith("_") or f.resolve() in seen:
                 continue
+            seen.add(f.resolve())
             entry = {"name": f.stem, "instrument": "", "description": "", "origin": origin,
                      "path": str(f), "error": None, "errors": 0}
             try:
@@ -204,9 +217,22 @@ def describe(cascade) -> str:
             extra.append("conditional")
         lines.append(f"  {t.name}  ({roles.get(t.name)}; recipe {t.recipe_name or '-'})"
                      + (f"  [{'; '.join(extra)}]" if extra else ""))
-        main, assoc = input_lines(cascade, t)  # the rules in words, as the GUI's task pane shows them
+        main, words = input_lines(cascade, t)  # the rules in words, as the GUI's task pane shows them
         lines.append(f"      main input: {main or '-'}")
-        lines += [f"      associated: {line}" for line in assoc]
+        for a, rule_words in zip(t.associated_inputs, words):
+            if a.alternatives:  # EDPS alternative_associated_inputs
+                sort = f" (sorted by {', '.join(a.sort_keys)})" if a.sort_keys else ""
+                alts = " | ".join(x.name + (f" [{', '.join(x.categories)}]" if x.categories else "")
+                                  for x in a.alternatives)
+                lines.append(f"      alternatives{sort}: {alts}")
+                continue
+            n = f"{a.min_ret}..{a.max_ret if a.max_ret < 10**9 else 'any'}"
+            cond = ", conditional" if a.condition is not None else ""
+            cats = f" [{', '.join(a.categories)}]" if a.categories else ""
+            lines.append(f"      associated: {a.name}{cats} ({n}{cond})")
+            lines.append(f"          {rule_words}")
+        for name, kind in getattr(t, "reports", ()):
+            lines.append(f"      report {name} ({kind})")
     return "\n".join(lines)
 
 
@@ -225,6 +251,11 @@ def cmd_validate(args) -> int:
 
     problems = cascade.validate(check_recipes=not args.skip_recipes,
                                 recipe_lookup=lambda esorex: known_recipes(include_esorex=esorex))
+    if not args.skip_recipes and any(t.recipe and t.recipe.startswith("esorex:")
+                                     for t in cascade.tasks.values()):
+        from reflexng.recipes.esorex_completeness import problems as completeness
+
+        problems = problems + completeness(cascade, getattr(args, "calib_dir", []))
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(json.dumps({

@@ -33,6 +33,16 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def demo_size(mode: str, given: int | None) -> int | None:
+    """``--size`` if given, else ``REFLEXNG_DEMO_SIZE`` for the imaging demo (small, fast data for
+    documentation tests and CI), else the simulator's default."""
+
+    if given is not None or mode != "imaging":
+        return given
+    env = os.environ.get("REFLEXNG_DEMO_SIZE", "").strip()
+    return int(env) if env.isdigit() else None
+
+
 def default_demo_root() -> Path:
     import platformdirs
 
@@ -58,7 +68,7 @@ def run(args) -> int:
 
     root = args.out or default_demo_root()
     try:
-        data = ensure_demo_data(args.mode, root, args.size)
+        data = ensure_demo_data(args.mode, root, demo_size(args.mode, args.size))
     except ModuleNotFoundError as exc:
         return fail(f"demo: the {args.mode} simulator is not built yet ({exc.name})")
     except ValueError as exc:  # e.g. --size the simulator cannot make
@@ -84,23 +94,26 @@ def run(args) -> int:
 
 
 def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> int:
-    from reflexng.cli.run import _Progress as ProgressPrinter
-    from reflexng.cli.run import run_interruptible
+    from reflexng.cli._progress import RunProgress
+    from reflexng.cli.datasets import labels_of
+    from reflexng.cli.run import _incomplete_lines, run_interruptible
     from reflexng.engine import Session
 
     session = Session(cascade, data_dirs=[data], workdir=workdir, ordering="dynamic",
                       max_jobs=jobs or os.cpu_count() or 1)
+    progress = RunProgress()
     try:
-        session.subscribe(ProgressPrinter(sys.stderr))
         result = session.organise()
+        labels = labels_of(session)
         complete = [d for d in result.datasets if d.complete]
-        incomplete = [d for d in result.datasets if not d.complete]
-        print(f"reflexng demo: {len(complete)} complete dataset(s), {len(incomplete)} incomplete:", file=sys.stderr)
-        for d in incomplete:
-            for m in d.missing:
-                print(f"  {d.name}: {m}", file=sys.stderr)
-        summary, interrupted = run_interruptible(session)
+        print(f"reflexng demo: {len(complete)} complete dataset(s) of {len(result.datasets)}", file=sys.stderr)
+        for line in _incomplete_lines(result, labels, verbose=False):
+            print(line, file=sys.stderr)
+        progress.labels = {jid: labels.get(ds.id, ds.name) for ds in result.datasets for jid in ds.jobs}
+        session.subscribe(progress)
+        summary, interrupted = run_interruptible(session, progress)
     finally:
+        progress.close()
         session.close()
     if interrupted or summary is None:
         return 130
@@ -110,10 +123,10 @@ def run_headless(cascade: str, data: Path, workdir: Path, jobs: int | None) -> i
           f"{sum(j['status'] == 'reused' for j in summary.jobs)} reused, {len(failed)} failed.")
     for j in failed:
         print(f"  FAILED {j['task']} ({j['id']}): {j['reason']}")
-    if summary.end_products:
-        folders = sorted({str(Path(p).parent) for p in summary.end_products})
-        print("End products:")
-        for f in folders:
-            print(f"  {f}")
+    if summary.exported:
+        print(f"End products in {Path(workdir) / 'end_products'}:")
+        for e in summary.exported:
+            names = ", ".join(Path(p).name for p in e["new"] + e["updated"] + e["unchanged"])
+            print(f"  {e['dataset']}/  {names}")
     print(f"Work directory: {workdir}")
     return 0 if not failed else 1

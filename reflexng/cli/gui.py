@@ -13,7 +13,7 @@ def register(sub) -> None:
         description="Open the reflexng window: cascade graph, data organiser, interactive run "
         "with inspection and re-run, provenance.",
     )
-    p.add_argument("--cascade", default=None, help="cascade name (demo_imaging) or path of a cascade .py file")
+    p.add_argument("--cascade", default=None, help="cascade name (demo_imaging), path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", type=Path, default=[], metavar="DIR",
                    help="raw-data folder (repeat for several)")
     p.add_argument("--target", default=None, help="target task or meta-target (default: the cascade's)")

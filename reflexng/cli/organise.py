@@ -19,12 +19,15 @@ def register(sub) -> None:
         "rules, associate calibrations and report datasets: complete ones, and for incomplete "
         "ones what is missing, in words.",
     )
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR",
                    help="data folder (repeat for several)")
-    p.add_argument("--target", default=None, help="target task or meta target (default: the cascade's)")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+    p.add_argument("--target", action="append", default=None, metavar="TASK",
+                   help="target task or meta target (repeatable; default: the cascade's)")
+    p.add_argument("--workflow-param", action="append", metavar="NAME=VALUE",
                    help="workflow parameter (repeatable)")
+    p.add_argument("--param", action="append", metavar="TASK.NAME=VALUE",
+                   help="recipe parameter (repeatable; as for run)")
     p.add_argument("--parameter-set", default=None, help="named parameter set of the cascade")
     p.add_argument("--workdir", default=None,
                    help="work directory; the scan cache lives in <workdir>/reflexng.sqlite")
@@ -35,42 +38,91 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from reflexng.cascade import CascadeError, load
-
     try:
-        params = parse_key_values(args.param, "--param")
+        params = parse_key_values(args.workflow_param, "--workflow-param")
+        from reflexng.cli.datasets import recipe_params
+
+        rparams = recipe_params(args.param)
     except ValueError as exc:
         return fail(str(exc))
     problem = check_folders(args.data, args.workdir)
     if problem:
         return fail(problem)
+    # the stored text is the bytes written; a summary (paths) depends on the terminal's encoding
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    errors = getattr(sys.stdout, "errors", None) or "strict"
+    kind = "json" if args.json else f"summary:{encoding}:{errors}"
+    if args.workdir is not None:
+        # an unchanged request on unchanged files: the stored output, without even loading
+        # the cascade (reflexng.organiser.store checks cascade contents, code and files)
+        from reflexng.organiser.store import stored_output
+
+        text = stored_output(args.cascade, args.data, args.workdir, kind, target=args.target,
+                             workflow_parameters=params, parameter_set=args.parameter_set,
+                             prefer=args.prefer)
+        if text is not None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+            return 0
+    from reflexng.cascade import CascadeError, load
+
+    validated = False
+    if args.workdir is not None:
+        from reflexng.organiser.store import locate_cascade, was_validated
+
+        where = locate_cascade(args.cascade)
+        validated = where is not None and was_validated(args.workdir, where)
     try:
-        cascade = load(args.cascade)
+        # a cascade whose contents validated clean before is not validated again
+        cascade = load(args.cascade, validate=not validated)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from reflexng.cli.run import check_recipe_params
+
+    problem = check_recipe_params(cascade, rparams)
+    if problem:
+        return fail(problem)
+    from reflexng.cli._progress import stage
+    from reflexng.cli.datasets import target_of
     from reflexng.organiser import organise
 
     try:
-        result = organise(
-            cascade, args.data, args.target, workflow_parameters=params,
-            parameter_set=args.parameter_set, workdir=args.workdir, prefer=args.prefer,
-            build_graph=False,
-        )
+        with stage("scanning and organising", json_mode=args.json) as update:
+            result = organise(
+                cascade, args.data, target_of(args), workflow_parameters=params, progress=update,
+                parameter_set=args.parameter_set, recipe_parameters=rparams, workdir=args.workdir, prefer=args.prefer,
+                build_graph=False,
+            )
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except ValueError as exc:  # unknown target / parameter / parameter set
         return fail(f"{cascade.path}: {exc}")
+    from reflexng.organiser.store import OutputPacker
+
+    kept = OutputPacker(encoding, errors)  # compressed as it goes: stored for the next unchanged request
+    out = sys.stdout
+
+    def write(piece: str) -> None:
+        out.write(piece)
+        kept.add(piece)
+
     if args.json:
-        import json
+        from reflexng.organiser.report import write_json
 
-        from reflexng.organiser.report import to_json
-
-        json.dump(to_json(result), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        write_json(result, write)  # streamed: the same text as json.dump(..., indent=1)
     else:
         from reflexng.organiser.report import summary_lines
 
-        sys.stdout.write("\n".join(summary_lines(result)) + "\n")
+        write("\n".join(summary_lines(result)) + "\n")
+    out.flush()
+    if args.workdir is not None:
+        from reflexng.organiser.incremental import attach_output
+        from reflexng.organiser.store import mark_validated
+
+        attach_output(result, kind, kept.blob())
+        if not validated:
+            mark_validated(args.workdir, cascade.path)
     return 0

@@ -10,24 +10,35 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from pathlib import Path
 
-from reflexng.cli._common import check_folders, fail, parse_key_values
+from reflexng.cli import _executor_args as executor_args
+from reflexng.cli._common import check_folders, fail, parse_key_values, say_interrupted
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="organise the data and run the reduction (smart re-runs)",
                        description="Organise the data folders for the target, then run every job of the "
                        "complete datasets in child processes. Unchanged jobs are reused.")
-    p.add_argument("--cascade", required=True, help="cascade name or path of a cascade .py file")
+    p.add_argument("--cascade", required=True, help="cascade name, path of a cascade .py file, or an EDPS workflow folder")
     p.add_argument("--data", action="append", required=True, metavar="DIR", help="data folder (repeatable)")
-    p.add_argument("--target", default=None, help="target task or meta target (default: the cascade's)")
+    p.add_argument("--target", action="append", default=None, metavar="TASK",
+                   help="target task or meta target (repeatable; default: the cascade's)")
+    p.add_argument("--dataset", action="append", default=None, metavar="LABEL",
+                   help="run only this dataset (label from `reflexng datasets`, id, or a glob such as "
+                   "'DEMO_FIELD_A_*'; repeatable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="run nothing: say for each job whether it would run or be reused, and why "
+                   "(as `reflexng explain`)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print every job (also reused and skipped) and every incomplete dataset in full")
     p.add_argument("--workdir", default=None, help="work directory (default: under the user data folder)")
     p.add_argument("--param", action="append", metavar="TASK.NAME=VALUE", help="recipe parameter (repeatable)")
     p.add_argument("--workflow-param", action="append", metavar="NAME=VALUE", help="workflow parameter (repeatable)")
     p.add_argument("--parameter-set", default=None, help="named parameter set of the cascade")
-    p.add_argument("--ordering", choices=["dfs", "bfs", "dynamic"], default="dynamic",
-                   help="dfs: dataset by dataset; bfs: task level by level; dynamic: whatever is ready, "
-                   "in parallel (default)")
+    p.add_argument("--ordering", choices=["dfs", "bfs", "dynamic"], default="dfs",
+                   help="dfs: dataset by dataset, depth first (default, as in the GUI and the Python API); "
+                   "bfs: task level by level; dynamic: whatever is ready, in parallel (--jobs)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel jobs for dynamic (default: cores)")
     p.add_argument("--force", action="append", default=[], metavar="TASK|all",
                    help="run the task's jobs even when unchanged (repeatable; 'all' for every task)")
@@ -35,25 +46,27 @@ def register(sub) -> None:
     p.add_argument("--failure-policy", choices=["continue", "stop"], default="continue",
                    help="after a failed job: go on with other datasets (default) or stop")
     p.add_argument("--end-product-pattern", default=None, metavar="PATTERN",
-                   help="end product names from header keywords (default {OBJECT}_{PRO.CATG}.fits)")
+                   help="end product names from header keywords, e.g. {OBJECT}_{PRO.CATG}.fits (default: "
+                   "category and setup, e.g. source_catalog_V.fits, in end_products/<dataset label>/)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--placeholder-recipes", action="store_true",
+                   help="run the whole job graph without the pipeline: every job writes header-only "
+                        "placeholder products (marked in provenance, never exported)")
+    executor_args.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for key, value in parse_key_values(items, "--param").items():
-        if "." not in key:
-            raise ValueError(f"--param {key}={value}: expected TASK.NAME=VALUE")
-        task, name = key.split(".", 1)
-        out.setdefault(task, {})[name] = value
-    return out
+    from reflexng.cli.datasets import recipe_params
+
+    return recipe_params(items)
 
 
-def run_interruptible(session):
-    """Run ``session`` in its background thread; on Ctrl-C stop the running jobs (their child
-    processes are terminated and their attempts recorded as cancelled) and wait for the run to
-    end. A second Ctrl-C gives up waiting. Returns ``(RunSummary or None, interrupted)``."""
+def run_interruptible(session, progress=None):
+    """Run ``session`` in its background thread; on Ctrl-C say so in one line, stop the running
+    jobs (their child processes are terminated and their attempts recorded as cancelled) and wait
+    for the run to end (``progress`` goes quiet). A second Ctrl-C kills at once (see
+    :func:`reflexng.cli._common.install_interrupts`). Returns ``(RunSummary or None, interrupted)``."""
     finished = threading.Event()
     session.subscribe(lambda ev: finished.set() if ev.kind == "run_finished" else None)
     session.start()
@@ -62,16 +75,16 @@ def run_interruptible(session):
             pass
         return session.wait(), False
     except KeyboardInterrupt:
-        print("\nreflexng: interrupted; stopping the running jobs (Ctrl-C again to quit at once) ...",
-              file=sys.stderr)
+        if progress is not None:
+            progress.quiet = True
+        say_interrupted(f"\nreflexng: interrupted; stopping the running jobs - {session.workdir} stays consistent "
+                        "and `reflexng run` again re-runs them")
     session.stop()
     try:
         while not finished.wait(0.5):
             pass
     except KeyboardInterrupt:
         return None, True
-    print(f"reflexng: run stopped; {session.workdir} is consistent: `reflexng run` again re-runs "
-          "the interrupted jobs and reuses the finished ones", file=sys.stderr)
     return session.wait(), True
 
 
@@ -112,56 +125,21 @@ def option_message(exc) -> str:
     return words(exc) if words else str(exc)
 
 
-class _Progress:
-    """Prints progress on stderr: a bar on a terminal, one line per finished job otherwise."""
+def _incomplete_lines(result, labels: dict[str, str], verbose: bool, limit: int = 4) -> list[str]:
+    """Incomplete datasets in a few short lines (``verbose``: every one, in full)."""
+    from reflexng.cli.datasets import short_missing
 
-    def __init__(self, stream=None) -> None:
-        self.stream = stream = stream if stream is not None else sys.stderr
-        self.tty = stream.isatty()
-        self.lock = threading.Lock()
-        self.done = 0
-        self.total = 0
-        self.eta = None
-
-    def __call__(self, ev) -> None:
-        with self.lock:
-            k = ev.kind
-            if k == "run_started":
-                self.total = ev.data.get("total", 0)
-                self._line(f"running {self.total} jobs in {ev.data.get('workdir')}")
-            elif k == "progress":
-                self.done, self.total, self.eta = ev.data["done"], ev.data["total"], ev.data.get("eta_seconds")
-                if self.tty:
-                    self._bar()
-            elif k in ("job_finished", "job_reused"):
-                word = "executed" if k == "job_finished" else "reused"
-                secs = f" ({ev.data.get('seconds', 0):.1f} s)" if k == "job_finished" else ""
-                if not self.tty:
-                    self._line(f"[{self.done + 1}/{self.total}] {word} {ev.job_id}{secs}")
-            elif k == "job_failed":
-                self._line(f"FAILED {ev.job_id}: {ev.data.get('reason')}")
-                for line in ev.data.get("log_tail", [])[-10:]:
-                    self._line(f"    | {line}")
-            elif k == "job_skipped" and not self.tty:
-                self._line(f"skipped {ev.job_id}: {ev.data.get('reason')}")
-            elif k == "run_finished" and self.tty:
-                self.stream.write("\n")
-
-    def _line(self, text: str) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K")
-        self.stream.write(text + "\n")
-        if self.tty:
-            self._bar()
-        self.stream.flush()
-
-    def _bar(self) -> None:
-        width = 30
-        frac = self.done / self.total if self.total else 0
-        fill = int(width * frac)
-        eta = f" ETA {self.eta:.0f} s" if self.eta is not None else ""
-        self.stream.write(f"\r\033[K[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total}{eta}")
-        self.stream.flush()
+    bad = [d for d in result.datasets if not d.complete]
+    if not bad:
+        return []
+    if verbose:
+        return [f"reflexng: dataset {labels.get(d.id, d.name)} is incomplete: {'; '.join(d.missing)}" for d in bad]
+    out = [f"reflexng: {len(bad)} of {len(result.datasets)} datasets are incomplete and will not run:"]
+    for d in bad[:limit]:
+        out.append(f"  {labels.get(d.id, d.name)}: {short_missing(d.missing, 60)}")
+    if len(bad) > limit:
+        out.append(f"  ... and {len(bad) - limit} more (--verbose for all; `reflexng datasets` lists them)")
+    return out
 
 
 def run(args) -> int:
@@ -182,42 +160,85 @@ def run(args) -> int:
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from reflexng.cascade.validate import recipe_parameter_problems
+
+    bad = recipe_parameter_problems(cascade, [args.parameter_set] if args.parameter_set else [])
+    if bad:  # an unknown recipe parameter would silently do nothing: refuse, naming file:line
+        print(str(bad[0]) + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more: `reflexng cascade validate`)"),
+              file=sys.stderr)
+        return 2
+    from reflexng.cli.datasets import target_of
     from reflexng.engine import OptionError, Session
     from reflexng.engine.export import DEFAULT_PATTERN
     from reflexng.provenance.store import WorkdirLockedError
 
     try:  # the Session checks every option (the same checks the GUI gets)
-        session = Session(cascade, args.data, args.target, workdir=args.workdir, parameter_set=args.parameter_set,
+        executor, executor_options = executor_args.options(args)
+        session = Session(cascade, args.data, target_of(args), workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
                           job_timeout=args.timeout,
                           end_product_pattern=DEFAULT_PATTERN if args.end_product_pattern is None
-                          else args.end_product_pattern)
+                          else args.end_product_pattern,
+                          placeholder_recipes=args.placeholder_recipes,
+                          executor=executor, executor_options=executor_options)
     except OptionError as exc:
         return fail(option_message(exc))
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
+    problem = executor_args.prepare(session)
+    if problem:
+        session.close()
+        return fail(problem)
     t0 = time.monotonic()
+    from reflexng.cli._progress import RunProgress, stage
+
+    progress = RunProgress(json_mode=args.json, verbose=args.verbose)
     try:
-        session.subscribe(_Progress())
         try:
-            result = session.organise()
+            with stage("organising the data", json_mode=args.json):
+                result = session.organise()
         except CascadeError as exc:
             print(str(exc), file=sys.stderr)
             return 2
         except ValueError as exc:  # unknown target / workflow parameter / parameter set
             return fail(f"{cascade.path}: {exc}")
-        incomplete = [d for d in result.datasets if not d.complete]
-        for d in incomplete:
-            print(f"reflexng: dataset {d.name} is incomplete: {'; '.join(d.missing)}", file=sys.stderr)
+        from reflexng.cli.datasets import choose_datasets, labels_of
+
+        labels = labels_of(session)
+        if args.dataset:
+            ids, problem = choose_datasets(session, args.dataset)
+            if problem:
+                return fail(problem)
+            session.select_datasets(ids)
+        if args.dry_run:
+            from reflexng.cli.explain import plan, print_plan
+
+            entries, _ = plan(session)
+            print_plan(entries, args.json)
+            return 0 if entries else 1
+        for line in _incomplete_lines(result, labels, args.verbose):
+            print(line, file=sys.stderr)
         if not result.jobs:
             _explain_nothing_to_run(result, args.data)
-        summary, interrupted = run_interruptible(session)
+            return 1
+        if not session.datasets():
+            print("reflexng: nothing to run: no dataset is complete (`reflexng datasets` says what is missing)",
+                  file=sys.stderr)
+            return 1
+        progress.labels = {jid: labels.get(ds.id, ds.name) for ds in result.datasets for jid in ds.jobs}
+        session.subscribe(progress)
+        summary, interrupted = run_interruptible(session, progress)
     finally:
+        progress.close()
         session.close()
+    if interrupted and not args.json:
+        return 130  # the interrupt line said it all
     if summary is None:
         if interrupted:
             return 130
+        if progress.error:
+            return fail(f"the run in {session.workdir} stopped: {progress.error}", 1)
         return fail(f"the run in {session.workdir} ended without a summary (see the messages above)", 1)
     if args.json:
         json.dump(summary.to_json(), sys.stdout, indent=1, default=str)
@@ -228,13 +249,27 @@ def run(args) -> int:
             counts[j["status"]] = counts.get(j["status"], 0) + 1
         print(f"{len(summary.jobs)} jobs in {time.monotonic() - t0:.1f} s"
               + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else ""))
-        for j in summary.jobs:
-            if j["status"] == "failed":
-                print(f"  failed: {j['id']} ({j['task']}): {j['reason']}")
-        if summary.end_products:
-            print("end products:")
-            for p in summary.end_products:
-                print(f"  {p}")
+        failed = [j for j in summary.jobs if j["status"] == "failed"]
+        for j in failed[:8]:
+            print(f"  failed: {j['id']} ({j['task']}): {j['reason']}")
+        if len(failed) > 8:
+            print(f"  ... and {len(failed) - 8} more failed jobs (`reflexng status {session.workdir}`)")
+        if progress.reran:
+            print(f"re-ran {len(progress.reran)} job(s) because something changed:")
+            for r in progress.reran[:5]:
+                print(f"  {r}")
+        exported = summary.exported
+        if exported:
+            new = sum(len(e["new"]) + len(e["updated"]) for e in exported)
+            same = sum(len(e["unchanged"]) for e in exported)
+            root = Path(session.workdir) / "end_products"
+            print(f"end products ({new} written, {same} unchanged) in {root}:")
+            for e in exported[:12]:
+                names = ", ".join(Path(p).name for p in e["new"] + e["updated"] + e["unchanged"])
+                state = "new" if e["new"] else ("new version" if e["updated"] else "unchanged")
+                print(f"  {e['dataset']}/  {names}  ({state})")
+            if len(exported) > 12:
+                print(f"  ... and {len(exported) - 12} more datasets")
     if interrupted:
         return 130
     failed = any(j["status"] == "failed" for j in summary.jobs)

@@ -29,6 +29,9 @@ from typing import Any
 from reflexng.engine.child import FAILED_STATUS
 
 LOG_TAIL = 50
+# the job helper and spawn workers never have the working directory on sys.path (a numpy.py
+# lying in the folder reflexng was started from must not be imported): -P, or isolated mode
+SAFE_PATH_FLAGS = ("-P",) if sys.version_info >= (3, 11) else ("-I",)
 
 
 class HelperDied(RuntimeError):
@@ -40,7 +43,8 @@ class _Zygote:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.proc = subprocess.Popen([sys.executable, "-m", "reflexng.engine.zygote", str(theirs.fileno())],
+        self.proc = subprocess.Popen([sys.executable, *SAFE_PATH_FLAGS, "-m", "reflexng.engine.zygote",
+                                      str(theirs.fileno())],
                                      pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL)
         theirs.close()
@@ -67,6 +71,8 @@ class _Zygote:
                     continue
                 if "exit" in msg:
                     slot["code"] = msg["code"]
+                    slot["cpu"] = msg.get("cpu")
+                    slot["maxrss_kb"] = msg.get("maxrss_kb")
                     slot["exited"] = True
                     self.pending.pop(msg["id"], None)
                     _poke(slot["wake"])
@@ -132,6 +138,10 @@ class Outcome:
     seconds: float = 0.0
     exitcode: int | None = None
     cancelled: bool = False
+    # resource trace of the attempt: wall_s, cpu_s, peak_rss_kb, worker, executor (None = unknown)
+    trace: dict[str, Any] = field(default_factory=dict)
+    # True when the job did not fail by itself (its worker was lost): the failure policy may retry it
+    worker_lost: bool = False
 
 
 def signal_name(sig: int) -> str:
@@ -265,34 +275,45 @@ class ChildRun:
             self._killpg(signal.SIGKILL)  # stray grandchildren of a finished job
             code = self._slot["code"] if self._slot["exited"] else None
             seconds = time.monotonic() - t0
-            result = _read_result(self.attempt_dir / "result.json")
-            outcome = Outcome(ok=False, log_tail=list(tail), seconds=seconds, exitcode=code)
-            if self._cancel.is_set():
-                outcome.cancelled = True
-                outcome.reason = "cancelled (stopped by the user)"
-            elif timed_out:
-                how = "SIGTERM" if code == -signal.SIGTERM else signal_name(-code) if code and code < 0 else "SIGTERM"
-                outcome.reason = f"timed out after {self.timeout:g} s (killed by {how})"
-            elif code == 0 and result.get("ok"):
-                outcome.ok = True
-                outcome.products = [(p, c) for p, c in result.get("products", [])]
-                outcome.qc = dict(result.get("qc") or {})
-            elif code is None:
-                outcome.reason = "the job helper process ended unexpectedly"
-            elif code == 0:
-                outcome.reason = "the child process ended without a result"
-            elif code is not None and code < 0:
-                name = signal_name(-code)
-                outcome.reason = f"killed by {name}"
-                if -code == signal.SIGKILL:
-                    outcome.reason += " (out of memory, or killed by another process)"
-            elif code == FAILED_STATUS and result.get("error"):
-                outcome.reason = str(result["error"])
-            else:
-                outcome.reason = f"exited with status {code}" + (f": {result['error']}" if result.get("error") else "")
+            outcome = outcome_from(code, _read_result(self.attempt_dir / "result.json"), cancelled=self._cancel.is_set(),
+                                   timed_out=timed_out, timeout=self.timeout, seconds=seconds, log_tail=list(tail))
+            outcome.trace = {"wall_s": round(seconds, 4), "cpu_s": self._slot.get("cpu"),
+                             "peak_rss_kb": self._slot.get("maxrss_kb"), "worker": _HOST, "executor": "fork"}
             if not outcome.ok:
                 log.write(f"reflexng: job failed: {outcome.reason}\n")
         return outcome
+
+
+_HOST = socket.gethostname()
+
+
+def outcome_from(code: int | None, result: dict[str, Any], *, cancelled: bool, timed_out: bool,
+                 timeout: float | None, seconds: float, log_tail: list[str]) -> Outcome:
+    """How an attempt ended, in words, from its exit status and ``result.json`` (every executor)."""
+    outcome = Outcome(ok=False, log_tail=log_tail, seconds=seconds, exitcode=code)
+    if cancelled:
+        outcome.cancelled = True
+        outcome.reason = "cancelled (stopped by the user)"
+    elif timed_out:
+        how = "SIGTERM" if code == -signal.SIGTERM else signal_name(-code) if code and code < 0 else "SIGTERM"
+        outcome.reason = f"timed out after {timeout:g} s (killed by {how})"
+    elif code == 0 and result.get("ok"):
+        outcome.ok = True
+        outcome.products = [(p, c) for p, c in result.get("products", [])]
+        outcome.qc = dict(result.get("qc") or {})
+    elif code is None:
+        outcome.reason = "the job helper process ended unexpectedly"
+    elif code == 0:
+        outcome.reason = "the child process ended without a result"
+    elif code < 0:
+        outcome.reason = f"killed by {signal_name(-code)}"
+        if -code == getattr(signal, "SIGKILL", 9):
+            outcome.reason += " (out of memory, or killed by another process)"
+    elif code == FAILED_STATUS and result.get("error"):
+        outcome.reason = str(result["error"])
+    else:
+        outcome.reason = f"exited with status {code}" + (f": {result['error']}" if result.get("error") else "")
+    return outcome
 
 
 def _read_result(path: Path) -> dict[str, Any]:

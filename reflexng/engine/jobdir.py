@@ -54,7 +54,8 @@ def new_attempt(folder: Path) -> tuple[int, Path]:
 def write_attempt_files(attempt_dir: Path, spec: Mapping[str, Any], replay_command: str | None = None) -> None:
     """Write job.json, inputs.sof, parameters.json and replay.sh."""
     (attempt_dir / "job.json").write_text(json.dumps(spec, indent=1, default=str))
-    (attempt_dir / "inputs.sof").write_text("".join(f"{i['path']} {i['category']}\n" for i in spec["inputs"]))
+    (attempt_dir / "inputs.sof").write_text("".join(f"{i['path']} {i['category']}\n" for i in spec["inputs"]),
+                                            encoding="utf-8", errors="surrogateescape")  # file names as they are
     (attempt_dir / "parameters.json").write_text(json.dumps(spec["parameters"], indent=1, sort_keys=True, default=str))
     lines = [
         "#!/bin/sh",
@@ -73,4 +74,5 @@ def write_attempt_files(attempt_dir: Path, spec: Mapping[str, Any], replay_comma
 
 
 def write_sof(path: Path, inputs: Sequence[Mapping[str, Any]]) -> None:
-    path.write_text("".join(f"{i['path']} {i['category']}\n" for i in inputs))
+    path.write_text("".join(f"{i['path']} {i['category']}\n" for i in inputs), encoding="utf-8",
+                    errors="surrogateescape")  # a file name that is not UTF-8 keeps its bytes

@@ -45,7 +45,9 @@ def recipe_info(job, cascade) -> RecipeInfo:
     an info with ``error`` set (the job then fails with that message)."""
     tasks = getattr(cascade, "tasks", {})
     task = tasks.get(job.task)
-    if job.recipe.startswith("python:") or (task is not None and task.function is not None and not task.recipe):
+    placeholder = job.recipe.startswith("placeholder:")  # --placeholder-recipes: never the function
+    if not placeholder and (job.recipe.startswith("python:") or (task is not None and task.function is not None
+                                                                 and not task.recipe)):
         fn = task.function if task is not None else None
         return RecipeInfo(job.recipe, _function_version(fn) if fn else "function", function_task=True)
     try:

@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     code = run_job(args.attempt_dir, out)
     result = json.loads((out.parent / "result.json").read_text())
     if result.get("ok"):
+        from reflexng.engine.reasons import shown
+
         for p, c in result.get("products", []):
-            print(f"{c}\t{p}")
+            print(f"{c}\t{shown(p)}")  # a name that is not UTF-8 with \\xNN escapes
     else:
         print(f"replay: {result.get('error')}", file=sys.stderr)
     return code

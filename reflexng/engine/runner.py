@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from reflexng import __version__
+from reflexng.cascade.runtime import needs_shaping, shape_inputs
 from reflexng.engine import cache
 from reflexng.engine.context import RunContext
-from reflexng.engine.executor import ChildRun
+from reflexng.engine.executors.hook import executor_for, record_trace
 from reflexng.engine.jobdir import job_folder, new_attempt, write_attempt_files, write_sof
 from reflexng.engine.recipes import RecipeInfo, recipe_info
 from reflexng.engine.state import SUCCEEDED, JobStatus
@@ -27,10 +27,11 @@ Finish = Callable[..., None]  # Scheduler.finish(job_id, status, **details)
 
 
 class JobRunner:
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, session: Any) -> None:
         self.ctx = ctx
+        self.session = session  # for the executor hook (one executor per session)
         self.finish: Finish = lambda *a, **k: None  # set by the Session to its scheduler's finish
-        self._children: dict[str, ChildRun] = {}
+        self._children: dict[str, Any] = {}  # job id -> the executor's handle of its attempt
         self._children_lock = threading.Lock()
 
     # ------------------------------------------------------------------ recipe and parameters
@@ -77,22 +78,27 @@ class JobRunner:
                 return memo.get(up) or []
             return jobs[up].products
 
-        def add(path: str, category: str | None, role: str) -> None:
+        origins: list[str | None] = []  # the upstream job of each input (filters, see cascade.runtime)
+
+        def add(path: str, category: str | None, role: str, origin: str | None = None) -> None:
             out.append({"path": path, "category": category or "UNKNOWN", "role": role,
                         "hash": ctx.store.hash_file(path)})
+            origins.append(origin)
 
         for p in job.main:
             add(p, ctx.categories.get(p), "main")
         for up in job.main_jobs:
             for p, c in products(up):
-                add(p, c, "main")
+                add(p, c, "main", up)
         for a in job.associated.values():
             for c in a.chosen:
                 if c.path:
                     add(c.path, ctx.categories.get(c.path), "associated")
                 elif c.job_id and c.job_id in jobs:
                     for p, cat in products(c.job_id):
-                        add(p, cat, "associated")
+                        add(p, cat, "associated", c.job_id)
+        if needs_shaping(ctx.cascade):
+            return shape_inputs(ctx.cascade, job, out, origins, ctx.result.jobs)
         return out
 
     # ------------------------------------------------------------------ why
@@ -156,9 +162,12 @@ class JobRunner:
         why = ""
         try:
             why = self._run(job_id, cancelled)
-        except Exception as exc:  # an engine-side error fails this job, never the session
-            traceback.print_exc()
-            self.finish(job_id, JobStatus.FAILED, reason=f"reflexng error: {type(exc).__name__}: {exc}", why=why)
+        except Exception as exc:  # an engine-side error fails this job, never the session: one line, traceback in log
+            from reflexng.engine.reasons import engine_failure
+
+            job = self.ctx.result.jobs[job_id]
+            self.finish(job_id, JobStatus.FAILED, why=why,
+                        reason=engine_failure(exc, job_folder(self.ctx.workdir, job.task, job_id)))
 
     def _run(self, jid: str, cancelled: Callable[[], bool]) -> str:
         ctx = self.ctx
@@ -205,8 +214,9 @@ class JobRunner:
                                       attempt=n, jobdir=str(adir),
                                       inputs=[(i["role"], i["category"], i["path"], i["hash"]) for i in inputs])
         opts = ctx.options
-        child = ChildRun(adir, lambda line, stream: ctx.emit("job_log", jid, line=line, stream=stream),
-                         timeout=opts.job_timeout, grace=opts.cancel_grace)
+        child = executor_for(self.session).start(
+            adir, on_line=lambda line, stream: ctx.emit("job_log", jid, line=line, stream=stream),
+            timeout=opts.job_timeout, grace=opts.cancel_grace)
         with self._children_lock:
             self._children[jid] = child
         try:
@@ -215,7 +225,8 @@ class JobRunner:
                 ctx.emit("job_started", jid, attempt=n, why=why, jobdir=str(adir))
             if cancelled():
                 child.cancel()
-            outcome = child.run()
+            outcome = child.result()
+            record_trace(self.session, aid, outcome)
         finally:
             with self._children_lock:
                 self._children.pop(jid, None)

@@ -13,8 +13,6 @@ Nothing is reset silently.
 from __future__ import annotations
 
 import threading
-import time
-import traceback
 from collections.abc import Callable
 
 import networkx as nx
@@ -149,17 +147,7 @@ class Scheduler:
                     "reason": rec.reason, "why": rec.why,
                 })
             summary.ok = not any(j["status"] in ("failed", "cancelled") for j in summary.jobs) and not self.stop_requested
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        for ds in self.datasets():
-            rec = state.jobs.get(ds.target_job)
-            if rec is not None and rec.status in SUCCEEDED and rec.products:
-                folder = ctx.workdir / "end_products" / safe_name(ds.name or ds.id) / stamp
-                try:
-                    summary.end_products += export(rec.products, folder, ctx.options.end_product_pattern,
-                                                   ctx.options.link_end_products)
-                except OSError as exc:
-                    ctx.emit("job_log", ds.target_job, line=f"reflexng: cannot export end products: {exc}",
-                             stream="stderr")
+        self._export_end_products(summary)
         ctx.store.finish_run(ctx.run_id, "stopped" if self.stop_requested else ("ok" if summary.ok else "failed"),
                              summary.to_json())
         with ctx.locked():
@@ -173,6 +161,32 @@ class Scheduler:
         ctx.settle()
         return summary
 
+    def _export_end_products(self, summary: RunSummary) -> None:
+        """Export the target products of the datasets that succeeded (only what changed; see
+        reflexng.engine.export); emits ``end_products`` per dataset with what is new/updated/unchanged."""
+        from reflexng.organiser.labels import dataset_labels, setup_words
+
+        ctx = self.ctx
+        labels = dataset_labels(ctx.result, ctx.cascade)
+        for ds in self.datasets():
+            rec = ctx.state.jobs.get(ds.target_job)
+            if rec is None or rec.status not in SUCCEEDED or not rec.products:
+                continue
+            if ctx.result.jobs[ds.target_job].recipe.startswith("placeholder:"):
+                continue  # placeholder products are never exported
+            label = labels.get(ds.id) or safe_name(ds.name or ds.id)
+            try:
+                done = export(rec.products, ctx.workdir / "end_products" / label, ctx.options.end_product_pattern,
+                              ctx.options.link_end_products, setup=setup_words(ctx.result, ds, ctx.cascade),
+                              label=label)
+            except OSError as exc:
+                ctx.emit("job_log", ds.target_job, line=f"reflexng: cannot export end products: {exc}",
+                         stream="stderr")
+                continue
+            summary.end_products += done.current
+            summary.exported.append(done.to_json())
+            ctx.emit("end_products", ds.target_job, **done.to_json())
+
     def start(self) -> None:
         """Run in a background thread and return at once (events report progress)."""
         if self.run_thread is not None and self.run_thread.is_alive():
@@ -182,10 +196,11 @@ class Scheduler:
         def target() -> None:
             try:
                 self.run()
-            except Exception as exc:  # reported as an event; the GUI stays alive
-                traceback.print_exc()
-                self.ctx.emit("run_finished", summary={"ok": False, "error": f"{type(exc).__name__}: {exc}",
-                                                       "jobs": [], "end_products": []})
+            except Exception as exc:  # reported as an event in one line (traceback with REFLEXNG_DEBUG=1)
+                from reflexng.engine.reasons import engine_failure
+
+                self.ctx.emit("run_finished", summary={"ok": False, "error": engine_failure(exc), "jobs": [],
+                                                       "end_products": []})
 
         self.run_thread = threading.Thread(target=target, name="reflexng-session", daemon=True)
         self.run_thread.start()

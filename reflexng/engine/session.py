@@ -52,7 +52,9 @@ class Session:
                  recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None, ordering: str = "dfs",
                  max_jobs: int | None = None, pause_after_each: bool = False, failure_policy: str = "continue",
                  force: Iterable[str] = (), job_timeout: float | None = None, cancel_grace: float = 5.0,
-                 end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False) -> None:
+                 end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
+                 placeholder_recipes: bool = False,
+                 executor: str | None = None, executor_options: Mapping[str, Any] | None = None) -> None:
         if isinstance(cascade, (str, os.PathLike)):
             from reflexng.cascade import load
 
@@ -74,9 +76,16 @@ class Session:
             workdir = Path(platformdirs.user_data_dir("reflexng")) / "work" / safe_name(getattr(cascade, "name", "cascade"))
         self.workdir = Path(workdir).resolve()
         self.parameter_set = parameter_set
+        # every job writes placeholder products instead of running its recipe (recipes/placeholder.py)
+        self.placeholder_recipes = placeholder_recipes
+        from reflexng.engine.executors import check_name
+
+        self.executor_name = check_name(executor)  # fork | spawn | dask (see engine/executors)
+        self.executor_options = dict(executor_options or {})
         self.state = SessionState(workflow_overrides=dict(workflow_parameters or {}))
         self._ctx = ctx = RunContext(cascade, self.workdir, ProvenanceStore(self.workdir), self.options, self.state)
-        self._runner = JobRunner(ctx)
+        self._store, self._emit = ctx.store, ctx.emit  # what engine.executors.hook uses
+        self._runner = JobRunner(ctx, self)
         self._scheduler = Scheduler(ctx, self._runner, self.datasets)
         self._runner.finish = self._scheduler.finish
         self.options.listen(lambda name, value: ctx.emit("options_changed", option=name, value=_words(value)))
@@ -98,6 +107,9 @@ class Session:
         if t is not None and t.is_alive():
             self.stop()
             t.join()
+        from reflexng.engine.executors.hook import release
+
+        release(self)
         self._ctx.store.close()
 
     def __enter__(self) -> Session:
@@ -170,6 +182,9 @@ class Session:
             parameter_set=self.parameter_set, recipe_parameters=self.options.recipe_parameters,
             workdir=self.workdir, excluded_files=tuple(self.state.exclusions), progress=progress, cancelled=cancelled,
         )
+        from reflexng.organiser.overrides import apply_overrides, load_overrides
+
+        result = apply_overrides(result, load_overrides(self.workdir))  # the user's association overrides
         self.use_organised(result)
         return result
 
@@ -179,6 +194,10 @@ class Session:
         Jobs that ran before in this work directory show their latest attempt's status (done,
         reused, failed, cancelled, interrupted) instead of "waiting"."""
         ctx = self._ctx
+        if self.placeholder_recipes:
+            from reflexng.recipes.placeholder import placeholder_jobs
+
+            placeholder_jobs(result, self.cascade)
         with ctx.locked():
             if self.state.running:
                 raise RuntimeError("a run is in progress; stop it before organising again")
@@ -300,8 +319,10 @@ class Session:
                         self._scheduler.set_skipped(d, f"upstream job {job_id} was skipped")
             ctx.notify()
 
-    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None) -> None:
-        """A new attempt of this job with these parameter overrides; downstream jobs become stale."""
+    def rerun(self, job_id: str, parameters: Mapping[str, Any] | None = None, force: bool = True) -> None:
+        """A new attempt of this job with these parameter overrides; downstream jobs become stale.
+        ``force=False``: an earlier attempt with the same recipe, parameters and inputs is
+        reused instead (how an attempt is kept, see reflexng.engine.attempts)."""
         ctx = self._ctx
         with ctx.locked():
             rec = self.state.jobs[job_id]
@@ -312,7 +333,7 @@ class Session:
             if parameters:
                 check_values(self._runner.recipe(ctx.result.jobs[job_id]), rec.task, dict(parameters))
             rec.override.update(dict(parameters or {}))
-            rec.force_next = True
+            rec.force_next = force
             rec.status = JobStatus.STALE
             ctx.emit("job_stale", job_id, reason="re-run requested")
             stale = [job_id]

@@ -62,6 +62,8 @@ class EventKind(_Words):
     JOB_REUSED = "job_reused"
     JOB_SKIPPED = "job_skipped"
     JOB_STALE = "job_stale"
+    END_PRODUCTS = "end_products"  # data: what export() did for one dataset
+    EXECUTOR = "executor"  # data: the executor's info (first use)
     PAUSED = "paused"
     RESUMED = "resumed"
     PROGRESS = "progress"
@@ -103,9 +105,12 @@ class RunSummary:
     end_products: list[str] = field(default_factory=list)
     ok: bool = True
     stopped: bool = False
+    # per dataset: {dataset (label), folder, new, updated, unchanged} (see reflexng.engine.export)
+    exported: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products}
+        return {"ok": self.ok, "stopped": self.stopped, "jobs": self.jobs, "end_products": self.end_products,
+                "exported": self.exported}
 
 
 @dataclass
@@ -150,6 +155,9 @@ class OptionError(ValueError):
 
 
 def check_pattern(pattern: str) -> str:
+    """The end-product pattern, checked ("" is the default naming: category + setup words)."""
+    if pattern == DEFAULT_PATTERN:
+        return pattern
     left = re.sub(r"\{[^{}]+\}", "", pattern or "")
     if "{" in left or "}" in left or not str(pattern or "").strip():
         raise OptionError("end_product_pattern", repr(pattern), "unbalanced braces or empty; write header "

@@ -5,9 +5,16 @@ The engine starts ``python -m reflexng.engine.zygote FD`` once per process, with
 modules once, then for every request (a JSON message carrying the stdout/stderr pipe ends as
 file descriptors) forks a child that runs :func:`reflexng.engine.child.run_job` in its own
 process group. It answers ``{"id", "pid"}`` after the fork and ``{"exit": pid, "code"}`` when a
-child ends, with the request id (negative code = killed by that signal). When the engine goes away (the socket
-closes) the helper kills every child's process group and exits; children also die with the
-helper (``PR_SET_PDEATHSIG``).
+child ends, with the request id (negative code = killed by that signal), its CPU time and peak
+memory (``wait4``). When the engine goes away (the socket closes) the helper kills every child's
+process group and exits; children also die with the helper (``PR_SET_PDEATHSIG``).
+
+No descendant outlives its job: the helper and every job child are child subreapers (Linux), so
+a daemon that left the job's process group with ``setsid()`` is re-parented to the job child
+(which kills its descendants before it exits) or, when the job child was killed, to the helper
+(which kills such orphans when it reaps the job). The engine starts the helper with ``-P``
+(``-I`` before Python 3.11): the working directory is not on ``sys.path``, so a ``numpy.py``
+lying there is never imported.
 
 Unlike ``multiprocessing``'s forkserver this never re-runs the application's ``__main__``.
 """
@@ -21,17 +28,13 @@ import signal
 import socket
 import sys
 
+from reflexng.engine.executors import _procs
+
 MAX_FDS = 4
 
 
 def _set_pdeathsig() -> None:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+    _procs.die_with_parent(signal.SIGKILL)
 
 
 def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds: list[int]) -> None:
@@ -45,6 +48,7 @@ def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds:
             signal.signal(s, signal.SIG_DFL)
         os.setsid()
         _set_pdeathsig()
+        _procs.become_subreaper()
         if os.getppid() == 1:
             os._exit(1)
         os.dup2(fds[0], 1)
@@ -59,6 +63,7 @@ def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds:
         from reflexng.engine.child import run_job
 
         code = run_job(attempt_dir)
+        _procs.kill_descendants(os.getpid())  # what the recipe left running (setsid daemons too)
     except BaseException:  # noqa: BLE001 - report anything, exit with a status
         import traceback
 
@@ -72,13 +77,46 @@ def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds:
         os._exit(code)
 
 
+def warm_up() -> None:
+    """Run one no-op job here, in a temporary folder, so that what a job initialises lazily (the
+    recipe registry, astropy's header and file machinery) is done once and inherited by every child
+    (halves a no-op job's CPU time in the child). Nothing of it may fail the helper."""
+    import tempfile
+
+    cwd, out, err = os.getcwd(), sys.stdout, sys.stderr
+    try:
+        from reflexng.recipes.builtin.testing import write_header_fits
+
+        with tempfile.TemporaryDirectory(prefix="reflexng-warm-") as tmp, open(os.devnull, "w") as null:
+            raw = os.path.join(tmp, "raw.fits")
+            write_header_fits(raw, {"OBJECT": "WARM", "DPR.TYPE": "SCI"})
+            os.mkdir(os.path.join(tmp, "tmp"))
+            spec = {"job_id": "warm-up", "task": "warm-up", "recipe": "test_noop", "recipe_version": "1.0",
+                    "inputs": [{"path": raw, "category": "RAW", "role": "main", "hash": ""}], "parameters": {},
+                    "output_dir": os.path.join(tmp, "tmp"), "drs_id": "reflexng"}
+            with open(os.path.join(tmp, "job.json"), "w") as fh:
+                json.dump(spec, fh)
+            sys.stdout = sys.stderr = null
+            from reflexng.engine.child import run_job
+
+            run_job(tmp)
+    except Exception:
+        pass
+    finally:
+        sys.stdout, sys.stderr = out, err
+        os.chdir(cwd)
+
+
 def serve(sock: socket.socket) -> None:
     import gc
 
     import reflexng.engine._preload  # noqa: F401 - the point of this helper
 
+    warm_up()
+
     gc.collect()
     gc.freeze()  # children's garbage collector leaves the inherited objects alone (no copy-on-write)
+    _procs.become_subreaper()
 
     children: dict[int, int] = {}  # pid -> request id
     wake_r, wake_w = os.pipe()
@@ -95,15 +133,30 @@ def serve(sock: socket.socket) -> None:
             pass
 
     def reap() -> None:
-        while children:
+        ended = False
+        while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             rid = children.pop(pid, None)
-            send({"exit": pid, "id": rid, "code": os.waitstatus_to_exitcode(status)})
+            if rid is None:  # an orphan re-parented to us (subreaper)
+                continue
+            ended = True
+            try:
+                os.killpg(pid, signal.SIGKILL)  # what is left of the job's process group
+            except OSError:
+                pass
+            send({"exit": pid, "id": rid, "code": os.waitstatus_to_exitcode(status),
+                  "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss})
+        if ended:
+            # live jobs catch their own orphans (subreapers), so any other child of ours is what
+            # a job that just died left behind
+            for pid in _procs.children_of(os.getpid()):
+                if pid not in children:
+                    _procs.kill_pids([pid, *_procs.descendants(pid)])
 
     try:
         while True:

@@ -28,15 +28,19 @@ SQLite database. The rules, in one place:
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, read_file
-from reflexng.fits.scanner import ScanCancelled, ScannedFile, scan
-from reflexng.fits.walk import FITS_SUFFIXES, is_fits_name
+# names imported on first use: ``reflexng.fits.walk`` alone (the organiser's check for
+# unchanged folders) does not pay for the reader, the scanner and multiprocessing
+_WHERE = {
+    "OK": "reader", "UNREADABLE": "reader",
+    "ScanCancelled": "scanner", "ScannedFile": "scanner", "scan": "scanner",
+    "FITS_SUFFIXES": "walk", "is_fits_name": "walk",
+}
 
 __all__ = [
     "FITS_SUFFIXES",
@@ -51,8 +55,23 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reflexng.fits' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"reflexng.fits.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
 def content_hash(path: str | Path) -> str:
     """SHA-256 (hex) of the whole file, as stored on disk."""
+    import hashlib
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -65,6 +84,8 @@ def read_header_values(path: str | Path, keywords: Iterable[str] | None) -> dict
 
     Raises ValueError naming the file and the reason when the file is unreadable.
     """
+    from reflexng.fits.reader import OK, KeywordSpec, read_file
+
     p = os.path.abspath(os.fspath(path))
     if os.path.isdir(p):
         raise ValueError(f"{p}: is a folder, not a file")

@@ -30,8 +30,24 @@ class ScanCache:
 
     def __init__(self, db_path: str | Path):
         self.path = os.fspath(db_path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        # a read-only work directory is still organised: the cache is read (or empty), never written
+        self.read_only = os.path.isdir(folder) and not (os.access(folder, os.W_OK) and (
+            not os.path.exists(self.path) or os.access(self.path, os.W_OK)))
+        if self.read_only:
+            self._open_read_only(folder)
+            return
         self.con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:  # a full disk: organise anyway, without updating the cache
+            self.con.close()
+            if "full" not in str(exc).lower() and not _disk_full(folder):
+                raise
+            self._full(exc)
+            self.read_only = True
+            self._open_read_only(folder)
+            return
         self.con.execute("PRAGMA busy_timeout=30000")
         cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
         if cols and cols != _COLUMNS:
@@ -46,11 +62,42 @@ class ScanCache:
         for kid, names in self.con.execute(f"SELECT id, names FROM {KEYSETS}"):
             self._keysets[kid] = self._parse(kid, names)
 
-    def load(self) -> dict[str, Row]:
-        """All cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path."""
-        rows = self.con.execute(
-            f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
-        ).fetchall()
+    def _open_read_only(self, folder: str) -> None:
+        from urllib.parse import quote
+
+        self._keysets: dict[str, frozenset[str] | None | bool] = {}
+        self._new_keysets: dict[str, str] = {}
+        self.con = sqlite3.connect(":memory:")
+        if os.path.isfile(self.path):
+            ro = sqlite3.connect(f"file:{quote(self.path)}?mode=ro" + ("" if os.access(folder, os.W_OK) else
+                                                                    "&immutable=1"), uri=True)
+            try:
+                ro.backup(self.con)  # one read of the file; the copy in memory is what this scan uses
+            except sqlite3.DatabaseError:
+                pass  # unreadable: scan without the cache
+            finally:
+                ro.close()
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
+                         " mtime_ns INTEGER, inode INTEGER, keyset TEXT, vals TEXT, digest TEXT)")
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYSETS} (id TEXT PRIMARY KEY, names TEXT)")
+        for kid, names in self.con.execute(f"SELECT id, names FROM {KEYSETS}"):
+            self._keysets[kid] = self._parse(kid, names)
+
+    def load(self, paths: Sequence[str] | None = None) -> dict[str, Row]:
+        """Cached rows (path, size, mtime_ns, inode, keyset, vals, digest) by path: all of
+        them, or those of ``paths``."""
+        sql = f"SELECT path, size, mtime_ns, inode, keyset, vals, digest FROM {TABLE}"
+        if paths is None:
+            rows = self.con.execute(sql).fetchall()
+        else:
+            paths = list(paths)
+            rows = []
+            for i in range(0, len(paths), 500):
+                part = paths[i : i + 500]
+                where = f" WHERE path IN ({','.join('?' * len(part))})"
+                rows.extend(self.con.execute(sql + where, part).fetchall())
+        if any(isinstance(r[0], bytes) for r in rows):  # names that are not UTF-8, stored as bytes
+            rows = [(os.fsdecode(r[0]), *r[1:]) if isinstance(r[0], bytes) else r for r in rows]
         return dict(zip(map(itemgetter(0), rows), rows))
 
     @staticmethod
@@ -81,7 +128,7 @@ class ScanCache:
     ) -> None:
         """Insert or replace ``rows`` and delete the ``drop`` paths, in one transaction."""
         drop = list(drop)
-        if not rows and not drop:
+        if (not rows and not drop) or self.read_only:
             return
         con = self.con
         con.execute("BEGIN IMMEDIATE")
@@ -91,16 +138,44 @@ class ScanCache:
                     f"INSERT OR IGNORE INTO {KEYSETS} VALUES (?, ?)", self._new_keysets.items()
                 )
             if drop:
-                con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((p,) for p in drop))
+                con.executemany(f"DELETE FROM {TABLE} WHERE path = ?", ((sql_path(p),) for p in drop))
             if rows:
-                con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)", rows)
+                con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)",
+                                (r if r[0].isascii() else (sql_path(r[0]), *r[1:]) for r in rows))
             con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                self._full(exc)  # the scan is complete; only its cache is not updated
+                return
             raise
+
+    def _full(self, exc: Exception) -> None:
+        import warnings
+
+        warnings.warn(f"{self.path}: the disk is full (ENOSPC, {exc}); the header cache is not updated — free "
+                      f"some space in {os.path.dirname(os.path.abspath(self.path))}", stacklevel=3)
 
     def close(self) -> None:
         self.con.close()
+
+
+def sql_path(path: str) -> str | bytes:
+    """A path as SQLite stores it losslessly: text, or its bytes when the name is not UTF-8."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def _disk_full(folder: str) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def dumps(values: dict) -> str | None:

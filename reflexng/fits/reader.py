@@ -453,10 +453,34 @@ def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str,
             if missing and naxis == 0:
                 values = _merge_ext1(src, kind, size, hlen, spec, values)
         except _Odd:
+            illegal = _illegal_value(buf, end, spec)  # never read as None: the file is flagged
+            if illegal:
+                raise Unreadable(illegal) from None
             return astropy_result(path, size, spec, digest)
         return OK, "", values, digest
     finally:
         src.close()
+
+
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+_CONTROL_NAMES = {0: "a NUL byte", 9: "a tab", 10: "a newline", 13: "a carriage return"}
+
+
+def _illegal_value(buf: bytes, end: int, spec: KeywordSpec) -> str | None:
+    """The reason when a requested card's value holds a control character (FITS allows only
+    printable ASCII); None otherwise."""
+    for card in range(0, end, 80):
+        m = _CONTROL.search(buf, card + 8, card + 80)
+        if m is None:
+            continue
+        raw = buf[card : card + 80]
+        key = raw.split(b"=", 1)[0] if raw.startswith(b"HIERARCH ") else raw[:8]
+        name = cascade_name(" ".join(key.decode("ascii", "replace").split()))
+        if spec.all or name in spec.names:
+            what = _CONTROL_NAMES.get(buf[m.start()], f"the control character 0x{buf[m.start()]:02x}")
+            return (f"header card {name}: its value contains {what}, which FITS does not allow (only printable "
+                    "ASCII); fix the header (e.g. with astropy) to use this file")
+    return None
 
 
 def _check_size(src: Any, kind: str, size: int, hlen: int, dsize: int) -> None:

@@ -164,6 +164,9 @@ def scan(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    entries: Sequence[tuple] | None = None,
+    subset: bool = False,
+    forget: Iterable[str] = (),
 ) -> list[ScannedFile]:
     """Scan folders (recursively) and files for FITS headers; sorted by path.
 
@@ -172,14 +175,24 @@ def scan(
     ``progress(done, total)`` is called from this thread; ``cancelled()`` is polled between
     chunks and, when True, stops the scan with ``ScanCancelled``. A missing root raises
     FileNotFoundError; a bad file never raises: it is returned with status ``unreadable``.
+
+    ``entries`` are walk entries (``reflexng.fits.walk.walk``) found already: no walk then.
+    With ``subset=True`` they are only some of the files under ``roots`` (the changed ones):
+    only their cache rows are consulted and only theirs may be dropped, plus the ``forget``
+    paths (files gone since the last scan).
     """
     names = None if keywords is None else tuple(dict.fromkeys(keywords))
-    entries = walk(roots)
+    if entries is None:
+        entries = walk(roots)
+        subset = False
     total = len(entries)
     out: list[ScannedFile] = []
     cache = ScanCache(cache_db) if cache_db is not None else None
     try:
-        cached = cache.load() if cache is not None else {}
+        if cache is None:
+            cached = {}
+        else:
+            cached = cache.load([e[0] for e in entries] if subset else None)
         todo: list[tuple[int, str, int, int]] = []  # inode, path, size, mtime_ns
         hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
         keyset_text = cache.keyset_id(names) if cache is not None else ""
@@ -244,10 +257,10 @@ def scan(
             _read_all(files, names, workers, on_chunk, cancelled, as_json=cache is not None)
         finally:
             if cache is not None:
-                drop: list[str] = []
+                drop: list[str] = list(forget)
                 if len(hits) < len(cached) and len(out) == total:  # some rows may be stale
                     ok_paths = {f.path for f in out if f.status == OK}
-                    drop = _stale(cached, ok_paths, roots)
+                    drop += _stale(cached, ok_paths, roots)
                 cache.write(new_rows, drop)
     finally:
         if cache is not None:

@@ -27,10 +27,12 @@ def is_fits_name(name: str) -> bool:
 Entry = tuple[str, int, int, int, str]
 
 
-def walk(roots: Sequence[str | Path]) -> list[Entry]:
+def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = None) -> list[Entry]:
     """Every candidate file under ``roots`` with its stat, in no particular order.
 
-    Raises FileNotFoundError when a root does not exist.
+    ``folders``, when given, receives (path, mtime_ns) of every folder entered: a file
+    added, removed or renamed in a folder changes the folder's mtime (see
+    :func:`folders_unchanged`). Raises FileNotFoundError when a root does not exist.
     """
     out: list[Entry] = []
     seen: set[tuple[int, int]] = set()
@@ -48,6 +50,8 @@ def walk(roots: Sequence[str | Path]) -> list[Entry]:
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 stack.append(path)
+                if folders is not None:
+                    folders.append((path, st.st_mtime_ns))
         else:
             out.append(_file_entry(path, st))
     fits_suffixes = FITS_SUFFIXES
@@ -93,9 +97,23 @@ def walk(roots: Sequence[str | Path]) -> list[Entry]:
                 if key not in seen:
                     seen.add(key)
                     stack.append(entry.path)
+                    if folders is not None:
+                        folders.append((entry.path, st.st_mtime_ns))
     if len(roots) > 1:  # a file given as a root and found in a folder root too: once
         out = list({e[0]: e for e in out}.values())
     return out
+
+
+def folders_unchanged(folders: Sequence[tuple[str, int]]) -> bool:
+    """True when every folder still has the mtime :func:`walk` saw (no file added, removed
+    or renamed in it since)."""
+    for path, mtime_ns in folders:
+        try:
+            if os.stat(path).st_mtime_ns != mtime_ns:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _file_entry(path: str, st: os.stat_result) -> Entry:

@@ -31,7 +31,9 @@ from reflexng.gui.graph_model import (
     format_counts,
 )
 
-ROLE_COLOURS = {CALIBRATION: "#8fb8de", SCIENCE: "#f2c46d", DATA_SOURCE: "#e6e6e6"}
+# science tasks teal, calibration tasks blue: neither may look like a state (orange is "incomplete")
+ROLE_COLOURS = {CALIBRATION: "#8fb8de", SCIENCE: "#8dd3c7", DATA_SOURCE: "#e6e6e6"}
+ROLE_GLYPHS = {CALIBRATION: "●", SCIENCE: "◆", DATA_SOURCE: ""}
 STATE_COLOURS = {
     "waiting": "#d0d0d0",
     "queued": "#c9daf8",
@@ -39,13 +41,20 @@ STATE_COLOURS = {
     "done": "#5cb85c",
     "reused": "#9fd89f",
     "failed": "#d9534f",
-    "cancelled": "#e8a39f",  # stopped by the user
+    "cancelled": "#7f6a93",  # a user's Stop: not a failure
     "interrupted": "#e0b878",  # the application ended during the job
     "skipped": "#b0b0b0",
     "incomplete": "#f0ad4e",
-    "stale": "#c8a2c8",
+    "stale": "#e8b4d8",
     "partial": "#c5e8c5",  # some jobs done, others still waiting
 }
+# a glyph per state, so states differ without colour too (colour-blind users, grey print-outs)
+STATE_GLYPHS = {
+    "waiting": "○", "queued": "◔", "running": "▶", "done": "✓", "reused": "↻", "failed": "✗",
+    "cancelled": "■", "skipped": "–", "incomplete": "!", "stale": "~", "partial": "◐",
+}
+PAUSED_COLOUR = "#b03fc4"
+MIN_LABEL_PT = 9.0  # labels never shrink below this on screen: the view scrolls instead
 GREY = "#f4f4f4"
 TASK_W, TASK_H = 160.0, 56.0
 SRC_W, SRC_H = 130.0, 30.0
@@ -63,13 +72,18 @@ class NodeItem(QGraphicsRectItem):
         self.label = QGraphicsSimpleTextItem(node.name, self)
         f = QFont()
         f.setBold(node.kind == "task")
-        f.setPointSizeF(9 if node.kind == "task" else 8)
+        f.setPointSizeF(10 if node.kind == "task" else MIN_LABEL_PT)
         self.label.setFont(f)
         self.counts = QGraphicsSimpleTextItem("", self)
         small = QFont()
-        small.setPointSizeF(7)
+        small.setPointSizeF(MIN_LABEL_PT)
         self.counts.setFont(small)
+        self.glyph = QGraphicsSimpleTextItem("", self)
+        self.glyph.setFont(small)
+        self.role_glyph = QGraphicsSimpleTextItem(ROLE_GLYPHS.get(node.role, "") if node.kind == "task" else "", self)
+        self.role_glyph.setFont(small)
         self.breakpoint = False
+        self.paused = False
         self.state: str | None = None
         self._place_labels()
         self.refresh()
@@ -81,6 +95,9 @@ class NodeItem(QGraphicsRectItem):
         self.label.setPos(-lb.width() / 2, top)
         cb = self.counts.boundingRect()
         self.counts.setPos(-cb.width() / 2, r.bottom() - cb.height() - 4)
+        self.glyph.setPos(r.left() + 4, r.top() + 2)
+        rb = self.role_glyph.boundingRect()
+        self.role_glyph.setPos(r.right() - rb.width() - 4, r.top() + 2)
 
     def refresh(self) -> None:
         n = self.node
@@ -90,12 +107,34 @@ class NodeItem(QGraphicsRectItem):
         if not n.in_target:
             fill = GREY
         self.setBrush(QBrush(QColor(fill)))
+        self.glyph.setText(STATE_GLYPHS.get(self.state or "", ""))
+        self.setToolTip(self._tooltip())
         pen = QPen(QColor("#c33" if self.breakpoint else ("#999" if not n.in_target else "#333")))
         pen.setWidthF(3.0 if self.breakpoint else 1.2)
+        if self.paused:  # "paused here": the job under inspection belongs to this task
+            pen = QPen(QColor(PAUSED_COLOUR))
+            pen.setWidthF(4.0)
+            pen.setStyle(Qt.PenStyle.DashLine)
+        elif self.state == "running":
+            pen = QPen(QColor("#1f5fa8"))
+            pen.setWidthF(3.5)
         if n.kind == "data_source":
             pen.setStyle(Qt.PenStyle.DotLine if not n.in_target else Qt.PenStyle.SolidLine)
         self.setPen(pen)
         self.label.setBrush(QBrush(QColor("#999" if not n.in_target else "#111")))
+
+    def _tooltip(self) -> str:
+        n = self.node
+        lines = [n.name] + ([n.recipe] if n.recipe else [])
+        if n.kind == "task":
+            lines.append(ROLE_LABELS.get(n.role, n.role))
+        if self.state:
+            lines.append(f"state: {STATE_LABELS.get(self.state, self.state)}")
+        if self.paused:
+            lines.append("paused here")
+        if self.counts.text():
+            lines.append(self.counts.text())
+        return "\n".join(lines)
 
     def set_counts(self, text: str) -> None:
         self.counts.setText(text)
@@ -188,9 +227,19 @@ class CascadeView(QGraphicsView):
         for name, item in self.items_by_name.items():
             if item.node.kind != "task":
                 continue
-            item.state = states.get(name)
-            item.set_counts(format_counts(counts.get(name, Counter())))
+            c = counts.get(name, Counter())
+            item.state = display_state(c, states.get(name))
+            item.set_counts(format_counts(c))
             item.refresh()
+
+    def set_paused_task(self, task: str | None) -> None:
+        """Mark the task whose job the run is paused after (None: not paused)."""
+        for name, item in self.items_by_name.items():
+            if item.paused != (name == task):
+                item.paused = name == task
+                item.refresh()
+        if task in self.items_by_name:  # a cascade wider than the view scrolls to it
+            self.ensureVisible(self.items_by_name[task], 40, 20)
 
     def clear_states(self) -> None:
         self.set_task_states({}, {})
@@ -208,13 +257,24 @@ class CascadeView(QGraphicsView):
 
     # ------------------------------------------------------------------ zoom / export
     def fit(self) -> None:
+        """Fit the cascade into the view, but never below 1:1: labels stay at least
+        MIN_LABEL_PT on screen and a large cascade scrolls instead of shrinking."""
         self.auto_fit = True
         rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
         self.setSceneRect(rect)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() < 1.0:
+            self.resetTransform()
+            self.centerOn(rect.left() + self.viewport().width() / 2, rect.center().y())
+
+    def label_points(self) -> float:
+        """The smallest label size on screen, in points (tests: never below MIN_LABEL_PT)."""
+        return MIN_LABEL_PT * float(self.transform().m11())
 
     def zoom(self, factor: float) -> None:
         self.auto_fit = False
+        if factor < 1 and self.transform().m11() * factor < 0.5:  # a whole-cascade overview, at most
+            return
         self.scale(factor, factor)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -255,12 +315,25 @@ ROLE_LABELS = {CALIBRATION: "calibration task", SCIENCE: "science task", DATA_SO
 STATE_LABELS = {"partial": "partly done"}
 
 
+def display_state(counts: Counter, state: str | None) -> str | None:
+    """The state a task is drawn in: a task whose jobs all finished, apart from incomplete
+    ones the organiser could not make (missing calibrations), is done, not "incomplete"."""
+    if state == "incomplete":
+        active = sum(counts.get(s, 0) for s in ("running", "queued", "waiting", "failed", "cancelled", "stale"))
+        if not active and counts.get("done"):
+            return "done"
+        if not active and counts.get("reused"):
+            return "reused"
+    return state
+
+
 def legend_entries() -> list[tuple[str, str, str]]:
     """(group, label, colour) of everything the view colours: roles, outside the target,
     task states during a run. Edges and breakpoints are drawn by :class:`CascadeLegend`."""
     out = [("Roles", ROLE_LABELS[r], ROLE_COLOURS[r]) for r in (CALIBRATION, SCIENCE, DATA_SOURCE)]
     out.append(("Roles", "outside the target", GREY))
     out += [("States", STATE_LABELS.get(s, s), c) for s, c in STATE_COLOURS.items()]
+    out.append(("States", "paused here", PAUSED_COLOUR))
     return out
 
 
@@ -289,7 +362,7 @@ class CascadeLegend(QFrame):
         self.setObjectName("cascadeLegend")
         self.swatches: dict[str, QLabel] = {}
         small = QFont()
-        small.setPointSizeF(7.5)
+        small.setPointSizeF(MIN_LABEL_PT)
         rows: dict[str, QHBoxLayout] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 1, 4, 1)
@@ -317,7 +390,10 @@ class CascadeLegend(QFrame):
             sw.setStyleSheet(f"background: {colour}; border: 1px solid #555;")
             sw.setToolTip(label)
             rows[group].addWidget(sw)
-            text(label, rows[group])
+            glyph = STATE_GLYPHS.get(next((k for k, v in STATE_LABELS.items() if v == label), label), "")
+            if group == "Roles":
+                glyph = next((ROLE_GLYPHS[r] for r, lab in ROLE_LABELS.items() if lab == label), "")
+            text(f"{glyph} {label}".strip(), rows[group])
             self.swatches[label] = sw
         roles = rows["Roles"]
         for label, style, colour, width in (("main input", Qt.PenStyle.SolidLine, "#333", 2.0),

@@ -50,6 +50,12 @@ class Controller:
         self.refresh_provenance, self.send_samp = j.refresh_provenance, j.send_samp
         self.panes = PaneWiring(self)
         self.bridge.sig_event.connect(r.on_event)
+        from reflexng.gui.decisions_wiring import DecisionsWiring
+
+        self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
+        from reflexng.gui.workdir_status import WorkdirStatus
+
+        self.workdir_status = WorkdirStatus(self)  # the status bar: work directory and its lock holder
         self.update_controls()
         from reflexng.gui.warmup import warm_imports
 
@@ -101,6 +107,9 @@ class Controller:
 
         def loaded(cascade) -> None:
             self.cascade = cascade
+            self.w.inspection.reset()  # nothing of the previous cascade stays on screen
+            self.w.log_view.clear()
+            self.w.run_controls.set_progress(0, 0, None)
             self.w.session_bar.set_cascade_text(name_or_path)
             targets = sorted(set(getattr(cascade, "meta_targets", {}) or {})) + list(cascade.tasks)
             default = None
@@ -153,6 +162,10 @@ class Controller:
                 self.cascade, dirs, self.target(), workdir=self.workdir(),
                 parameter_set=self.w.session_bar.parameter_set.currentData(),
                 workflow_parameters=workflow, **self.options.values(),
+                placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
+                executor=self.w.prefs.executor or None,
+                executor_options={"scheduler": self.w.prefs.dask_scheduler}
+                if self.w.prefs.executor == "dask" and self.w.prefs.dask_scheduler else None,
             )
         except Exception as exc:  # e.g. the work directory is used by another reflexng
             self.session = None
@@ -163,14 +176,20 @@ class Controller:
             self.session.set_breakpoint(task, True)
         self.w.session_bar.organise_button.setEnabled(False)
         self.w.show_message(f"organising {', '.join(dirs)} …")
-        start_worker(self.session.organise, on_finished=self.organised, on_failed=self._organise_failed)
+        from reflexng.gui.organise_task import organise_with_progress
 
-    def _organise_failed(self, message: str, tb: str) -> None:
+        # progress and Cancel in a non-modal dialog; the organiser runs in a worker
+        self.organise_task = organise_with_progress(self.w, self.session.organise, self.organised,
+                                                    self.organise_failed)
+
+    def organise_failed(self, message: str, tb: str) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
-        self.w.show_message(f"organising failed: {message}")
+        self.w.show_message(message if "cancelled" in message else f"organising failed: {message}")
 
     def organised(self, result) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
+        self.w.inspection.reset()  # jobs may have changed: no pane keeps an old job
+        self.w.run_controls.set_progress(0, 0, None)
         self.panes.fill_file_table(result)
         self.w.dataset_tree.set_result(result, list(self.session.state.exclusions))
         for jid in result.jobs:  # statuses restored from the work directory (done, reused, ...)

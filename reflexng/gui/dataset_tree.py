@@ -19,10 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reflexng.gui.labels import dataset_label, dataset_tooltip
+
 COLUMNS = ("Dataset / job / input", "Status", "Level", "Δt [d]", "Details")
 RED = QColor("#c0392b")
 KIND_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ASSOC_ROLE = Qt.ItemDataRole.UserRole + 2  # (job id, associated input, candidate path, candidate job)
+OVERRIDE = QColor("#7b3fa0")
 
 
 class DatasetTree(QWidget):
@@ -32,6 +36,8 @@ class DatasetTree(QWidget):
     sig_selection_changed = Signal(list)
     sig_excluded_changed = Signal(list)
     sig_job_clicked = Signal(str)
+    sig_override = Signal(dict)  # {job_id, input, action: use|exclude, path, job}
+    sig_override_removed = Signal(str, str)  # job id, associated input
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -41,6 +47,8 @@ class DatasetTree(QWidget):
         self.tree.setColumnWidth(0, 260)
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.itemClicked.connect(self._item_clicked)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.select_complete_button = QPushButton("Select complete", self)
         self.select_complete_button.setObjectName("selectCompleteButton")
         self.select_complete_button.clicked.connect(self.select_complete)
@@ -71,7 +79,8 @@ class DatasetTree(QWidget):
         self._job_items.clear()
         self._frame_items.clear()
         for ds in result.datasets:
-            di = QTreeWidgetItem([ds.name, "new" if ds.complete else "incomplete", "", "", ""])
+            di = QTreeWidgetItem([dataset_label(result, ds), "new" if ds.complete else "incomplete", "", "", ""])
+            di.setToolTip(0, dataset_tooltip(result, ds))
             di.setData(0, KIND_ROLE, "dataset")
             di.setData(0, ID_ROLE, ds.id)
             di.setFlags(di.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -96,7 +105,8 @@ class DatasetTree(QWidget):
             xi.setExpanded(True)
         self.tree.expandToDepth(1)
         self.tree.resizeColumnToContents(0)
-        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 340))
+        # wide enough for the readable names; the reason column scrolls into view, never off-screen
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), max(340, self.tree.viewport().width() // 2)))
         self._updating = False
 
     def _add_job(self, parent: QTreeWidgetItem, job: Any) -> None:
@@ -119,14 +129,31 @@ class DatasetTree(QWidget):
                 si = QTreeWidgetItem([assoc.input, "not needed", "", "", assoc.skipped_reason])
                 ji.addChild(si)
                 continue
+            overridden = "(override)" in (assoc.note or "")
             for cand in assoc.chosen:
                 if cand.path:
                     self._add_frame(ji, cand.path, assoc.input, cand.level, cand.dt_days)
+                    ci = ji.child(ji.childCount() - 1)
                 else:
                     ci = QTreeWidgetItem(
                         [f"{assoc.input}: products of {cand.job_id}", "", _fmt_level(cand.level), _fmt_dt(cand.dt_days), "associated"]
                     )
                     ji.addChild(ci)
+                ci.setData(0, ASSOC_ROLE, (job.id, assoc.input, cand.path, cand.job_id))
+                alternatives = "; ".join(f"{os.path.basename(r.path or r.job_id or '')}: {r.reason}" for r in assoc.rejected[:5])
+                ci.setToolTip(4, "right-click to use another candidate or exclude this one"
+                              + (f"\nnot chosen: {alternatives}" if alternatives else ""))
+                if overridden:
+                    ci.setText(1, "override")
+                    ci.setText(4, assoc.note)
+                    for col in (0, 1, 4):
+                        ci.setForeground(col, QBrush(OVERRIDE))
+            if overridden and not assoc.chosen:
+                oi = QTreeWidgetItem([assoc.input, "override", "", "", assoc.note])
+                oi.setData(0, ASSOC_ROLE, (job.id, assoc.input, None, None))
+                for col in (0, 1, 4):
+                    oi.setForeground(col, QBrush(OVERRIDE))
+                ji.addChild(oi)
             if not assoc.complete:
                 mi = QTreeWidgetItem([assoc.input, "missing", "", "", assoc.missing])
                 mi.setForeground(1, QBrush(RED))
@@ -186,6 +213,51 @@ class DatasetTree(QWidget):
             self.sig_job_clicked.emit(item.data(0, ID_ROLE))
 
     # ------------------------------------------------------------------ run status
+    # ------------------------------------------------------------------ association overrides
+    def override_actions(self, item: QTreeWidgetItem) -> list[tuple[str, dict | None]]:
+        """(menu text, override) offered for an associated input's item: each candidate the
+        rule rejected (with why), excluding this one, and removing an override."""
+        data = item.data(0, ASSOC_ROLE) if item is not None else None
+        if not data or self.result is None:
+            return []
+        job_id, input_name, path, upstream = data
+        job = self.result.jobs.get(job_id)
+        assoc = job.associated.get(input_name) if job is not None else None
+        if assoc is None:
+            return []
+        out: list[tuple[str, dict | None]] = []
+        from reflexng.organiser.overrides import alternatives
+
+        for r in alternatives(self.result, job_id, input_name):
+            name = os.path.basename(r.path) if r.path else f"products of {r.job_id}"
+            out.append((f"Use {name} instead — not chosen: {r.reason or 'lower rank'}",
+                        {"job_id": job_id, "input": input_name, "action": "use", "path": r.path, "job": r.job_id}))
+        if path or upstream:
+            what = os.path.basename(path) if path else f"products of {upstream}"
+            out.append((f"Exclude {what} for {input_name}",
+                        {"job_id": job_id, "input": input_name, "action": "exclude", "path": path, "job": upstream}))
+        if "(override)" in (assoc.note or ""):
+            out.append((f"Remove the override of {input_name}", None))
+        return out
+
+    def _context_menu(self, pos) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        item = self.tree.itemAt(pos)
+        actions = self.override_actions(item)
+        if not actions:
+            return
+        job_id, input_name = item.data(0, ASSOC_ROLE)[:2]
+        menu = QMenu(self)
+        for text, override in actions:
+            act = menu.addAction(text)
+            if override is None:
+                act.triggered.connect(lambda _c=False, j=job_id, i=input_name: self.sig_override_removed.emit(j, i))
+            else:
+                act.triggered.connect(lambda _c=False, o=override: self.sig_override.emit(o))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
     def set_job_state(self, job_id: str, state: str) -> None:
         for ji in self._job_items.get(job_id, []):
             ji.setText(1, state)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-SCALES = ("zscale", "minmax", "99.5%", "99%", "98%", "95%", "90%")
+SCALES = ("zscale", "minmax", "99.5%", "99%", "98%", "95%", "90%")  # display limits
+STRETCHES = ("linear", "log", "sqrt", "asinh", "histeq")  # as in ds9's Scale menu
 _SAMPLE = 250_000  # pixels used to compute limits on large images
 
 
@@ -142,6 +143,43 @@ def display_limits(data: np.ndarray, scale: str = "zscale") -> tuple[float, floa
     return lo, hi
 
 
+def stretch_curve(stretch: str, n: int = 256, sample: np.ndarray | None = None,
+                  limits: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """``n`` display values in 0..1 for evenly spaced data values between the limits, through
+    an astropy.visualization stretch (``histeq`` needs a ``sample`` of the image's pixels)."""
+    from astropy import visualization as vis
+
+    x = np.linspace(0.0, 1.0, n)
+    if stretch == "linear":
+        return x
+    if stretch == "log":
+        st = vis.LogStretch(a=1000)
+    elif stretch == "sqrt":
+        st = vis.SqrtStretch()
+    elif stretch == "asinh":
+        st = vis.AsinhStretch(a=0.1)
+    elif stretch == "histeq":
+        lo, hi = limits
+        s = np.asarray(sample if sample is not None else x, dtype=float)
+        s = np.clip((s - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+        st = vis.HistEqStretch(s if s.size else x)
+    else:
+        raise ValueError(f"unknown stretch {stretch!r}; use one of {', '.join(STRETCHES)}")
+    return np.clip(np.asarray(st(x, clip=True), dtype=float), 0.0, 1.0)
+
+
+def symmetric_limits(data: np.ndarray, percent: float = 99.5) -> tuple[float, float]:
+    """(-m, m) around zero for a difference image: m is the ``percent`` percentile of |data|
+    (its maximum when that is zero), so negative and positive differences show alike."""
+    s = np.abs(_sample(data))
+    if s.size == 0:
+        return (-1.0, 1.0)
+    m = float(np.percentile(s, percent))
+    if not m > 0:
+        m = float(s.max())
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
 def sky_coordinates(wcs: Any, x: float, y: float) -> str:
     """'RA hh:mm:ss.ss Dec ±dd:mm:ss.s' for 0-based pixel (x, y), or '' without a WCS."""
     if wcs is None:
@@ -157,10 +195,23 @@ def sky_coordinates(wcs: Any, x: float, y: float) -> str:
     return f"RA {ra_s}  Dec {dec_s}"
 
 
-def read_spectrum(path: str | os.PathLike, ext: int | None = None) -> tuple[np.ndarray, np.ndarray, str, str]:
+ERROR_COLUMNS = ("err", "error", "sigma", "noise", "flux_err", "err_flux", "fluxerr")
+ERROR_EXTENSIONS = ("ERR", "ERROR", "SIGMA", "NOISE", "ERRS")
+
+
+def _error_column(columns) -> str | None:
+    low = [c.lower() for c in columns]
+    return next((columns[low.index(n)] for n in ERROR_COLUMNS if n in low), None)
+
+
+def read_spectrum(path: str | os.PathLike, ext: int | None = None, with_error: bool = False) -> tuple:
     """(x, flux, x label, y label) from a 1-D image (CRVAL1/CDELT1) or a table with
-    wavelength and flux columns."""
+    wavelength and flux columns; with ``with_error`` a fifth item, the 1-sigma error (an
+    error column, or a 1-D ERR extension of the same length) or None."""
     from astropy.io import fits
+
+    def done(x, y, xl, yl, err=None):
+        return (x, y, xl, yl, err) if with_error else (x, y, xl, yl)
 
     with fits.open(path, memmap=False) as hdul:
         indices = [ext] if ext is not None else range(len(hdul))
@@ -171,11 +222,13 @@ def read_spectrum(path: str | os.PathLike, ext: int | None = None) -> tuple[np.n
                 if cols:
                     col_w, col_f = cols
                     unit = h.columns[col_w].unit or ""
-                    return (
+                    col_e = _error_column(h.columns.names)
+                    err = np.asarray(h.data[col_e], float).ravel() if col_e else None
+                    return done(
                         np.asarray(h.data[col_w], float).ravel(),
                         np.asarray(h.data[col_f], float).ravel(),
                         f"{col_w} [{unit}]" if unit else col_w,
-                        col_f,
+                        col_f, err,
                     )
             elif h.data is not None and h.data.ndim == 1:
                 hdr = h.header
@@ -186,8 +239,78 @@ def read_spectrum(path: str | os.PathLike, ext: int | None = None) -> tuple[np.n
                 x = crval + (np.arange(n) + 1 - crpix) * cdelt
                 unit = hdr.get("CUNIT1", "")
                 xl = f"{hdr.get('CTYPE1', 'pixel')} [{unit}]" if unit else str(hdr.get("CTYPE1", "pixel"))
-                return x, np.asarray(h.data, float), xl, str(hdr.get("BUNIT", "flux"))
+                err = None
+                for e in hdul:
+                    if e is not h and e.name.upper() in ERROR_EXTENSIONS and e.data is not None \
+                            and e.data.ndim == 1 and e.data.shape[0] == n:
+                        err = np.asarray(e.data, float)
+                        break
+                return done(x, np.asarray(h.data, float), xl, str(hdr.get("BUNIT", "flux")), err)
     raise ValueError(f"{path}: no 1-D spectrum (1-D image or table with wavelength and flux columns)")
+
+
+@dataclass
+class LoadedProduct:
+    """What the inspection panel shows of one product, read off the GUI thread."""
+
+    path: str
+    kind: str = "other"  # image | spectrum | table | other
+    extensions: list[Extension] = field(default_factory=list)
+    header: str = ""
+    plane: Plane | None = None
+    spectrum: tuple[Any, ...] | None = None  # x, y, x label, y label, error (or None)
+    table: tuple[list[str], list[list[str]]] | None = None  # column names, rows as text
+    error: str = ""
+
+
+def product_kind_of(exts: list[Extension]) -> str:
+    """'image', 'spectrum', 'table' or 'other' for a FITS file's extensions."""
+    if any(e.kind == "image" and len(e.shape) >= 2 for e in exts):
+        return "image"
+    if any(e.kind == "image" and len(e.shape) == 1 for e in exts):
+        return "spectrum"
+    if any(e.kind == "table" and spectrum_columns(e.columns) for e in exts):
+        return "spectrum"
+    if any(e.kind == "table" for e in exts):
+        return "table"
+    return "other"
+
+
+def table_rows(path: str | os.PathLike, ext: int | None = None, max_rows: int = 2000) -> tuple[list[str], list[list[str]]]:
+    """Column names and the first ``max_rows`` rows (as text) of a FITS table extension."""
+    from astropy.io import fits
+
+    with fits.open(path, memmap=True) as hdul:
+        idx = ext
+        if idx is None:
+            idx = next((i for i, h in enumerate(hdul) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))), None)
+        if idx is None:
+            raise ValueError(f"{path}: no table extension")
+        data = hdul[idx].data
+        names = list(data.columns.names)
+        n = min(len(data), max_rows)
+        cols = [[str(v) for v in data[name][:n]] for name in names]
+    return names, [[c[r] for c in cols] for r in range(n)]
+
+
+def load_product(path: str | os.PathLike) -> LoadedProduct:
+    """Read everything the panel shows of a product; a damaged file gives ``error``, never raises."""
+    out = LoadedProduct(str(path))
+    try:
+        out.extensions = list_extensions(path)
+        out.kind = product_kind_of(out.extensions)
+        out.header = header_text(path, 0)
+        if out.kind == "image":
+            out.plane = read_plane(path)
+        elif out.kind == "spectrum":
+            out.spectrum = read_spectrum(path, with_error=True)
+            if any(e.kind == "table" for e in out.extensions):
+                out.table = table_rows(path)
+        elif out.kind == "table":
+            out.table = table_rows(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged product is shown as a message
+        out.error = f"cannot show {os.path.basename(str(path))}: {exc}"
+    return out
 
 
 def header_text(path: str | os.PathLike, ext: int = 0) -> str:

@@ -34,10 +34,14 @@ class JobView:
             except Exception:
                 params = None
             attempts = s.store.attempts_of(job_id)
-            return s.products(job_id), inspection, params, attempts, s.why_run(job_id)
+            products = s.products(job_id)
+            from reflexng.gui.imaging import load_product
+
+            first = load_product(products[0][0]) if products else None  # read here, shown at once
+            return products, inspection, params, attempts, s.why_run(job_id), first
 
         def show(r) -> None:
-            products, inspection, params, attempts, why = r
+            products, inspection, params, attempts, why, first = r
             job = s.result.jobs[job_id]
             rec = s.state.jobs[job_id]
             state = str(rec.status)
@@ -46,7 +50,7 @@ class JobView:
             if attempts and attempts[-1].outputs:
                 for o in attempts[-1].outputs:
                     qc.update(o.get("qc") or {})
-            self.w.inspection.set_job(job_id, title, products, params, inspection, qc)
+            self.w.inspection.set_job(job_id, title, products, params, inspection, qc, first=first)
             self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
@@ -91,13 +95,9 @@ class JobView:
         if match is None:
             self.w.show_message(f"attempt {attempt} has no {cat or 'such'} product")
             return
-        try:
-            self.w.inspection.image.compare_with(match)
-        except ValueError as exc:
-            self.w.show_message(str(exc))
-            return
-        # the words read old -> new: the chosen (older) attempt, then the latest
-        self.w.inspection.show_parameter_diff(cmp.old.parameters, cmp.new.parameters, f"attempt {attempt}")
+        self.w.inspection.compare_with(match, f"attempt {attempt}")  # read in a worker
+        # (shown = the latest, other = the chosen older attempt): the panel reads it old -> new
+        self.w.inspection.show_parameter_diff(cmp.new.parameters, cmp.old.parameters, f"attempt {attempt}")
 
     # ------------------------------------------------------------------ provenance, SAMP
     def refresh_provenance(self, summary: dict | None = None) -> None:
@@ -108,7 +108,7 @@ class JobView:
         summary = summary if summary is not None else (self.c.summary or {})
         targets = {ds.target_job for ds in (self.c.result.datasets if self.c.result else ())}
         products = [p for j in summary.get("jobs", []) if j["id"] in targets for p in j.get("products") or []]
-        self.w.provenance_view.refresh(self.c.session.store, products)
+        self.w.provenance_view.refresh_async(self.c.session.store, products)  # read in a worker
 
     def send_samp(self, path: str | None = None) -> None:
         path = path or self.w.inspection.products.currentData() or self.w.inspection.image.path

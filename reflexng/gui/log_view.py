@@ -37,6 +37,11 @@ class LogLine:
     text: str
 
 
+def _cancelled(data) -> bool:
+    """A job stopped by the user (the engine reports it as a failure whose reason says so)."""
+    return str(data.get("status", "")) == "cancelled" or str(data.get("reason", "")).startswith("cancelled")
+
+
 class LogView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -102,6 +107,40 @@ class LogView(QWidget):
     def copy(self) -> None:
         sel = self.text.textCursor().selectedText().replace("\u2029", "\n")
         QGuiApplication.clipboard().setText(sel or self.visible_text())
+
+    def clear(self) -> None:
+        """Forget every line and job (a new cascade)."""
+        self.lines.clear()
+        self._jobs.clear()
+        self.job.blockSignals(True)
+        self.job.clear()
+        self.job.addItem(ALL_JOBS)
+        self.job.blockSignals(False)
+        self.text.clear()
+
+    def note_event(self, ev) -> None:
+        """One line for each step of a run, so the Log tells what happens even when every
+        job is reused (and writes no log of its own)."""
+        kind = str(getattr(ev.kind, "value", ev.kind))
+        jid, data = ev.job_id, ev.data or {}
+        text = {
+            "run_started": lambda: f"run started: {data.get('total', '?')} jobs",
+            "job_started": lambda: f"{jid}: started" + (f" — {data['why']}" if data.get("why") else ""),
+            "job_reused": lambda: f"{jid}: reused (recipe, parameters and inputs unchanged)",
+            "job_finished": lambda: f"{jid}: done",
+            "job_failed": lambda: (f"{jid}: cancelled — {data.get('reason', '')}" if _cancelled(data)
+                                   else f"{jid}: failed — {data.get('reason', '')}"),
+            "job_cancelled": lambda: f"{jid}: cancelled",
+            "job_skipped": lambda: f"{jid}: not run — {data.get('reason', '')}",
+            "paused": lambda: "paused" + (f" after {jid}" if jid else "") + (f" ({data['reason']})" if data.get("reason") else ""),
+            "resumed": lambda: "resumed",
+            "run_finished": lambda: "run stopped" if (data.get("summary") or {}).get("stopped") else "run finished",
+        }.get(kind)
+        if text is not None:
+            if kind == "job_failed" and _cancelled(data):
+                kind = "job_cancelled"
+            level = "error" if kind == "job_failed" else ("warning" if kind in ("job_cancelled", "job_skipped") else "info")
+            self.append(None, f"— {text()}", level=level)
 
     def lines_of(self, job: str) -> list[str]:
         return [ln.text for ln in self.lines if ln.job == job]

@@ -47,7 +47,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("reflexng")
-        self.resize(1400, 900)
         self.prefs = prefs if prefs is not None else Preferences.load()
 
         self.session_bar = SessionBar(self)
@@ -98,6 +97,10 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.message)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
+        from reflexng.gui.executor_panel import ExecutorStatus
+
+        self.executor_status = ExecutorStatus(self)  # where jobs run; Dask: workers and dashboard link
+        self.statusBar().addPermanentWidget(self.executor_status)
 
         # stable names for the widgets inside composite panes
         self.run_button = self.run_controls.run_button
@@ -113,6 +116,9 @@ class MainWindow(QMainWindow):
         if self.prefs.default_workdir:
             self.session_bar.workdir.setText(self.prefs.default_workdir)
         self._build_menus()
+        from reflexng.gui.window_size import fit_to_screen
+
+        fit_to_screen(self, self.prefs.window_size)  # fits the screen; the size of last time; whole combo texts
 
         from reflexng.gui.controller import Controller
 
@@ -155,10 +161,19 @@ class MainWindow(QMainWindow):
         self.samp_action = QAction("Send product over SAMP (ds9, TOPCAT, Aladin)", self)
         self.samp_action.triggered.connect(lambda: self.controller.send_samp())
         t.addAction(self.samp_action)
+        self.timeline_action = QAction("Run timeline (wall, CPU, memory, worker per job)…", self)
+        self.timeline_action.triggered.connect(self._show_timeline)
+        t.addAction(self.timeline_action)
         self.export_prov_action = QAction("Export PROV-JSON of the selected product…", self)
         self.export_prov_action.triggered.connect(self._export_prov)
         t.addAction(self.export_prov_action)
         self.provenance_view.export_button.clicked.connect(self._export_prov)
+
+    def _show_timeline(self) -> None:
+        from reflexng.gui.executor_panel import TimelineDialog
+
+        self.timeline_dialog = TimelineDialog(str(self.controller.workdir()), self)
+        self.timeline_dialog.show()
 
     def refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -211,5 +226,9 @@ class MainWindow(QMainWindow):
         self.sig_message.emit(text)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        from reflexng.gui.window_size import remember_size
+
+        if self.isVisible():
+            remember_size(self, self.prefs)
         self.controller.shutdown()
         super().closeEvent(event)

@@ -52,13 +52,18 @@ class PaneWiring:
                     effective = session.recipe_parameters(first)[1]
                 except Exception:  # unknown recipe: the cascade values are shown
                     effective = None
-            return task_details(cascade, name, recipe, jobs, workflow_parameters=wp, effective=effective,
-                                selected_job=first if effective is not None else None)
+            from reflexng.gui.task_details_model import replay_command_of
 
-        def show(details) -> None:
+            replay = replay_command_of(session.store, first) if session is not None and first else ""
+            return task_details(cascade, name, recipe, jobs, workflow_parameters=wp, effective=effective,
+                                selected_job=first if effective is not None else None), first, replay
+
+        def show(r) -> None:
+            details, first_job, replay = r
             if self.task != name:  # another task was clicked meanwhile
                 return
             self.w.task_details.set_details(details)
+            self.w.task_details.set_replay(first_job, replay)
             self.w.tabs.setCurrentWidget(self.w.task_details)
             self.w.sig_task_shown.emit(name)
 
@@ -69,12 +74,21 @@ class PaneWiring:
         if s is None or s.result is None or job_id not in s.result.jobs:
             return
 
+        def gather():
+            from reflexng.gui.task_details_model import replay_command_of
+
+            return s.recipe_parameters(job_id), replay_command_of(s.store, job_id)
+
         def shown(r) -> None:
-            self.w.task_details.set_effective(job_id, r[1])
+            self.w.task_details.set_effective(job_id, r[0][1])
+            self.w.task_details.set_replay(job_id, r[1])
             self.w.sig_task_shown.emit(self.task or "")
 
-        start_worker(s.recipe_parameters, job_id, on_finished=shown,
+        start_worker(gather, on_finished=shown,
                      on_failed=self.c.fail(f"cannot read the parameters of {job_id}"))
+        from reflexng.gui.executor_panel import resources_text
+
+        start_worker(resources_text, s, job_id, on_finished=self.w.task_details.resources.setText)
 
     def refresh_states(self) -> None:
         s = self.c.session
@@ -150,7 +164,9 @@ class PaneWiring:
             self._organising = False
             self.w.show_message(f"organising with the new workflow parameters failed: {message}")
 
-        start_worker(s.organise, on_finished=done, on_failed=failed)
+        from reflexng.gui.organise_task import organise_with_progress
+
+        organise_with_progress(self.w, s.organise, done, failed)
 
     # ------------------------------------------------------------------ failure policy "ask"
     def on_event(self, ev) -> None:

@@ -1,12 +1,14 @@
-"""Parameter editor for a job's recipe: typed widgets from ParameterSpecs, defaults shown,
-changed values highlighted, reset (per parameter and all)."""
+"""Parameter editor for a job's recipe: typed widgets from ParameterSpecs in a scrollable
+form, each parameter's description (the recipe's own words, esorex's help for ESO recipes)
+as its tooltip, defaults shown, changed values highlighted and marked, reset (per parameter
+and all)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -118,17 +121,31 @@ class ParameterEditor(QWidget):
         super().__init__(parent)
         self.setObjectName("parameterEditor")
         self.title = QLabel("No job selected", self)
-        self.form = QFormLayout()
+        self.title.setWordWrap(True)
+        self.changed_label = QLabel("", self)
+        self.changed_label.setObjectName("changedParameters")
+        self.form_widget = QWidget()
+        self.form = QFormLayout(self.form_widget)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("parameterScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.form_widget)
+        self.scroll.setMinimumHeight(60)
         self.reset_all = QPushButton("Reset all", self)
         self.reset_all.setObjectName("resetParameters")
         self.reset_all.clicked.connect(self.reset)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.changed_label)
+        head.addWidget(self.reset_all)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.title)
-        lay.addLayout(self.form)
-        lay.addWidget(self.reset_all)
-        lay.addStretch(1)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(head)
+        lay.addWidget(self.scroll, 1)
         self.specs: dict[str, Any] = {}
         self.editors: dict[str, QWidget] = {}
+        self.markers: dict[str, QLabel] = {}
         self.effective: dict[str, Any] = {}
         self.defaults: dict[str, Any] = {}
 
@@ -145,28 +162,37 @@ class ParameterEditor(QWidget):
         self.defaults = {s.name: s.default for s in specs} | dict(defaults or {})
         self.effective = dict(self.defaults) | dict(effective or {})
         self.editors = {}
+        self.markers = {}
         self.title.setText(title or ("No parameters" if not specs else "Recipe parameters"))
         for s in specs:
             w = _editor_for(s)
             w.setObjectName(f"param_{s.name}")
             set_widget_value(w, self.effective[s.name])
-            tip = s.description or s.name
-            w.setToolTip(f"{tip}\ndefault: {self.defaults[s.name]!r}")
+            tip = parameter_tooltip(s, self.defaults[s.name], self.effective[s.name])
+            w.setToolTip(tip)
             _signal(w).connect(lambda *_a, n=s.name: self._edited(n))
             reset = QToolButton()
             reset.setText("↺")
             reset.setToolTip(f"reset {s.name} to the value the job ran with ({self.effective[s.name]!r})")
             reset.clicked.connect(lambda _c=False, n=s.name: self.reset(n))
-            default = QLabel(f"default {self.defaults[s.name]!r}")
-            default.setStyleSheet("color: #777;")
+            text = f"default {self.defaults[s.name]!r}"
+            default = QLabel()
+            default.setStyleSheet("color: #555;")
+            default.setText(default.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, 170))
+            default.setToolTip(text)
+            marker = QLabel("")
+            marker.setObjectName(f"changed_{s.name}")
+            marker.setMinimumWidth(70)
             row = QHBoxLayout()
             row.addWidget(w, 1)
             row.addWidget(default)
+            row.addWidget(marker)
             row.addWidget(reset)
             label = QLabel(s.name)
             label.setToolTip(tip)
             self.form.addRow(label, row)
             self.editors[s.name] = w
+            self.markers[s.name] = marker
         self._refresh_highlight()
 
     def values(self) -> dict[str, Any]:
@@ -199,10 +225,33 @@ class ParameterEditor(QWidget):
         for n, w in self.editors.items():
             w.setStyleSheet(CHANGED_STYLE if n in changed else "")
             w.setProperty("changed", n in changed)
+            m = self.markers.get(n)
+            if m is not None:
+                m.setText("● changed" if n in changed else "")
+                m.setToolTip(f"was {self.effective.get(n)!r} when the job ran" if n in changed else "")
+        self.changed_label.setText(f"{len(changed)} changed" if changed else "")
+
+
+def parameter_tooltip(spec: Any, default: Any, effective: Any) -> str:
+    """A parameter's tooltip: its description (the recipe's words), type, range, choices,
+    default and the value the job ran with."""
+    from html import escape
+
+    lines = [f"<b>{escape(spec.name)}</b> ({escape(str(spec.type))})"]
+    if spec.description:
+        lines.append(escape(spec.description))
+    if spec.choices is not None:
+        lines.append("choices: " + escape(", ".join(str(c) for c in spec.choices)))
+    if spec.min is not None or spec.max is not None:
+        lo = "" if spec.min is None else f"{spec.min:g}"
+        hi = "" if spec.max is None else f"{spec.max:g}"
+        lines.append(f"range: {lo} … {hi}")
+    lines.append(f"default: {escape(repr(default))}; this job ran with {escape(repr(effective))}")
+    return "<qt>" + "<br>".join(lines) + "</qt>"
 
 
 def parameter_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Lines 'name: a -> b' for every parameter that differs between two attempts."""
+    """Lines 'name: a -> b' (from ``a``, the older, to ``b``) for every parameter that differs."""
     out = []
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):

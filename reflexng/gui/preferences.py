@@ -46,8 +46,11 @@ class Preferences:
     pause_after_each_step: bool = False
     external_viewer: str = ""  # e.g. "ds9 {path}"; empty = send over SAMP / built-in viewer
     theme: str = "light"  # "light" | "dark"
+    executor: str = ""  # "" (automatic: fork on Linux, spawn elsewhere) | "fork" | "spawn" | "dask"
+    dask_scheduler: str = ""  # with executor "dask": address of a running scheduler; empty = a LocalCluster
     file_table_keywords: list[str] | None = None  # header keyword columns; None = the first few
     recent: list[RecentSession] = field(default_factory=list)
+    window_size: list[int] | None = None  # [width, height] the main window had when closed
 
     # ---------------------------------------------------------------- persistence
     @classmethod
@@ -82,6 +85,8 @@ class Preferences:
             prefs.file_table_keywords = None
         if prefs.theme not in ("light", "dark"):
             prefs.theme = "light"
+        if prefs.executor not in ("", "fork", "spawn", "dask"):
+            prefs.executor = ""
         prefs.parallel_jobs = max(1, int(prefs.parallel_jobs or 1))
         return prefs
 

@@ -8,6 +8,7 @@ import json
 import os
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -23,10 +24,24 @@ from reflexng.provenance import trace
 
 ATTEMPT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+RUN_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def gather(store: Any, end_products: list[str] | None = None) -> tuple[list, dict, dict]:
+    """Everything the view shows, read in a worker: the run history (one query), the run
+    descriptions and the tree of each end product."""
+    from reflexng.provenance.history import run_history
+
+    notes = {str(r["id"]): r["description"] for r in store.runs() if r.get("description")}
+    trees = {p: trace.tree(store, p) for p in end_products or ()}  # the tree `reflexng provenance` prints
+    return run_history(store), notes, trees
 
 
 class ProvenanceView(QWidget):
+    """``sig_refreshed()`` once the view shows what :meth:`refresh_async` read."""
+
     sig_open_product = Signal(str)
+    sig_refreshed = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -34,6 +49,7 @@ class ProvenanceView(QWidget):
         self.tree.setObjectName("provenanceView")
         self.tree.setHeaderLabels(["Run / job / product ← inputs", "Category / status", "Recipe", "Parameters"])
         self.tree.setColumnWidth(0, 300)
+        self.tree.itemExpanded.connect(self._expanded)
         self.open_folder_button = QPushButton("Open job folder", self)
         self.copy_replay_button = QPushButton("Copy replay command", self)
         self.open_product_button = QPushButton("Open product", self)
@@ -53,30 +69,56 @@ class ProvenanceView(QWidget):
         self.trees: dict[str, dict[str, Any]] = {}  # end product -> reflexng.provenance.trace.tree()
 
     def refresh(self, store: Any, end_products: list[str] | None = None) -> None:
-        """Fill from ``store``: every run with its jobs and, for each end product, its tree."""
+        """Fill from ``store`` on the calling thread (scripts; the window uses :meth:`refresh_async`)."""
+        if store is None:
+            self.fill(None, [], {}, {})
+            return
+        self.fill(store, *gather(store, end_products))
+
+    def refresh_async(self, store: Any, end_products: list[str] | None = None) -> None:
+        """Read the history and trees in a worker, then fill (the newest request wins)."""
+        from reflexng.gui.worker import start_worker
+
+        self._generation = getattr(self, "_generation", 0) + 1
+        gen = self._generation
+
+        def done(r) -> None:
+            if gen == self._generation and shiboken6.isValid(self):
+                self.fill(store, *r)
+
+        start_worker(gather, store, end_products, on_finished=done,
+                     on_failed=lambda m, _t: self.tree.setToolTip(f"cannot read the provenance: {m}"))
+
+    def fill(self, store: Any, history: list, notes: dict, trees: dict) -> None:
+        """Show what :func:`gather` read: one item per run (its attempts are added when it is
+        expanded, so 100 runs of 100 attempts cost 100 items) and each end product's tree."""
         self.store = store
         self.tree.clear()
-        self.trees.clear()
-        if store is None:
-            return
-        for run in store.runs():
-            label = f"run {run['id']}  {run.get('cascade') or ''} → {run.get('target') or ''}"
-            note = run.get("description")
-            ri = QTreeWidgetItem([label + (f" — {note}" if note else ""), run.get("status") or "", "", ""])
+        self.trees = dict(trees)
+        for run in history:
+            label = f"run {run.id}  {run.cascade} → {run.target}"
+            note = notes.get(str(run.id))
+            ri = QTreeWidgetItem([label + (f" — {note}" if note else ""), run.status, "", f"{len(run.attempts)} attempts"])
+            ri.setData(0, RUN_ROLE, run)
+            if run.attempts:
+                ri.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
             self.tree.addTopLevelItem(ri)
-            for a in store.run_attempts(run["id"]):
-                ji = self._attempt_item(a)
-                ri.addChild(ji)
-        if end_products:
+        if trees:
             top = QTreeWidgetItem(["End products", "", "", ""])
             self.tree.insertTopLevelItem(0, top)
-            for p in end_products:
-                node = trace.tree(store, p)
-                self.trees[p] = node
+            for node in trees.values():
                 top.addChild(self._node_item(node))
             top.setExpanded(True)
         if self.tree.topLevelItemCount():
             self.tree.topLevelItem(0).setExpanded(True)
+        self.sig_refreshed.emit()
+
+    def _expanded(self, item: QTreeWidgetItem) -> None:
+        run = item.data(0, RUN_ROLE)
+        if run is None or item.childCount():
+            return
+        for a in run.attempts:
+            item.addChild(self._attempt_item(a))
 
     def _attempt_item(self, a: Any) -> QTreeWidgetItem:
         it = QTreeWidgetItem([f"{a.job_id}  attempt {a.attempt}", a.status, f"{a.recipe} {a.version}", _params(a.parameters)])

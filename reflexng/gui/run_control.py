@@ -84,6 +84,8 @@ class RunControl:
     def on_event(self, ev) -> None:
         """Engine events, on the GUI thread."""
         kind, jid, data = ev.kind, ev.job_id, ev.data or {}
+        self.w.log_view.note_event(ev)
+        self.w.executor_status.on_event(ev, self.c.session)
         if kind == "job_log":
             self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
         elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_cancelled", "job_reused", "job_skipped",
@@ -104,14 +106,18 @@ class RunControl:
             self.repaint_states()
             reason = data.get("reason", "")
             self.w.show_message(f"paused ({reason})" + (f" after {jid}" if jid else ""))
+            job = self.c.result.jobs.get(jid) if (jid and self.c.result is not None) else None
+            self.w.cascade_view.set_paused_task(job.task if job is not None else None)
             self.c.update_controls()
             if jid:
                 self.c.inspect_job(jid)
             self.w.sig_paused.emit(jid or "")
         elif kind == "resumed":
+            self.w.cascade_view.set_paused_task(None)
             self.c.update_controls()
         elif kind == "run_finished":
             summary = data.get("summary") or {}
+            self.w.cascade_view.set_paused_task(None)
             self.repaint_states()
             self.c.update_controls()
             self.c.refresh_provenance(summary)

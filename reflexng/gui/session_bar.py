@@ -143,7 +143,7 @@ class SessionBar(QWidget):
     def _cascade_activated(self, _i: int) -> None:
         text = self.cascade.currentText()
         if text == BROWSE:
-            path, _f = QFileDialog.getOpenFileName(self, "Open a cascade", "", "Cascade files (*.py)")
+            path, _f = QFileDialog.getOpenFileName(self, "Open a cascade", "", "Cascades and EDPS workflows (*.py)")
             if not path:
                 return
             self.cascade.insertItem(0, path)
@@ -197,6 +197,11 @@ class RunControls(QWidget):
         self.stop_button.setObjectName("stopButton")
         self.pause_after_each = QCheckBox("Pause after each step", self)
         self.pause_after_each.setObjectName("pauseAfterEachStep")
+        self.placeholder_recipes = QCheckBox("Placeholder recipes", self)
+        self.placeholder_recipes.setObjectName("placeholderRecipes")
+        self.placeholder_recipes.setToolTip(
+            "Run the job graph without the pipeline: every job writes header-only placeholder products "
+            "(never exported); applies from the next Organise")
         self.ordering = QComboBox(self)
         self.ordering.setObjectName("ordering")
         self.ordering.addItems(["dfs", "bfs", "dynamic"])
@@ -217,7 +222,8 @@ class RunControls(QWidget):
         self.progress.setFormat("idle")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
-        for w in (self.run_button, self.pause_button, self.step_button, self.stop_button, self.pause_after_each):
+        for w in (self.run_button, self.pause_button, self.step_button, self.stop_button, self.pause_after_each,
+                  self.placeholder_recipes):
             lay.addWidget(w)
         lay.addWidget(QLabel("Ordering"))
         lay.addWidget(self.ordering)

@@ -9,10 +9,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
@@ -76,7 +79,42 @@ class TaskDetailsPane(QScrollArea):
         lay.addWidget(self.parameters, 1)
         lay.addWidget(QLabel("<b>Jobs</b> (double-click to inspect)", body))
         lay.addWidget(self.jobs)
+        self.resources = QLabel(body)  # resource trace of the selected job's attempt
+        self.resources.setObjectName("taskResources")
+        self.resources.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.resources)
+        self.replay_label = QLabel("<b>Replay command</b> (runs the selected job again by hand)", body)
+        self.replay = QLineEdit(body)
+        self.replay.setObjectName("replayCommand")
+        self.replay.setReadOnly(True)
+        self.replay.setPlaceholderText("select a job that ran")
+        self.copy_replay_button = QPushButton("Copy", body)
+        self.copy_replay_button.setObjectName("copyReplayCommand")
+        self.copy_replay_button.setToolTip("Copy the exact command to the clipboard")
+        self.copy_replay_button.clicked.connect(self.copy_replay)
+        row = QHBoxLayout()
+        row.addWidget(self.replay, 1)
+        row.addWidget(self.copy_replay_button)
+        lay.addWidget(self.replay_label)
+        lay.addLayout(row)
+        self.replay_job: str | None = None
         self.setWidget(body)
+
+    def set_replay(self, job_id: str | None, command: str) -> None:
+        """The exact command that re-runs ``job_id``'s latest attempt ('' when it never ran)."""
+        self.replay_job = job_id
+        self.replay.setText(command)
+        self.replay.setToolTip(command)
+        self.replay.setCursorPosition(0)
+        self.copy_replay_button.setEnabled(bool(command))
+
+    def copy_replay(self) -> str:
+        from PySide6.QtGui import QGuiApplication
+
+        text = self.replay.text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
 
     def set_details(self, d: TaskDetails) -> None:
         self.details = d

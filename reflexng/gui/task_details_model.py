@@ -128,3 +128,11 @@ def summary_line(d: TaskDetails) -> str:
     ver = f" {d.recipe.version}" if d.recipe.version else ""
     return f"task {d.name}: recipe {d.recipe.name}{ver} — {len(d.jobs)} job{'s' if len(d.jobs) != 1 else ''}"
 
+
+
+def replay_command_of(store, job_id: str) -> str:
+    """The shell command that re-runs a job's latest executed attempt by hand ('' when none)."""
+    from reflexng.provenance.trace import replay_command
+
+    a = store.last_attempt(job_id) if store is not None else None
+    return replay_command(a.jobdir) if a is not None else ""

@@ -8,13 +8,16 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QTextCursor, QTextDocument
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -22,28 +25,68 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reflexng.gui.imaging import header_text, list_extensions, read_spectrum
+from reflexng.gui.imaging import header_text, list_extensions, read_spectrum, table_rows
 
 
 class SpectrumViewer(pg.PlotWidget):
+    """A 1-D spectrum with its 1-sigma error band (when the product has one); mouse wheel and
+    drag zoom and pan, right-drag zooms an axis; ``overlay`` adds a second spectrum (another
+    attempt) for comparison."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("spectrumView")
         self.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = self.plot([], [], pen=pg.mkPen("#1f77b4", width=1))
+        self.legend = self.addLegend(offset=(-10, 10))
+        self.curve = self.plot([], [], pen=pg.mkPen("#1f77b4", width=1), name="A")
+        self._lower = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self._upper = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self.error_band = pg.FillBetweenItem(self._lower, self._upper, brush=pg.mkBrush(31, 119, 180, 60))
+        self.addItem(self.error_band)
+        self.overlay_curve = self.plot([], [], pen=pg.mkPen("#d62728", width=1, style=Qt.PenStyle.DashLine), name="B")
+        self.legend.setVisible(False)
         self.path: str | None = None
+        self.error: np.ndarray | None = None
 
     def show_file(self, path: str, ext: int | None = None) -> None:
-        x, y, xl, yl = read_spectrum(path, ext)
-        self.show_arrays(x, y, xl, yl)
+        x, y, xl, yl, err = read_spectrum(path, ext, with_error=True)
+        self.show_arrays(x, y, xl, yl, err)
         self.path = str(path)
         self.setTitle(os.path.basename(path))
 
-    def show_arrays(self, x: np.ndarray, y: np.ndarray, xlabel: str = "", ylabel: str = "") -> None:
-        self.curve.setData(np.asarray(x, float), np.asarray(y, float))
+    def show_arrays(self, x: np.ndarray, y: np.ndarray, xlabel: str = "", ylabel: str = "",
+                    error: np.ndarray | None = None) -> None:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        self.curve.setData(x, y)
+        self.error = None if error is None else np.asarray(error, float)
+        if self.error is not None and self.error.shape == y.shape:
+            self._lower.setData(x, y - self.error)
+            self._upper.setData(x, y + self.error)
+            self.error_band.setVisible(True)
+        else:
+            self.error = None
+            self._lower.setData([], [])
+            self._upper.setData([], [])
+            self.error_band.setVisible(False)
+        self.clear_overlay()
         self.setLabel("bottom", xlabel)
         self.setLabel("left", ylabel)
         self.autoRange()
+
+    def overlay(self, x: np.ndarray, y: np.ndarray, label: str = "B") -> None:
+        """Draw a second spectrum (dashed) over the first, e.g. the same product of another attempt."""
+        self.overlay_curve.setData(np.asarray(x, float), np.asarray(y, float))
+        self.legend.setVisible(True)
+        self.legend.getLabel(self.overlay_curve).setText(label)
+
+    def clear_overlay(self) -> None:
+        self.overlay_curve.setData([], [])
+        self.legend.setVisible(False)
+
+    def clear(self) -> None:  # noqa: D102 - PlotWidget.clear would drop the items
+        self.show_arrays([], [])
+        self.setTitle("")
+        self.path = None
 
 
 class HeaderViewer(QWidget):
@@ -84,6 +127,20 @@ class HeaderViewer(QWidget):
         self.ext.setCurrentIndex(max(0, self.ext.findData(ext)))
         self._load(ext)
 
+    def show_loaded(self, path: str, extensions: Sequence[Any], text: str) -> None:
+        """Show a header read in a worker (extension 0); other extensions load on demand."""
+        self.path = str(path)
+        self.ext.clear()
+        for e in extensions:
+            self.ext.addItem(e.label(), e.index)
+        self.ext.setCurrentIndex(max(0, self.ext.findData(0)))
+        self.text.setPlainText(text)
+
+    def clear(self) -> None:
+        self.path = None
+        self.ext.clear()
+        self.text.setPlainText("")
+
     def _load(self, ext: int | None) -> None:
         if self.path is None or ext is None:
             return
@@ -105,31 +162,28 @@ class HeaderViewer(QWidget):
 class TableViewer(QTableWidget):
     """The first rows of a FITS table extension."""
 
-    MAX_ROWS = 5000
+    MAX_ROWS = 2000
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("tableView")
 
     def show_file(self, path: str, ext: int | None = None) -> None:
-        from astropy.io import fits
+        self.set_rows(*table_rows(path, ext, self.MAX_ROWS))
 
-        with fits.open(path, memmap=True) as hdul:
-            idx = ext
-            if idx is None:
-                idx = next((i for i, h in enumerate(hdul) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))), None)
-            if idx is None:
-                raise ValueError(f"{path}: no table extension")
-            data = hdul[idx].data
-            names = list(data.columns.names)
-            n = min(len(data), self.MAX_ROWS)
+    def set_rows(self, names: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Show rows read in a worker (:func:`reflexng.gui.imaging.table_rows`)."""
+        self.setUpdatesEnabled(False)
+        try:
+            self.clearContents()
             self.setColumnCount(len(names))
-            self.setHorizontalHeaderLabels(names)
-            self.setRowCount(n)
-            for c, name in enumerate(names):
-                col = data[name][:n]
-                for r in range(n):
-                    self.setItem(r, c, QTableWidgetItem(str(col[r])))
+            self.setHorizontalHeaderLabels(list(names))
+            self.setRowCount(len(rows))
+            for r, row in enumerate(rows):
+                for c, text in enumerate(row):
+                    self.setItem(r, c, QTableWidgetItem(text))
+        finally:
+            self.setUpdatesEnabled(True)
 
 
 class QCTable(QTableWidget):
@@ -153,24 +207,111 @@ class QCTable(QTableWidget):
         return {self.item(r, 0).text(): self.item(r, 1).text() for r in range(self.rowCount())}
 
 
+def render_figure(fig: Any) -> QImage:
+    """Draw a matplotlib figure with Agg into a QImage (safe in a worker thread: a QImage,
+    unlike a QPixmap or a widget, may be made off the GUI thread)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    w, h = canvas.get_width_height(physical=True)
+    return QImage(bytes(canvas.buffer_rgba()), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+class FigurePage(QLabel):
+    """One inspector figure: "drawing…" until its picture arrives from the worker."""
+
+    def __init__(self, fig: Any, parent=None) -> None:
+        super().__init__("drawing the figure…", parent)
+        self.fig = fig
+        self.image: QImage | None = None
+        self.state = "new"  # new | drawing | drawn | failed
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(80, 60)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, image: QImage) -> None:
+        self.image = image
+        self.state = "drawn"
+        self._fit()
+
+    def set_error(self, message: str) -> None:
+        self.state = "failed"
+        self.setText(f"the inspector's figure cannot be drawn: {message}")
+        self.setWordWrap(True)
+
+    def _fit(self) -> None:
+        if self.image is not None:
+            pix = QPixmap.fromImage(self.image)
+            self.setPixmap(pix.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                      Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit()
+
+
 class FigureTabs(QTabWidget):
-    """Matplotlib figures an inspector returns (built without pyplot), one tab each."""
+    """Matplotlib figures an inspector returns (built without pyplot), one tab each. Each is
+    drawn in a worker (Agg into an image), and only when its tab is on screen: a hidden Plots
+    tab costs nothing, and the event loop never waits for matplotlib."""
+
+    sig_drawn = Signal(int)  # index of a figure whose picture (or error) is shown
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("inspectorFigures")
+        self.setUsesScrollButtons(True)
+        self.setElideMode(Qt.TextElideMode.ElideRight)
+        self._generation = 0
+        self.currentChanged.connect(lambda _i: self._draw_visible())
 
     def set_figures(self, figures: Sequence[Any]) -> None:
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-
+        self._generation += 1
         while self.count():
             w = self.widget(0)
             self.removeTab(0)
             w.deleteLater()
         for i, fig in enumerate(figures):
-            canvas = FigureCanvasQTAgg(fig)
             title = ""
-            if getattr(fig, "axes", None):
-                title = fig.axes[0].get_title()
-            self.addTab(canvas, title or f"figure {i + 1}")
-            canvas.draw_idle()
+            try:
+                if getattr(fig, "axes", None):
+                    title = fig.axes[0].get_title()
+            except Exception:  # noqa: BLE001 - a strange figure still gets a tab
+                title = ""
+            self.addTab(FigurePage(fig, self), title or f"figure {i + 1}")
+            self.setTabToolTip(i, title or f"figure {i + 1}")
+        self._draw_visible()
+
+    def pages(self) -> list[FigurePage]:
+        return [self.widget(i) for i in range(self.count())]
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._draw_visible()
+
+    def _draw_visible(self) -> None:
+        if not self.isVisible():
+            return
+        i = self.currentIndex()
+        page = self.widget(i) if i >= 0 else None
+        if not isinstance(page, FigurePage) or page.state != "new":
+            return
+        page.state = "drawing"
+        gen = self._generation
+        from reflexng.gui.worker import start_worker
+
+        def alive() -> bool:
+            return gen == self._generation and shiboken6.isValid(self) and shiboken6.isValid(page)
+
+        def drawn(image) -> None:
+            if alive():
+                page.set_image(image)
+                self.sig_drawn.emit(i)
+
+        def failed(message: str, _tb: str) -> None:
+            if alive():
+                page.set_error(message)
+                self.sig_drawn.emit(i)
+
+        start_worker(render_figure, page.fig, on_finished=drawn, on_failed=failed)

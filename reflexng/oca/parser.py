@@ -7,8 +7,11 @@ An OCA file has three parts (any order is accepted):
 * association: ``action NAME { minRet = 1; maxRet = 1; select file as TAG from calibFiles
   where <cond>; recipe name; }``
 
-Conditions: ``==  !=  <  <=  >  >=  like  ?=``, ``is string|number``, ``and or not``,
-parentheses. Dotted names are ESO keywords (``DPR.TYPE``), ``inputFile.X`` refers to the
+Conditions: ``==  !=  <  <=  >  >=  like  regexp  ?=``, ``is string|number``, ``and or not``,
+parentheses. A classification assignment may take a condition as its value
+(``INS.OPTI1.FILTER = INS.OPTI1.NAME like "Blue%";`` sets a boolean keyword). Actions may hold
+``product NAME { PRO.CATG = "X"; ... }`` blocks, ``priority = N;`` and recipe option strings
+(``recipe r { "--a=1 --flag"; }``, several options in one string). Dotted names are ESO keywords (``DPR.TYPE``), ``inputFile.X`` refers to the
 main input frame inside an association. Comments: ``//``, ``#`` and ``/* */``.
 Statements the parser does not know are kept as :class:`Unknown` (never dropped silently).
 """
@@ -46,7 +49,7 @@ class Const:
 @dataclass(frozen=True)
 class Compare:
     left: Any
-    op: str  # == != < <= > >= like ?=
+    op: str  # == != < <= > >= like regexp ?=
     right: Any
 
 
@@ -95,12 +98,27 @@ class Association:
 
 
 @dataclass
+class Product:
+    """``product NAME { PRO.CATG = "X"; PRO.EXT = "..."; }`` inside an action."""
+
+    name: str
+    values: dict[str, Any]
+    line: int
+
+    @property
+    def category(self) -> str:
+        return str(self.values.get("PRO.CATG", self.values.get("REFLEX.CATG", self.name)))
+
+
+@dataclass
 class Action:
     name: str
     line: int
     associations: list[Association] = field(default_factory=list)
     recipe: str | None = None
     recipe_options: list[tuple[str, int]] = field(default_factory=list)  # "--name=value"
+    products: list[Product] = field(default_factory=list)
+    priority: int | None = None
     unknown: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -134,7 +152,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 KEYWORDS = {"if", "then", "and", "or", "not", "like", "is", "select", "execute", "from",
-            "where", "group", "by", "as", "action", "recipe", "file"}
+            "where", "group", "by", "as", "action", "recipe", "file", "regexp", "product"}
 
 
 @dataclass(frozen=True)
@@ -239,11 +257,18 @@ class Parser:
                 continue
             name = self.expect("name").value
             self.expect("op", "=")
-            assigns.append((name, self.operand()))
+            assigns.append((name, self.value()))
             if not self.at("op", "}"):
                 self.expect("op", ";")
         self.expect("op", "}")
         return Rule(cond, assigns, line)
+
+    def value(self) -> Any:
+        """The value of an assignment: a constant, a keyword, or a condition (a boolean)."""
+        e = self.expr()
+        if isinstance(e, Compare) and e.op == "truthy":
+            return e.left  # a bare operand
+        return e
 
     def select(self) -> Select:
         line = self.expect("kw", "select").line
@@ -294,6 +319,13 @@ class Parser:
                     min_ret = n
                 else:
                     max_ret = n
+            elif self.at_name("priority"):
+                self.next()
+                self.expect("op", "=")
+                a.priority = int(self.expect("number").value)
+                self.expect("op", ";")
+            elif self.at("kw", "product"):
+                a.products.append(self.product())
             elif self.at("kw", "select"):
                 self.next()
                 self.expect("kw", "file")
@@ -331,6 +363,26 @@ class Parser:
         self.expect("op", "}")
         return a
 
+    def product(self) -> Product:
+        line = self.expect("kw", "product").line
+        name = str(self.expect("name").value)
+        values: dict[str, Any] = {}
+        self.expect("op", "{")
+        while not self.at("op", "}"):
+            if self.at("op", ";"):
+                self.next()
+                continue
+            if self.at("eof"):
+                raise OcaSyntaxError(f"product {name}: missing '}}'", self.path, line)
+            key = self.expect("name").value
+            self.expect("op", "=")
+            v = self.value()
+            values[key] = v.value if isinstance(v, Const) else v
+            if not self.at("op", "}"):
+                self.expect("op", ";")
+        self.expect("op", "}")
+        return Product(name, values, line)
+
     # expressions
     def expr(self) -> Any:
         items = [self.and_expr()]
@@ -359,9 +411,9 @@ class Parser:
             self.expect("op", ")")
             return inner
         left = self.operand()
-        if self.at("kw", "like"):
-            self.next()
-            return Compare(left, "like", self.operand())
+        if self.at("kw", "like") or self.at("kw", "regexp"):
+            op = self.next().value
+            return Compare(left, op, self.operand())
         if self.at("kw", "is"):
             self.next()
             negate = False

@@ -92,6 +92,29 @@ def like(value: Any, pattern: Any) -> bool:
     return _like_re(str(pattern)).fullmatch(str(value).strip()) is not None
 
 
+def opt_eq(a: Any, b: Any) -> bool:
+    """OCA ``?=``: equal when both sides have the keyword; a missing keyword on either side
+    does not prevent the match (the undocumented operator's reading in reflexng)."""
+    if a is None or b is None:
+        return True
+    return eq(a, b)
+
+
+@functools.lru_cache(maxsize=256)
+def _regexp(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def regexp(value: Any, pattern: Any) -> bool:
+    """OCA ``regexp``: the value contains a match of the regular expression."""
+    if value is None or pattern is None:
+        return False
+    try:
+        return _regexp(str(pattern)).search(str(value).strip()) is not None
+    except re.error:
+        return False
+
+
 def is_type(value: Any, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)

@@ -24,6 +24,7 @@ import datetime as _dt
 import graphlib
 import keyword
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from reflexng.oca.parser import BoolOp, Compare, Const, IsType, Name, Not, OcaFi
 GASGANO_ONLY = ("SIG.", "LF.")
 CATEGORY_KEYS = ("DO.CATG", "PRO.CATG", "RAW.TYPE")
 _OPS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "like": "like",
-        "?=": "eq"}
+        "?=": "opt_eq", "regexp": "regexp"}
 
 
 @dataclass
@@ -90,8 +91,10 @@ def _names(e: Any) -> list[Name]:
 
 class _Translator:
     def __init__(self, oca: OcaFile, installed: set[str] | None, name: str | None,
-                 recipe_lookup) -> None:
+                 recipe_lookup, io_lookup=None) -> None:
         self.oca = oca
+        self.io_lookup = io_lookup
+        self._io: dict[str, Any] = {}
         self.src = Path(oca.path).name
         self.installed = installed
         self.recipe_lookup = recipe_lookup
@@ -113,6 +116,7 @@ class _Translator:
         self.tasks: list[dict] = []
         self.match_functions: list[str] = []
         self.approx_used: list[int] = []
+        self._current_action = "UNNAMED"
 
     # ---------------------------------------------------------------- expressions
 
@@ -128,7 +132,10 @@ class _Translator:
             key = e.name
             if mode == "match":
                 self.note_keyword(key)
-                return f"ctx.header.get({key!r})" if e.input_file else f"c.get({key!r})"
+                h = "ctx.header" if e.input_file else "c"
+                if key in self.derived:  # set by a classification rule, not a header keyword
+                    return f"get({h}, classify({h}), {key!r})"
+                return f"{h}.get({key!r})"
             if key.startswith("LF."):
                 key = key[3:]
             self.note_keyword(key)
@@ -158,10 +165,7 @@ class _Translator:
             cond = self.py(r.condition, "classify", r.line)
             lines.append(f"    if {cond}:  # {self.src}:{r.line}")
             for k, v in r.assignments:
-                if isinstance(v, Name):
-                    value = self.py(v, "classify", r.line)
-                else:
-                    value = repr(v.value)
+                value = repr(v.value) if isinstance(v, Const) else self.py(v, "classify", r.line)
                 lines.append(f"        d[{k!r}] = {value}")
         lines.append("    return d")
         return "\n".join(lines)
@@ -184,6 +188,32 @@ class _Translator:
                     return value
         return None
 
+    def categories_of(self, t: Any) -> list[str] | None:
+        """The categories a term selects: one (``DO.CATG == "X"``) or several OR-ed
+        (``DO.CATG == "X" or DO.CATG == "Y"``); None if the term is not about categories."""
+        one = self.category_of([t])
+        if one is not None:
+            return [one]
+        if isinstance(t, BoolOp) and t.op == "or":
+            cats = [self.category_of([i]) for i in t.items]
+            if all(c is not None for c in cats):
+                return list(dict.fromkeys(cats))
+        return None
+
+    def split_terms(self, terms: list[Any]) -> tuple[list[str], list[Any], list[Any]]:
+        """(categories, category terms, other terms) of an AND-ed condition."""
+        cats: list[str] = []
+        cat_terms, other = [], []
+        for t in terms:
+            c = self.categories_of(t)
+            if c is None:
+                other.append(t)
+            elif not cats:
+                cats, cat_terms = c, [t]
+            else:
+                cat_terms.append(t)
+        return cats, cat_terms, other
+
     def unique_name(self, base: str) -> str:
         name, n = base, 2
         while name in self.ds_names or name in {t["name"] for t in self.tasks}:
@@ -196,47 +226,63 @@ class _Translator:
         key = ("raw", text, tuple(group))
         if key in self.ds:
             return self.ds[key]
-        category = self.category_of(terms) or "UNKNOWN"
-        extra = [t for t in terms if self.category_of([t]) is None]
-        base = category if not extra else category + "_" + "_".join(
+        cats, cat_terms, extra = self.split_terms(terms)
+        if not cats:  # no category in the condition: the data source is named by the action
+            cats = [re.sub(r"\W", "_", why_name).upper() for why_name in [self._current_action]]
+            self.report.append(f"{self.src}:{line}: no DO.CATG/RAW.TYPE in '{text}': the data "
+                               f"source is named after the action ({cats[0]}) and its files get "
+                               "that category")
+        category = cats[0]
+        base = "_".join(cats) if not extra else "_".join(cats) + "_" + "_".join(
             re.sub(r"\W", "", str(t.right.value)) if isinstance(t, Compare) and isinstance(t.right, Const)
             else "cond" for t in extra)
-        if category == "UNKNOWN":
-            self.report.append(f"{self.src}:{line}: no DO.CATG/RAW.TYPE in '{text}': the data "
-                               "source is named UNKNOWN and files get that category")
         name = self.unique_name(base)
-        cond = " and ".join(self.py(t, "select", line) for t in terms) or "True"
+        rest = cat_terms[1:] + extra
+        conds = {}
+        first = cat_terms[0] if cat_terms else None
+        for c in cats:  # one classification rule per OR-ed category: each file keeps its own
+            if isinstance(first, BoolOp):
+                own = [next(i for i in first.items if self.category_of([i]) == c)]
+            else:
+                own = [first] if first is not None else []
+            conds[c] = " and ".join(self.py(t, "select", line) for t in own + rest) or "True"
         ds = {"name": name, "var": _ident(name, "ds_"), "kind": "raw", "category": category,
-              "cond": cond, "text": text, "group": group, "line": line, "why": why}
+              "categories": cats, "conds": conds, "text": text, "group": group, "line": line,
+              "why": why}
         self.ds[key] = ds
         return ds
 
-    def processed_source(self, category: str, line: int) -> dict:
-        key = ("processed", category)
+    def processed_source(self, categories: list[str], line: int) -> dict:
+        key = ("processed", tuple(categories))
         if key not in self.ds:
-            name = self.unique_name(category)
+            name = self.unique_name("_".join(categories))
             self.ds[key] = {"name": name, "var": _ident(name, "ds_"), "kind": "processed",
-                            "category": category, "line": line}
+                            "category": categories[0], "categories": categories, "line": line}
         return self.ds[key]
 
     def ds_source(self, ds: dict) -> str:
         if ds["kind"] == "processed":
-            return (f"# {self.src}:{ds['line']}: calibration files carrying PRO.CATG {ds['category']}\n"
-                    f"{ds['var']} = (\n    data_source({ds['name']!r})\n"
-                    f"    .with_classification_rule(classification_rule({ds['category']!r}, "
-                    f"{{'PRO.CATG': {ds['category']!r}}}))\n    .build()\n)")
-        fn = _ident(ds["name"], "_is_")
-        lines = [f"def {fn}(h):",
-                 f'    """{self.src}:{ds["line"]}: {ds["text"].replace(chr(34), chr(39))}"""',
-                 "    d = classify(h)",
-                 f"    return {ds['cond']}",
-                 "",
-                 f"{fn}.__name__ = {ds['text'].replace(chr(34), chr(39))!r}",
-                 "",
-                 f"{ds['var']} = (",
-                 f"    data_source({ds['name']!r})",
-                 f"    .with_classification_rule(classification_rule({ds['category']!r}, {fn}, "
-                 "keywords=KEYWORDS))"]
+            rules = "".join(f"    .with_classification_rule(classification_rule({c!r}, "
+                            f"{{'PRO.CATG': {c!r}}}))\n" for c in ds["categories"])
+            return (f"# {self.src}:{ds['line']}: calibration files carrying PRO.CATG "
+                    f"{' or '.join(ds['categories'])}\n"
+                    f"{ds['var']} = (\n    data_source({ds['name']!r})\n{rules}    .build()\n)")
+        lines: list[str] = []
+        rules: list[str] = []
+        for i, c in enumerate(ds["categories"]):
+            fn = _ident(ds["name"] if len(ds["categories"]) == 1 else f"{ds['name']}_{i + 1}", "_is_")
+            text = ds["text"].replace(chr(34), chr(39))
+            lines += [f"def {fn}(h):",
+                      f'    """{self.src}:{ds["line"]}: {text}' + (f' (as {c})' if len(ds["categories"]) > 1
+                                                                  else "") + '"""',
+                      "    d = classify(h)",
+                      f"    return {ds['conds'][c]}",
+                      "",
+                      f"{fn}.__name__ = {text!r}",
+                      ""]
+            rules.append(f"    .with_classification_rule(classification_rule({c!r}, {fn}, "
+                         "keywords=KEYWORDS))")
+        lines += [f"{ds['var']} = (", f"    data_source({ds['name']!r})", *rules]
         if ds["group"]:
             lines.append(f"    .with_grouping_keywords({ds['group']!r})")
         lines += ["    .build()", ")"]
@@ -275,6 +321,7 @@ class _Translator:
                                    "Gasgano display naming; ignored")
             for k in group:
                 self.note_keyword(k)
+            self._current_action = s.action
             ds = self.raw_source(kept, group, s.line, "; ".join(why))
             action = self.oca.actions.get(s.action)
             if action is None:
@@ -289,49 +336,139 @@ class _Translator:
                 tname, n = f"{base}_{n}", n + 1
             installed = self.installed is None or action.recipe in self.installed
             if not installed:
+                from reflexng.recipes.esorex import install_hint
+
                 self.report.append(f"{where}: task {tname}: recipe {action.recipe} is not "
-                                   "installed; the task is written as a comment")
+                                   f"installed ({install_hint(action.recipe)}); the task is "
+                                   "written as a comment")
             self.tasks.append({"name": tname, "var": _ident(tname, "t_"), "action": action,
                                "main": ds, "line": s.line, "installed": installed})
 
-    def producer(self, category: str) -> dict | None:
-        hits = [t for t in self.tasks if t["installed"] and f"MASTER_{t['main']['category']}" == category]
-        return hits[0] if len(hits) == 1 else None
+    def recipe_io(self, recipe: str):
+        if recipe not in self._io:
+            self._io[recipe] = self.io_lookup(recipe) if self.io_lookup else None
+        return self._io[recipe]
+
+    def outputs_of(self, t: dict) -> set[str]:
+        """Categories the task's recipe declares as products (OCA product blocks, the
+        recipe's own help / reflexng's recipe table)."""
+        outs = {p.category for p in t["action"].products}
+        io = self.recipe_io(t["action"].recipe)
+        if io is not None:
+            outs |= set(io.outputs)
+        return outs
+
+    def depends_on(self, t: dict, other: dict) -> bool:
+        """True if task ``t`` needs ``other``'s products (directly or through other tasks)."""
+        by_name = {x["name"]: x for x in self.tasks}
+        todo, seen = [t["name"]], set()
+        while todo:
+            n = todo.pop()
+            if n == other["name"]:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            todo.extend(by_name[n].get("deps", ()) if n in by_name else ())
+        return False
+
+    def producer(self, category: str, consumer: dict) -> tuple[dict | None, str]:
+        """The task making ``category`` for ``consumer``, and how that was decided."""
+        live = [t for t in self.tasks if t["installed"] and t is not consumer]
+        cands = [t for t in live if category in self.outputs_of(t)]
+        how = "declared by its recipe"
+        if not cands:
+            cands = [t for t in live if f"MASTER_{t['main']['category']}" == category]
+            how = "inferred from the name MASTER_<its main category>; check"
+        cands = [t for t in cands if not self.depends_on(t, consumer)]
+        if not cands:
+            return None, ""
+        def words(c: str) -> set[str]:  # REDL/REDU are chips of the RED arm
+            w = set(c.split("_"))
+            return w | ({"RED"} if w & {"REDL", "REDU"} else set())
+
+        want = words(category)
+        mine = set().union(*(words(c) for c in consumer["main"]["categories"]))
+
+        def score(t: dict) -> int:
+            return max(len(want & words(c)) + len(mine & words(c)) for c in t["main"]["categories"])
+
+        best = max(score(t) for t in cands)
+        top = [t for t in cands if score(t) == best]
+        if len(top) > 1:
+            how += (f"; also made by {', '.join(t['name'] for t in top[1:])} (the first is "
+                    "used: edit the cascade to choose)")
+        return top[0], how
+
+    def role(self, task: dict) -> str | None:
+        """science / calibration from the DPR.CATG of the frames the main input classifies
+        (the rules assigning its categories), else from the recipe name."""
+        cats = set(task["main"]["categories"])
+        values: set[str] = set()
+        for r in self.oca.rules:
+            if not any(k == "DO.CATG" and isinstance(v, Const) and str(v.value) in cats
+                       for k, v in r.assignments):
+                continue
+            stack = [r.condition]
+            while stack:
+                e = stack.pop()
+                if isinstance(e, BoolOp):
+                    stack.extend(e.items)
+                elif isinstance(e, Not):
+                    continue
+                elif (isinstance(e, Compare) and isinstance(e.left, Name) and e.left.name == "DPR.CATG"
+                      and isinstance(e.right, Const) and e.op in ("==", "like")):
+                    values.add(str(e.right.value).strip("%").upper())
+        if any("SCIENCE" in v for v in values):
+            return "science"
+        if values:
+            return "calibration"
+        recipe = task["action"].recipe or ""
+        if re.search(r"_(obs|sci)_|scired|scipost|science", recipe):
+            return "science"
+        if re.search(r"_cal_|bias|dark|flat|wave|calib", recipe):
+            return "calibration"
+        return None
 
     def association_source(self, task: dict, a) -> str | None:
         where = f"{self.src}:{a.line}"
+        if a.min_ret == 0 and a.max_ret == 0:
+            self.report.append(f"{where}: '{a.tag}' has minRet = 0; maxRet = 0 (not used by "
+                               f"action {task['action'].name}); left out")
+            return None
         terms = _and_terms(a.condition)
-        category = self.category_of(terms)
-        if category is None:
+        cats, cat_terms, rest = self.split_terms(terms)
+        if not cats:
             self.report.append(f"{where}: association '{a.tag}' names no DO.CATG/PRO.CATG; "
                                "not translated")
             return None
+        category = cats[0]
         keys, extra = [], []
-        for t in terms:
-            if self.category_of([t]) is not None:
-                continue
+        for t in rest:
             if (isinstance(t, Compare) and t.op == "==" and isinstance(t.left, Name)
                     and isinstance(t.right, Name) and t.left.name == t.right.name
+                    and t.left.name not in self.derived
                     and t.left.input_file != t.right.input_file):
                 keys.append(t.left.name)
                 self.note_keyword(t.left.name)
             else:
                 extra.append(t)
-        if a.tag != category:
+        if a.tag not in cats:
             self.report.append(f"{where}: association tag {a.tag} differs from category "
                                f"{category}; reflexng passes the file as {category}")
-        raw = a.source == "rawFiles" or category in self.raw_categories
-        prod = None if raw else self.producer(category)
+        raw = a.source == "rawFiles" or any(c in self.raw_categories for c in cats)
+        prod, how = (None, "") if raw or len(cats) > 1 else self.producer(category, task)
         if raw:
-            cat_terms = [t for t in terms if self.category_of([t]) is not None]
             src = self.raw_source(cat_terms, [], a.line, "")["var"]
         elif prod is not None:
             src = prod["var"]
             task.setdefault("deps", set()).add(prod["name"])
-            self.report.append(f"{where}: {category} taken from task {prod['name']} (inferred: "
-                               f"it reduces {prod['main']['category']}; check)")
+            self.report.append(f"{where}: {category} taken from task {prod['name']} ({how})")
         else:
-            src = self.processed_source(category, a.line)["var"]
+            src = self.processed_source(cats, a.line)["var"]
+            if len(cats) > 1:
+                self.report.append(f"{where}: '{a.tag}' accepts any of {', '.join(cats)}: one "
+                                   "associated input with one classification rule per category")
         lo, hi = a.min_ret, a.max_ret
         if lo < 0 or hi < max(lo, 1):
             self.report.append(f"{where}: minRet={lo} maxRet={hi} is invalid; using "
@@ -358,12 +495,20 @@ class _Translator:
         out: dict[str, Any] = {}
         action = task["action"]
         recipe = self.recipe_lookup(action.recipe) if self.recipe_lookup else None
+        options: list[tuple[str, int]] = []
         for opt, line in action.recipe_options:
-            m = re.match(r"^--([\w.\-]+)=(.*)$", opt.strip())
+            try:  # one string may hold several options: "--nifu=-1 --merge"
+                options += [(o, line) for o in shlex.split(opt)]
+            except ValueError:
+                options.append((opt, line))
+        for opt, line in options:
+            m = re.match(r"^--([\w.\-]+)(?:=(.*))?$", opt.strip())
             if not m:
                 self.report.append(f"{self.src}:{line}: recipe option {opt!r} not understood; ignored")
                 continue
             name, value = m.group(1), m.group(2)
+            if value is None:  # a bare flag: a boolean switched on
+                value = "TRUE"
             if recipe is not None:
                 full = recipe.canonical(name)
                 spec = recipe.parameter(full)
@@ -395,6 +540,19 @@ class _Translator:
         params = self.recipe_parameters(task) if task["installed"] else {}
         if params:
             lines.append(f"    .with_recipe_parameters({params!r})")
+        role = self.role(task)
+        if role:
+            lines.append(f"    .with_meta_targets([{role!r}])")
+        if action.priority is not None:
+            self.report.append(f"{self.src}:{action.line}: 'priority = {action.priority}' of action "
+                               f"{action.name} (Gasgano's execution order) not translated: reflexng "
+                               "orders jobs by their inputs")
+        for p in action.products:
+            self.report.append(f"{self.src}:{p.line}: product {p.name} of action {action.name}: "
+                               f"category {p.category} links it to task {task['name']}"
+                               + (f"; {', '.join(k for k in p.values if k != 'PRO.CATG')} not "
+                                  "translated (the recipe names its files)"
+                                  if set(p.values) - {"PRO.CATG"} else ""))
         for text, line in action.unknown:
             lines.insert(0, f"# NOT TRANSLATED {self.src}:{line}: {text}")
             self.report.append(f"{self.src}:{line}: '{text}' in action {action.name} not understood")
@@ -418,8 +576,9 @@ class _Translator:
         except graphlib.CycleError as exc:
             raise ValueError(f"{self.src}: inferred task chain has a cycle: {exc.args[1]}") from None
         for line in sorted(set(self.approx_used)):
-            self.report.append(f"{self.src}:{line}: the undocumented '?=' operator is translated as '=='")
-        used = {t["main"]["category"] for t in self.tasks} | {d["category"] for d in self.ds.values()}
+            self.report.append(f"{self.src}:{line}: the undocumented '?=' operator is read as "
+                               "'equal when both files have the keyword' (opt_eq)")
+        used = {c for d in self.ds.values() for c in d["categories"]}
         unused = sorted({str(v.value) for r in self.oca.rules for k, v in r.assignments
                          if k == "DO.CATG" and isinstance(v, Const) and r not in self.product_rules}
                         - used)
@@ -449,8 +608,8 @@ class _Translator:
         parts = [
             header,
             "from reflexng.cascade import classification_rule, data_source, metadata, task",
-            "from reflexng.oca.runtime import eq, ge, get, gt, is_type, le, like, lt, memo, ne, truthy"
-            "  # noqa: F401",
+            "from reflexng.oca.runtime import (  # noqa: F401\n"
+            "    eq, ge, get, gt, is_type, le, like, lt, memo, ne, opt_eq, regexp, truthy,\n)",
             "",
             f"metadata({self.name!r}, instrument={Path(self.oca.path).stem.upper()!r},\n"
             f"         description={('Imported from ' + self.src)!r})",
@@ -495,14 +654,22 @@ def _default_lookup(recipe: str):
         return None
 
 
+def _default_io(recipe: str):
+    from reflexng.recipes.esorex_catalog import recipe_io
+
+    return recipe_io(recipe)
+
+
 def translate(oca: OcaFile, *, installed: set[str] | None | str = "auto", name: str | None = None,
-              recipe_lookup="auto") -> Translation:
+              recipe_lookup="auto", io_lookup="auto") -> Translation:
     """Translate a parsed OCA file. ``installed``: the recipe names available ("auto" asks
-    esorex; None = do not check)."""
+    esorex; None = do not check). ``io_lookup(recipe)``: what a recipe declares (its
+    products link them to the task that makes them; "auto" asks the installed recipe)."""
     if installed == "auto":
         installed = installed_recipes()
     lookup = _default_lookup if recipe_lookup == "auto" else recipe_lookup
-    t = _Translator(oca, installed, name, lookup)
+    io = _default_io if io_lookup == "auto" else io_lookup
+    t = _Translator(oca, installed, name, lookup, io)
     if installed is None:
         t.report.append("esorex is not available: could not check which recipes are installed")
     return t.run()

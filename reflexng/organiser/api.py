@@ -93,15 +93,23 @@ def organise_scanned(
 
 def _organise_scanned(cascade, scanned, target, *, workflow_parameters, parameter_set,
                       recipe_parameters, excluded_files, prefer, content_hash, build_graph):
-    ps = _parameter_set(cascade, parameter_set)
-    wp = workflow_values(cascade, ps, workflow_parameters)
-    targets = resolve_targets(cascade, target)
-    for t in targets:
-        if t not in cascade.tasks:
-            raise ValueError(f"unknown target {t!r}")
     if content_hash is None:
         content_hash = _content_hash()
     files = classify(scanned, cascade, excluded=excluded_files, content_hash=content_hash)
+    return _plan(cascade, files, target, workflow_parameters=workflow_parameters,
+                 parameter_set=parameter_set, recipe_parameters=recipe_parameters, prefer=prefer,
+                 build_graph=build_graph)
+
+
+def _plan(cascade, files, target, *, workflow_parameters, parameter_set, recipe_parameters,
+          prefer, build_graph, resolved: bool = False) -> OrganiseResult:
+    """Jobs and datasets from classified files (``resolved``: ``target`` lists task names)."""
+    ps = _parameter_set(cascade, parameter_set)
+    wp = workflow_values(cascade, ps, workflow_parameters)
+    targets = list(target) if resolved else resolve_targets(cascade, target)
+    for t in targets:
+        if t not in cascade.tasks:
+            raise ValueError(f"unknown target {t!r}")
     planner = Planner(cascade, files, wp, parameter_set=ps, recipe_parameters=recipe_parameters,
                       prefer=prefer)
     datasets = planner.datasets(targets)
@@ -159,13 +167,27 @@ def organise(
 ) -> OrganiseResult:
     """Scan ``data_dirs`` and organise the files for ``target`` (default: the cascade's).
 
-    The scan cache lives in ``<workdir>/reflexng.sqlite`` when ``workdir`` is given.
+    The scan cache lives in ``<workdir>/reflexng.sqlite`` when ``workdir`` is given; so do
+    stored results (``reflexng.organiser.store``): an unchanged request on unchanged files
+    returns the stored result, and when some files changed only those are read and
+    classified again (``reflexng.organiser.incremental``).
     ``build_graph=False`` leaves ``job_graph`` None (saves importing networkx).
     Raises ValueError for unknown targets/parameters, :class:`OrganiseCancelled` when cancelled.
     """
     if isinstance(data_dirs, (str, os.PathLike)):
         data_dirs = [data_dirs]
     roots = [str(Path(d).resolve()) for d in data_dirs]
+    excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
+    cascade_path = getattr(cascade, "path", None)
+    if workdir is not None and cascade_path and os.path.isfile(cascade_path):  # validates first
+        from reflexng.organiser.incremental import organise_stored
+
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        return organise_stored(
+            cascade, roots, target, workflow_parameters=workflow_parameters,
+            parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
+            excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
+            workers=workers, build_graph=build_graph)
     # validate parameters before the (long) scan
     ps = _parameter_set(cascade, parameter_set)
     workflow_values(cascade, ps, workflow_parameters)
@@ -185,7 +207,6 @@ def organise(
         raise
     if cancelled is not None and cancelled():
         raise OrganiseCancelled("organising was cancelled")
-    excluded = {str(Path(p).resolve()) for p in excluded_files} | {str(p) for p in excluded_files}
     return organise_scanned(
         cascade, scanned, target, workflow_parameters=workflow_parameters, parameter_set=ps,
         recipe_parameters=recipe_parameters, excluded_files=excluded, prefer=prefer,

@@ -42,7 +42,12 @@ def _keyword_names(items: Iterable[Any]) -> list[str]:
     for k in items:
         if isinstance(k, WorkflowParameter):
             for v in (k.default, *(k.choices or ())):
-                out.extend(_keyword_names(v if isinstance(v, (list, tuple)) else [v]))
+                vs = v if isinstance(v, (list, tuple)) else [v]
+                if k.keyword_values:  # EDPS "$param": keyword names written the EDPS way
+                    from reflexng.cascade.parameters import canonical_keyword
+
+                    vs = [canonical_keyword(x) for x in vs if isinstance(x, str)]
+                out.extend(_keyword_names(vs))
         elif isinstance(k, str) and k:
             out.append(k)
     return out
@@ -64,9 +69,12 @@ def needed_keywords(cascade) -> list[str]:
             names.extend(m.keywords)
     for t in cascade.tasks.values():
         names.extend(_keyword_names(t.grouping_keywords))
-        for a in t.associated_inputs:
+        for a in t.all_associated_inputs():
             for m in a.match_rules or ():
                 names.extend(m.keywords)
+        for a in t.associated_inputs:
+            names.extend(a.sort_keys)
+    names.extend(getattr(cascade.info, "extra_keywords", ()))
     return list(dict.fromkeys(names))
 
 
@@ -159,6 +167,9 @@ class Classifier:
         self.processed_rules = {i for i, (_, r) in enumerate(self.rules) if PRO_CATG in (r.keywords or {})}
         self._nearest_cache: dict[tuple, str] = {}
         self._all_keys = tuple(dict.fromkeys(k for _, r in self.rules for k in r.keyword_names))
+        # EDPS workflows: a file may belong to several data sources with different
+        # categories (it carries the first rule's category); native cascades call it ambiguous
+        self.several = getattr(cascade.info, "dialect", "native") == "edps"
 
     @staticmethod
     def _alternatives(rule: ClassificationRule) -> list[tuple] | None:
@@ -393,6 +404,11 @@ def _classify_one(s, clf: Classifier, tables, dup_of, excluded) -> FileRecord:
         ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
         return _record(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0], "", values, mjd,
                        is_processed, None, s.header_digest, ds_names, path in excluded)
+    if len(cats) > 1 and clf.several:
+        ds_names = tuple(dict.fromkeys(rules[i][0] for i in hits))
+        return _record(path, s.size, s.mtime_ns, OK, cats[0], ds_names[0],
+                       "also " + ", ".join(cats[1:]), values, mjd, is_processed, None,
+                       s.header_digest, ds_names, path in excluded)
     if len(cats) > 1:
         named = ", ".join(
             f"{rules[i][1].category} of {rules[i][0]} ({where(rules[i][1])})" for i in hits

@@ -70,6 +70,8 @@ class Association:
     # (products of earlier reductions carrying PRO.CATG), with why when processed was used
     used: str = ""
     note: str = ""
+    # added for EDPS workflows (issue 18): only products/files of these categories ( () = all )
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ class Job:
     # added by the organiser (issue 3)
     name: str = ""  # first main file and grouping values, for display
     reference_path: str | None = None  # the main file whose header and time rule matching used
+    # added for EDPS workflows (issue 18): job parameters (EDPS dynamic parameters) seen by
+    # conditions; never passed to the recipe
+    job_parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def input_files(self) -> list[tuple[str, str, str]]:
         """Raw/static input files as (path, category placeholder role, input name).

@@ -14,7 +14,11 @@ from operator import attrgetter
 from typing import Any
 
 from reflexng.cascade.model import AssociatedInput, MatchRule, Task, WorkflowParameter
-from reflexng.cascade.parameters import RuleContext, task_parameters
+from reflexng.cascade.parameters import (
+    RuleContext,
+    canonical_keyword,
+    task_parameters,
+)
 from reflexng.organiser._fast import maker
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
@@ -24,6 +28,7 @@ from reflexng.organiser.associate import (
 )
 from reflexng.organiser.classify import PRO_RECIPE, key_function
 from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
+from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 
 _INF = float("inf")
 _association = maker(Association)
@@ -58,7 +63,8 @@ class Group:
     @property
     def id(self) -> str:
         """``task-<12 hex digits>``: sha1 of the task name, then NUL + each main file path,
-        then \\1 + each upstream group id (hashed in one call)."""
+        then \\1 + each upstream group id (hashed in one call; a file name that is not UTF-8 hashes
+        its own bytes)."""
         got = self._id
         if got is None:
             text = self.task
@@ -66,7 +72,8 @@ class Group:
                 text += "\0" + "\0".join([f.path for f in self.files])
             if self.upstream:
                 text += "\1" + "\1".join([g._id or g.id for g in self.upstream])
-            got = self._id = f"{self.task}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+            digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+            got = self._id = f"{self.task}-{digest[:12]}"
         return got
 
     def all_files(self) -> tuple[FileRecord, ...]:
@@ -99,14 +106,18 @@ def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, 
     for k in items:
         if isinstance(k, WorkflowParameter):
             v = wp.get(k.name, k.default)
-            out.extend(v if isinstance(v, (list, tuple)) else [v])
+            vs = v if isinstance(v, (list, tuple)) else [v]
+            if k.keyword_values:  # EDPS "$param": keyword names written the EDPS way
+                vs = [canonical_keyword(x) for x in vs if isinstance(x, str)]
+            out.extend(vs)
         else:
             out.append(k)
     return tuple(str(k) for k in out if k)
 
 
-class Planner:
-    """Builds jobs and datasets for one organise call."""
+class Planner(InputSemantics):
+    """Builds jobs and datasets for one organise call (EDPS input semantics: the
+    :class:`~reflexng.organiser.plan_inputs.InputSemantics` mixin)."""
 
     def __init__(self, cascade, files: Sequence[FileRecord], workflow_parameters: Mapping[str, Any],
                  *, parameter_set=None, recipe_parameters=None, prefer: str = "raw") -> None:
@@ -157,7 +168,12 @@ class Planner:
         self._contents: dict[str, str] = {}
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
+        self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
+        self._jp_errors: dict[Group, str] = {}
         self.notes: list[str] = []
+        # EDPS workflows: a task whose main input is a task, without grouping keywords, has a
+        # job per upstream job (native cascades: one job for all of them)
+        self.per_upstream = getattr(getattr(cascade, "info", None), "dialect", "native") == "edps"
 
     # ------------------------------------------------------------------ groups
 
@@ -175,8 +191,10 @@ class Planner:
         elif main.kind == "data_source":
             ds = self.cascade.data_sources.get(main.name)
             files = _by_time(self.by_source.get(main.name, ()))
+            if task.main_categories:
+                files = self._of_categories(files, ds, task.main_categories)
             keys = resolve_keywords(ds.grouping_keywords, self.wp) if ds is not None else ()
-            min_size = ds.min_group_size if ds is not None else 1
+            min_size = max(ds.min_group_size if ds is not None else 1, task.min_group_size)
             if not keys:
                 buckets: dict[Any, list[FileRecord]] = {i: [f] for i, f in enumerate(files)}
             else:
@@ -218,8 +236,10 @@ class Planner:
             ups = [g for g in self.groups(main.name) if not g.problem and self.condition_ok(g)]
             buckets2: dict[Any, list[Group]] = {}
             keyf = key_function(keys)
-            for g in ups:
-                buckets2.setdefault(keyf(g.ref.headers.get), []).append(g)
+            if not keys and self.per_upstream:  # EDPS: one job per upstream job
+                keyf = None
+            for i, g in enumerate(ups):
+                buckets2.setdefault(keyf(g.ref.headers.get) if keyf is not None else i, []).append(g)
             for members2 in buckets2.values():
                 ref = members2[0].ref
                 out.append(Group(task_name, (), tuple(members2),
@@ -233,7 +253,10 @@ class Planner:
 
     def ctx(self, g: Group) -> RuleContext:
         files = g.all_files()
-        return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task)
+        task = self.cascade.tasks[g.task]
+        jp = self.job_parameters(g, task, files) if task.job_parameters else {}
+        return _rule_context(self.wp, g.ref.headers, tuple([f.headers for f in files]), g.task, jp,
+                             files)
 
     def needs_ctx(self, task: Task) -> bool:
         """Whether associating a job of ``task`` calls cascade code (conditions, match
@@ -241,7 +264,7 @@ class Planner:
         got = self._needs_ctx.get(task.name)
         if got is None:
             got = False
-            for a in task.associated_inputs:
+            for a in task.all_associated_inputs():
                 if a.condition is not None or any(r.function is not None for r in self.rules_for(a)):
                     got = True
                 if a.source.kind == "task" and self.cascade.tasks[a.source.name].condition is not None:
@@ -290,17 +313,23 @@ class Planner:
         return "/".join(ds.categories) if ds is not None and ds.categories else name
 
     def pool(self, a: AssociatedInput, processed: bool) -> Pool:
-        key = (a.source.name, a.source.kind, processed)
+        cats = a.categories
+        key = (a.source.name, a.source.kind, processed, cats) if cats else (a.source.name, a.source.kind, processed)
         p = self._pools.get(key)
         if p is not None:
             return p
         what = self.what(a.source.name, a.source.kind)
         if a.source.kind == "data_source":
             items = self.by_source.get(a.source.name, [])
+            if cats:
+                items = self._of_categories(items, self.cascade.data_sources.get(a.source.name), cats)
+                what = "/".join(cats)
             p = Pool(what, items, path_ordered=True)
         elif processed:
             t = self.cascade.tasks[a.source.name]
             items = self.by_recipe.get(t.recipe_name, [])
+            if cats:
+                items = [f for f in items if f.category in cats]
             p = Pool(f"processed {a.source.name} product", items, path_ordered=True,
                      empty_words=f"no processed calibration from recipe {t.recipe_name} either")
         else:
@@ -334,20 +363,22 @@ class Planner:
                 _group_id if kind == "task" else None)
         return got
 
-    def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext) -> Association:
-        """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``."""
+    def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
+                  materialise: bool = True) -> Association:
+        """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``.
+        ``materialise=False``: upstream jobs are not made (trying an alternative)."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
          optional, max_ret, group_id) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
-                return _association(name, kind, (), (), True, "", optional, why, "", "")
+                return _association(name, kind, (), (), True, "", optional, why, "", "", a.categories)
         if task_cond is not None:
             why = _condition_words(task_cond, ctx)
             if why:
                 return _association(name, kind, (), (), True, "", optional,
-                                    f"task {name}: {why}", "", "")
+                                    f"task {name}: {why}", "", "", a.categories)
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
         # the quality levels in order: the first rule giving enough candidates wins
@@ -374,13 +405,13 @@ class Planner:
             for dt, it in chosen:
                 if it.__class__ is Group:
                     jid = it._id or it.id
-                    if jid not in jobs:
+                    if jid not in jobs and materialise:
                         self.job(it)
                     cands.append(_candidate(None, jid, level, dt, ""))
                 else:
                     cands.append(_candidate(it.path, None, level, dt, ""))
         note = ""
-        if optional_ok and cands and cands[0].job_id:
+        if optional_ok and cands and cands[0].job_id and materialise:
             # an optional input does without an upstream job that cannot run
             bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
             if bad:
@@ -400,7 +431,7 @@ class Planner:
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
         return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
-                            ("processed" if processed else "raw") if cands else "", note)
+                            ("processed" if processed else "raw") if cands else "", note, a.categories)
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
@@ -423,10 +454,16 @@ class Planner:
         associate = self.associate
         plans = self._plans.get(task.name)
         if plans is None:
-            plans = self._plans[task.name] = [self.input_plan(a) for a in task.associated_inputs]
+            plans = self._plans[task.name] = [
+                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
+                else self.input_plan(a) for a in task.associated_inputs]
         for plan in plans:
-            res = associate(g, plan, ctx)
-            name = plan[0].name
+            if plan.__class__ is _Alternatives:
+                res = self.associate_alternatives(g, plan, ctx)
+                name = res.input
+            else:
+                res = associate(g, plan, ctx)
+                name = plan[0].name
             if name in assoc:
                 prev = assoc[name]
                 if not prev.skipped_reason and res.skipped_reason:
@@ -446,6 +483,20 @@ class Planner:
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
+        recipe = task.recipe_name
+        main_paths = tuple([f.path for f in g.files])
+        job_params: Mapping[str, Any] = {}
+        if task.job_parameters:
+            job_params = self.job_parameters(g, task, g.all_files())
+            err = self._jp_errors.get(g)
+            if err:
+                missing.append(err)
+        if task.job_processing:
+            try:
+                main_paths, params, recipe = self._process(task, g, main_paths, params, recipe, assoc)
+                # (associated files a job-processing function dropped are gone from ``assoc``)
+            except Exception as exc:  # said in words on the job
+                missing.append(f"{g.task}: job processing failed: {type(exc).__name__}: {exc}")
         if len(deps) > 1:
             deps = list(dict.fromkeys(deps))
         self.own_missing[jid] = tuple(missing)
@@ -459,8 +510,9 @@ class Planner:
         if g.grouping:
             name += _group_words(g.grouping)
         jobs[jid] = _job(
-            jid, g.task, task.recipe_name, tuple([f.path for f in g.files]), main_jobs, assoc,
+            jid, g.task, recipe, main_paths, main_jobs, assoc,
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
+            job_params,
         )
         self._group_of[jid] = g
         self._visiting.discard(jid)
@@ -544,7 +596,7 @@ class Planner:
                 complete = False
                 missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
                                for m in self.own_missing.get(j, job.missing))
-        h = hashlib.sha1("\0".join(parts).encode())
+        h = hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape"))  # any file name
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
                         tuple(dict.fromkeys(missing)))

@@ -75,7 +75,7 @@ def input_lines(cascade: Any, task: Any) -> tuple[str, list[str]]:
         if group:
             main += f"; one job per {_words([getattr(g, 'name', g) for g in group])}"
     lines = []
-    for a in task.associated_inputs:
+    for a in task.all_associated_inputs():  # EDPS alternatives: one line per alternative
         count = f"{a.min_ret}" if a.min_ret == a.max_ret else f"{a.min_ret} to {a.max_ret}"
         head = f"{a.name} — {_kind_words(cascade, a.name)}, {count} " + ("(optional)" if a.optional else "required")
         if a.match_rules is not None:
@@ -85,4 +85,6 @@ def input_lines(cascade: Any, task: Any) -> tuple[str, list[str]]:
         words = " | ".join(match_rule_words(r) for r in sorted(rules, key=lambda r: r.level)) or "no match rules: any file"
         cond = condition_words(a.condition)
         lines.append(f"{head}; match{origin}: {words}" + (f"; {cond}" if cond else ""))
+    for rname, kind in getattr(task, "reports", ()):  # EDPS with_report: recorded, not run
+        lines.append(f"report {rname} ({kind.replace('_', ' ')}) — recorded, not run")
     return main, lines

@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,68 @@ class DamagedStoreError(sqlite3.DatabaseError):
     """The work directory's database exists but cannot be read (not SQLite, or damaged)."""
 
 
+class StoreUnavailableError(sqlite3.OperationalError):
+    """The database is healthy but cannot be opened or written here (read-only, disk full)."""
+
+
+class ReadOnlyStoreError(StoreUnavailableError):
+    """The work directory (or its database) is read-only: it can be inspected, not run in."""
+
+
+class StoreFullError(StoreUnavailableError):
+    """The disk holding the work directory is full (ENOSPC / SQLITE_FULL); rolled back."""
+
+
+_DAMAGED = ("not a database", "malformed", "corrupt")
+
+
+def sql_path(path: str) -> str | bytes:
+    """A path as the database stores it, losslessly: text, or its bytes (``os.fsencode``) when the
+    name is not valid UTF-8 (read back with ``os.fsdecode``)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def _text(text: str) -> str:
+    """Text for a TEXT column: characters UTF-8 cannot hold (from file names) as ``\\udcff`` escapes."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def classify(exc: sqlite3.Error, db: Path) -> sqlite3.Error:
+    """The error to raise for ``exc`` on ``db``: damaged, read-only, disk full, or ``exc`` itself."""
+    if isinstance(exc, (DamagedStoreError, StoreUnavailableError)):
+        return exc
+    text = str(exc)
+    low = text.lower()
+    folder = db.parent
+    if any(w in low for w in _DAMAGED):
+        return DamagedStoreError(f"{db}: damaged ({text})")
+    if "full" in low or ("i/o error" in low and _disk_full(folder)):
+        return StoreFullError(f"{db}: the disk is full (ENOSPC, {text}) in {folder}; nothing was half-written; "
+                              "free some space there (or choose a work directory on another disk) and run again")
+    if "readonly" in low or "read-only" in low or ("unable to open" in low and not _writable(folder)):
+        return ReadOnlyStoreError(f"{db}: read-only ({text}); `reflexng organise` and `reflexng provenance` "
+                                  "still work there; to run, choose a writable --workdir")
+    if "i/o error" in low:
+        return StoreUnavailableError(f"{db}: cannot be read or written ({text}); check the disk holding {folder}")
+    return exc
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 def file_hash(path: str | os.PathLike) -> str:
     """Content hash of a file: ``reflexng.fits.content_hash``, else (not readable as FITS) MD5 of the bytes."""
     try:
@@ -109,25 +172,53 @@ class ProvenanceStore:
     """The SQLite store of one work directory. Thread-safe (one connection behind a lock)."""
 
     def __init__(self, workdir: str | os.PathLike, *, lock: bool = True) -> None:
+        """Open (or create) the work directory's database; ``lock=False`` opens it for reading
+        only (inspection: a read-only work directory works too). Open runs SQLite's quick
+        integrity check: DamagedStoreError only when the file is damaged, ReadOnlyStoreError
+        when a writer finds the folder read-only, StoreFullError when the disk is full."""
         self.workdir = Path(workdir).resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._lock: WorkdirLock | None = WorkdirLock(self.workdir) if lock else None
         self.path = self.workdir / DB_NAME
+        self._lock: WorkdirLock | None = None
+        self._db = None  # type: ignore[assignment]
+        self.read_only = not lock and self.path.is_file() and not (
+            _writable(self.workdir) and _writable(self.path))
+        if lock and self.workdir.is_dir() and not (_writable(self.workdir)
+                                                    and (not self.path.exists() or _writable(self.path))):
+            raise ReadOnlyStoreError(f"{self.workdir}: the work directory is read-only; `reflexng organise` and "
+                                     "`reflexng provenance` still work there; to run, choose a writable --workdir")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if lock:
+            self._lock = WorkdirLock(self.workdir)
         self._mutex = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
         try:
+            if self.read_only:  # never written: no journal, no schema change, no lock
+                uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro" + (
+                    "&immutable=1" if not _writable(self.workdir) else "")
+                self._db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
+            else:
+                self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            with self.transaction() as db:
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                _add_missing_columns(db)
+            check = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
+            if check != ["ok"]:
+                what = " ".join("; ".join(map(str, check)).replace("*** in database main ***", "").split())
+                raise DamagedStoreError(f"{self.path}: damaged ({what})")
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                with self.transaction() as db:
+                    for stmt in SCHEMA.split(";"):
+                        if stmt.strip():
+                            db.execute(stmt)
+                    _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})") from exc
+            err = classify(exc, self.path)
+            if err is exc and not isinstance(exc, DamagedStoreError):
+                err = DamagedStoreError(f"{self.path}: not a readable reflexng database ({exc})")
+            if err is exc:
+                raise
+            raise err from exc
         if lock:
             # attempts left 'running' by a process that died (kill -9) are interrupted
             with self.transaction() as db:
@@ -161,12 +252,31 @@ class ProvenanceStore:
 
         def __enter__(self) -> sqlite3.Connection:
             self.store._mutex.acquire()
-            self.store._db.execute("BEGIN IMMEDIATE")
+            try:
+                self.store._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                self.store._mutex.release()
+                raise classify(err, self.store.path) from err
             return self.store._db
 
         def __exit__(self, exc_type, exc, tb) -> None:
+            db = self.store._db
             try:
-                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    try:
+                        db.execute("COMMIT")
+                        return
+                    except sqlite3.Error as err:  # e.g. SQLITE_FULL: the transaction stays open
+                        exc = err
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, sqlite3.Error):
+                    err = classify(exc, self.store.path)
+                    if err is not exc or exc_type is None:
+                        raise err from exc
             finally:
                 self.store._mutex.release()
 
@@ -187,14 +297,15 @@ class ProvenanceStore:
         """Content hash of a file, cached by (path, size, mtime)."""
         p = os.path.abspath(path)
         st = os.stat(p)
-        rows = self.query("SELECT hash FROM files WHERE path=? AND size=? AND mtime_ns=?", (p, st.st_size, st.st_mtime_ns))
+        rows = self.query("SELECT hash FROM files WHERE path=? AND size=? AND mtime_ns=?",
+                          (sql_path(p), st.st_size, st.st_mtime_ns))
         if rows and rows[0][0]:
             return rows[0][0]
         h = file_hash(p)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
-                (p, st.st_size, st.st_mtime_ns, h, time.time()),
+                (sql_path(p), st.st_size, st.st_mtime_ns, h, time.time()),
             )
         return h
 
@@ -236,13 +347,13 @@ class ProvenanceStore:
             cur = db.execute(
                 "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
                 "attempt, jobdir, started, host, reflexng_version) VALUES (?,?,?,?,?,?,?,?, 'running', ?,?,?,?,?)",
-                (job_id, run_id, task, dataset, recipe, version, json.dumps(parameters, sort_keys=True, default=str),
+                (job_id, run_id, task, _text(dataset), recipe, version, json.dumps(parameters, sort_keys=True, default=str),
                  cache_key, attempt, jobdir, time.time(), socket.gethostname(), __version__),
             )
             aid = int(cur.lastrowid)
             db.executemany(
                 "INSERT INTO job_inputs(attempt_id, role, category, path, hash) VALUES (?,?,?,?,?)",
-                [(aid, r, c, p, h) for r, c, p, h in inputs],
+                [(aid, r, c, sql_path(p), h) for r, c, p, h in inputs],
             )
         return aid
 
@@ -253,15 +364,15 @@ class ProvenanceStore:
         with self.transaction() as db:
             db.execute(
                 "UPDATE jobs SET status=?, finished=?, exit_reason=?, log_tail=? WHERE id=?",
-                (status, time.time(), exit_reason, log_tail, attempt_id),
+                (status, time.time(), _text(exit_reason), _text(log_tail), attempt_id),
             )
             db.executemany(
                 "INSERT INTO job_outputs(attempt_id, category, path, size, mtime_ns, hash, qc) VALUES (?,?,?,?,?,?,?)",
-                [(attempt_id, c, p, s, m, h, qc_json) for c, p, s, m, h in outputs],
+                [(attempt_id, c, sql_path(p), s, m, h, qc_json) for c, p, s, m, h in outputs],
             )
             for _c, p, s, m, h in outputs:
                 db.execute("INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, hashed_at) VALUES (?,?,?,?,?)",
-                           (p, s, m, h, time.time()))
+                           (sql_path(p), s, m, h, time.time()))
 
     def record_reuse(self, *, job_id: str, run_id: int | None, task: str, dataset: str, source: Attempt) -> int:
         """Record that ``job_id`` reused the products of an earlier attempt."""
@@ -271,7 +382,7 @@ class ProvenanceStore:
                 "INSERT INTO jobs(job_id, run_id, task, dataset, recipe, version, parameters, cache_key, status, "
                 "attempt, jobdir, started, finished, host, reflexng_version, reused_from) "
                 "VALUES (?,?,?,?,?,?,?,?, 'reused', ?,?,?,?,?,?,?)",
-                (job_id, run_id, task, dataset, source.recipe, source.version, json.dumps(source.parameters),
+                (job_id, run_id, task, _text(dataset), source.recipe, source.version, json.dumps(source.parameters),
                  source.cache_key, source.attempt, source.jobdir, now, now, socket.gethostname(), __version__, source.id),
             )
             return int(cur.lastrowid)
@@ -292,6 +403,9 @@ class ProvenanceStore:
                 (a.id,))]
             for o in a.outputs:
                 o["qc"] = json.loads(o["qc"] or "{}")
+            for row in (*a.inputs, *a.outputs):
+                if isinstance(row["path"], bytes):
+                    row["path"] = os.fsdecode(row["path"])
         return a
 
     def attempt(self, attempt_id: int) -> Attempt | None:
@@ -331,7 +445,7 @@ class ProvenanceStore:
         """The successful attempt that wrote a product file (None for raw files)."""
         rows = self.query(
             "SELECT j.* FROM job_outputs o JOIN jobs j ON j.id=o.attempt_id WHERE o.path=? AND j.status='done' "
-            "ORDER BY j.id DESC LIMIT 1", (os.path.abspath(path),))
+            "ORDER BY j.id DESC LIMIT 1", (sql_path(os.path.abspath(path)),))
         return self._attempt(rows[0]) if rows else None
 
     def product_unchanged(self, output: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from reflexng.recipes.protocol import (
 PREFIX = "esorex:"
 DEFAULT_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/cpl/plugins", "/usr/lib/cpl/plugins",
                        "/usr/local/lib/esopipes-plugins", "/usr/lib64/esopipes-plugins")
+_CACHE_FORMAT = 2  # bump when describe() stores more (2: the help's DESCRIPTION)
 _TYPES = {"bool": "bool", "int": "int", "double": "float", "float": "float", "string": "str"}
 
 # Products whose PRO.CATG differs from the tag the next recipe expects in its SOF. The
@@ -43,6 +44,36 @@ _TYPES = {"bool": "bool", "int": "int", "double": "float", "float": "float", "st
 DOWNSTREAM_TAGS: dict[str, dict[str, str]] = {
     "naco_img_dark": {"NACO_IMG_DARK_AVG": "CAL_DARK"},
 }
+
+
+# Recipe name prefix -> (ESO pipeline, Debian package or None when Debian has none).
+PIPELINES: tuple[tuple[str, str, str | None], ...] = (
+    ("uves_", "uves", "cpl-plugin-uves"), ("flames_", "uves", "cpl-plugin-uves"),
+    ("naco_", "naco", "cpl-plugin-naco"), ("hawki_", "hawki", "cpl-plugin-hawki"),
+    ("muse_", "muse", "cpl-plugin-muse"), ("visir_", "visir", "cpl-plugin-visir"),
+    ("amber_", "amber", "cpl-plugin-amber"), ("vimos_", "vimos", "cpl-plugin-vimos"),
+    ("vm", "vimos", "cpl-plugin-vimos"), ("gi", "giraf", "cpl-plugin-giraf"),
+    ("fors_", "fors", None), ("xsh_", "xshoo", None), ("kmos_", "kmos", None),
+    ("sph_", "sphere", None), ("espdr_", "espresso", None), ("eris_", "eris", None),
+    ("detmon_", "detmon", None), ("crires_", "cr2re", None), ("cr2res_", "cr2re", None),
+    ("sinfo_", "sinfo", None), ("isaac_", "isaac", None), ("gravity_", "gravity", None),
+    ("matisse_", "matisse", None), ("harps_", "harps", None), ("molecfit_", "molecfit", None),
+)
+
+
+def install_hint(recipe: str) -> str:
+    """Which pipeline provides ``recipe`` and how to install it, in words."""
+    name = recipe[len(PREFIX):] if recipe.startswith(PREFIX) else recipe
+    for prefix, pipeline, package in PIPELINES:
+        if name.startswith(prefix):
+            if package:
+                return (f"it belongs to the ESO {pipeline} pipeline: install it with "
+                        f"apt-get install {package} (Debian/Ubuntu)")
+            return (f"it belongs to the ESO {pipeline} pipeline, which Debian does not package: "
+                    "install it with ESO's installer (install_esoreflex) and point "
+                    "$ESOREX_PLUGIN_DIR at its plugin folder")
+    return ("install the ESO pipeline that provides it (Debian: apt-get install "
+            "cpl-plugin-<pipeline>; otherwise ESO's installer and $ESOREX_PLUGIN_DIR)")
 
 
 def esorex_available() -> bool:
@@ -145,14 +176,16 @@ def _describe(recipe: str, so: Path) -> dict:
     m = re.search(rf"NAME\s*\n\s*{re.escape(recipe)}\s+--\s+(.+)", text)
     if m:
         synopsis = m.group(1).strip()
-    return {"recipe": recipe, "version": version, "description": synopsis, "schema": schema}
+    m = re.search(r"^DESCRIPTION\s*$.*?^(?=OPTIONS|AUTHOR)", text, re.S | re.M)
+    return {"recipe": recipe, "version": version, "description": synopsis, "schema": schema,
+            "man_page": m.group(0) + "OPTIONS\n" if m else ""}
 
 
 def describe(recipe: str, so: Path) -> dict:
     """Version, description and parameter schema of a recipe, cached per plugin file
     (path, size, mtime): a new pipeline version is a new cache entry."""
     st = so.stat()
-    key = hashlib.sha1(f"{so}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{so}|{st.st_size}|{st.st_mtime_ns}|{_CACHE_FORMAT}".encode()).hexdigest()[:16]
     cached = cache_dir() / f"{recipe}-{key}.json"
     if cached.is_file():
         try:
@@ -258,8 +291,7 @@ def get_recipe(short_name: str) -> EsorexRecipe:
     so = files.get(recipe)
     if so is None:
         pipes = sorted({"-".join(_pipeline_of(p.parent)) for p in files.values()})
-        hint = recipe.split("_")[0]
         raise _unknown(
             f"no installed ESO pipeline provides recipe {recipe!r} (installed: "
-            f"{', '.join(pipes) or 'none'}); install it, e.g. apt-get install cpl-plugin-{hint}")
+            f"{', '.join(pipes) or 'none'}); {install_hint(recipe)}")
     return EsorexRecipe(recipe, so, describe(recipe, so))

@@ -125,7 +125,12 @@ def _format_value(value: Any) -> str:
 
 
 def rc_lines(recipe, params: Mapping[str, Any]) -> list[str]:
-    """``fullname=value`` lines for ``--recipe-config`` (names checked, values coerced)."""
+    """``fullname=value`` lines for ``--recipe-config`` (names checked, values coerced).
+
+    Written as ``esorex --create-config`` writes them: a multi-token string as it is
+    (``xcorr=40 40 65 65``); an empty string cannot be read back by esorex ("does not fit
+    'key=value' format"), so like esorex it is written commented out (``#name=``) and the
+    recipe uses its own (empty) default."""
     out = []
     for name, value in params.items():
         full = recipe.canonical(name)
@@ -139,7 +144,14 @@ def rc_lines(recipe, params: Mapping[str, Any]) -> list[str]:
             value = spec.coerce(value)
         except ValueError as exc:
             raise RecipeError(f"{recipe.name}: {exc}") from None
-        out.append(f"{full}={_format_value(value)}")
+        text = _format_value(value)
+        if re.search(r"[\x00-\x1f\x7f]", text):  # one line per parameter in the file
+            raise RecipeError(f"{recipe.name}: parameter {full}: {value!r} contains a control character; "
+                              "give the value on one line")
+        if not text.strip():
+            out.append(f"#{full}=")
+            continue
+        out.append(f"{full}={text}")
     return out
 
 
@@ -151,40 +163,45 @@ def common_options(recipe) -> list[str]:
 def replay_script(recipe, sof: Any, params: Mapping[str, Any], output_dir: Any) -> str:
     """Shell lines that run the job again from the attempt folder (no side effects now).
 
-    The parameter file is written by a here-document; ``output_dir`` "." means the replay
+    The parameter file is written by ``printf`` of quoted lines; ``output_dir`` "." means the replay
     folder ``$out`` that the engine's ``replay.sh`` creates (falling back to ".").
     """
     out = '"${out:-.}"' if str(output_dir) in ("", ".") else shlex.quote(str(output_dir))
-    lines = ["cat > esorex-replay.rc <<'REFLEXNG_EOF'", *rc_lines(recipe, params), "REFLEXNG_EOF"]
+    # every value is shell-quoted (never a here-document): no parameter value or file name can
+    # inject a command; space-free staging links go to a temporary folder when the attempt
+    # folder's own path has spaces (esorex cannot read SOF paths with spaces)
+    rc = rc_lines(recipe, params)
+    lines = [("printf '%s\\n' " + " ".join(map(shlex.quote, rc)) if rc else ":") + " > esorex-replay.rc",
+             'stage="$(pwd)/esorex-staged"',
+             'case "$stage" in *[[:space:]]*) stage="$(mktemp -d /tmp/reflexng-sof.XXXXXX)" || exit 2;; esac']
     if isinstance(sof, (str, os.PathLike)):
         try:
-            spaces = any(re.search(r"\s", p) for p, _ in _read_sof(Path(sof)))
+            spaces = bool(re.search(r"\s", str(sof))) or any(re.search(r"\s", p) for p, _ in _read_sof(Path(sof)))
         except OSError:  # written after this call: stage at replay time if needed
             spaces = True
         if not spaces:
             sof_arg = shlex.quote(str(sof))
-        else:  # esorex cannot read paths with spaces: stage space-free symlinks when replaying
-            lines += ["mkdir -p esorex-staged", ": > esorex-replay.sof", "n=0",
+        else:  # stage space-free symlinks when replaying
+            lines += ['mkdir -p "$stage"', ": > esorex-replay.sof", "n=0",
                       "while IFS= read -r line; do",
                       '  [ -n "$line" ] || continue',
                       '  tag=${line##* }; path=${line% *}',
                       '  case "$path" in *[[:space:]]*) n=$((n+1))',
-                      '    ln -sfn "$path" "esorex-staged/$n.fits"; path="$(pwd)/esorex-staged/$n.fits";; esac',
+                      '    ln -sfn "$path" "$stage/$n.fits"; path="$stage/$n.fits";; esac',
                       '  printf \'%s %s\\n\' "$path" "$tag" >> esorex-replay.sof',
                       f"done < {shlex.quote(str(sof))}"]
             sof_arg = "esorex-replay.sof"
     else:  # (path, tag) pairs: write the SOF here, staging paths with spaces
-        lines.append("mkdir -p esorex-staged")
-        sof_lines = []
+        lines += ['mkdir -p "$stage"', ": > esorex-replay.sof"]
         for n, (path, tag) in enumerate(sof):
             p = str(Path(path).absolute())
             if re.search(r"\s", p):
                 safe = re.sub(r"[^\w.+-]", "_", Path(p).name)
-                link = f"esorex-staged/{n:03d}_{safe}"
+                link = f'"$stage"/{n:03d}_{shlex.quote(safe)}'
                 lines.append(f"ln -sfn {shlex.quote(p)} {link}")
-                p = f"$(pwd)/{link}"
-            sof_lines.append(f"{p} {tag}")
-        lines += ["cat > esorex-replay.sof <<REFLEXNG_EOF", *sof_lines, "REFLEXNG_EOF"]
+                lines.append(f"printf '%s %s\\n' {link} {shlex.quote(str(tag))} >> esorex-replay.sof")
+            else:
+                lines.append(f"printf '%s %s\\n' {shlex.quote(p)} {shlex.quote(str(tag))} >> esorex-replay.sof")
         sof_arg = "esorex-replay.sof"
     argv = [shlex.quote(esorex_path() or "esorex"), *map(shlex.quote, common_options(recipe)),
             f"--output-dir={out}", f"--products-sof={out}/products.json", f"--log-dir={out}",

@@ -7,16 +7,23 @@ and runs in a child process started by the engine: ``run`` receives the input fi
 returns the products it wrote with their categories, plus QC values. It reports progress by
 printing lines (stdout/stderr are streamed into the job log) and fails by raising
 :class:`RecipeError` with a clear message (any other exception is a failure too).
+
+Products are regular files written into the output folder (never links to other files: a
+symlink, a shared hard link or a path outside the folder fails the job). A run with no products
+fails unless the recipe sets ``may_produce_none = True`` (a function task: the attribute on the
+function). See docs/session-api.md, "Products".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 PARAMETER_TYPES = ("bool", "int", "float", "str")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,9 @@ class ParameterSpec:
                 v = str(value)
         except (TypeError, ValueError):
             raise ValueError(f"parameter {self.name}: {value!r} is not a valid {self.type}") from None
+        if isinstance(v, str) and _CONTROL.search(v):
+            raise ValueError(f"parameter {self.name}: {v!r} contains a control character (a newline, tab or "
+                             "other non-printing character); give the value on one line") from None
         if self.min is not None and v < self.min:
             raise ValueError(f"parameter {self.name}: {v} is below the minimum {self.min}")
         if self.max is not None and v > self.max:
@@ -94,6 +104,7 @@ class Recipe:
     parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
     input_categories: ClassVar[tuple[str, ...]] = ()
     output_categories: ClassVar[tuple[str, ...]] = ()
+    may_produce_none: ClassVar[bool] = False  # True: a run without products is a success
 
     def run(
         self,

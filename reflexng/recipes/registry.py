@@ -223,6 +223,10 @@ def get_recipe(name: str) -> Any:
     """
     if name.startswith(ESOREX_PREFIX):
         return _esorex_module().get_recipe(name[len(ESOREX_PREFIX) :])
+    if name.startswith("placeholder:"):  # --placeholder-recipes (reflexng.recipes.placeholder)
+        from reflexng.recipes.placeholder import get_recipe as placeholder
+
+        return placeholder(name)
     found = _all()
     r = found.get(name)
     if r is None:
@@ -266,7 +270,7 @@ def recipe_kind(name: str) -> str:
 def _register_with_validator() -> None:
     from reflexng.cascade.validate import register_recipe_lookup
 
-    register_recipe_lookup(lambda include_esorex: known_recipes(include_esorex=include_esorex))
+    register_recipe_lookup(lambda include_esorex: known_recipes(include_esorex=include_esorex), get_recipe)
 
 
 _register_with_validator()

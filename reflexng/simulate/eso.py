@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-INSTRUMENTS = ("uves", "naco")
+INSTRUMENTS = ("uves", "naco", "hawki")
 MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
 
 
@@ -105,6 +105,7 @@ def _naco(out: Path, nights: int, rng: np.random.Generator, n: int = 1024) -> di
     yy, xx = np.mgrid[0:n, 0:n]
     files: list[str] = []
     settings = []
+    jitter: list[dict] = []
     for night in range(nights):
         for s, (dit, mode, ndit, dark_level) in enumerate(NACO_SETTINGS):
             mjd0 = MJD_FIRST_NIGHT + night + 0.95 + 0.02 * s
@@ -142,13 +143,58 @@ def _naco(out: Path, nights: int, rng: np.random.Generator, n: int = 1024) -> di
                 mjd0 += 0.01
             settings.append({"night": night, "dit": dit, "mode": mode, "ndit": ndit,
                              "dark_level": dark_level, "expected_flat_median": 1.0})
+        jitter.append(_naco_jitter(out, night, rng, n, read_noise, files))
     return {"instrument": "naco", "files": files, "settings": settings, "shape": [n, n],
-            "read_noise": read_noise}
+            "read_noise": read_noise, "jitter": jitter}
+
+
+NACO_OFFSETS = ((0, 0), (20, 10), (-15, 25), (30, -20), (-25, -15))  # jitter pattern [pixel]
+
+
+def _naco_jitter(out: Path, night: int, rng: np.random.Generator, n: int, read_noise: float,
+                 files: list[str]) -> dict:
+    """One Ks jitter sequence (5 frames, DIT 10 s, Double_RdRstRd: the first NACO setting):
+    25 Gaussian stars on a flat sky, offsets in ``ESO SEQ CUMOFFSETX/Y`` as naco_img_jitter
+    reads them."""
+    dit, mode, ndit, dark_level = NACO_SETTINGS[0]
+    sky, sigma = 1500.0, 2.0
+    margin = min(150, n // 4)
+    stars = [(float(rng.uniform(margin, n - margin)), float(rng.uniform(margin, n - margin)),
+              float(rng.uniform(2000.0, 20000.0))) for _ in range(25)]
+    yy, xx = np.mgrid[0:25, 0:25]
+    mjd0 = MJD_FIRST_NIGHT + night + 1.05
+    tpl_start = _iso(mjd0)
+    for i, (dx, dy) in enumerate(NACO_OFFSETS):
+        mjd = mjd0 + i * 0.001
+        img = dark_level + sky + rng.normal(0.0, read_noise, (n, n))
+        for x, y, peak in stars:
+            cx, cy = x + dx, y + dy
+            x0, y0 = int(cx) - 12, int(cy) - 12
+            img[y0:y0 + 25, x0:x0 + 25] += peak * np.exp(
+                -((xx + x0 - cx) ** 2 + (yy + y0 - cy) ** 2) / (2 * sigma ** 2))
+        name = f"NACO.{_iso(mjd)}.jitter_n{night}_{i}.fits".replace(":", "-")
+        _write(out / name, img, {
+            "INSTRUME": "NAOS+CONICA", "ORIGIN": "ESO", "TELESCOP": "ESO-VLT-U4",
+            "DATE-OBS": _iso(mjd), "MJD-OBS": mjd, "EXPTIME": dit * ndit, "ARCFILE": name,
+            "OBJECT": "FIELD", "AIRMASS": 1.2, "TEL.AIRM.START": 1.2, "TEL.AIRM.END": 1.2,
+            "DPR.CATG": "SCIENCE", "DPR.TYPE": "OBJECT", "DPR.TECH": "IMAGE,JITTER",
+            "DET.DIT": dit, "DET.NDIT": ndit, "DET.NCORRS": 0, "DET.NCORRS.NAME": mode,
+            "DET.MODE.NAME": mode, "INS.OPTI7.NAME": "S27", "INS.OPTI6.NAME": "Ks",
+            "INS.OPTI6.ID": "Ks", "INS.OPTI5.ID": "Ks", "INS.OPTI4.ID": "empty",
+            "INS.OPTI3.NAME": "Full", "INS.OPTI4.NAME": "empty", "INS.PIXSCALE": 0.027,
+            "SEQ.CUMOFFSETX": float(dx), "SEQ.CUMOFFSETY": float(dy),
+            "TPL.ID": "NACO_img_obs_AutoJitter", "TPL.START": tpl_start,
+            "TPL.NEXP": len(NACO_OFFSETS), "OBS.ID": 100 + night,
+        })
+        files.append(name)
+    return {"night": night, "frames": len(NACO_OFFSETS), "sky_level": sky,
+            "stars": [{"x": x, "y": y, "peak": p} for x, y, p in stars],
+            "offsets": [list(o) for o in NACO_OFFSETS], "expected_product": "COADDED_IMG"}
 
 
 def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
              size: int | None = None) -> dict:
-    """Write raw frames for ``instrument`` ("uves" or "naco") into ``out`` plus ``truth.json``;
+    """Write raw frames for ``instrument`` ("uves", "naco" or "hawki") into ``out`` plus ``truth.json``;
     return the summary (also the truth). ``size`` sets the NACO detector size (default 1024;
     a small size makes naco_img_dark fail: the image is smaller than its border window)."""
     instrument = instrument.lower()
@@ -159,7 +205,11 @@ def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    if instrument == "uves":
+    if instrument == "hawki":
+        from reflexng.simulate import eso_hawki
+
+        summary = eso_hawki.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "uves":
         summary = _uves(out, nights, rng)
     else:
         summary = _naco(out, nights, rng, size or 1024)

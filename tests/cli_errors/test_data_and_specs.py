@@ -11,7 +11,7 @@ def test_empty_data_folder_says_nothing_to_run(tiny, tmp_path):
     cascade, _ = tiny
     empty = tmp_path / "empty"
     empty.mkdir()
-    err = check(rx("run", "--cascade", cascade, "--data", empty, "--workdir", tmp_path / "w"), 0, empty)
+    err = check(rx("run", "--cascade", cascade, "--data", empty, "--workdir", tmp_path / "w"), 1, empty)
     assert "nothing to run: no FITS files found" in err and "check --data" in err
 
 
@@ -32,7 +32,7 @@ def test_non_fits_and_corrupt_files_are_reported_not_fatal(tiny, tmp_path):
     assert res.returncode == 0 and "Traceback" not in res.stderr
     for name in ("random.fits", "truncated.fits", "noend.fits"):
         assert str(data / name) in res.stdout, res.stdout
-    err = check(rx("run", "--cascade", cascade, "--data", data, "--workdir", tmp_path / "w"), 0,
+    err = check(rx("run", "--cascade", cascade, "--data", data, "--workdir", tmp_path / "w"), 1,
                 data / "random.fits", data / "truncated.fits", "reflexng organise")
     assert "unreadable" in err
     assert tree_hashes(data) == before

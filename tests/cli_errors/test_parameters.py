@@ -42,7 +42,9 @@ def test_bad_run_options(sleepy, tmp_path, extra, words, names_cascade):
 @pytest.mark.parametrize("extra,words", [
     (("--target", "nosuch"), ["unknown target 'nosuch'"]),
     (("--param", "nosuch"), ["expected NAME=VALUE"]),
-    (("--param", "nosuch=1"), ["unknown workflow parameter 'nosuch'"]),
+    (("--workflow-param", "nosuch=1"), ["unknown workflow parameter 'nosuch'"]),
+    (("--param", "nosuch=1"), ["expected TASK.NAME=VALUE", "--workflow-param"]),  # one meaning per flag
+    (("--param", "nosuch.x=1"), ["has no task 'nosuch'"]),
     (("--parameter-set", "nosuch"), ["unknown parameter set 'nosuch'"]),
 ])
 def test_bad_organise_options(tiny, tmp_path, extra, words):

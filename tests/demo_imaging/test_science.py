@@ -116,3 +116,34 @@ def test_clear_errors_for_bad_inputs(chain, truth, tmp_path):
     fits.PrimaryHDU().writeto(header_only)
     with pytest.raises(RecipeError, match="empty.fits"):
         MasterBias().run([(str(header_only), "BIAS")] * 3, {}, tmp_path)
+
+
+def test_source_catalogue_purity_and_documented_flags(chain, truth):
+    """At most 5 % of catalogue rows are not a simulated star (within 2 px); S/N always finite;
+    only well-covered coadd pixels; FLAGS bits documented in the table header; the filter in
+    the file name."""
+    from reflexng.recipes.builtin.imaging_phot import COVERAGE_MIN, FLAG_BITS
+
+    cat_path = chain.results["photometry"].products[0][0]
+    assert Path(cat_path).name == "source_catalog_V.fits"
+    with fits.open(cat_path) as hdul:
+        cat, th, ph = hdul["SOURCES"].data, hdul["SOURCES"].header, hdul[0].header
+    assert np.isfinite(cat["SNR"]).all() and (cat["SNR"] >= 3).all()
+    for bit, text in FLAG_BITS.items():
+        assert th[f"FLAGBIT{bit.bit_length()}"] == bit and any(text in str(c) for c in th["COMMENT"])
+    assert ph["HIERARCH ESO PRO COVERAGE MIN"] == COVERAGE_MIN
+    field = truth["frames"][Path(raw_files(chain.data, truth, "SCIENCE", filter="V")[0]).name]["field"]
+    stars, ra, dec = _field_stars(truth, field)
+    cosd = np.cos(np.deg2rad(dec.mean()))
+    scale = truth["pixel_scale_arcsec"]
+    fake = 0
+    for row in cat:
+        d = np.hypot((ra - row["RA"]) * cosd, dec - row["DEC"]) * 3600 / scale
+        fake += int(d.min() > 2.0)
+    assert len(cat) >= 20 and fake <= 0.05 * len(cat), f"{fake} of {len(cat)} rows are not simulated stars"
+    # every source sits where the coadd has enough coverage
+    coadd = chain.results["coadd"].products[0][0]
+    weight = fits.getdata(coadd, "WEIGHT")
+    x = np.round(cat["X_IMAGE"] - 1).astype(int)
+    y = np.round(cat["Y_IMAGE"] - 1).astype(int)
+    assert (weight[y, x] >= COVERAGE_MIN).all()

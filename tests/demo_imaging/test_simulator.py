@@ -78,7 +78,7 @@ def test_headers_only_scale_is_fast(tmp_path):
 
 def test_cli_demo_data(tmp_path):
     res = subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--mode", "imaging", "--out",
-                          str(tmp_path / "cli"), "--nights", "1", "--size", "64", "--headers-only"],
+                          str(tmp_path / "cli"), "--nights", "1", "--size", "64", "--headers-only", "--json"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)

@@ -5,7 +5,7 @@ Tolerances:
   0.5 ADU; variance plane = RON**2 * (pi/2) / N within 10 %.
 * master flat: the recovered pixel-to-pixel pattern correlates with the injected one
   (r > 0.9 in 1x1, > 0.8 in 2x2 where the binned pattern is only 0.5 % rms); the residuals
-  are photon-noise limited (their std in units of the VAR plane's sigma is 0.8-1.25) and, in
+  are photon-noise limited (their std in units of the VARIANCE plane's sigma is 0.8-1.25) and, in
   1x1, below half the injected rms;
   the slit illumination profile matches the truth within 1 %.
 * fit_order: slit edges within 0.2 px of the truth at every column.
@@ -34,7 +34,7 @@ def test_master_bias_matches_injected_noise(data, calib):
             assert abs(ron / truth - 1) < 0.05, (b, ron, truth)
             assert abs(h["HIERARCH ESO QC BIAS RON ELECTRONS"] / data.truth["detector"]["read_noise_e"] - 1) < 0.05
             assert abs(np.median(hdul[0].data) - data.truth["detector"]["bias_level"]) < 0.5
-            var = hdul["VAR"].data
+            var = hdul["VARIANCE"].data
             assert abs(np.median(var) / (truth ** 2 * np.pi / 2 / 5) - 1) < 0.10
 
 
@@ -45,9 +45,9 @@ def test_master_flat_recovers_pixel_pattern_and_illumination(data, calib):
             flat = hdul[0].data.astype(float)
             bpm = hdul["BPM"].data.astype(bool)
             assert hdul[0].header["HIERARCH ESO PRO CATG"] == "MASTER_FLAT"
-            assert "VAR" in hdul and "SLIT_ILLUM" in hdul
+            assert "VARIANCE" in hdul and "SLIT_ILLUM" in hdul
             illum_meas = hdul["SLIT_ILLUM"].data.astype(float)
-            var = hdul["VAR"].data.astype(float)
+            var = hdul["VARIANCE"].data.astype(float)
         edges = read_slit(calib[b]["ORDER_TABLE"][0][0])
         true_pf = truth_arrays[f"PIXFLAT_{b}X{b}"].astype(float)
         true_il = truth_arrays[f"ILLUM_{b}X{b}"].astype(float)

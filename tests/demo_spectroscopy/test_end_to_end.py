@@ -32,7 +32,9 @@ def test_session_runs_demo_spectroscopy(data, tmp_path):
     for path in ends:
         with fits.open(path) as hdul:
             obj = hdul[0].header["OBJECT"]
-            t = hdul["SPECTRUM"].data
+            from reflexng.recipes.builtin.spectroscopy_io import spectrum_columns
+
+            t = spectrum_columns(hdul["SPECTRUM"].data)
         tgt = next(x for x in data.truth["targets"] if x["name"] == obj)
         cont = np.interp(t["WAVE"], tgt["wave"], tgt["continuum"])
         ok = np.ones(t["WAVE"].size, bool)

@@ -37,7 +37,8 @@ def test_run_json_reuse_force_and_params(tmp_path, data, capsys):
     assert code == 0 and s["ok"]
     assert {j["status"] for j in s["jobs"]} == {"executed"} and len(s["jobs"]) == 5
     assert set(s["jobs"][0]) >= {"id", "task", "dataset", "status", "attempt", "products", "seconds", "reason"}
-    assert len(s["end_products"]) == 1 and Path(s["end_products"][0]).name == "A_FINAL.fits"
+    p = Path(s["end_products"][0])
+    assert len(s["end_products"]) == 1 and p.name == "final.fits" and p.parent.name == "A"  # <label>/<category>
     code, s = _run(capsys, "--cascade", helpers.CASCADE, "--data", str(data), "--workdir", w)
     assert code == 0 and {j["status"] for j in s["jobs"]} == {"reused"}
     code, s = _run(capsys, "--cascade", helpers.CASCADE, "--data", str(data), "--workdir", w, "--force", "left",

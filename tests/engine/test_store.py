@@ -57,7 +57,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_kill9_of_session_process_then_same_run_again(tmp_path):
+@pytest.mark.parametrize("executor", ["fork", "spawn", "dask"])
+def test_kill9_of_session_process_then_same_run_again(tmp_path, executor):
     work, raw = tmp_path / "work", tmp_path / "raw"
     helpers.raw_file(raw, "raw_NGC1.fits", "NGC1")
     cascade = tmp_path / "half_cascade.py"
@@ -66,7 +67,7 @@ def test_kill9_of_session_process_then_same_run_again(tmp_path):
         'task("left").with_recipe("test_half_product").with_main_input(prep)'
         '.with_recipe_parameters({"category": "LEFT", "wait": 60.0})'))
     cmd = [sys.executable, "-m", "reflexng", "run", "--cascade", str(cascade), "--data", str(raw),
-           "--workdir", str(work), "--ordering", "dfs", "--json"]
+           "--workdir", str(work), "--ordering", "dfs", "--json", "--executor", executor]
     env = {k: v for k, v in os.environ.items() if k != "REFLEXNG_TEST_COMPLETE"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     left = work / "jobs" / "left"

@@ -1,7 +1,7 @@
 """Fixtures for tests that run real ESO recipes through esorex.
 
-A test needing esorex FAILS when ``CI=true`` (CI installs esorex, cpl-plugin-uves and
-cpl-plugin-naco with apt) and is skipped otherwise.
+A test needing esorex FAILS when ``CI=true`` (CI installs esorex and the eight Debian
+pipelines with apt) and is skipped otherwise.
 """
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ def _esorex_ok() -> bool:
 
     if not esorex_available():
         return False
-    names = {r.name for r in list_recipes()}
-    return {"esorex:uves_cal_mbias", "esorex:naco_img_dark"} <= names
+    pipelines = {r.pipeline for r in list_recipes()}
+    return set(PIPELINES) <= pipelines
+
+
+PIPELINES = ("amber", "giraf", "hawki", "muse", "naco", "uves", "vimos", "visir")
 
 
 def require_esorex() -> None:
     if _esorex_ok():
         return
-    msg = "esorex with cpl-plugin-uves and cpl-plugin-naco is not installed"
+    msg = "esorex with the eight Debian ESO pipelines is not installed"
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg + " (CI=true: apt-get install esorex cpl-plugin-uves cpl-plugin-naco)")
+        pytest.fail(msg + " (CI=true: apt-get install esorex "
+                    + " ".join(f"cpl-plugin-{p}" for p in PIPELINES) + ")")
     pytest.skip(msg)
 
 

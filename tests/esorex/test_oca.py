@@ -128,7 +128,10 @@ def test_classification_follows_oca_order(tmp_path):
     assert dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "XAX"})
     assert dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "B"})
     assert not dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "C"})
-    assert not dark.matches({"DPR.TYPE": "DARK"})  # a missing keyword never matches
+    # '?=' is optional equality: a keyword missing on either side does not prevent the match
+    assert dark.matches({"DPR.TYPE": "DARK"})
+    assert not dark.matches({"DPR.TYPE": "DARK", "INS.MODE": "B2"})
+    assert not bias.matches({"DPR.TYPE": "BIAS"})  # otherwise a missing keyword never matches
 
 
 @pytest.mark.parametrize("path", PACKAGED, ids=[Path(p).name for p in PACKAGED])
@@ -203,3 +206,162 @@ def test_imported_naco_rules_organise_simulated_data(esorex, naco_data, tmp_path
     # one job per template (SIG.TEMPLATE -> TPL.START): 2 dark sets, 2 flat sets
     assert sorted(len(j.main) for j in by_task["naco_img_dark"]) == [3, 3]
     assert sorted(len(j.main) for j in by_task["naco_img_twflat"]) == [5, 5]
+
+
+FULL = '''
+if DPR.CATG == "CALIB" and DPR.TYPE == "FLAT" and TPL.ID regexp "X_[wn]fm_flat" then
+{
+  DO.CATG = "FLAT";
+  INS.BLUE = INS.OPTI1.NAME like "Blue%";
+}
+if DPR.CATG == "CALIB" and DPR.TYPE == "LAMP" then { DO.CATG = "LAMP_A"; }
+if DPR.CATG == "CALIB" and DPR.TYPE == "LAMP2" then { DO.CATG = "LAMP_B"; }
+if DPR.CATG == "SCIENCE" and DPR.TYPE == "OBJECT" then { DO.CATG = "OBJECT"; }
+
+select execute(FLATS) from inputFiles where DO.CATG == "FLAT";
+select execute(LAMPS) from inputFiles where DO.CATG == "LAMP_A" or DO.CATG == "LAMP_B";
+select execute(SCI) from inputFiles where DO.CATG == "OBJECT";
+
+action FLATS
+{
+  product TRACE { PRO.CATG = "TRACE_TABLE"; PRO.EXT = "0000.fits"; }
+  minRet = 0; maxRet = 0;
+  select file as BADPIX from calibFiles where DO.CATG == "BADPIX";
+  recipe x_flat {"--nifu=-1 --merge";}
+}
+action LAMPS
+{
+  minRet = 1; maxRet = 1;
+  select file as TRACE_TABLE from calibFiles where DO.CATG == "TRACE_TABLE"
+     and inputFile.INS.BLUE == INS.BLUE;
+  recipe x_lamp;
+}
+action SCI
+{
+  minRet = 1; maxRet = 2;
+  select file as CAL from calibFiles where DO.CATG == "LINES_A" or DO.CATG == "LINES_B";
+  priority = 10;
+  recipe x_sci;
+}
+'''
+
+
+def test_full_grammar(tmp_path):
+    """regexp, boolean assignments, product blocks (a product linked to its task whatever its
+    name), [0..0] = not used, several options in one string, OR-ed categories as one
+    multi-category input, priority reported, roles from DPR.CATG."""
+    def line(text: str) -> int:
+        return next(i for i, ln in enumerate(FULL.splitlines(), 1) if text in ln)
+
+    oca = parse(FULL, "full.oca")
+    flats = oca.actions["FLATS"]
+    assert flats.products[0].category == "TRACE_TABLE" and flats.products[0].line == line("product TRACE")
+    assert oca.actions["SCI"].priority == 10
+    assert oca.rules[0].condition.items[2].op == "regexp"
+    tr = translate(oca, installed={"x_flat", "x_lamp", "x_sci"}, recipe_lookup=None, io_lookup=None)
+    report = "\n".join(tr.report)
+    assert f"full.oca:{line('as BADPIX')}: 'BADPIX' has minRet = 0; maxRet = 0" in report
+    assert f"full.oca:{line('action SCI')}: 'priority = 10'" in report
+    assert "UNKNOWN" not in tr.code and "UNKNOWN" not in report
+    out = tmp_path / "full_cascade.py"
+    out.write_text(tr.code)
+    c = load(out)
+    assert not [p for p in validate(c, check_recipes=False) if p.severity == "error"]
+    flat, lamp, sci = c.tasks["flats"], c.tasks["lamps"], c.tasks["sci"]
+    assert flat.associated_inputs == ()  # [0..0]: left out
+    assert flat.recipe_parameters == {"nifu": "-1", "merge": "TRUE"}
+    (trace,) = lamp.associated_inputs
+    assert (trace.source.name, trace.source.kind) == ("flats", "task")  # from the product block
+    assert trace.match_rules[0].function is not None  # INS.BLUE is derived: a match function
+    lamps_ds = c.data_sources[c.tasks["lamps"].main_input.name]
+    assert lamps_ds.categories == ("LAMP_A", "LAMP_B")
+    a, b = lamps_ds.classification_rules
+    assert a.matches({"DPR.CATG": "CALIB", "DPR.TYPE": "LAMP"}) and not a.matches({"DPR.CATG": "CALIB", "DPR.TYPE": "LAMP2"})
+    assert b.matches({"DPR.CATG": "CALIB", "DPR.TYPE": "LAMP2"})
+    (cal,) = sci.associated_inputs
+    assert c.data_sources[cal.source.name].categories == ("LINES_A", "LINES_B")
+    assert (cal.min_ret, cal.max_ret) == (1, 2)
+    assert c.task_role("sci") == "science" and c.task_role("flats") == "calibration"
+    assert c.task_role("lamps") == "calibration"  # a sink, but its frames are CALIB
+    fl = c.data_sources[flat.main_input.name].classification_rules[0]
+    assert fl.matches({"DPR.CATG": "CALIB", "DPR.TYPE": "FLAT", "TPL.ID": "X_wfm_flat"})
+    assert not fl.matches({"DPR.CATG": "CALIB", "DPR.TYPE": "FLAT", "TPL.ID": "X_afm_flat"})
+
+
+def test_packaged_chains_are_wired_from_the_recipes(esorex, tmp_path):
+    """The links the issue found missing: each product goes to the task whose recipe makes it."""
+    want = {
+        "uves.oca": [("uves_master_flat_b_flat_blue", "uves_cal_orderpos_b"),
+                     ("uves_obs_scired_b", "uves_cal_wavecal_b"),
+                     ("uves_cal_wavecal_b", "uves_cal_orderpos_b"),
+                     ("uves_cal_orderpos_b", "uves_cal_predict_b"),
+                     ("uves_master_flat_r_flat_red", "uves_cal_orderpos_r")],
+        "muse.oca": [("muse_scibasic", "muse_wave"), ("muse_wave", "muse_flat")],
+        "giraf.oca": [("giwavecalibration", "gimasterflat")],
+        "vimos.oca": [("vmdark", "vmbias")],
+    }
+    for name, links in want.items():
+        c = _imported(name, tmp_path)
+        for consumer, producer in links:
+            sources = {a.source.name for a in c.tasks[consumer].associated_inputs if a.source.kind == "task"}
+            assert producer in sources, f"{name}: {consumer} does not take {producer}'s products ({sources})"
+
+
+def test_validate_checks_completeness_against_the_recipes(esorex, tmp_path):
+    """`cascade validate` lists, in words, the inputs the recipes require that nothing provides;
+    a static calibration found in a --calib-dir folder (by its PRO.CATG) satisfies it."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from astropy.io import fits
+
+    path = next(p for p in PACKAGED if p.endswith("uves.oca"))
+    out = tmp_path / "uves_imported.py"
+    out.write_text(translate(parse(Path(path).read_text(), path)).code)
+    cmd = [sys.executable, "-m", "reflexng", "cascade", "validate", str(out)]
+    got = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert got.returncode == 0, got.stdout + got.stderr
+    msg = ("task 'uves_cal_wavecal_b': uves_cal_wavecal needs LINE_REFER_TABLE: a static "
+           "calibration not found in /usr/share/esopipes/datastatic/uves-")
+    assert msg in got.stdout
+    assert "install the pipeline's calibration kit or add the folder" in got.stdout
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    hdu = fits.PrimaryHDU(np.zeros((2, 2), np.float32))
+    hdu.header["HIERARCH ESO PRO CATG"] = "LINE_REFER_TABLE"
+    hdu.writeto(kit / "thar.fits")
+    got = subprocess.run(cmd + ["--calib-dir", str(kit)], capture_output=True, text=True, timeout=300)
+    assert "needs LINE_REFER_TABLE" not in got.stdout
+    assert "needs" in got.stdout  # the other gaps are still listed
+
+
+def test_bad_input_oca_syntax_error_and_missing_recipe(esorex, tmp_path):
+    """An OCA syntax error: file:line and exit 2. A recipe no installed pipeline provides is
+    named with the pipeline (and Debian package) to install."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "broken.oca"
+    bad.write_text('if DPR.TYPE == "BIAS" then {\n  DO.CATG = "BIAS";\n}\nselect execute(X) from inputFiles where ;\n')
+    got = subprocess.run([sys.executable, "-m", "reflexng", "cascade", "from-oca", str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2 and f"{bad}:4:" in got.stderr and "Traceback" not in got.stderr
+    cascade = tmp_path / "missing.py"
+    cascade.write_text(
+        "from reflexng.cascade import classification_rule, data_source, metadata, task\n"
+        "metadata('missing', instrument='X')\n"
+        "d = data_source('RAW').with_classification_rule(classification_rule('RAW', {'DPR.TYPE': 'X'})).build()\n"
+        "t = task('t').with_recipe('esorex:fors_bias').with_main_input(d).build()\n"
+        "u = task('u').with_recipe('esorex:vmdummy').with_main_input(d).build()\n")
+    got = subprocess.run([sys.executable, "-m", "reflexng", "cascade", "validate", str(cascade)],
+                         capture_output=True, text=True, timeout=120)
+    assert "recipe fors_bias is not installed: it belongs to the ESO fors pipeline, which Debian " \
+           "does not package" in got.stdout
+    assert "recipe vmdummy is not installed: it belongs to the ESO vimos pipeline: install it " \
+           "with apt-get install cpl-plugin-vimos" in got.stdout
+    from reflexng.recipes.esorex import get_recipe
+    from reflexng.recipes.registry import UnknownRecipeError
+
+    with pytest.raises(UnknownRecipeError, match="apt-get install cpl-plugin-giraf"):
+        get_recipe("gimissing")

@@ -153,11 +153,11 @@ def test_samp_sends_to_a_running_hub(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     lockfile = tmp_path / "samp.lock"
-    hub = SAMPHubServer(web_profile=False, lockfile=str(lockfile), mode="multiple")
+    hub = SAMPHubServer(web_profile=False, lockfile=str(lockfile), mode="multiple", addr="127.0.0.1")  # loopback only
     hub.start()
     try:
         monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{lockfile.as_uri()}")
-        receiver = SAMPIntegratedClient(name="viewer")
+        receiver = SAMPIntegratedClient(name="viewer", addr="127.0.0.1")
         receiver.connect(hub=hub)
         got = threading.Event()
         received = {}

@@ -78,15 +78,19 @@ def test_demo_imaging_interactive(qtbot, demo_data, tmp_path):
 
     # compare attempt 2 (shown) with attempt 1: difference image and parameter diff
     assert win.inspection.attempts.count() == 1
-    win.inspection.compare_button.click()
+    with qtbot.waitSignal(win.inspection.sig_compared, timeout=30000):  # attempt 1 is read in a worker
+        win.inspection.compare_button.click()
     assert iv.compare_combo.currentText() == "A − B"
     assert abs(float(iv.shown.mean())) < 5.0  # tighter clipping changes the bias level a little
-    assert "sigma: 3.0 -> 2.0" in win.inspection.diff.text() or "sigma: 2.0 -> 3.0" in win.inspection.diff.text()
+    lo, hi = iv.levels()
+    assert lo == pytest.approx(-hi) and hi > 0  # symmetric around zero: negative differences show
+    assert "sigma: 3.0 -> 2.0" in win.inspection.diff.text()  # old -> new: the user changed 3 to 2
 
     # continue to the end
     win.pause_after_each.setChecked(False)
-    with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin:
-        qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(win.provenance_view.sig_refreshed, timeout=300000):  # read in a worker after the run
+        with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin:
+            qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
     summary = fin.args[0]
     assert summary["ok"], summary
     tasks_run = {j["task"] for j in summary["jobs"] if j["status"] in ("executed", "reused")}

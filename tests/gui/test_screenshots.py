@@ -19,7 +19,9 @@ SCRIPT = Path(__file__).with_name("_screenshot_app.py")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 EXPECTED = ["main_organised", "files", "datasets", "main_task_details", "task_details",
             "main_paused_inspection", "cascade_running",
-            "inspection", "inspector_figures", "main_finished_provenance", "cascade_finished"]
+            "inspection", "inspector_figures", "main_finished_provenance", "cascade_finished",
+            "compare_difference", "main_stopped_run", "association_override", "cascade_spectroscopy",
+            "esorex_parameters", "esorex_task_details"]
 
 
 def test_screenshots_under_xvfb(tmp_path):

@@ -122,8 +122,9 @@ def test_pause_rerun_continue_to_the_end(qtbot, flow_setup):
 
     # continue to the end without pausing
     win.pause_after_each.setChecked(False)
-    with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin:
-        qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(win.provenance_view.sig_refreshed, timeout=60000):  # read in a worker after the run
+        with qtbot.waitSignal(win.sig_run_finished, timeout=60000) as fin:
+            qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
     summary = fin.args[0]
     assert summary["ok"], summary
     statuses = {j["task"]: j["status"] for j in summary["jobs"]}

@@ -253,7 +253,8 @@ def test_spectrum_header_qc_table(qtbot, tmp_path):
     assert product_kind(str(tmp_path / "missing.fits")) == "other"
     panel = InspectionPanel()
     qtbot.addWidget(panel)
-    panel.show_product(str(tpath))
+    with qtbot.waitSignal(panel.sig_product_shown, timeout=10000):
+        panel.show_product(str(tpath))  # read in a worker
     assert panel.tabs.currentWidget() is panel.spectrum and panel.table.rowCount() == 3
     hv.show_file(str(tmp_path / "missing.fits"))
     assert "cannot read" in hv.text.toPlainText()
@@ -382,7 +383,7 @@ def test_click_maps_pixel(qtbot, tmp_path):
     iv.show()
     qtbot.waitExposed(iv)
     iv.show_file(str(path))
-    vb = iv.imv.view.getViewBox()
+    vb = iv.view
     scene_pos = vb.mapViewToScene(QPointF(3.5, 7.5))
     with qtbot.waitSignal(iv.sig_hover) as blocker:
         iv._mouse_moved(scene_pos)

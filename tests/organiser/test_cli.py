@@ -39,7 +39,7 @@ def test_text_summary(data, tmp_path):
 def test_json(data):
     make_data(data)
     p = run("--cascade", MINI, "--data", data.root, "--target", "science", "--json",
-            "--param", "group_by=OBJECT")
+            "--workflow-param", "group_by=OBJECT")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert {"files", "datasets", "jobs"} <= set(doc)
@@ -68,7 +68,7 @@ def test_usage_and_cascade_errors_exit_2(data, tmp_path):
     assert p.returncode == 2 and f"{bad}:3:" in p.stderr
     p = run("--cascade", MINI, "--data", data.root, "--target", "nope")
     assert p.returncode == 2 and "nope" in p.stderr
-    p = run("--cascade", MINI, "--data", data.root, "--param", "group_by=DET.BINX")
+    p = run("--cascade", MINI, "--data", data.root, "--workflow-param", "group_by=DET.BINX")
     assert p.returncode == 2 and "group_by" in p.stderr
     p = run("--cascade", MINI, "--data", tmp_path / "missing")
     assert p.returncode == 2 and "not a folder" in p.stderr

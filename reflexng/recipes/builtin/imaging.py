@@ -86,8 +86,8 @@ class MasterBias(Recipe):
         print(f"{self.name}: read noise {ron:.3f} ADU, level {qc['BIAS.MEDIAN']:.1f} ADU", flush=True)
         var = (ron**2 / np.maximum(st.n_used, 1)).astype(np.float32)
         out = output_dir / "master_bias.fits"
-        io.write_product(out, st.data, io.product_header(hdr, "MASTER_BIAS", self.name, qc,
-                                                          {"BUNIT": "adu"}), variance=var)
+        io.write_product(out, st.data, io.product_header(hdr, "MASTER_BIAS", self, qc, {"BUNIT": "adu"},
+                                                          inputs=inputs, parameters=p), variance=var)
         return RecipeResult([(str(out), "MASTER_BIAS")], qc)
 
 
@@ -129,8 +129,8 @@ class MasterDark(Recipe):
               f"{int(hot.sum())} hot pixels", flush=True)
         var = (st.std**2 / np.maximum(st.n_used, 1)).astype(np.float32)
         out = output_dir / "master_dark.fits"
-        io.write_product(out, st.data, io.product_header(hdr0, "MASTER_DARK", self.name, qc,
-                                                          {"BUNIT": "adu/s"}),
+        io.write_product(out, st.data, io.product_header(hdr0, "MASTER_DARK", self, qc, {"BUNIT": "adu/s"},
+                                                          inputs=inputs, parameters=p),
                          variance=var, bpm=hot.astype(np.uint8) * io.BPM_BAD)
         return RecipeResult([(str(out), "MASTER_DARK")], qc)
 
@@ -194,7 +194,8 @@ class MasterFlat(Recipe):
         print(f"{self.name}: pixel-to-pixel rms {ppr:.4f}, {int(bad.sum())} bad pixels", flush=True)
         var = (st.std**2 / np.maximum(st.n_used, 1) / norm**2).astype(np.float32)
         out = output_dir / "master_flat.fits"
-        io.write_product(out, flat, io.product_header(hdr0, "MASTER_SKY_FLAT", self.name, qc),
+        io.write_product(out, flat, io.product_header(hdr0, "MASTER_SKY_FLAT", self, qc, {"BUNIT": ""},
+                                                       inputs=inputs, parameters=p),
                          variance=var, bpm=bad.astype(np.uint8) * io.BPM_BAD)
         return RecipeResult([(str(out), "MASTER_SKY_FLAT")], qc)
 
@@ -276,8 +277,8 @@ class ScienceReduction(Recipe):
             print(f"{self.name}: {Path(f).name}: sky {qc['SKY.LEVEL']:.2f} e-/s/px, {ncr} cosmic-ray "
                   f"pixels, FWHM {fwhm:.2f} px", flush=True)
             out = output_dir / (Path(f).name.removesuffix(".fits") + "_red.fits")
-            io.write_product(out, e, io.product_header(h, "REDUCED_IMG", self.name, qc,
-                                                        {"BUNIT": "electron/s"}),
+            io.write_product(out, e, io.product_header(h, "REDUCED_IMG", self, qc, {"BUNIT": "electron/s"},
+                                                        inputs=inputs, parameters=p, raws=[f]),
                              variance=var.astype(np.float32), bpm=bpm)
             products.append((str(out), "REDUCED_IMG"))
             qcs.append(qc)

@@ -11,12 +11,19 @@ from astropy.wcs import WCS
 
 from reflexng.recipes.builtin import imaging_io as io
 from reflexng.recipes.builtin.imaging_phot import (
+    COVERAGE_MIN,
+    FLAG_BAD_PIXEL,
+    FLAG_BITS,
+    FLAG_EDGE,
     aperture_photometry,
+    aperture_touches,
     centroid,
+    coverage_mask,
     detect,
     fwhm_of,
     match,
     offset_by_voting,
+    safe_filter,
 )
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
 
@@ -184,8 +191,7 @@ class CoaddRecipe(Recipe):
         xy = _stars(coadd, np.where(ok, var, np.inf), ~ok, p["detect_sigma"], 40)
         fw = fwhm_of(coadd, xy)
         qc["FWHM"] = float(np.nanmedian(fw)) if np.isfinite(fw).any() else -1.0
-        texp = sum(float(fr[3].get("EXPTIME", 0) or 0) for fr in frames)
-        extra = {"BUNIT": "electron/s", "NCOMBINE": len(frames), "TEXPTIME": texp}
+        extra = {"BUNIT": "electron/s"}
         out = output_dir / "coadd.fits"
         table = fits.BinTableHDU.from_columns([
             fits.Column("FILE", "64A", array=[Path(f).name for f in files]),
@@ -193,7 +199,8 @@ class CoaddRecipe(Recipe):
             fits.Column("DY", "D", unit="pix", array=offs[:, 1]),
             fits.Column("WEIGHT", "D", array=np.array(weights) / max(weights)),
         ], name="FRAMES")
-        io.write_product(out, coadd, io.product_header(hdr, "COADD_IMG", self.name, qc, extra),
+        io.write_product(out, coadd, io.product_header(hdr, "COADD_IMG", self, qc, extra, inputs=inputs, parameters=p,
+                                                           combined=[fr[3] for fr in frames]),
                          variance=var, bpm=bpm, extra=[fits.ImageHDU(wmap, name="WEIGHT"), table])
         print(f"{self.name}: coadd of {len(frames)} frames, FWHM {qc['FWHM']:.2f} px", flush=True)
         return RecipeResult([(str(out), "COADD_IMG")], qc)
@@ -211,6 +218,9 @@ class PhotometryRecipe(Recipe):
         ParameterSpec("annulus_out", "float", 6.0, "outer radius of the background annulus (FWHM units)", min=1.5),
         ParameterSpec("match_radius", "float", 1.0, "catalogue match radius (arcsec)", min=0.05),
         ParameterSpec("zp_min_snr", "float", 20.0, "stars used for the zero point have at least this S/N", min=1),
+        ParameterSpec("min_coverage", "float", COVERAGE_MIN, "sources only where the coadd has at least this "
+                      "fraction of the full weight (WEIGHT plane; 0.6 = 3 of 5 equal frames)", min=0.0, max=1.0),
+        ParameterSpec("min_snr", "float", 3.0, "catalogue only sources measured with at least this S/N", min=0.0),
     )
     input_categories = ("COADD_IMG", "REF_CATALOG")
     output_categories = ("SOURCE_CATALOG",)
@@ -228,14 +238,18 @@ class PhotometryRecipe(Recipe):
         bad = (b > 0) if b is not None else np.zeros(img.shape, bool)
         if var is None:
             var = np.full(img.shape, io.robust_std(img) ** 2, np.float32)
+        weight = io.read_plane(path, "WEIGHT")
+        low = coverage_mask(weight, p["min_coverage"], img.shape)
+        detect_mask = bad | low
         var = np.where(bad, np.inf, var)
         w = _wcs(h, path)
         fwhm = float(h.get("HIERARCH ESO QC FWHM", -1) or -1)
         if fwhm <= 0:
             fw = fwhm_of(img, _stars(img, var, bad, 20.0, 40))
             fwhm = float(np.nanmedian(fw)) if np.isfinite(fw).any() else 3.0
-        noise = float(np.sqrt(np.median(var[~bad])))
-        pk = detect(img, noise, threshold=p["detect_sigma"], fwhm=fwhm, mask=bad)
+        # per-pixel noise: parts of the coadd covered by fewer frames are noisier
+        noise = np.sqrt(np.where(np.isfinite(var) & ~detect_mask, var, np.median(var[~detect_mask])))
+        pk = detect(img, noise, threshold=p["detect_sigma"], fwhm=fwhm, mask=detect_mask)
         xy = centroid(img, pk, fwhm=fwhm)
         keep = np.all(np.isfinite(xy), axis=1)
         xy = xy[keep]
@@ -249,9 +263,22 @@ class PhotometryRecipe(Recipe):
         print(f"{self.name}: {len(xy)} sources above {p['detect_sigma']} sigma, FWHM {fwhm:.2f} px", flush=True)
         ph = aperture_photometry(img, np.where(np.isfinite(var), var, 0.0), bad, xy, p["aperture"] * fwhm,
                                  p["annulus_in"] * fwhm, p["annulus_out"] * fwhm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            snr = ph["flux"] / ph["flux_err"]
+        # rows kept: measured (finite flux and error), S/N >= min_snr, centre on well-covered pixels
+        ix = np.clip(np.round(xy[:, 0]).astype(int), 0, img.shape[1] - 1) if len(xy) else np.array([], int)
+        iy = np.clip(np.round(xy[:, 1]).astype(int), 0, img.shape[0] - 1) if len(xy) else np.array([], int)
+        keep = np.isfinite(ph["flux"]) & np.isfinite(ph["flux_err"]) & (ph["flux_err"] > 0) & np.isfinite(snr)
+        keep &= (snr >= p["min_snr"]) & ~low[iy, ix]
+        dropped = int((~keep).sum())
+        xy = xy[keep]
+        ph = {k: v[keep] for k, v in ph.items()}
+        snr = snr[keep]
+        edge = aperture_touches(low | bad, xy, p["aperture"] * fwhm)
+        flags = (ph["nbad"] > 0).astype(np.int16) * FLAG_BAD_PIXEL | edge.astype(np.int16) * FLAG_EDGE
+        print(f"{self.name}: {len(xy)} sources kept, {dropped} dropped (not measurable, S/N < {p['min_snr']}, "
+              f"or coverage < {p['min_coverage']})", flush=True)
         ra, dec = w.pixel_to_world_values(xy[:, 0], xy[:, 1]) if len(xy) else (np.array([]), np.array([]))
-        snr = ph["flux"] / ph["flux_err"]
-        flags = (ph["nbad"] > 0).astype(np.int16) | (~np.isfinite(ph["flux"])).astype(np.int16) * 2
         filt = str(h.get("HIERARCH ESO INS FILT NAME", ""))
         cra, cdec, cmag = _read_refcat(refcat, filt)
         if cmag is None:
@@ -291,10 +318,17 @@ class PhotometryRecipe(Recipe):
               "ZP.NSTARS": nzp, "FWHM": fwhm, "APERTURE": p["aperture"] * fwhm}
         print(f"{self.name}: zero point {zp:.3f} +- {qc['ZP.ERR']:.3f} mag from {nzp} stars (filter {filt})",
               flush=True)
-        hdr = io.product_header(h, "SOURCE_CATALOG", self.name, qc)
+        hdr = io.product_header(h, "SOURCE_CATALOG", self, qc, inputs=inputs, parameters=p)
         for k in [k for k in hdr if k.startswith(("CTYPE", "CRPIX", "CRVAL", "CD", "CUNIT"))]:
             del hdr[k]
-        out = output_dir / "source_catalog.fits"
-        fits.HDUList([fits.PrimaryHDU(header=hdr),
-                      fits.BinTableHDU.from_columns(cols, name="SOURCES")]).writeto(out, overwrite=True)
+        hdr["HIERARCH ESO PRO COVERAGE MIN"] = (p["min_coverage"], "sources only where WEIGHT >= this")
+        hdr["HIERARCH ESO PRO SNR MIN"] = (p["min_snr"], "sources only with S/N >= this")
+        out = output_dir / (f"source_catalog_{safe_filter(filt)}.fits" if filt else "source_catalog.fits")
+        from reflexng.recipes.product_header import write_hdus
+
+        table = fits.BinTableHDU.from_columns(cols, name="SOURCES")
+        for bit, text in FLAG_BITS.items():
+            table.header[f"FLAGBIT{bit.bit_length()}"] = (bit, text[:47])
+            table.header["COMMENT"] = f"FLAGS bit {bit}: {text}"
+        write_hdus(out, [fits.PrimaryHDU(header=hdr), table])
         return RecipeResult([(str(out), "SOURCE_CATALOG")], qc)

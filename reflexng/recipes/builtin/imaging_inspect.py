@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from reflexng.recipes.inspection import Inspection, InspectionContext
 
 
@@ -21,6 +19,7 @@ def _paths(products: Sequence[tuple[str, str]], category: str) -> list[str]:
 
 def _image_figure(path: str, title: str):
     """zscale view of the primary image and a histogram of its values."""
+    import numpy as np
     from astropy.io import fits
     from astropy.visualization import ZScaleInterval
     from matplotlib.figure import Figure
@@ -77,6 +76,7 @@ def inspect_science(products: Sequence[tuple[str, str]], context: InspectionCont
 
 
 def _frame_qc_figure(frames: Sequence[str]):
+    import numpy as np
     from astropy.io import fits
     from matplotlib.figure import Figure
 
@@ -103,6 +103,7 @@ def inspect_coadd(products: Sequence[tuple[str, str]], context: InspectionContex
 
 def inspect_photometry(products: Sequence[tuple[str, str]], context: InspectionContext) -> Inspection:
     """The source catalogue: zero-point residuals and magnitude errors against magnitude."""
+    import numpy as np
     from astropy.io import fits
     from matplotlib.figure import Figure
 

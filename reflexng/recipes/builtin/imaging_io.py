@@ -18,9 +18,6 @@ BPM_SATURATED = 2
 BPM_COSMIC = 4
 BPM_NODATA = 8
 
-# header cards not copied from a raw frame into a product
-_STRUCTURAL = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE",
-               "PCOUNT", "GCOUNT", "XTENSION", "CHECKSUM", "DATASUM", "BUNIT"}
 
 
 def effective_parameters(recipe, parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,46 +99,48 @@ def check_shapes(reference: np.ndarray, other: np.ndarray, what: str, path: str)
 
 
 def product_header(template: Mapping[str, Any] | fits.Header | None, pro_catg: str,
-                   recipe: str, qc: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> fits.Header:
-    """A product header: the template's non-structural cards, then PRO and QC cards."""
-    h = fits.Header()
-    if template is not None:
-        for card in fits.Header(template).cards if not isinstance(template, fits.Header) else template.cards:
-            key = card.keyword
-            if key in _STRUCTURAL or key.startswith("HIERARCH ESO PRO") or key.startswith("ESO PRO") \
-                    or key in ("", "COMMENT", "HISTORY"):
-                continue
-            if key.startswith("ESO QC") or key.startswith("HIERARCH ESO QC"):
-                continue
-            if len(key) > 8 or " " in key:
-                key = "HIERARCH " + key
-            try:
-                h[key] = (card.value, card.comment)
-            except (ValueError, TypeError):
-                continue
-    h["HIERARCH ESO PRO CATG"] = pro_catg
-    h["HIERARCH ESO PRO REC1 ID"] = recipe
-    for k, v in (extra or {}).items():
-        h[k] = v
-    for k, v in qc.items():
-        if isinstance(v, (float, np.floating)):
-            v = float(v) if np.isfinite(v) else -999.0
-        elif isinstance(v, np.integer):
-            v = int(v)
-        h[f"HIERARCH ESO QC {k.replace('.', ' ')}"] = v
-    return h
+                   recipe, qc: Mapping[str, Any], extra: Mapping[str, Any] | None = None, *,
+                   inputs: Sequence[tuple[str, str]] = (), parameters: Mapping[str, Any] | None = None,
+                   raws: Sequence[str] | None = None, combined: Sequence[Mapping[str, Any]] | None = None) -> fits.Header:
+    """A product header with ESO's data-flow cards (:func:`reflexng.recipes.product_header.product_header`),
+    inheriting from ``template`` (the raw frame's header, possibly with an updated WCS)."""
+    from reflexng.recipes.product_header import product_header as eso_header
+
+    return eso_header(inputs, pro_catg, recipe, parameters, qc, raws=raws, combined=combined, extra=extra,
+                      inherit=template)
 
 
 def write_product(path: Path, data: np.ndarray, header: fits.Header,
                   variance: np.ndarray | None = None, bpm: np.ndarray | None = None,
-                  extra: Sequence[fits.ImageHDU] = ()) -> Path:
-    hdus: list[Any] = [fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header=header)]
+                  extra: Sequence[Any] = ()) -> Path:
+    """Write an image product: primary = data, then VARIANCE (BUNIT squared), BPM (bits, see the
+    module), and ``extra`` HDUs; every image extension carries BUNIT and the primary WCS."""
+    from reflexng.recipes.product_header import VARIANCE, ensure_wcs, image_hdu, write_hdus
+
+    data = np.asarray(data, dtype=np.float32)
+    ensure_wcs(header)
+    if "BUNIT" not in header:
+        header["BUNIT"] = ("", "dimensionless")
+    bunit = header.get("BUNIT")
+    hdus: list[Any] = [fits.PrimaryHDU(data, header=header)]
     if variance is not None:
-        hdus.append(fits.ImageHDU(np.asarray(variance, dtype=np.float32), name="VARIANCE"))
+        hdus.append(image_hdu(np.asarray(variance, dtype=np.float32), VARIANCE,
+                              f"({bunit})**2" if bunit else "", header))
     if bpm is not None:
-        hdus.append(fits.ImageHDU(np.asarray(bpm, dtype=np.uint8), name="BPM"))
-    hdus.extend(extra)
-    fits.HDUList(hdus).writeto(path, overwrite=True)
+        hdus.append(image_hdu(np.asarray(bpm, dtype=np.uint8), "BPM", "", header))
+        hdus[-1].header["COMMENT"] = ("bad-pixel bits: 1 bad flat pixel, 2 saturated, 4 cosmic ray, "
+                                      "8 no data")
+    for hdu in extra:
+        if isinstance(hdu, fits.ImageHDU) and hdu.data is not None and hdu.data.shape == data.shape:
+            from reflexng.recipes.product_header import wcs_cards
+
+            if "BUNIT" not in hdu.header:
+                hdu.header["BUNIT"] = ("", "dimensionless")
+            for k, v, c in wcs_cards(header):
+                if k not in hdu.header:
+                    hdu.header[k] = (v, c)
+        hdus.append(hdu)
+    write_hdus(path, hdus)
     return path
 
 

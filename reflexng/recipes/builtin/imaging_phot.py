@@ -252,3 +252,52 @@ def offset_by_voting(a: np.ndarray, b: np.ndarray, max_shift: float, tol: float 
     near = d[np.all(np.abs(d - best) <= tol, axis=1)]
     m = np.median(near, axis=0)
     return float(m[0]), float(m[1]), int(counts.max())
+
+
+# --------------------------------------------------------------------------- catalogue purity
+
+# A source is catalogued only where the coadd has at least this fraction of the full weight
+# (the WEIGHT plane of COADD_IMG: summed frame weights / sum of all weights; 1 = every frame
+# covers the pixel). 0.6 means about 3 of 5 equally weighted frames: where only one or two
+# dithered frames overlap, noise and uncorrected cosmic rays make false detections.
+COVERAGE_MIN = 0.6
+
+# FLAGS bits of SOURCE_CATALOG rows (also written into the SOURCES header)
+FLAG_BAD_PIXEL = 1
+FLAG_EDGE = 2
+FLAG_BITS = {
+    FLAG_BAD_PIXEL: "bad/no-data pixel in the aperture (flux scaled up)",
+    FLAG_EDGE: "aperture reaches coverage below the threshold",
+}
+
+
+def coverage_mask(weight: np.ndarray | None, minimum: float, shape: tuple[int, int]) -> np.ndarray:
+    """True where the coadd's coverage (WEIGHT plane) is below ``minimum`` (no plane: all False)."""
+    if weight is None or minimum <= 0:
+        return np.zeros(shape, bool)
+    w = np.asarray(weight, dtype=np.float64)
+    if w.shape != shape:
+        return np.zeros(shape, bool)
+    return ~(np.isfinite(w) & (w >= minimum))
+
+
+def aperture_touches(mask: np.ndarray, xy: np.ndarray, radius: float) -> np.ndarray:
+    """For each (x, y): does a circle of ``radius`` around it include a masked pixel?"""
+    out = np.zeros(len(xy), bool)
+    ny, nx = mask.shape
+    r = int(np.ceil(radius))
+    for k, (x, y) in enumerate(xy):
+        ix, iy = int(round(x)), int(round(y))
+        y0, y1, x0, x1 = max(iy - r, 0), min(iy + r + 1, ny), max(ix - r, 0), min(ix + r + 1, nx)
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        inside = (xx - x) ** 2 + (yy - y) ** 2 <= radius**2
+        out[k] = bool(mask[y0:y1, x0:x1][inside].any()) or y0 != iy - r or x0 != ix - r or y1 != iy + r + 1 \
+            or x1 != ix + r + 1
+    return out
+
+
+def safe_filter(name: str) -> str:
+    """A filter name fit for a file name (``V``, ``Ks``, ``NB_2.17``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", str(name)).strip("_") or "nofilter"

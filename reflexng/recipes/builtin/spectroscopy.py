@@ -29,6 +29,7 @@ sampling; combined spectra are on a linear grid.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,7 +146,7 @@ class DemoSpecResponse(Recipe):
         qc = {**{f"STD {k}": v for k, v in r["qc"].items()},
               "RESP MEDIAN": float(np.median(resp)), "RESP FIT RMS": float(np.sqrt(np.mean(rel ** 2))),
               "RESP NUSED": int(used.sum())}
-        hdr = io.product_header(r["hdr"], "RESPONSE", self.name, parameters, [std], qc)
+        hdr = io.product_header(r["hdr"], "RESPONSE", self, parameters, [std], qc, inputs=inputs)
         out = io.write_table(output_dir / "response.fits", hdr, {
             "WAVE": (wave, "Angstrom"), "RESPONSE": (resp, "adu/s/Angstrom / (erg/s/cm2/Angstrom)"),
             "RATIO": (ratio, "adu/s/Angstrom / (erg/s/cm2/Angstrom)"), "USED": (used.astype(np.int64), ""),
@@ -183,22 +184,21 @@ class DemoSpecScience(Recipe):
             qc[f"{kind} FLUX MEDIAN"] = float(np.nanmedian(flux))
         qc[f"{kind} FLUXCAL"] = fluxcal
         ex = r["ext"]
-        hdr = io.product_header(r["hdr"], f"{kind}_SPECTRUM", self.name, parameters, main, qc)
+        hdr = io.product_header(r["hdr"], f"{kind}_SPECTRUM", self, parameters, main, qc, inputs=inputs)
         cols = {"WAVE": (r["wave"], "Angstrom"), "FLUX": (flux, unit), "ERR": (err, unit),
                 "COUNTS": (ex.flux, "adu"), "COUNTS_ERR": (np.sqrt(ex.var), "adu"), "SKY": (ex.sky, "adu")}
-        spec = io.write_table(output_dir / f"{kind.lower()}_spectrum.fits", hdr, cols)
-        with fits.open(spec, mode="update") as hdul:
-            hdul["SPECTRUM"].header["BUNIT"] = unit
-            hdul["SPECTRUM"].header["FLUXCAL"] = fluxcal
-        h2 = io.product_header(r["hdr"], f"{kind}_REDUCED_2D", self.name, parameters, main, qc)
-        img = io.write_image(output_dir / f"{kind.lower()}_reduced_2d.fits", h2, r["data"], r["var"])
+        hdr["FLUXCAL"] = ("ABSOLUTE" if fluxcal else "UNCALIBRATED", "Certifies the validity of PHOTZP")
+        stem = Path(main[0]).name.removesuffix(".fits")
+        spec = io.write_spectrum(output_dir / f"{kind.lower()}_spectrum_{stem}.fits", hdr, cols, science=kind == "SCI")
+        h2 = io.product_header(r["hdr"], f"{kind}_REDUCED_2D", self, parameters, main, qc, inputs=inputs)
+        img = io.write_image(output_dir / f"{kind.lower()}_reduced_2d_{stem}.fits", h2, r["data"], r["var"])
         return RecipeResult([(spec, f"{kind}_SPECTRUM"), (img, f"{kind}_REDUCED_2D")], qc)
 
 
 def read_spectrum(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, fits.Header]:
     tab, th, ph = io.read_table(path, "SPECTRUM")
-    return (np.asarray(tab["WAVE"], float), np.asarray(tab["FLUX"], float),
-            np.asarray(tab["ERR"], float), ph)
+    c = io.spectrum_columns(tab)
+    return (np.asarray(c["WAVE"], float), np.asarray(c["FLUX"], float), np.asarray(c["ERR"], float), ph)
 
 
 class DemoSpecCombine(Recipe):
@@ -215,7 +215,7 @@ class DemoSpecCombine(Recipe):
         paths = io.need(groups, "SCI_SPECTRUM", "STD_SPECTRUM", what="extracted 1-D spectra")
         kind = "SCI" if groups.get("SCI_SPECTRUM") else "STD"
         specs = [read_spectrum(p) for p in paths]
-        units = {fits.getheader(p, "SPECTRUM").get("BUNIT", "") for p in paths}
+        units = {fits.getheader(p, "SPECTRUM").get("TUNIT2", "") for p in paths}
         if len(units) > 1:
             raise RecipeError(f"cannot combine spectra in different units {sorted(units)}: {paths}")
         objs = {str(h.get("OBJECT", "")).strip() for *_x, h in specs}
@@ -230,13 +230,13 @@ class DemoSpecCombine(Recipe):
         qc = {"COMB NSPEC": len(paths), "COMB SNR MEDIAN": float(np.nanmedian(snr)),
               "COMB STEP": float(wave[1] - wave[0]) if wave.size > 1 else 0.0}
         catg = f"{kind}_SPECTRUM_COMBINED"
-        hdr = io.product_header(specs[0][3], catg, self.name, parameters, paths, qc)
-        hdr["CRVAL1"], hdr["CDELT1"], hdr["CRPIX1"] = float(wave[0]), qc["COMB STEP"], 1.0
+        hdr = io.product_header(specs[0][3], catg, self, parameters, paths, qc, inputs=inputs,
+                                combined=[h for *_x, h in specs])
+        hdr["FLUXCAL"] = specs[0][3].get("FLUXCAL", "UNCALIBRATED")
         unit = units.pop() if units else ""
-        out = io.write_table(output_dir / f"{kind.lower()}_spectrum_combined.fits", hdr, {
-            "WAVE": (wave, "Angstrom"), "FLUX": (flux, unit), "ERR": (err, unit), "NCOMB": (n.astype(np.int64), "")})
-        with fits.open(out, mode="update") as hdul:
-            hdul["SPECTRUM"].header["BUNIT"] = unit
+        out = io.write_spectrum(output_dir / f"{kind.lower()}_spectrum_combined.fits", hdr, {
+            "WAVE": (wave, "Angstrom"), "FLUX": (flux, unit), "ERR": (err, unit), "NCOMB": (n.astype(np.int64), "")},
+            science=kind == "SCI")
         return RecipeResult([(out, catg)], qc)
 
 

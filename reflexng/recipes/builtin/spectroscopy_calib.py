@@ -80,7 +80,7 @@ class DemoSpecBias(Recipe):
         qc = {"BIAS NFRAMES": len(imgs), "BIAS MEAN": float(np.mean(master)),
               "BIAS MEDIAN": float(np.median(master)), "BIAS RMS": core.robust_std(master),
               "BIAS RON": round(ron, 4), "BIAS RON ELECTRONS": round(ron * gain, 4)}
-        hdr = io.product_header(hdrs[0], "MASTER_BIAS", self.name, parameters, paths, qc)
+        hdr = io.product_header(hdrs[0], "MASTER_BIAS", self, parameters, paths, qc, inputs=inputs)
         out = io.write_image(output_dir / "master_bias.fits", hdr, master, var)
         return RecipeResult([(out, "MASTER_BIAS")], qc)
 
@@ -136,12 +136,11 @@ class DemoSpecFlat(Recipe):
               "FLAT ILLUM MIN": float(np.nanmin(illum)), "FLAT ILLUM MAX": float(np.nanmax(illum)),
               "FLAT NBAD": int((bpm & lit).sum()),
               "FLAT SLIT LOWER": float(edges.lower(xc)), "FLAT SLIT UPPER": float(edges.upper(xc))}
-        hdr = io.product_header(hdrs[0], "MASTER_FLAT", self.name, parameters, paths, qc)
+        hdr = io.product_header(hdrs[0], "MASTER_FLAT", self, parameters, paths, qc, inputs=inputs)
         hdr["MJD-OBS"] = float(np.mean([h.get("MJD-OBS", 0.0) for h in hdrs]))
         out = output_dir / "master_flat.fits"
-        io.write_image(out, hdr, norm, var, bpm)
-        with fits.open(out, mode="append") as hdul:
-            hdul.append(fits.ImageHDU(np.nan_to_num(illum, nan=0.0).astype(np.float32), name="SLIT_ILLUM"))
+        hdr["BUNIT"] = ("", "normalised flat: dimensionless")
+        io.write_image(out, hdr, norm, var, bpm, extra=[("SLIT_ILLUM", np.nan_to_num(illum, nan=0.0), "")])
         return RecipeResult([(str(out), "MASTER_FLAT")], qc)
 
 
@@ -168,7 +167,7 @@ class DemoSpecFitOrder(Recipe):
         xc = comb.shape[1] / 2.0
         qc = {"SLIT WIDTH": float(e.upper(xc) - e.lower(xc)), "SLIT EDGE RMS": e.rms,
               "SLIT TILT": float(e.lower.deriv()(xc)), "SLIT NPOINTS": int(e.x.size)}
-        hdr = io.product_header(hdrs[0], "ORDER_TABLE", self.name, parameters, paths, qc)
+        hdr = io.product_header(hdrs[0], "ORDER_TABLE", self, parameters, paths, qc, inputs=inputs)
         n = max(e.lower.coef.size, e.upper.coef.size)
         hdr["HIERARCH ESO PRO SLIT NCOEF"] = n
         for k in range(n):
@@ -245,7 +244,7 @@ class DemoSpecWavecal(Recipe):
               "WAVE RESOLUTION": float(sol(nx / 2.0) / (np.median(fwhms) * disp_c)),
               "WAVE LAMBDA MIN": float(sol(0)), "WAVE LAMBDA MAX": float(sol(nx - 1)),
               "WAVE SHIFT PX": fit.shift_px, "WAVE NOISE": noise}
-        hdr = io.product_header(hdrs[0], "WAVE_SOLUTION", self.name, parameters, paths, qc)
+        hdr = io.product_header(hdrs[0], "WAVE_SOLUTION", self, parameters, paths, qc, inputs=inputs)
         hdr["HIERARCH ESO PRO WAVE NCOEF"] = sol.coef.size
         for k, c in enumerate(sol.coef):
             hdr[f"HIERARCH ESO PRO WAVE C{k}"] = float(c)
@@ -301,6 +300,8 @@ class DemoSpecFlatSelect(Recipe):
             h0[f"HIERARCH ESO QC {k}"] = v
         h0["HIERARCH ESO PRO REC2 ID"] = self.name
         out = output_dir / "master_flat_std.fits"
-        hdul.writeto(out, overwrite=True)
+        from reflexng.recipes.product_header import write_hdus
+
+        write_hdus(out, list(hdul))
         print(f"flat_strategy={parameters['strategy']}: chose {chosen} (|dt| = {dt * 24:.2f} h)")
         return RecipeResult([(str(out), "MASTER_FLAT")], qc)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from reflexng.recipes.inspection import Inspection
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TRUTH_FILE = "truth_spectroscopy.json"
 
@@ -137,6 +138,8 @@ def inspect_response(products: Sequence[tuple[str, str]], context: Any) -> Inspe
 
 
 def _expected(truth: Mapping[str, Any] | None, obj: str) -> tuple[np.ndarray, np.ndarray] | None:
+    import numpy as np
+
     if not truth:
         return None
     std = truth.get("standard", {})
@@ -150,14 +153,17 @@ def _expected(truth: Mapping[str, Any] | None, obj: str) -> tuple[np.ndarray, np
 
 def inspect_spectrum(products: Sequence[tuple[str, str]], context: Any) -> Inspection:
     """The extracted (or combined) spectrum against the expected one, when the truth is known."""
+    import numpy as np
     from astropy.io import fits
 
     path = _first(products, "SCI_SPECTRUM_COMBINED", "STD_SPECTRUM_COMBINED", "SCI_SPECTRUM", "STD_SPECTRUM")
     if path is None:
         return Inspection(title="spectrum", notes="no spectrum product")
+    from reflexng.recipes.builtin.spectroscopy_io import spectrum_columns
+
     with fits.open(path) as hdul:
-        t = hdul["SPECTRUM"].data
-        unit = hdul["SPECTRUM"].header.get("BUNIT", "")
+        t = spectrum_columns(hdul["SPECTRUM"].data)
+        unit = hdul["SPECTRUM"].columns["FLUX"].unit or ""
         obj = str(hdul[0].header.get("OBJECT", "")).strip()
     fig, axes = _figure(2)
     ax = axes[0]

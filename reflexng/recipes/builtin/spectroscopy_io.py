@@ -2,12 +2,15 @@
 
 Product conventions (all recipes):
 
-* 2-D products: primary HDU = the image (float32), extension ``VAR`` = its variance, ``BPM``
-  (uint8, 1 = bad) where a bad-pixel map belongs.
-* 1-D spectra: a FITS binary table in extension ``SPECTRUM`` with columns ``WAVE`` (Angstrom,
-  vacuum-free demo wavelengths), ``FLUX``, ``ERR`` (1-sigma) and extra columns per product.
-* Every product header carries the main input's observation keywords, ``HIERARCH ESO PRO CATG``,
-  ``HIERARCH ESO PRO REC1 ID/PARAMi NAME/VALUE/RAWi NAME`` and ``HIERARCH ESO QC ...`` values.
+* 2-D products: primary HDU = the image (float32, BUNIT adu), extension ``VARIANCE`` = its
+  variance, ``BPM`` (uint8, 1 = bad) where a bad-pixel map belongs; every image HDU carries BUNIT
+  and a WCS (a pixel WCS when the frame has none).
+* 1-D spectra (``*_SPECTRUM``, ``*_SPECTRUM_COMBINED``): ESO's Phase-3 spectrum format
+  (:func:`write_spectrum`): extension ``SPECTRUM`` is one row of array columns ``WAVE``
+  (Angstrom), ``FLUX``, ``ERR`` (1-sigma) and extra columns; read them with :func:`spectrum_columns`.
+* Other tables (order table, wavelength solution, response): one row per entry.
+* Every product header carries ESO's data-flow cards (:mod:`reflexng.recipes.product_header`)
+  and ``HIERARCH ESO QC ...`` values.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def read_product(path: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
     try:
         with fits.open(path, memmap=False) as hdul:
             img = hdul[0].data.astype(np.float64)
-            var = hdul["VAR"].data.astype(np.float64) if "VAR" in hdul else None
+            name = "VARIANCE" if "VARIANCE" in hdul else "VAR"  # VAR: products of reflexng < 0.2
+            var = hdul[name].data.astype(np.float64) if name in hdul else None
             bpm = hdul["BPM"].data.astype(bool) if "BPM" in hdul else None
             return img, var, bpm, hdul[0].header.copy()
     except (OSError, KeyError, AttributeError) as exc:
@@ -87,53 +91,120 @@ def check_same_binning(ref: fits.Header, other: fits.Header, path: str) -> None:
 def product_header(
     main: fits.Header | None,
     catg: str,
-    recipe: str,
+    recipe,
     parameters: Mapping[str, Any],
     raws: Iterable[str],
     qc: Mapping[str, Any],
+    *,
+    inputs: Sequence[tuple[str, str]] = (),
+    combined: Sequence[Mapping[str, Any]] | None = None,
 ) -> fits.Header:
-    h = fits.Header()
-    if main is not None:
-        for card in main.cards:
-            k = card.keyword
-            if k in KEEP or any(k.startswith(p) for p in KEEP_PREFIX):
-                h[k if not k.startswith("ESO ") else "HIERARCH " + k] = (card.value, card.comment)
-    h["HIERARCH ESO PRO CATG"] = catg
-    h["HIERARCH ESO PRO REC1 ID"] = recipe
-    for i, (k, v) in enumerate(sorted(parameters.items()), 1):
-        h[f"HIERARCH ESO PRO REC1 PARAM{i} NAME"] = k
-        h[f"HIERARCH ESO PRO REC1 PARAM{i} VALUE"] = str(v)
-    for i, r in enumerate(raws, 1):
-        h[f"HIERARCH ESO PRO REC1 RAW{i} NAME"] = Path(r).name
-    for k, v in qc.items():
-        if isinstance(v, (np.floating, np.integer)):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            print(f"QC {k} is not finite ({v}) - left out of the product header")
-            continue
-        h[f"HIERARCH ESO QC {k}"] = v
-    return h
+    """A product header with ESO's data-flow cards (see :mod:`reflexng.recipes.product_header`),
+    inheriting from ``main`` (the main raw frame's header); ``raws``: the raw frames used."""
+    from reflexng.recipes.product_header import product_header as eso_header
+
+    raws = [str(r) for r in raws]
+    if not inputs:
+        inputs = [(r, "UNKNOWN") for r in raws]
+    return eso_header(inputs, catg, recipe, parameters, qc, raws=raws, combined=combined, inherit=main)
 
 
 def write_image(path: Path, header: fits.Header, img: np.ndarray, var: np.ndarray | None = None,
-                bpm: np.ndarray | None = None) -> str:
-    hdus: list[fits.hdu.base.ExtensionHDU | fits.PrimaryHDU] = [
-        fits.PrimaryHDU(img.astype(np.float32), header=header)]
+                bpm: np.ndarray | None = None, bunit: str = "adu",
+                extra: Sequence[tuple[str, np.ndarray, str]] = ()) -> str:
+    """A 2-D product: primary = image (BUNIT ``bunit``), ``VARIANCE`` and ``BPM`` extensions, each
+    with BUNIT and the primary's (pixel) WCS."""
+    from reflexng.recipes.product_header import VARIANCE, ensure_wcs, image_hdu, write_hdus
+
+    header = header.copy()
+    if "BUNIT" not in header:
+        header["BUNIT"] = (bunit, "physical unit of the data")
+    ensure_wcs(header)
+    unit = header["BUNIT"]
+    hdus: list[Any] = [fits.PrimaryHDU(img.astype(np.float32), header=header)]
     if var is not None:
-        hdus.append(fits.ImageHDU(var.astype(np.float32), name="VAR"))
+        hdus.append(image_hdu(var.astype(np.float32), VARIANCE, f"({unit})**2" if unit else "", header))
     if bpm is not None:
-        hdus.append(fits.ImageHDU(bpm.astype(np.uint8), name="BPM"))
-    fits.HDUList(hdus).writeto(path, overwrite=True)
-    return str(path)
+        hdus.append(image_hdu(bpm.astype(np.uint8), "BPM", "", header))
+        hdus[-1].header["COMMENT"] = "1 = bad pixel"
+    for name, data, unit in extra:  # further planes: (EXTNAME, image, BUNIT)
+        hdus.append(image_hdu(np.asarray(data, dtype=np.float32), name, unit, header))
+    return write_hdus(path, hdus)
 
 
 def write_table(path: Path, header: fits.Header, columns: Mapping[str, tuple[np.ndarray, str]],
                 name: str = "SPECTRUM", extra: Sequence[fits.BinTableHDU] = ()) -> str:
+    from reflexng.recipes.product_header import write_hdus
+
     cols = [fits.Column(k, "D" if np.asarray(a).dtype.kind == "f" else "K", unit=u or None,
                         array=np.asarray(a)) for k, (a, u) in columns.items()]
     t = fits.BinTableHDU.from_columns(cols, name=name)
-    fits.HDUList([fits.PrimaryHDU(header=header), t, *extra]).writeto(path, overwrite=True)
-    return str(path)
+    header = header.copy()
+    for k in [k for k in header if k.startswith(("CTYPE", "CRPIX", "CRVAL", "CDELT", "CUNIT", "CD1_", "CD2_"))]:
+        del header[k]
+    return write_hdus(path, [fits.PrimaryHDU(header=header), t, *extra])
+
+
+# units of 1-D spectra in the FITS standard's notation (astropy and specutils parse them)
+FITS_UNITS = {"Angstrom": "Angstrom", "adu": "adu", "adu/s/Angstrom": "adu.s**-1.Angstrom**-1",
+              "erg/s/cm2/Angstrom": "erg.s**-1.cm**-2.Angstrom**-1", "": ""}
+_UCD = {"WAVE": ("spec:Data.SpectralAxis.Value", "em.wl"), "FLUX": ("spec:Data.FluxAxis.Value", "phot.flux.density;em.wl"),
+        "ERR": ("spec:Data.FluxAxis.Accuracy.StatError", "stat.error;phot.flux.density;em.wl")}
+
+
+def write_spectrum(path: Path, header: fits.Header, columns: Mapping[str, tuple[np.ndarray, str]],
+                   science: bool = True) -> str:
+    """A 1-D spectrum in ESO's Phase-3 format: no data in the primary HDU; extension ``SPECTRUM``
+    is one table row whose array columns are ``WAVE`` (Angstrom), ``FLUX``, ``ERR`` and any other
+    columns; the primary carries PRODCATG, SPECSYS, WAVELMIN/WAVELMAX/SPEC_BIN (nm), EXPTIME,
+    MJD-OBS/MJD-END and PROVi (the raw frames), the extension VOCLASS, NELEM and TUTYPi/TUCDi."""
+    from reflexng.recipes.product_header import write_hdus
+
+    header = header.copy()
+    for k in [k for k in header if k.startswith(("CTYPE", "CRPIX", "CRVAL", "CDELT", "CUNIT", "CD1_", "CD2_"))]:
+        del header[k]
+    wave = np.asarray(columns["WAVE"][0], float)
+    n = wave.size
+    if science:
+        header["PRODCATG"] = ("SCIENCE.SPECTRUM", "Data product category")
+    header["SPECSYS"] = ("TOPOCENT", "Reference frame of the spectral coordinates")
+    if n:
+        header["WAVELMIN"] = (float(np.nanmin(wave)) / 10.0, "[nm] Minimum wavelength")
+        header["WAVELMAX"] = (float(np.nanmax(wave)) / 10.0, "[nm] Maximum wavelength")
+        header["SPEC_BIN"] = (float(np.nanmedian(np.diff(wave))) / 10.0 if n > 1 else 0.0, "[nm] Wavelength bin size")
+    header["EXTEND"] = True
+    if "MJD-OBS" in header and "MJD-END" not in header:
+        header["MJD-END"] = (float(header["MJD-OBS"]) + float(header.get("EXPTIME", 0) or 0) / 86400.0,
+                             "[d] End of observation")
+    raws = [v for k, v in header.items() if k.startswith("HIERARCH ESO PRO REC1 RAW") and k.endswith("NAME")]
+    for i, r in enumerate(raws, 1):
+        header[f"PROV{i}"] = (r, "Originating file")
+    cols = []
+    for k, (a, u) in columns.items():
+        a = np.asarray(a)
+        fmt = f"{n}D" if a.dtype.kind == "f" else f"{n}K"
+        cols.append(fits.Column(k, fmt, unit=FITS_UNITS.get(u, u) or None, array=a.reshape(1, n)))
+    t = fits.BinTableHDU.from_columns(cols, name="SPECTRUM")
+    t.header["VOCLASS"] = ("SPECTRUM v2.0", "VO class of the data")
+    t.header["VOPUB"] = ("ESO/SAF", "VO publishing authority")
+    t.header["NELEM"] = (n, "Length of the data arrays")
+    for i, k in enumerate(columns, 1):
+        if k in _UCD:
+            t.header[f"TUTYP{i}"] = _UCD[k][0]
+            t.header[f"TUCD{i}"] = _UCD[k][1]
+    if n:
+        t.header["TDMIN1"] = float(np.nanmin(wave))
+        t.header["TDMAX1"] = float(np.nanmax(wave))
+    return write_hdus(path, [fits.PrimaryHDU(header=header), t])
+
+
+def spectrum_columns(data) -> dict[str, np.ndarray]:
+    """The columns of a 1-D spectrum table as 1-D arrays (Phase-3 single row or one row per pixel)."""
+    out = {}
+    for name in data.columns.names:
+        a = np.asarray(data[name])
+        out[name] = a[0] if (a.ndim == 2 and a.shape[0] == 1) else a
+    return out
 
 
 def detector_noise(header: Mapping[str, Any]) -> tuple[float, float]:

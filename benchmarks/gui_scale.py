@@ -1,0 +1,166 @@
+"""The file table and the dataset tree with 300,000 files (issue 17), offscreen Qt.
+
+The records come from the real organiser (``organise_scanned`` with the cascade of
+benchmarks/organise.py) on 300,000 in-memory scanned files, one night of calibrations and
+science frames after another. Measured, wall and CPU, in one run:
+
+- file table: load (``set_records`` until the event loop is idle), worst of 100 scroll
+  steps (``setValue`` + repaint), first search (builds the search text), a second search,
+  the status filter; the alternative in the same run: Qt's ``QSortFilterProxyModel``
+  (every column, fixed string) searching the same rows of the same model;
+- dataset tree: ``set_result`` and the worst of 100 scroll steps.
+
+Targets: load < 1 s, scroll steps < 50 ms, search < 0.5 s.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_scale.py [--files 300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def scanned_files(n: int):
+    """ScannedFile records shaped like benchmarks/scale.py's generated nights."""
+    from reflexng.fits.scanner import ScannedFile
+
+    plan = [("BIAS", 15, 5), ("DARK", 10, 5), ("LAMP,FLAT", 20, 5), ("LAMP,WAVE", 5, 5),
+            ("SKY", 20, 1), ("LAMP,ARC", 10, 1)]
+    out = [ScannedFile("/data/line_list.fits", 5760, 0, 1, "ok", "",
+                       {"PRO.CATG": "LINE_LIST", "INS.MODE": "SLIT"}, "d0")]
+    night = 0
+    while len(out) < n:
+        mjd0 = 61000.6 + night
+        for binx in (1, 2):
+            tick = 0
+            for dpr, count, group in plan:
+                for i in range(count):
+                    out.append(ScannedFile(
+                        f"/data/night{night:05d}/b{binx}_{dpr.replace(',', '_')}_{i:02d}.fits", 5760, 0,
+                        len(out), "ok", "",
+                        {"DPR.CATG": "CALIB", "DPR.TYPE": dpr, "DET.BINX": binx, "INS.MODE": "SLIT",
+                         "TPL.START": f"{night}-{binx}-{dpr}-{i // group}",
+                         "MJD-OBS": round(mjd0 + tick * 0.0007, 6), "EXPTIME": 1.0}, f"d{len(out)}"))
+                    tick += 1
+            for i in range(10):
+                out.append(ScannedFile(
+                    f"/data/night{night:05d}/b{binx}_SCI_{i:02d}.fits", 5760, 0, len(out), "ok", "",
+                    {"DPR.CATG": "SCIENCE", "DPR.TYPE": "OBJECT", "DET.BINX": binx, "INS.MODE": "SLIT",
+                     "OBJECT": f"T{i // 5}", "TPL.START": f"{night}-{binx}-sci-{i // 5}",
+                     "MJD-OBS": round(mjd0 + 0.1 + i * 0.02 + binx * 0.005, 6), "EXPTIME": 600.0},
+                    f"d{len(out)}"))
+        night += 1
+    return out[:n]
+
+
+def timed(fn):
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
+
+
+def scroll(app, view, steps: int = 100) -> tuple[float, float]:
+    """Worst wall and worst CPU seconds of one scroll step."""
+    sb = view.verticalScrollBar()
+    worst = worst_cpu = 0.0
+    for v in range(0, sb.maximum() + 1, max(1, sb.maximum() // steps)):
+        t, c = time.perf_counter(), time.process_time()
+        sb.setValue(v)
+        view.viewport().repaint()
+        app.processEvents()
+        worst = max(worst, time.perf_counter() - t)
+        worst_cpu = max(worst_cpu, time.process_time() - c)
+    return worst, worst_cpu
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=300_000)
+    args = ap.parse_args()
+    import organise as bench_organise
+    from PySide6.QtCore import QSortFilterProxyModel, Qt
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    from reflexng.cascade import load
+    from reflexng.gui.dataset_tree import DatasetTree
+    from reflexng.gui.file_table import FileTable, shown_keywords
+    from reflexng.organiser import organise_scanned
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    print(f"load average {'/'.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"reflexng-gui-scale-{os.getpid()}.py"
+    tmp.write_text(bench_organise.CASCADE)
+    try:
+        cascade = load(tmp)
+    finally:
+        tmp.unlink()
+    wall, _, scanned = timed(lambda: scanned_files(args.files))
+    wall, _, result = timed(lambda: organise_scanned(cascade, scanned, build_graph=False))
+    print(f"organised {len(result.files)} files in {wall:.1f} s: {len(result.jobs)} jobs, "
+          f"{len(result.datasets)} datasets")
+    rows = []
+
+    ft = FileTable()
+    ft.resize(1200, 800)
+    ft.show()
+    app.processEvents()
+    keys = shown_keywords(result.files, None)
+    w, c, _ = timed(lambda: (ft.set_records(result.files, keys), app.processEvents()))
+    rows.append(("file table: load", w, c, 1.0))
+    rows.append(("file table: worst scroll step", *scroll(app, ft.view), 0.05))
+    w, c, _ = timed(lambda: (ft.search.setText("lamp_arc"), app.processEvents()))
+    found = ft.model.rowCount()
+    rows.append((f"file table: first search ({found} rows)", w, c, 0.5))
+    w, c, _ = timed(lambda: (ft.search.setText("b2_sci_0"), app.processEvents()))
+    rows.append((f"file table: second search ({ft.model.rowCount()} rows)", w, c, 0.5))
+    w, c, _ = timed(lambda: (ft.search.setText(""), ft.status.setCurrentText("unclassified"),
+                             app.processEvents()))
+    rows.append((f"file table: status filter ({ft.model.rowCount()} rows)", w, c, 0.5))
+    ft.status.setCurrentText("all statuses")
+    rows.append(("file table: worst scroll step, filtered", *scroll(app, ft.view, 50), 0.05))
+
+    # the alternative: Qt's own filter proxy over the same model, every column
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(ft.model)
+    proxy.setFilterKeyColumn(-1)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    view = QTableView()
+    view.setModel(proxy)
+    view.resize(1200, 800)
+    view.show()
+    app.processEvents()
+    w, c, _ = timed(lambda: (proxy.setFilterFixedString("lamp_arc"), app.processEvents()))
+    rows.append((f"alternative: QSortFilterProxyModel search ({proxy.rowCount()} rows)", w, c, None))
+    view.close()
+    ft.close()
+
+    dt = DatasetTree()
+    dt.resize(1200, 800)
+    dt.show()
+    app.processEvents()
+    w, c, _ = timed(lambda: (dt.set_result(result), app.processEvents()))
+    rows.append((f"dataset tree: load ({len(result.datasets)} datasets)", w, c, 1.0))
+    rows.append(("dataset tree: worst scroll step", *scroll(app, dt.tree), 0.05))
+    dt.close()
+
+    print(f"{len(result.files)} files")
+    print(f"{'measure':<58} {'wall s':>8} {'CPU s':>7} {'target':>7}")
+    for label, w, c, target in rows:
+        cpu = "" if c is None else f"{c:.3f}"
+        tgt = "" if target is None else f"< {target:g}"
+        flag = "" if target is None else ("OK" if w < target else "MISSED")
+        print(f"{label:<58} {w:8.3f} {cpu:>7} {tgt:>7} {flag}")
+    print(f"load average at the end {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The organiser at archive scale (issue 17): whole ``reflexng organise`` commands.
+
+Two modes, each printing a table (wall seconds of whole child processes, start-up included)
+with the load average, and comparing against the named alternative in the same run:
+astropy ``getheader`` alone on the same files (a sample, extrapolated; ``--astropy-all``
+times every file).
+
+``corpus``: the 34,323-file corpus of ``reflexng demo-data --headers-only --scale 20``
+(written once into ``--dir``), organised with the demo cascades (``--json`` output):
+first organise into an empty work directory, unchanged re-organise, re-organise after
+touching 1 % of the files. Targets: first ≥ 15× faster than getheader; unchanged ≤ 0.3 s;
+1 % touched ≤ 0.5 s. Every output is compared byte for byte with a plain organise
+(no work directory: nothing stored, nothing cached).
+
+``big``: header-only ESO-like files written by this script (the cascade and header writer
+of benchmarks/organise.py, one folder per night), 10k/30k/100k/300k by default: first
+organise, unchanged, 1 % changed (contents rewritten), peak memory (RSS of the organise
+process above a bare ``reflexng --version``) per file record, and the growth exponent of
+the first organise (slope of log time over log files). Targets at 300k: first ≤ 25 s,
+unchanged ≤ 1 s, ≤ 1.2 KB per file record, exponent ≤ 1.1.
+
+    python benchmarks/scale.py corpus [--dir DIR] [--sample 3000]
+    python benchmarks/scale.py big [--sizes 10000,30000,100000,300000] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import organise as bench_organise  # noqa: E402  (benchmarks/organise.py: cascade + writer)
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+CPU: list[float] = []  # CPU seconds (user + system) of each run(), in order
+
+
+def run(cmd: list[str], out: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB) of one child process; its stdout goes to ``out``.
+    Its CPU seconds are appended to ``CPU`` (on a shared machine the wall time also counts
+    other processes' turns)."""
+    with open(out or os.devnull, "wb") as fh:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+        if p.stderr:
+            p.stderr.close()
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {err}")
+    CPU.append(usage.ru_utime + usage.ru_stime)
+    return wall, usage.ru_maxrss
+
+
+def organise_cmd(cascade: str, data: Path, work: Path | None, json: bool = True) -> list[str]:
+    cmd = [sys.executable, "-m", "reflexng", "organise", "--cascade", cascade, "--data", str(data)]
+    if work is not None:
+        cmd += ["--workdir", str(work)]
+    return cmd + (["--json"] if json else [])
+
+
+def fits_files(root: Path) -> list[str]:
+    return sorted(str(Path(d) / f) for d, _, fs in os.walk(root) for f in fs if f.endswith(".fits"))
+
+
+def touch(paths: list[str], fraction: float, seed: int) -> int:
+    """New mtime for a spread-out ``fraction`` of ``paths`` (contents unchanged)."""
+    rng = random.Random(seed)
+    chosen = rng.sample(paths, max(1, int(len(paths) * fraction)))
+    now = time.time_ns()
+    for p in chosen:
+        os.utime(p, ns=(now, now))
+    return len(chosen)
+
+
+def astropy_rate(paths: list[str], sample: int) -> tuple[float, int]:
+    """Seconds per file of astropy ``getheader`` in a child process, on a spread sample."""
+    pick = paths if sample <= 0 or sample >= len(paths) else paths[:: max(1, len(paths) // sample)]
+    listing = Path(tempfile.mkstemp(prefix="reflexng-astropy-", suffix=".txt")[1])
+    listing.write_text("\n".join(pick))
+    code = ("import sys, time\nfrom astropy.io import fits\n"
+            "paths = open(sys.argv[1]).read().split('\\n')\n"
+            "t = time.perf_counter()\nfor p in paths:\n    fits.getheader(p)\n"
+            "print(time.perf_counter() - t)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(listing)], capture_output=True,
+                         text=True, check=True)
+    listing.unlink()
+    return float(out.stdout.strip()) / len(pick), len(pick)
+
+
+# --------------------------------------------------------------------------- corpus mode
+
+
+def corpus(args) -> int:
+    base = args.dir or Path(tempfile.mkdtemp(prefix="reflexng-scale-"))
+    data = base / "corpus"
+    if not (data / "imaging").is_dir():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--headers-only",
+                        "--scale", "20", "--out", str(data)], check=True, capture_output=True)
+        print(f"wrote the demo corpus in {time.perf_counter() - t:.1f} s")
+    modes = ["imaging", "spectroscopy"]
+    paths = {m: fits_files(data / m) for m in modes}
+    n = sum(len(p) for p in paths.values())
+    print(f"{n} files ({', '.join(f'{m} {len(p)}' for m, p in paths.items())}); "
+          f"load average {load()} on {os.cpu_count()} cores")
+    works = {m: base / f"work-{m}" for m in modes}
+    outs = base / "out"
+    outs.mkdir(exist_ok=True)
+
+    cpu_of: dict[float, float] = {}
+
+    def organise_all(tag: str, work: bool = True) -> float:
+        total = cpu = 0.0
+        for m in modes:
+            wall, _ = run(organise_cmd(f"demo_{m}", data / m, works[m] if work else None),
+                          outs / f"{m}.{tag}.json")
+            total += wall
+            cpu += CPU[-1]
+        cpu_of[total] = cpu
+        return total
+
+    def same(tag: str) -> bool:
+        return all((outs / f"{m}.{tag}.json").read_bytes() == (outs / f"{m}.plain.json").read_bytes()
+                   for m in modes)
+
+    organise_all("plain", work=False)  # the reference output (and a warm page cache)
+    rate, k = astropy_rate([p for m in modes for p in paths[m]], args.sample)
+    rows = []
+    for w in works.values():
+        shutil.rmtree(w, ignore_errors=True)
+    first = organise_all("first")
+    rows.append(("first organise --json, empty work directory", first, same("first"),
+                 f"CPU {cpu_of[first]:.3f}"))
+    unchanged = [organise_all("unchanged") for _ in range(args.repeat)]
+    rows.append(("unchanged re-organise --json", statistics.median(unchanged), same("unchanged"),
+                 f"best {min(unchanged):.3f}, CPU best {min(cpu_of[t] for t in unchanged):.3f}"))
+    touched = []
+    for r in range(args.repeat):
+        count = sum(touch(paths[m], 0.01, r * 10 + i) for i, m in enumerate(modes))
+        touched.append(organise_all("touched"))
+    rows.append((f"after touching 1 % ({count} files)", statistics.median(touched), same("touched"),
+                 f"best {min(touched):.3f}, CPU best {min(cpu_of[t] for t in touched):.3f}"))
+    astropy = rate * n
+    print(f"\nastropy getheader alone: {rate * 1e6:.0f} µs per file ({k} files timed), "
+          f"{astropy:.1f} s for all {n} files (extrapolated)" if k < n else
+          f"\nastropy getheader alone: {astropy:.1f} s for all {n} files")
+    print(f"{'measure':<48} {'wall s':>8} {'vs getheader':>13} {'same output':>12}  note")
+    for label, t, ok, note in rows:
+        print(f"{label:<48} {t:8.3f} {astropy / t:12.1f}x {str(ok):>12}  {note}")
+    print(f"targets: first >= 15x getheader; unchanged <= 0.3 s; 1 % touched <= 0.5 s "
+          f"(two commands, one per demo cascade, summed)\nload average at the end {load()}")
+    return 0 if all(ok for _, _, ok, _ in rows) else 1
+
+
+# --------------------------------------------------------------------------- big mode
+
+
+def write_big(root: Path, n: int) -> float:
+    """``n`` header-only files, one folder per night, for the benchmark cascade."""
+    t = time.perf_counter()
+    plan = [("BIAS", 15, 5), ("DARK", 10, 5), ("LAMP,FLAT", 20, 5), ("LAMP,WAVE", 5, 5),
+            ("SKY", 20, 1), ("LAMP,ARC", 10, 1)]
+    per_night = 2 * (sum(c for _, c, _ in plan) + 10)
+    nights = max(1, -(-n // per_night))
+    written = 0
+    header = bench_organise.header_bytes
+
+    def write(path: str, cards: dict) -> None:
+        nonlocal written
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, header(cards))
+        os.close(fd)
+        written += 1
+
+    root.mkdir(parents=True, exist_ok=True)
+    write(str(root / "line_list.fits"), {"PRO.CATG": "LINE_LIST", "INS.MODE": "SLIT"})
+    for night in range(nights):
+        folder = root / f"night{night:05d}"
+        folder.mkdir(exist_ok=True)
+        mjd0 = 61000.6 + night
+        for binx in (1, 2):
+            tick = 0
+            for dpr, count, group in plan:
+                for i in range(count):
+                    if written >= n:
+                        return time.perf_counter() - t
+                    write(f"{folder}/b{binx}_{dpr.replace(',', '_')}_{i:02d}.fits", {
+                        "DPR.CATG": "CALIB", "DPR.TYPE": dpr, "DET.BINX": binx, "INS.MODE": "SLIT",
+                        "TPL.START": f"{night}-{binx}-{dpr}-{i // group}",
+                        "MJD-OBS": round(mjd0 + tick * 0.0007, 6), "EXPTIME": 1.0})
+                    tick += 1
+            for i in range(10):
+                if written >= n:
+                    return time.perf_counter() - t
+                write(f"{folder}/b{binx}_SCI_{i:02d}.fits", {
+                    "DPR.CATG": "SCIENCE", "DPR.TYPE": "OBJECT", "DET.BINX": binx,
+                    "INS.MODE": "SLIT", "OBJECT": f"T{i // 5}",
+                    "TPL.START": f"{night}-{binx}-sci-{i // 5}",
+                    "MJD-OBS": round(mjd0 + 0.1 + i * 0.02 + binx * 0.005, 6), "EXPTIME": 600.0})
+    return time.perf_counter() - t
+
+
+def change(paths: list[str], fraction: float, seed: int) -> int:
+    """Rewrite a spread-out ``fraction`` of the files with a different EXPTIME (new contents,
+    new mtime; the size stays)."""
+    rng = random.Random(seed)
+    chosen = rng.sample(paths, max(1, int(len(paths) * fraction)))
+    for p in chosen:
+        with open(p, "r+b") as fh:
+            blob = fh.read()
+            i = blob.find(b"EXPTIME =")
+            if i < 0:
+                continue
+            fh.seek(i)
+            fh.write(f"EXPTIME = {rng.uniform(1, 900):>20.3f}".ljust(80).encode()[:80])
+    return len(chosen)
+
+
+def big(args) -> int:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    base = args.dir or Path(tempfile.mkdtemp(prefix="reflexng-scale-big-"))
+    base.mkdir(parents=True, exist_ok=True)
+    cascade = base / "bench_cascade.py"
+    cascade.write_text(bench_organise.CASCADE)
+    _, bare_rss = run([sys.executable, "-m", "reflexng", "--version"])
+    print(f"load average {load()} on {os.cpu_count()} cores; bare `reflexng --version` peak RSS "
+          f"{bare_rss / 1024:.0f} MB")
+    rows = []
+    for n in sizes:
+        data = base / f"data{n}"
+        if not data.is_dir():
+            gen = write_big(data, n)
+            print(f"wrote {n} files in {gen:.1f} s")
+        paths = fits_files(data)
+        work = base / f"work{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        out = base / f"out{n}.json"
+        first, rss = run(organise_cmd(str(cascade), data, work), out)
+        first_cpu = CPU[-1]
+        unchanged = min(run(organise_cmd(str(cascade), data, work), out)[0] for _ in range(3))
+        unchanged_cpu = min(CPU[-3:])
+        count = change(paths, 0.01, n)
+        changed, _ = run(organise_cmd(str(cascade), data, work), out)
+        changed_cpu = CPU[-1]
+        plain = base / f"plain{n}.json"
+        ok = None
+        if n <= args.check_max:  # the changed result equals a plain organise of the same files
+            run(organise_cmd(str(cascade), data, None), plain)
+            ok = plain.read_bytes() == out.read_bytes()
+            plain.unlink()
+        rate, k = astropy_rate(paths, args.sample)
+        per_file = (rss - bare_rss) * 1024 / n
+        rows.append((n, first, unchanged, changed, count, per_file, rss, rate * n, ok))
+        print(f"{n:>7} files: first {first:.2f} s (CPU {first_cpu:.2f}), unchanged {unchanged:.3f} s "
+              f"(CPU {unchanged_cpu:.3f}), {count} changed {changed:.2f} s (CPU {changed_cpu:.2f}), peak RSS {rss / 1024:.0f} MB ({per_file:.0f} B per file record "
+              f"above start-up), getheader {rate * n:.1f} s (extrapolated from {k}); "
+              f"same as plain: {ok}; load {load()}")
+        out.unlink(missing_ok=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if len(rows) >= 2:
+        xs = [math.log(r[0]) for r in rows]
+        ys = [math.log(r[1]) for r in rows]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        print(f"growth exponent of the first organise over {', '.join(str(r[0]) for r in rows)} "
+              f"files: {slope:.2f}  (target <= 1.1)")
+    print(f"{'files':>8} {'first s':>8} {'x getheader':>12} {'unchanged s':>12} {'1% changed s':>13} "
+          f"{'B/record':>9} {'peak MB':>8}")
+    for n, first, unchanged, changed, _, per_file, rss, astro, _ in rows:
+        print(f"{n:>8} {first:8.2f} {astro / first:11.1f}x {unchanged:12.3f} {changed:13.2f} "
+              f"{per_file:9.0f} {rss / 1024:8.0f}")
+    print(f"targets at 300k: first <= 25 s, unchanged <= 1 s, <= 1.2 KB per file record; "
+          f"load average at the end {load()}")
+    if not args.keep and args.dir is None:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0 if all(r[-1] in (None, True) for r in rows) else 1
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("corpus", help="the 34k demo corpus, whole CLI commands")
+    c.add_argument("--dir", type=Path, default=None, help="keep the corpus and work dirs here")
+    c.add_argument("--sample", type=int, default=3000, help="files timed with astropy (0 = all)")
+    c.add_argument("--repeat", type=int, default=3)
+    b = sub.add_parser("big", help="10k..300k generated files")
+    b.add_argument("--sizes", default="10000,30000,100000,300000")
+    b.add_argument("--dir", type=Path, default=None, help="keep the generated files here")
+    b.add_argument("--keep", action="store_true", help="keep work directories")
+    b.add_argument("--sample", type=int, default=1000, help="files timed with astropy")
+    b.add_argument("--check-max", type=int, default=100000,
+                   help="compare with a plain organise up to this many files")
+    args = ap.parse_args()
+    return corpus(args) if args.mode == "corpus" else big(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

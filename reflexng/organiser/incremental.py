@@ -1,0 +1,303 @@
+"""Organise with a work directory: stored results and incremental re-organising.
+
+- Unchanged request (cascade contents, code, parameters, data folders) on an unchanged set of
+  files (path, size, mtime_ns, inode): the stored result is returned (from memory when this
+  process made it, else from ``<workdir>/reflexng.sqlite``).
+- Same cascade, code and workflow parameters, some files changed: the classification of
+  every unchanged file is taken from the newest stored result; only new and changed files
+  (and files whose header digest now clashes with another's: duplicate candidates) are
+  read and classified; jobs and datasets are planned again from all records.
+- After organising, the folders' modification times are checked (a file added, removed or
+  renamed changes its folder's). When they changed, the folders are walked again and
+  organising is repeated on the new state (at most twice more); files that disappeared get
+  status ``unreadable`` with the reason, files that keep changing get a reason too, and
+  such a result is not stored. A file rewritten in place during organising keeps the state
+  that was read; its new mtime makes the next organise read it again.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from reflexng.cascade.parameters import workflow_values
+from reflexng.organiser import store as _store
+from reflexng.organiser.api import _parameter_set, resolve_targets
+from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
+
+GONE = "disappeared while organising (the file or its folder was removed); organise again"
+CHANGING = "changed while organising (still being written?); organise again once it is complete"
+ATTEMPTS = 3
+_MEMO: dict[tuple[str, str], tuple[str, OrganiseResult]] = {}
+_MEMO_SIZE = 2
+
+
+def organise_stored(
+    cascade,
+    roots: Sequence[str],
+    target,
+    *,
+    workflow_parameters: Mapping[str, Any] | None,
+    parameter_set,
+    recipe_parameters,
+    workdir,
+    excluded: set[str],
+    prefer: str,
+    progress: Callable[..., Any] | None,
+    cancelled: Callable[[], bool] | None,
+    workers: int,
+    build_graph: bool,
+) -> OrganiseResult:
+    """``organise()`` with a work directory (see the module docstring)."""
+    from reflexng.fits.walk import walk
+
+    db = _store.db_path(workdir)
+    key, class_key = _store.keys(
+        cascade.path, roots, target, workflow_parameters=workflow_parameters,
+        parameter_set=parameter_set, recipe_parameters=recipe_parameters, excluded=excluded,
+        prefer=prefer)
+    from reflexng.fits.walk import folders_unchanged
+
+    ps = _parameter_set(cascade, parameter_set)
+    workflow_values(cascade, ps, workflow_parameters)  # bad parameters raise before any work
+    walked = _store.take_walk(roots)  # the CLI's look-up walked the folders a moment ago
+    if walked is None:
+        folders: list[tuple[str, int]] = []
+        entries = walk(roots, folders)  # a missing data folder raises FileNotFoundError
+    else:
+        entries, folders = walked
+    files = _store.files_digest(entries)
+    memo = _MEMO.get((db, key))
+    if memo is not None and memo[0] == files:
+        return _handout(memo[1], build_graph, (db, key, files))
+    gc_enabled = gc.isenabled()
+    gc.disable()  # many small objects, none freed: see organise_scanned
+    st = _store.ResultStore(db)
+    try:
+        # targets resolved for this very request before (resolving needs the cascade graph)
+        targets = st.targets(key)
+        if targets is None:
+            targets = resolve_targets(cascade, target)
+        row = st.get(key, files)
+        if row is not None:
+            result = row.result()
+            _remember(db, key, files, result)
+            return _handout(result, build_graph, (db, key, files))
+        since = st.latest(class_key)
+        prev = None if since is None else since.state()
+        run = _Run(cascade, roots, targets, workflow_parameters, parameter_set, recipe_parameters,
+                   db, excluded, prefer, progress, cancelled, workers)
+        gone: dict[str, tuple] = {}
+        changing: set[str] = set()
+        for attempt in range(ATTEMPTS):
+            work = entries + list(gone.values())
+            if changing:
+                work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e
+                        for e in work]
+            result = run.organise(work, prev)
+            if folders_unchanged(folders):
+                after, after_files = entries, files
+            else:
+                folders = []
+                after = _walk_existing(roots, folders)
+                after_files = _store.files_digest(after)
+            if after_files == files:
+                if not gone and not changing:
+                    st.put(key, class_key, files, entries, result, targets, since, run.changes)
+                    _remember(db, key, files, result)
+                    return _handout(result, build_graph, (db, key, files))
+                return _handout(result, build_graph)
+            # the folders changed while organising: never hand out what they no longer hold
+            now = {e[0]: e for e in after}
+            before = {e[0]: e for e in entries}
+            for p in before.keys() - now.keys():
+                gone[p] = (p, 0, 0, 0, GONE)
+            for p in now:
+                gone.pop(p, None)
+            if attempt == ATTEMPTS - 2:  # the last attempt: files still changing say so
+                changing = {p for p, e in now.items() if p in before and before[p] != e}
+            prev = ({r.path: r for r in result.files}, {e[0]: e for e in work})
+            since = None
+            entries, files = after, after_files
+        return _handout(result, build_graph)
+    finally:
+        st.close()
+        if gc_enabled:
+            gc.enable()
+
+
+def _walk_existing(roots: Sequence[str], folders: list) -> list[tuple]:
+    """Walk entries of the roots that still exist (a vanished root contributes nothing)."""
+    from reflexng.fits.walk import walk
+
+    out: list[tuple] = []
+    for r in roots:
+        try:
+            out.extend(walk([r], folders))
+        except FileNotFoundError:
+            continue
+    if len(roots) > 1:
+        out = list({e[0]: e for e in out}.values())
+    return out
+
+
+def _remember(db: str, key: str, files: str, result: OrganiseResult) -> None:
+    while len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[(db, key)] = (files, result)
+
+
+def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> OrganiseResult:
+    """A shallow copy (callers may set ``job_graph``), with the job graph when asked for.
+
+    ``stored`` (database, request key, file-set digest) is kept as ``_stored`` on a result
+    that is in the store (rendered output may be attached to it: :func:`attach_output`)."""
+    from reflexng.organiser.api import job_graph
+
+    out = copy.copy(result)
+    out.__dict__.pop("_file_index", None)
+    out.__dict__.pop("_stored", None)
+    if stored is not None:
+        out.__dict__["_stored"] = stored
+    if build_graph and out.job_graph is None:
+        out.job_graph = job_graph(out.jobs)
+    elif not build_graph:
+        out.job_graph = None
+    return out
+
+
+class _Run:
+    """One organise request: scan what needs reading, classify it, plan everything."""
+
+    def __init__(self, cascade, roots, target, workflow_parameters, parameter_set,
+                 recipe_parameters, db, excluded, prefer, progress, cancelled, workers):
+        from reflexng.organiser.classify import needed_keywords
+
+        self.cascade = cascade
+        self.roots = roots
+        self.target = target
+        self.wp = workflow_parameters
+        self.ps = parameter_set
+        self.rp = recipe_parameters
+        self.db = db
+        self.excluded = excluded
+        self.prefer = prefer
+        self.progress = progress
+        self.cancelled = cancelled
+        self.workers = workers
+        self.keywords = needed_keywords(cascade)
+        # what the last organise() changed against ``prev``: path -> record / entry or None
+        self.changes: tuple[dict, dict] | None = None
+
+    def scan(self, entries: list[tuple], subset: bool, forget=()) -> list:
+        from reflexng.fits import scan
+        from reflexng.organiser.api import OrganiseCancelled
+
+        try:
+            out = scan(self.roots, self.keywords, cache_db=self.db, workers=self.workers,
+                       progress=self.progress, cancelled=self.cancelled, entries=entries,
+                       subset=subset, forget=forget)
+        except Exception as exc:
+            if type(exc).__name__ == "ScanCancelled":
+                raise OrganiseCancelled("organising was cancelled during the scan") from exc
+            raise
+        if self.cancelled is not None and self.cancelled():
+            raise OrganiseCancelled("organising was cancelled")
+        return out
+
+    def organise(self, entries: list[tuple], prev) -> OrganiseResult:
+        from reflexng.organiser.api import _content_hash, _plan
+        from reflexng.organiser.classify import classify
+
+        content_hash = _content_hash()
+        self.changes = None
+        if prev is None:
+            scanned = self.scan(entries, subset=False)
+            records = classify(scanned, self.cascade, excluded=self.excluded,
+                               content_hash=content_hash)
+        else:
+            records = self._classify_changed(entries, prev, content_hash)
+        return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
+                     parameter_set=self.ps, recipe_parameters=self.rp, prefer=self.prefer,
+                     build_graph=False, resolved=True)
+
+    def _classify_changed(self, entries, prev, content_hash) -> list:
+        """Records of all files: unchanged ones from ``prev``, the others classified anew."""
+        from reflexng.organiser.classify import classify
+
+        old_rec, old_entry = prev  # path -> FileRecord, path -> walk entry
+        keep: dict[str, Any] = {}
+        todo: list[tuple] = []
+        for e in entries:
+            p = e[0]
+            r = old_rec.get(p)
+            if (r is not None and not e[4] and old_entry.get(p) == e
+                    and r.status != UNREADABLE and r.status != DUPLICATE):
+                keep[p] = r
+            else:
+                todo.append(e)
+        present = {e[0] for e in entries}
+        forget = [p for p in old_entry if p not in present]
+        scanned = self.scan(todo, subset=True, forget=forget) if todo or forget else []
+        # duplicates depend on other files: every file sharing a header digest with another
+        # is classified again, together with the others of its digest
+        seen: dict[str, int] = {}
+        for r in keep.values():
+            if r.header_digest:
+                seen[r.header_digest] = seen.get(r.header_digest, 0) + 1
+        for s in scanned:
+            if s.header_digest and s.status == "ok":
+                seen[s.header_digest] = seen.get(s.header_digest, 0) + 1
+        clash = {d for d, n in seen.items() if n > 1}
+        if clash:
+            again = [p for p, r in keep.items() if r.header_digest in clash]
+            if again:
+                by_path = {e[0]: e for e in entries}
+                scanned += self.scan([by_path[p] for p in again], subset=True)
+                for p in again:
+                    del keep[p]
+        fresh = classify(scanned, self.cascade, excluded=self.excluded, content_hash=content_hash)
+        excluded = self.excluded
+        for p, r in keep.items():
+            if r.excluded != (p in excluded):
+                d = dict(r.__dict__)
+                d["excluded"] = p in excluded
+                rec = object.__new__(type(r))
+                object.__setattr__(rec, "__dict__", d)
+                keep[p] = rec
+        by_path = {r.path: r for r in fresh}
+        rec_changes: dict[str, Any] = {p: r for p, r in by_path.items() if old_rec.get(p) is not r}
+        by_path.update(keep)
+        for p, r in keep.items():
+            if old_rec.get(p) is not r:
+                rec_changes[p] = r
+        rec_changes.update(dict.fromkeys(p for p in old_rec if p not in by_path))
+        ent_changes: dict[str, Any] = {e[0]: e for e in todo}
+        ent_changes.update(dict.fromkeys(forget))
+        self.changes = (rec_changes, ent_changes)
+        return [by_path[p] for p in sorted(by_path)]
+
+
+def attach_output(result: OrganiseResult, kind: str, text: bytes) -> bool:
+    """Keep rendered output of a stored ``result`` (the CLI's ``--json`` text, or its summary)
+    for the next unchanged request; False when the result is not stored."""
+    stored = result.__dict__.get("_stored")
+    if stored is None:
+        return False
+    db, key, files = stored
+    st = _store.ResultStore(db)
+    try:
+        st.attach(key, files, kind, text)
+    finally:
+        st.close()
+    return True
+
+
+def clear_memory() -> None:
+    """Forget results kept in this process (tests; a store is still consulted)."""
+    _MEMO.clear()
+
+
+__all__ = ["CHANGING", "GONE", "attach_output", "clear_memory", "organise_stored"]

@@ -1,0 +1,609 @@
+"""Stored organise results: nothing is done twice for an unchanged folder.
+
+An organise result is stored in the work directory's SQLite database (table
+``organise_results``) under a *request key* and the *file-set digest* it was computed from:
+
+- the request key hashes the cascade's contents (the cascade file, its parameter-set files
+  and the helper modules beside it), reflexng's code (version, and size + mtime of the
+  organiser, cascade and fits modules), and the request: data folders, target, workflow
+  parameters, parameter set, recipe parameters, excluded files, raw/processed preference;
+- the file-set digest hashes every considered file's (path, size, mtime_ns, inode) and the
+  walk's per-file problem, as found by :func:`reflexng.fits.walk.walk`.
+
+A stored result is returned only when both match. When only the files changed, the newest
+stored result of the same cascade and code (:func:`StoredResult.records`) gives back the
+classification of every unchanged file, so only the changed files are read and classified.
+Rendered output (the CLI's ``--json`` text) may be attached to a stored result so that an
+unchanged ``reflexng organise --json`` only writes it out.
+
+This module is cheap to import (no cascade, numpy or networkx): the CLI's fast path uses it
+before loading the cascade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import pickle
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+TABLE = "organise_results"
+# bump when what is stored changes meaning: rows of another format are never used
+FORMAT = "2"
+KEEP = 8  # stored results per work directory (the newest are kept)
+_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets"]
+BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
+OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
+
+# reflexng packages whose code decides an organise result
+_CODE_PACKAGES = ("organiser", "cascade", "fits")
+_code_fp: str | None = None
+
+
+def db_path(workdir: str | os.PathLike) -> str:
+    return os.path.join(os.fspath(workdir), "reflexng.sqlite")
+
+
+# ---------------------------------------------------------------------------- fingerprints
+
+
+def code_fingerprint() -> str:
+    """reflexng's version plus size and mtime of the modules that decide a result."""
+    global _code_fp
+    if _code_fp is None:
+        import reflexng
+
+        base = os.path.dirname(os.path.abspath(reflexng.__file__))
+        h = hashlib.sha256(f"{FORMAT}|{reflexng.__version__}".encode())
+        for pkg in _CODE_PACKAGES:
+            folder = os.path.join(base, pkg)
+            try:
+                names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+            except OSError:
+                continue
+            for n in names:
+                try:
+                    st = os.stat(os.path.join(folder, n))
+                except OSError:
+                    continue
+                h.update(f"{pkg}/{n}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        _code_fp = h.hexdigest()
+    return _code_fp
+
+
+def cascade_files(cascade_path: str | os.PathLike) -> list[str]:
+    """The files whose contents define a cascade: the cascade file, its parameter-set files
+    and every ``.py`` file beside it (helper modules it may import), sorted."""
+    p = Path(cascade_path)
+    folder = p.parent
+    out = {str(p)}
+    for suffix in (".params.yaml", ".params.yml", ".params.toml"):
+        f = p.with_name(p.stem + suffix)
+        if f.is_file():
+            out.add(str(f))
+    try:
+        out.update(str(folder / n) for n in os.listdir(folder) if n.endswith(".py"))
+    except OSError:
+        pass
+    return sorted(out)
+
+
+def cascade_fingerprint(cascade_path: str | os.PathLike) -> str:
+    """SHA-256 over the names and contents of :func:`cascade_files`."""
+    h = hashlib.sha256()
+    for f in cascade_files(cascade_path):
+        h.update(os.path.basename(f).encode() + b"\0")
+        try:
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+        except OSError as exc:  # unreadable helper: its error text stands for its content
+            h.update(f"<{exc}>".encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return [type(v).__name__, v]
+    return [type(v).__name__, repr(v)]
+
+
+def _parameter_set_plain(parameter_set: Any) -> Any:
+    if parameter_set is None or isinstance(parameter_set, str):
+        return parameter_set
+    return {"name": getattr(parameter_set, "name", None),
+            "workflow_parameters": _plain(getattr(parameter_set, "workflow_parameters", {}) or {}),
+            "recipe_parameters": _plain(getattr(parameter_set, "recipe_parameters", {}) or {}),
+            "repr": repr(parameter_set)}
+
+
+def keys(
+    cascade_path: str | os.PathLike,
+    roots: Sequence[str],
+    target: str | Sequence[str] | None,
+    *,
+    workflow_parameters: Mapping[str, Any] | None,
+    parameter_set: Any,
+    recipe_parameters: Mapping[str, Mapping[str, Any]] | None,
+    excluded: Iterable[str],
+    prefer: str,
+) -> tuple[str, str]:
+    """(request key, classification key) of an organise request.
+
+    The classification key leaves out what classification does not depend on (target,
+    excluded files, recipe parameters, preference), so a changed selection still reuses
+    the classification of unchanged files.
+    """
+    cfp = cascade_fingerprint(cascade_path)
+    base = {
+        "format": FORMAT,
+        "code": code_fingerprint(),
+        "cascade": cfp,
+        "cascade_path": os.fspath(cascade_path),
+        "workflow_parameters": _plain(workflow_parameters or {}),
+        "parameter_set": _parameter_set_plain(parameter_set),
+    }
+    class_key = _hash(base)
+    full = dict(base, roots=sorted(roots), target=_plain(target),
+                recipe_parameters=_plain(recipe_parameters or {}),
+                excluded=sorted({os.fspath(p) for p in excluded}), prefer=prefer)
+    return _hash(full), class_key
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def files_digest(entries: Sequence[tuple]) -> str:
+    """Digest of walk entries (path, size, mtime_ns, inode, problem) in walk order.
+
+    The walk lists an unchanged folder in the same order; a folder listed in another order
+    only costs a re-organise (a miss), never a wrong hit. marshal format 2 writes no
+    back-references, so equal entries give equal bytes in every process.
+    """
+    return hashlib.sha256(marshal.dumps([tuple(e) for e in entries], 2)).hexdigest()
+
+
+# ---------------------------------------------------------------------------- records
+
+
+def pack_records(files: Sequence[Any]) -> bytes:
+    """FileRecords as marshal data: field names, header key tuples, one row per file
+    (several times faster to load than pickled dataclasses). Falls back to pickle when a
+    value has no marshal form."""
+    if not files:
+        return b"M" + marshal.dumps(([], [], []))
+    fields = [n for n in files[0].__dict__ if n != "headers"]
+    fields_of = itemgetter(*fields)
+    keysets: dict[tuple, int] = {}
+    rows = []
+    append = rows.append
+    try:
+        for f in files:
+            d = f.__dict__
+            h = d["headers"]
+            k = tuple(h)
+            i = keysets.get(k)
+            if i is None:
+                i = keysets[k] = len(keysets)
+            append((fields_of(d), i, tuple(h.values())))
+        return b"M" + marshal.dumps((fields, list(keysets), rows))
+    except (ValueError, KeyError):
+        return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _dict_maker(names: Sequence[str]):
+    """``f(values) -> {names[0]: values[0], ...}`` compiled once (a dict display with
+    constant keys is several times faster than ``dict(zip(names, values))``)."""
+    body = ", ".join(f"{n!r}: v[{i}]" for i, n in enumerate(names))
+    return eval(f"lambda v: {{{body}}}")  # names are repr()-quoted field/keyword names
+
+
+def unpack_records(blob: bytes) -> list[Any]:
+    from reflexng.organiser.model import FileRecord
+
+    if blob[:1] == b"P":
+        return pickle.loads(blob[1:])
+    fields, keysets, rows = marshal.loads(blob[1:])
+    if not rows:
+        return []
+    if len(fields) == 1:  # itemgetter of one name gave the value, not a tuple
+        rows = [((r[0],), r[1], r[2]) for r in rows]
+    record = _dict_maker(fields)
+    headers = [_dict_maker(k) for k in keysets]
+    new = object.__new__
+    set_dict = object.__setattr__
+    out = []
+    append = out.append
+    for values, i, header in rows:
+        d = record(values)
+        d["headers"] = headers[i](header)
+        rec = new(FileRecord)
+        set_dict(rec, "__dict__", d)
+        append(rec)
+    return out
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+def _z(blob: bytes) -> bytes:
+    """Stored blobs are compressed (zlib level 1: ~7x smaller for ~4 ms a MB; writing less
+    matters more on a busy disk)."""
+    import zlib
+
+    return zlib.compress(blob, 1)
+
+
+def _unz(blob: bytes) -> bytes:
+    import zlib
+
+    return zlib.decompress(blob)
+
+
+
+class StoredResult:
+    """One stored row; the result and the records are decoded on demand.
+
+    A row's records and walk entries are a *base* (table ``organise_bases``, shared by rows)
+    plus the row's own *delta* (records and entries added, changed or removed since the
+    base), so re-organising after a few changes writes only those."""
+
+    def __init__(self, store: ResultStore, row: tuple):
+        self._store = store
+        (self.key, self.class_key, self.files, self.created, self.base, self._delta,
+         self._result, self.targets) = row
+        self._state: tuple[dict, dict] | None = None
+
+    def delta(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(path -> FileRecord or None, path -> walk entry or None) against the base."""
+        recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
+        rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
+        rd.update(dict.fromkeys(gone_recs))
+        ed: dict[str, Any] = {e[0]: e for e in ents}
+        ed.update(dict.fromkeys(gone_ents))
+        return rd, ed
+
+    def state(self) -> tuple[dict[str, Any], dict[str, tuple]]:
+        """(path -> FileRecord, path -> walk entry) of this row."""
+        if self._state is None:
+            blob = self._store.con.execute(
+                f"SELECT records, entries FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
+            if blob is None:
+                raise LookupError(f"stored organise base {self.base} is missing")
+            records = {r.path: r for r in unpack_records(_unz(blob[0]))}
+            entries = {e[0]: e for e in marshal.loads(_unz(blob[1]))}
+            rd, ed = self.delta()
+            for d, changes in ((records, rd), (entries, ed)):
+                for p, v in changes.items():
+                    if v is None:
+                        d.pop(p, None)
+                    else:
+                        d[p] = v
+            self._state = (records, entries)
+        return self._state
+
+    def records(self) -> list[Any]:
+        records = self.state()[0]
+        return [records[p] for p in sorted(records)]
+
+    def result(self):
+        """The stored :class:`OrganiseResult` (``job_graph`` None)."""
+        shell = pickle.loads(_unz(self._result))
+        shell.files = self.records()
+        return shell
+
+
+_EMPTY_DELTA = _z(marshal.dumps((pack_records([]), [], [], [])))
+
+
+class ResultStore:
+    """Tables ``organise_results``, ``organise_bases`` and ``organise_outputs`` of a work
+    directory's database (own connection, WAL)."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True):
+        self.path = os.fspath(path)
+        self.con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.con.execute("PRAGMA busy_timeout=30000")
+        # a stored result is a cache: losing the last one to a power cut costs a re-organise
+        self.con.execute("PRAGMA synchronous=NORMAL")
+        if create:
+            self.con.execute("PRAGMA journal_mode=WAL")
+            cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
+            if cols and cols != _COLUMNS:
+                for t in (TABLE, OUTPUTS, BASES):
+                    self.con.execute(f"DROP TABLE IF EXISTS {t}")
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, class_key TEXT,"
+                " files TEXT, created INTEGER, base TEXT, delta BLOB, result BLOB,"
+                " targets TEXT)"
+            )
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {BASES} (id TEXT PRIMARY KEY, records BLOB,"
+                " entries BLOB)"
+            )
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {OUTPUTS} (key TEXT, files TEXT, kind TEXT,"
+                " text BLOB, PRIMARY KEY (key, kind))"
+            )
+
+    @classmethod
+    def open_existing(cls, workdir: str | os.PathLike) -> ResultStore | None:
+        """The store of ``workdir`` when its database and table exist (no file is created)."""
+        path = db_path(workdir)
+        if not os.path.isfile(path):
+            return None
+        try:
+            store = cls(path, create=False)
+            store.con.execute(f"SELECT 1 FROM {TABLE} LIMIT 0")
+        except sqlite3.Error:
+            return None
+        return store
+
+    def get(self, key: str, files: str | None = None) -> StoredResult | None:
+        """The row of ``key`` (and file-set digest ``files`` when given)."""
+        cols = ", ".join(_COLUMNS)
+        try:
+            row = self.con.execute(f"SELECT {cols} FROM {TABLE} WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or (files is not None and row[2] != files):
+            return None
+        return StoredResult(self, row)
+
+    def latest(self, class_key: str) -> StoredResult | None:
+        """The newest row organised with this cascade, code and workflow parameters."""
+        cols = ", ".join(_COLUMNS)
+        try:
+            row = self.con.execute(
+                f"SELECT {cols} FROM {TABLE} WHERE class_key = ? ORDER BY created DESC LIMIT 1",
+                (class_key,),
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else StoredResult(self, row)
+
+    def targets(self, key: str) -> list[str] | None:
+        """The task names a request of ``key`` resolved its target to (any file set)."""
+        try:
+            row = self.con.execute(f"SELECT targets FROM {TABLE} WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result,
+            targets: Sequence[str], since: StoredResult | None = None,
+            changes: tuple[dict, dict] | None = None) -> None:
+        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand).
+
+        ``since`` is the stored row the result was organised from and ``changes`` (path ->
+        FileRecord or None, path -> walk entry or None) what differs from it: then only the
+        changes are written (until they exceed a fifth of the files: then a new base)."""
+        import time
+
+        delta = _EMPTY_DELTA
+        base = None
+        if since is not None and changes is not None:
+            rd, ed = since.delta()
+            rd.update(changes[0])
+            ed.update(changes[1])
+            if len(rd) + len(ed) <= max(2000, len(result.files) // 5):
+                base = since.base
+                delta = _z(marshal.dumps((
+                    pack_records([r for r in rd.values() if r is not None]),
+                    [p for p, r in rd.items() if r is None],
+                    [e for e in ed.values() if e is not None],
+                    [p for p, e in ed.items() if e is None])))
+        shell = _shell(result)
+        new_base = None
+        if base is None:
+            base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
+            new_base = (base, _z(pack_records(result.files)),
+                        _z(marshal.dumps(entries if isinstance(entries, list) else list(entries))))
+        row = (key, class_key, files, time.time_ns(), base, delta,
+               _z(pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL)), json.dumps(list(targets)))
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if new_base is not None:
+                con.execute(f"INSERT OR REPLACE INTO {BASES} VALUES (?,?,?)", new_base)
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?)", row)
+            con.execute(
+                f"DELETE FROM {TABLE} WHERE key NOT IN "
+                f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
+            )
+            con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
+            con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
+                        f" OR key = ?", (key,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def attach(self, key: str, files: str, kind: str, text: bytes) -> None:
+        """Keep rendered output (``kind`` "json" or "summary") with the stored result it was
+        made from."""
+        if kind.split(":")[0] not in ("json", "summary"):
+            raise ValueError(f"unknown output kind {kind!r}")
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if con.execute(f"SELECT 1 FROM {TABLE} WHERE key = ? AND files = ?",
+                           (key, files)).fetchone():
+                con.execute(f"INSERT OR REPLACE INTO {OUTPUTS} VALUES (?,?,?,?)",
+                            (key, files, kind, text))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def output(self, key: str, files: str, kind: str) -> bytes | None:
+        """Rendered output attached to the row of ``key`` and ``files`` (only that column)."""
+        if kind.split(":")[0] not in ("json", "summary"):
+            raise ValueError(f"unknown output kind {kind!r}")
+        try:
+            row = self.con.execute(
+                f"SELECT o.text FROM {OUTPUTS} o JOIN {TABLE} r ON r.key = o.key AND "
+                "r.files = o.files WHERE o.key = ? AND o.kind = ? AND o.files = ?",
+                (key, kind, files)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else unpack_output(row[0])
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _shell(result):
+    """A copy of ``result`` without files and job graph (those are stored apart / rebuilt)."""
+    import copy
+
+    shell = copy.copy(result)
+    shell.__dict__.pop("_file_index", None)
+    shell.files = []
+    shell.job_graph = None
+    return shell
+
+
+# ---------------------------------------------------------------------------- CLI fast path
+
+VALIDATED = "organise_validated"  # cascade fingerprints (with the code's) that validated clean
+
+
+def _validated_id(cascade_path: str) -> str:
+    return hashlib.sha256(f"{code_fingerprint()}|{cascade_fingerprint(cascade_path)}".encode()).hexdigest()
+
+
+def was_validated(workdir: str | os.PathLike, cascade_path: str) -> bool:
+    """True when this cascade, with these contents and this code, loaded without validation
+    errors before in ``workdir`` (the CLI then loads it without validating again)."""
+    path = db_path(workdir)
+    if not os.path.isfile(path):
+        return False
+    try:
+        con = sqlite3.connect(path, timeout=30.0)
+        try:
+            row = con.execute(f"SELECT 1 FROM {VALIDATED} WHERE id = ?",
+                              (_validated_id(cascade_path),)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
+def mark_validated(workdir: str | os.PathLike, cascade_path: str) -> None:
+    con = sqlite3.connect(db_path(workdir), timeout=30.0, isolation_level=None)
+    try:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {VALIDATED} (id TEXT PRIMARY KEY)")
+        con.execute(f"INSERT OR IGNORE INTO {VALIDATED} VALUES (?)", (_validated_id(cascade_path),))
+    finally:
+        con.close()
+
+
+
+class OutputPacker:
+    """Compresses rendered output as it is written (the CLI keeps no second copy of a large
+    ``--json`` document in memory); :meth:`blob` is what :meth:`ResultStore.attach` takes."""
+
+    def __init__(self, encoding: str = "utf-8", errors: str = "strict") -> None:
+        import zlib
+
+        self._z = zlib.compressobj(1)
+        self._parts: list[bytes] = [b"Z"]
+        self.encoding, self.errors = encoding, errors
+
+    def add(self, text: str) -> None:
+        self._parts.append(self._z.compress(text.encode(self.encoding, self.errors)))
+
+    def blob(self) -> bytes:
+        self._parts.append(self._z.flush())
+        return b"".join(self._parts)
+
+
+def unpack_output(blob: bytes | None) -> bytes | None:
+    if blob is None or blob[:1] != b"Z":
+        return None
+    import zlib
+
+    return zlib.decompress(blob[1:])
+
+
+_LAST_WALK: dict[tuple[str, ...], tuple[list, list]] = {}
+
+
+def take_walk(roots: Sequence[str]) -> tuple[list, list] | None:
+    """The walk :func:`stored_output` made of ``roots`` in this process (once). Using it is
+    safe: organise checks the folders again when it has finished."""
+    return _LAST_WALK.pop(tuple(roots), None)
+
+
+def locate_cascade(name_or_path: str) -> str | None:
+    """Where ``reflexng.cascade.find_cascade`` finds a cascade, without importing the cascade
+    package (None when not found: the slow path then reports the error)."""
+    p = Path(name_or_path)
+    if p.suffix == ".py" or os.sep in str(name_or_path) or p.exists():
+        return str(p.resolve()) if p.is_file() else None
+    folders = [Path(d) for d in os.environ.get("REFLEXNG_CASCADE_PATH", "").split(os.pathsep) if d]
+    try:
+        import platformdirs
+
+        folders.append(Path(platformdirs.user_data_dir("reflexng", appauthor=False)) / "cascades")
+    except Exception:
+        pass
+    from reflexng._paths import cascades_dir
+
+    folders.append(cascades_dir())
+    for folder in folders:
+        candidate = folder / f"{name_or_path}.py"
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None
+
+
+def stored_output(
+    cascade: str,
+    data_dirs: Sequence[str],
+    workdir: str,
+    kind: str,
+    *,
+    target: str | None = None,
+    workflow_parameters: Mapping[str, Any] | None = None,
+    parameter_set: str | None = None,
+    prefer: str = "raw",
+) -> bytes | None:
+    """The stored ``kind`` output ("json"/"summary") of ``reflexng organise`` with these
+    arguments when the cascade, the code and the files are unchanged; else None."""
+    from reflexng.fits.walk import walk
+
+    path = locate_cascade(cascade)
+    if path is None:
+        return None
+    st = ResultStore.open_existing(workdir)
+    if st is None:
+        return None
+    try:
+        roots = [str(Path(d).resolve()) for d in data_dirs]
+        key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
+                      parameter_set=parameter_set, recipe_parameters=None, excluded=(),
+                      prefer=prefer)
+        folders: list[tuple[str, int]] = []
+        try:
+            entries = walk(roots, folders)
+        except OSError:
+            return None
+        _LAST_WALK.clear()
+        _LAST_WALK[tuple(roots)] = (entries, folders)  # for organise(), if this is a miss
+        return st.output(key, files_digest(entries), kind)
+    finally:
+        st.close()

@@ -1,0 +1,37 @@
+"""The user's decisions, recorded in the work directory's provenance database (Qt-free):
+an attempt kept as the job's result, tuned values saved as a parameter set, an association
+override. Table ``decisions`` (created on first use): when, what kind, which job and
+attempt, and the details as JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS decisions(id INTEGER PRIMARY KEY, time REAL, kind TEXT, job_id TEXT, "
+          "attempt_id INTEGER, details TEXT)")
+
+
+def record_decision(store: Any, kind: str, job_id: str, attempt_id: int | None = None,
+                    details: dict[str, Any] | None = None) -> int:
+    with store.transaction() as db:
+        db.execute(SCHEMA)
+        cur = db.execute("INSERT INTO decisions(time, kind, job_id, attempt_id, details) VALUES (?,?,?,?,?)",
+                         (time.time(), kind, job_id, attempt_id, json.dumps(details or {}, sort_keys=True, default=str)))
+        return int(cur.lastrowid)
+
+
+def decisions(store: Any, job_id: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded decision (oldest first), optionally of one job."""
+    with store.transaction() as db:
+        db.execute(SCHEMA)
+    sql, args = "SELECT * FROM decisions", ()
+    if job_id is not None:
+        sql, args = sql + " WHERE job_id=?", (job_id,)
+    out = []
+    for r in store.query(sql + " ORDER BY id", args):
+        d = dict(r)
+        d["details"] = json.loads(d["details"] or "{}")
+        out.append(d)
+    return out

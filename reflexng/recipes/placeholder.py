@@ -1,0 +1,135 @@
+"""Placeholder recipes: run a whole job graph without its pipeline.
+
+``reflexng run --placeholder-recipes`` (and the GUI's "Placeholder recipes" toggle) turns every
+job's recipe ``R`` into ``placeholder:R``. A placeholder job writes, for each category the
+downstream tasks ask for, one header-only FITS product: ``PRO.CATG`` set, the first main
+input's header copied (so later steps see the keywords they expect), and
+``HIERARCH ESO PRO REFLEXNG PLACEHOLDER = T``. Its recipe name and version
+(``placeholder-1``) mark it in provenance; smart re-run never mixes placeholder and real
+products (the cache key holds the recipe name), and the engine never exports placeholder
+products as end products.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+PREFIX = "placeholder:"
+VERSION = "placeholder-1"
+CATEGORIES = "placeholder_categories"  # the job parameter naming the products to write
+CARD = "HIERARCH ESO PRO REFLEXNG PLACEHOLDER"
+
+
+def is_placeholder(recipe: str) -> bool:
+    return recipe.startswith(PREFIX)
+
+
+class PlaceholderRecipe:
+    """Writes one header-only product per requested category (see the module docstring)."""
+
+    version = VERSION
+    parameters = ()
+    input_categories = ()
+    output_categories = ()
+
+    def __init__(self, name: str) -> None:
+        self.name = name if name.startswith(PREFIX) else PREFIX + name
+        self.description = f"placeholder for {self.name[len(PREFIX):]}: header-only products"
+
+    def defaults(self) -> dict[str, Any]:
+        return {}
+
+    def parameter(self, name: str):
+        return None
+
+    def run(self, inputs: Sequence[tuple[str, str]], parameters: Mapping[str, Any], output_dir: Path):
+        from astropy.io import fits
+
+        from reflexng.recipes.protocol import RecipeResult
+
+        cats = parameters.get(CATEGORIES) or ["PRODUCT"]
+        if isinstance(cats, str):
+            cats = [c.strip() for c in cats.split(",") if c.strip()]
+        base = fits.Header()
+        if inputs:
+            try:
+                base = fits.getheader(inputs[0][0])
+            except (OSError, ValueError):  # an input astropy cannot read: an empty header
+                base = fits.Header()
+        products = []
+        for i, cat in enumerate(dict.fromkeys(str(c) for c in cats)):
+            hdr = fits.Header()
+            for card in base.cards:
+                if card.keyword in ("SIMPLE", "BITPIX", "EXTEND", "END") or card.keyword.startswith("NAXIS"):
+                    continue
+                if card.keyword in ("HIERARCH ESO PRO CATG",) or card.keyword.startswith("ESO PRO"):
+                    continue
+                try:
+                    hdr.append(card)
+                except (ValueError, KeyError):  # an odd card: leave it out
+                    continue
+            hdr["HIERARCH ESO PRO CATG"] = cat
+            hdr[CARD] = (True, "written by reflexng --placeholder-recipes, not real data")
+            path = Path(output_dir) / f"placeholder_{i:02d}_{_safe(cat)}.fits"
+            fits.PrimaryHDU(header=hdr).writeto(path)
+            print(f"placeholder: wrote {path.name} ({cat}) for {len(inputs)} input(s)")
+            products.append((str(path), cat))
+        return RecipeResult(products, {"PLACEHOLDER": True})
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in text)[:60] or "product"
+
+
+def get_recipe(name: str) -> PlaceholderRecipe:
+    return PlaceholderRecipe(name)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def downstream_categories(cascade: Any, task_name: str) -> list[str]:
+    """The categories downstream tasks ask of ``task_name``'s products: their associated
+    inputs' categories and main-input categories; failing those, the recipe's declared
+    output categories; failing those, ``<TASK>_PRODUCT``."""
+    out: list[str] = []
+    for t in cascade.tasks.values():
+        if t.main_input is not None and t.main_input.kind == "task" and t.main_input.name == task_name:
+            out.extend(t.main_categories)
+        for a in t.all_associated_inputs():
+            if a.source.kind == "task" and a.source.name == task_name:
+                out.extend(a.categories)
+    if not out:
+        task = cascade.tasks.get(task_name)
+        out.extend(_declared(task.recipe_name if task is not None else ""))
+    if not out:
+        out.append(f"{task_name.upper()}_PRODUCT")
+    return list(dict.fromkeys(out))
+
+
+def _declared(recipe: str) -> list[str]:
+    if not recipe or recipe.startswith(("esorex:", "python:", PREFIX)):
+        return []
+    try:
+        from reflexng.recipes.registry import get_recipe as lookup
+
+        return [str(c) for c in getattr(lookup(recipe), "output_categories", ()) or ()]
+    except Exception:  # unknown recipe: nothing declared
+        return []
+
+
+def placeholder_jobs(result: Any, cascade: Any) -> None:
+    """Turn every job of an organise result into a placeholder job (in place): recipe
+    ``placeholder:<recipe>``, the categories to write in its parameters."""
+    cats: dict[str, list[str]] = {}
+    for jid, job in list(result.jobs.items()):
+        if is_placeholder(job.recipe):
+            continue
+        c = cats.get(job.task)
+        if c is None:
+            c = cats[job.task] = downstream_categories(cascade, job.task)
+        params = {**dict(job.parameters), CATEGORIES: list(c)}
+        result.jobs[jid] = dataclasses.replace(job, recipe=PREFIX + (job.recipe or job.task), parameters=params)

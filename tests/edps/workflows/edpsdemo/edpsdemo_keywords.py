@@ -1,0 +1,13 @@
+# Header keywords of the DEMO instrument, written the EDPS way (lower-case, dotted).
+instrume = "instrume"
+ins_mode = "ins.mode"
+dpr_catg = "dpr.catg"
+dpr_type = "dpr.type"
+pro_catg = "pro.catg"
+det_binx = "det.binx"
+det_biny = "det.biny"
+filter_name = "ins.filt.name"
+tpl_start = "tpl.start"
+obs_name = "obs.name"
+mjd_obs = "mjd-obs"
+exptime = "exptime"

@@ -1,0 +1,154 @@
+"""Promote an attempt (keep it, save it as a parameter set) and association overrides, through
+the Qt-free core on real FITS files, real child processes (the testing recipes) and the real
+SQLite store: what the GUI's Compare pane and dataset tree call, and what a script can call."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+CASCADE = textwrap.dedent(
+    """
+    from reflexng.cascade import task, data_source, classification_rule, metadata
+
+    metadata("promote", instrument="TEST", default_target="science")
+    raw_bias = (data_source("RAW_BIAS")
+                .with_classification_rule(classification_rule("BIAS", {"DPR.TYPE": "BIAS"}))
+                .with_grouping_keywords(["INSTRUME"]).with_match_keywords(["INSTRUME"]).build())
+    raw_sci = data_source("RAW_SCIENCE").with_classification_rule(
+        classification_rule("SCIENCE", {"DPR.TYPE": "OBJECT"})).build()
+    bias = (task("bias").with_recipe("test_noop").with_main_input(raw_bias)
+            .with_recipe_parameters({"category": "MASTER_BIAS"}).build())
+    science = (task("science").with_recipe("test_noop").with_main_input(raw_sci)
+               .with_associated_input(bias)
+               .with_recipe_parameters({"category": "SCIENCE_REDUCED"}).build())
+    """
+)
+
+
+def _image(path, value, **cards):
+    hdr = fits.Header()
+    for k, v in cards.items():
+        hdr[k if len(k) <= 8 and " " not in k else f"HIERARCH {k}"] = v
+    fits.PrimaryHDU(np.full((8, 8), value, np.float32), hdr).writeto(path)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    cascade = tmp_path / "promote.py"
+    cascade.write_text(CASCADE)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(2):
+        _image(raw / f"bias_{i}.fits", 1000.0 + i, **{"ESO DPR TYPE": "BIAS", "INSTRUME": "TEST", "MJD-OBS": 60000.1 + i / 1000})
+        _image(raw / f"obias_{i}.fits", 900.0 + i, **{"ESO DPR TYPE": "BIAS", "INSTRUME": "OTHER", "MJD-OBS": 60000.1 + i / 1000})
+    _image(raw / "sci_0.fits", 2000.0, **{"ESO DPR TYPE": "OBJECT", "INSTRUME": "TEST", "MJD-OBS": 60000.2, "OBJECT": "NGC 1"})
+    return cascade, raw, tmp_path / "work"
+
+
+RAW_ASSOCIATION = CASCADE.replace(".with_associated_input(bias)", ".with_associated_input(raw_bias)")
+
+
+def _science(result):
+    return next(j for j in result.jobs.values() if j.task == "science")
+
+
+def test_association_override_is_remembered_used_and_recorded(setup):
+    from reflexng.engine import Session
+    from reflexng.organiser.overrides import (
+        FILE,
+        Override,
+        add_override,
+        alternatives,
+        load_overrides,
+        remove_override,
+    )
+    from reflexng.provenance.decisions import decisions
+
+    cascade, raw, work = setup
+    cascade.write_text(RAW_ASSOCIATION)  # the science job takes raw bias frames as calibration
+    with Session(str(cascade), [raw], None, workdir=work) as s:
+        r = s.organise()
+        sci = _science(r)
+        name = next(iter(sci.associated))  # the raw-bias input
+        chosen = sorted(c.path for c in sci.associated[name].chosen)
+        assert [p.rsplit("/", 1)[-1] for p in chosen] == ["bias_1.fits"]  # the closest in time
+        alt = alternatives(r, sci.id, name)
+        assert alt and all(c.reason for c in alt)  # listed with why they were not chosen
+        other = next(c.path for c in alt if c.path.endswith("bias_0.fits"))
+        add_override(work, Override(sci.id, name, "use", path=other), s.store)
+        assert (work / FILE).is_file() and load_overrides(work)[0].path == other
+        r2 = s.organise()  # re-organising (a re-run) uses the override
+        a = _science(r2).associated[name]
+        assert [c.path for c in a.chosen] == [other] and "(override)" in a.note
+        assert {c.path for c in a.rejected} >= set(chosen)
+        assert s.run().ok
+        used = {i["path"] for i in s.store.last_attempt(sci.id).inputs}
+        assert other in used and not (set(chosen) & used)  # the science job read the swapped-in frame
+        assert [d["kind"] for d in decisions(s.store, sci.id)] == ["association_override"]
+        # exclude the only chosen frame: the science job becomes incomplete, saying why
+        remove_override(work, load_overrides(work)[0], s.store)
+        add_override(work, Override(sci.id, name, "exclude", path=chosen[0]), s.store)
+        r3 = s.organise()
+        assert not _science(r3).associated[name].chosen and not _science(r3).complete
+        assert "excluded by the user" in "; ".join(_science(r3).missing)
+        remove_override(work, load_overrides(work)[0], s.store)
+        r4 = s.organise()
+        assert sorted(c.path for c in _science(r4).associated[name].chosen) == chosen
+        assert not getattr(r4, "overrides", [])
+
+
+def test_override_file_damaged_gives_a_message(tmp_path):
+    from reflexng.organiser.overrides import FILE, OverrideError, load_overrides
+
+    (tmp_path / FILE).write_text("{not json")
+    with pytest.raises(OverrideError, match=FILE):
+        load_overrides(tmp_path)
+
+
+def test_keep_attempt_and_save_parameter_set(setup, capsys):
+    from reflexng.cascade import load
+    from reflexng.engine import Session
+    from reflexng.engine.attempts import PromoteError, keep_attempt, main, save_parameter_set
+    from reflexng.provenance.decisions import decisions
+
+    cascade, raw, work = setup
+    with Session(str(cascade), [raw], None, workdir=work) as s:
+        r = s.organise()
+        bias = _science(r).associated["bias"].chosen[0].job_id
+        assert s.run().ok
+        first = s.products(bias)[0][0]
+        s.rerun(bias, {"payload": "second try"})
+        assert s.run().ok
+        assert s.products(bias)[0][0] != first
+        params = keep_attempt(s, bias, 1)
+        assert params["payload"] == ""
+        summary = s.run()
+        statuses = {j["id"]: j["status"] for j in summary.to_json()["jobs"]}
+        assert statuses[bias] == "reused"  # attempt 1's products, not recomputed
+        assert s.products(bias)[0][0] == first
+        sci = _science(r).id
+        # downstream: the science result made from bias attempt 1 (reused: same inputs as its first run)
+        assert statuses[sci] == "reused"
+        sci_attempt = s.store.producer_of(s.products(sci)[0][0])
+        assert first in {i["path"] for i in sci_attempt.inputs}
+        with pytest.raises(PromoteError, match="no attempt 9"):
+            keep_attempt(s, bias, 9)
+        defaults = s.recipe_parameters(bias)[2]
+        f = save_parameter_set(s.store, cascade, "tuned", bias, 2, defaults)
+        assert f == cascade.with_name("promote.params.yaml")
+        with pytest.raises(PromoteError, match="exists already"):
+            save_parameter_set(s.store, cascade, "tuned", bias, 2, defaults)
+        assert [d["kind"] for d in decisions(s.store, bias)] == ["keep_attempt", "save_parameter_set"]
+    ps = load(cascade).parameter_sets["tuned"]
+    assert ps.recipe_parameters["bias"]["payload"] == "second try"
+    assert "category" not in ps.recipe_parameters["bias"] or ps.recipe_parameters["bias"]["category"] == "MASTER_BIAS"
+    # the same from the command line
+    assert main([str(work), bias, "1", "--save-set", "first", "--cascade", str(cascade)]) == 0
+    assert "parameter set first written" in capsys.readouterr().out
+    assert "first" in load(cascade).parameter_sets
+    assert main([str(work), bias, "7", "--save-set", "x", "--cascade", str(cascade)]) == 1
+    assert "no attempt 7" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""The file table filters itself (issue 17): the rows shown equal a plain filter of the records."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+
+def test_search_and_status_filter_equal_a_plain_filter(qtbot):
+    from reflexng.gui.file_table import FileTable
+    from reflexng.organiser.model import FileRecord
+
+    recs = [FileRecord(f"/data/n{i % 13}/f{i:05d}.fits", 1, 0,
+                       ("ok", "unclassified", "unreadable", "duplicate")[i % 4],
+                       "BIAS" if i % 3 else None, None,
+                       "nearest rule FLAT" if i % 4 == 1 else "",
+                       {"EXPTIME": i % 30, "OBJECT": f"NGC {i % 7}"},
+                       duplicate_of=f"/data/f{i - 1:05d}.fits" if i % 4 == 3 else None)
+            for i in range(5000)]
+    ft = FileTable()
+    qtbot.addWidget(ft)
+    ft.set_records(recs, ["EXPTIME", "OBJECT"])
+    assert ft.proxy.rowCount() == 5000
+
+    def shown():
+        m = ft.model
+        return [m.data(m.index(r, 0)) for r in range(m.rowCount())]
+
+    def expected(text, status):
+        out = []
+        for r in recs:
+            reason = r.reason or (f"duplicate of {r.duplicate_of.rsplit('/', 1)[-1]}" if r.duplicate_of else "")
+            cols = [r.path.rsplit("/", 1)[-1], r.category or "", r.status, reason,
+                    str(r.headers["EXPTIME"]), r.headers["OBJECT"]]
+            if (status is None or r.status == status) and text.lower() in "\t".join(cols).lower():
+                out.append(cols[0])
+        return out
+
+    for text, status in [("ngc 3", None), ("", "unreadable"), ("f0001", "ok"), ("duplicate of", None),
+                         ("nearest", "unclassified"), ("nothing like this", None)]:
+        ft.search.setText(text)
+        ft.status.setCurrentText(status or "all statuses")
+        assert shown() == expected(text, status), (text, status)
+    # sorting keeps the filter; the rows shown are sorted
+    ft.search.setText("ngc 2")
+    ft.status.setCurrentText("all statuses")
+    ft.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert shown() == sorted(expected("ngc 2", None), reverse=True)
+    with qtbot.waitSignal(ft.sig_file_selected) as blocker:
+        ft.view.selectRow(0)
+    assert blocker.args[0].endswith(shown()[0])
