@@ -119,6 +119,19 @@ _FLAGS = {
 }
 
 
+def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | None:
+    """A message for the first ``--param TASK.NAME=VALUE`` the cascade's recipes refuse (the
+    Session's own check, :func:`reflexng.engine.recipes.parameter_checker`), None when all are fine."""
+    from reflexng.engine.recipes import parameter_checker
+    from reflexng.engine.state import OptionError
+
+    try:
+        parameter_checker(cascade)(params)
+    except OptionError as exc:
+        return option_message(exc)
+    return None
+
+
 def option_message(exc) -> str:
     """A Session option error in the words of the command line."""
     words = _FLAGS.get(getattr(exc, "option", ""))

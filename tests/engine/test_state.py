@@ -94,7 +94,7 @@ def test_a_new_session_shows_finished_jobs_as_done_then_reused(make_session, raw
     # no job went back to "waiting": each was queued, then reused, with an event for every change
     per_job: dict[str, list[str]] = {}
     for e in again.recorder.events:
-        if e.job_id and e.kind != "job_log":
+        if e.job_id and e.kind not in ("job_log", "end_products"):  # end_products: a dataset's export
             per_job.setdefault(e.job_id, []).append(str(e.kind))
     assert per_job == dict.fromkeys(res.jobs, ["job_queued", "job_reused"])
     third = make_session(res, workdir=tmp_path / "w3")
@@ -156,13 +156,14 @@ def test_events_are_delivered_without_the_lock_held(make_session, raw_dir):
 def test_events_keep_their_order_for_every_subscriber(make_session, raw_dir):
     s = make_session(helpers.diamond(raw_dir, objects=("A", "B", "C")), ordering="dynamic", max_jobs=4)
     order = []
-    s.subscribe(lambda ev: order.append((str(ev.kind), ev.job_id)) if ev.kind != "job_log" else None)
+    s.subscribe(lambda ev: order.append((str(ev.kind), ev.job_id)) if ev.kind not in ("job_log", "end_products")
+                else None)
     s.run()
     for jid in s.result.jobs:
         kinds = [k for k, j in order if j == jid]
         assert kinds == ["job_queued", "job_started", "job_finished"], (jid, kinds)
     assert order[0][0] == "run_started" and order[-1][0] == "run_finished"
-    recorded = [str(e.kind) for e in s.recorder.events if e.kind != "job_log"]
+    recorded = [str(e.kind) for e in s.recorder.events if e.kind not in ("job_log", "end_products")]
     assert recorded[recorded.index("run_started"):] == [k for k, _ in order]  # the same order for both
 
 
