@@ -9,10 +9,14 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYTHONSAFEPATH", "1")
+# the test_* recipes are not part of the shipped entry point: the tests add them (children inherit this)
+os.environ["REFLEXNG_RECIPE_MODULES"] = "reflexng.recipes.builtin.testing"
 
-
+# the application registers its recipe lookup with the cascade validator at start; so do the tests
 import pytest  # noqa: E402
 from faults import _procs  # noqa: E402 - tests/ is on sys.path (this conftest's folder)
+
+import reflexng.recipes.registry  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)

@@ -147,12 +147,13 @@ class Cascade:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self, check_recipes: bool = True) -> list[Problem]:
+    def validate(self, check_recipes: bool = True, recipe_lookup=None) -> list[Problem]:
         """Errors, then warnings, each pointing at the builder call (``path:line``).
-        ``check_recipes=False`` skips the recipe-registry lookup (fast, no esorex)."""
+        ``check_recipes=False`` skips the recipe-registry lookup (fast, no esorex);
+        ``recipe_lookup``: see :func:`reflexng.cascade.validate.validate`."""
         from reflexng.cascade.validate import validate
 
-        return validate(self, check_recipes=check_recipes)
+        return validate(self, check_recipes=check_recipes, recipe_lookup=recipe_lookup)
 
     @property
     def errors(self) -> list[Problem]:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reflexng.fits.cards import fits_card_name  # noqa: F401 - re-exported for cascades
+
 # --------------------------------------------------------------------------- locations
 
 
@@ -32,18 +34,7 @@ UNKNOWN_LOCATION = SourceLocation("<unknown>", 0)
 # --------------------------------------------------------------------------- keywords
 
 
-def fits_card_name(keyword: str) -> str:
-    """Map a cascade keyword to the FITS card name: ``DPR.TYPE`` -> ``HIERARCH ESO DPR TYPE``.
-
-    Plain names (no dot) are standard cards and stay as they are (upper-cased).
-    A name already starting with ``HIERARCH`` is returned unchanged.
-    """
-    k = keyword.strip()
-    if k.upper().startswith("HIERARCH "):
-        return k
-    if "." in k:
-        return "HIERARCH ESO " + k.replace(".", " ").upper()
-    return k.upper()
+# fits_card_name lives in the FITS layer (below the cascade; re-exported above)
 
 
 def values_equal(expected: Any, actual: Any) -> bool:

@@ -2,17 +2,18 @@
 
 Errors: duplicate names, unknown inputs, a task without a main input or without a recipe
 or function, cycles, a meta target named like a task, misused workflow parameters, bad
-parameter sets, an unknown default target. Warnings: unknown recipe names (checked against
-``reflexng.recipes.registry.known_recipes()`` when that module is available), a data source
-without a classification rule used as main input, an unused data source.
+parameter sets, an unknown default target. Warnings: unknown recipe names (checked with the
+recipe lookup given to :func:`validate`, else the one registered with
+:func:`register_recipe_lookup` — ``reflexng.recipes.registry`` registers itself when imported;
+the cascade layer never imports the recipes layer), a data source without a classification rule
+used as main input, an unused data source.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +52,24 @@ def collector_problems(collector: Collector) -> list[Problem]:
     return problems
 
 
-def validate(cascade: Cascade, *, check_recipes: bool = True) -> list[Problem]:
-    """All problems of ``cascade`` (errors first, then warnings, each in file order)."""
+RecipeLookup = Callable[[bool], Any]  # include_esorex -> recipe names (a dict name -> version, or names)
+_recipe_lookup: RecipeLookup | None = None
+_recipe_getter: Callable[[str], Any] | None = None  # name -> recipe (for its parameter names)
+
+
+def register_recipe_lookup(lookup: RecipeLookup | None,
+                           getter: Callable[[str], Any] | None = None) -> RecipeLookup | None:
+    """Set the default recipe lookup of :func:`validate` and the recipe getter of
+    :func:`recipe_parameter_problems` (None: none); returns the previous lookup."""
+    global _recipe_lookup, _recipe_getter
+    previous, _recipe_lookup, _recipe_getter = _recipe_lookup, lookup, getter
+    return previous
+
+
+def validate(cascade: Cascade, *, check_recipes: bool = True,
+             recipe_lookup: RecipeLookup | None = None) -> list[Problem]:
+    """All problems of ``cascade`` (errors first, then warnings, each in file order).
+    ``recipe_lookup(include_esorex)`` gives the known recipe names (default: the registered one)."""
     problems: list[Problem] = list(cascade.load_problems)
     problems += _inputs(cascade)
     problems += _tasks(cascade)
@@ -62,7 +79,7 @@ def validate(cascade: Cascade, *, check_recipes: bool = True) -> list[Problem]:
     problems += _parameter_sets(cascade)
     problems += _default_target(cascade)
     if check_recipes:
-        problems += _recipes(cascade)
+        problems += _recipes(cascade, recipe_lookup or _recipe_lookup)
         problems += recipe_parameter_problems(cascade)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
@@ -313,7 +330,7 @@ def _parameter_sets(cascade: Cascade) -> list[Problem]:
 # --------------------------------------------------------------------------- recipes
 
 
-def _recipes(cascade: Cascade) -> list[Problem]:
+def _recipes(cascade: Cascade, lookup: RecipeLookup | None) -> list[Problem]:
     named = [t for t in cascade.tasks.values() if t.recipe]
     if not named:
         return []
@@ -321,15 +338,14 @@ def _recipes(cascade: Cascade) -> list[Problem]:
     first_loc = first.call_locations.get("with_recipe", first.location)
     want_esorex = any(t.recipe.startswith("esorex:") for t in named)
     notes: list[Problem] = []
+    if lookup is None:
+        return [Problem("cannot check recipe names (no recipe registry)", first_loc, WARNING)]
     try:
-        registry = importlib.import_module("reflexng.recipes.registry")  # the engine issue's
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            known = set(_names(registry.known_recipes(include_esorex=want_esorex)))
-    except Exception as exc:  # absent module or a registry that fails: cannot check
-        reason = "no recipe registry" if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
-        return [Problem(f"cannot check recipe names ({reason})", first_loc, WARNING)]
+            known = set(_names(lookup(want_esorex)))
+    except Exception as exc:  # a registry that fails: cannot check
+        return [Problem(f"cannot check recipe names ({type(exc).__name__}: {exc})", first_loc, WARNING)]
     esorex_ok = not any("esorex" in str(w.message) for w in caught)
     if want_esorex and not esorex_ok:
         notes.append(Problem("cannot check esorex recipe names (esorex is not available)", first_loc, WARNING))
@@ -338,12 +354,8 @@ def _recipes(cascade: Cascade) -> list[Problem]:
         name = t.recipe
         if name in known or (name.startswith("esorex:") and not esorex_ok):
             continue
-        if name.startswith("command:"):
-            try:
-                registry.get_recipe(name)
-                continue
-            except Exception:  # unknown command recipe: fall through to the warning
-                pass
+        if name.startswith("command:") and name[len("command:"):] in known:  # listed without the prefix
+            continue
         if name.startswith("esorex:") and getattr(cascade.info, "dialect", "") == "edps":
             # an EDPS workflow names a CPL recipe of its pipeline kit: say so without guessing
             # a package name
@@ -364,9 +376,8 @@ def recipe_parameter_problems(cascade: Cascade, parameter_sets: Iterable[str] | 
     """Errors for recipe parameters the task's recipe does not have: in ``with_recipe_parameters``
     (cascade file:line) and in parameter sets (their file:line; ``parameter_sets``: only these).
     Recipes whose parameters cannot be listed (not installed, function tasks) are not checked."""
-    try:
-        registry = importlib.import_module("reflexng.recipes.registry")
-    except ImportError:
+    get_recipe = _recipe_getter  # registered by reflexng.recipes.registry (cascade never imports it)
+    if get_recipe is None:
         return []
     specs: dict[str, set[str] | None] = {}
 
@@ -375,7 +386,7 @@ def recipe_parameter_problems(cascade: Cascade, parameter_sets: Iterable[str] | 
             return None
         if task.recipe not in specs:
             try:
-                names = {sp.name for sp in getattr(registry.get_recipe(task.recipe), "parameters", ()) or ()}
+                names = {sp.name for sp in getattr(get_recipe(task.recipe), "parameters", ()) or ()}
             except Exception:  # unknown or broken recipe: reported elsewhere
                 names = set()
             specs[task.recipe] = names or None

@@ -32,6 +32,7 @@ VERBS = {
     "export": "export",
     "clean": "clean",
     "provenance": "provenance",
+    "compare": "compare",
     "recipes": "recipes",
     "timeline": "timeline",
 }

@@ -176,6 +176,8 @@ def _kw(k) -> str:
 
 def describe(cascade) -> str:
     """The text form of ``cascade show``."""
+    from reflexng.organiser.rule_words import input_lines
+
     roles = {n: d.get("role") for n, d in cascade.graph.nodes(data=True)}
     lines = [f"cascade {cascade.name}" + (f"  ({cascade.instrument})" if cascade.instrument else "")]
     if cascade.description:
@@ -215,8 +217,9 @@ def describe(cascade) -> str:
             extra.append("conditional")
         lines.append(f"  {t.name}  ({roles.get(t.name)}; recipe {t.recipe_name or '-'})"
                      + (f"  [{'; '.join(extra)}]" if extra else ""))
-        lines.append(f"      main input: {t.main_input.name if t.main_input else '-'}")
-        for a in t.associated_inputs:
+        main, words = input_lines(cascade, t)  # the rules in words, as the GUI's task pane shows them
+        lines.append(f"      main input: {main or '-'}")
+        for a, rule_words in zip(t.associated_inputs, words):
             if a.alternatives:  # EDPS alternative_associated_inputs
                 sort = f" (sorted by {', '.join(a.sort_keys)})" if a.sort_keys else ""
                 alts = " | ".join(x.name + (f" [{', '.join(x.categories)}]" if x.categories else "")
@@ -227,6 +230,7 @@ def describe(cascade) -> str:
             cond = ", conditional" if a.condition is not None else ""
             cats = f" [{', '.join(a.categories)}]" if a.categories else ""
             lines.append(f"      associated: {a.name}{cats} ({n}{cond})")
+            lines.append(f"          {rule_words}")
         for name, kind in getattr(t, "reports", ()):
             lines.append(f"      report {name} ({kind})")
     return "\n".join(lines)
@@ -243,7 +247,10 @@ def cmd_validate(args) -> int:
         else:
             print(error)
         return 2
-    problems = cascade.validate(check_recipes=not args.skip_recipes)
+    from reflexng.recipes.registry import known_recipes
+
+    problems = cascade.validate(check_recipes=not args.skip_recipes,
+                                recipe_lookup=lambda esorex: known_recipes(include_esorex=esorex))
     if not args.skip_recipes and any(t.recipe and t.recipe.startswith("esorex:")
                                      for t in cascade.tasks.values()):
         from reflexng.recipes.esorex_completeness import problems as completeness

@@ -31,7 +31,7 @@ def _run(args) -> int:
     from pathlib import Path
 
     from reflexng.provenance.store import DB_NAME, ProvenanceStore
-    from reflexng.provenance.trace import find_workdir, prov_document, tree
+    from reflexng.provenance.trace import find_workdir, tree, write_prov_json
 
     product = Path(args.product)
     if product.is_dir():
@@ -57,9 +57,7 @@ def _run(args) -> int:
         return fail(f"{product}: not a product recorded in {workdir / DB_NAME} (a raw file, or made elsewhere); "
                     "give a product of a run in this work directory")
     if args.prov_json:
-        doc = prov_document(node)
-        with open(args.prov_json, "w", encoding="utf-8") as fh:
-            doc.serialize(fh, format="json")
+        write_prov_json(node, args.prov_json)
     if args.json:
         json.dump(node, sys.stdout, indent=1, default=str)
         print()

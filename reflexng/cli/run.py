@@ -107,36 +107,35 @@ def _explain_nothing_to_run(result, data: list[str]) -> None:
     print(f"reflexng: nothing to run: {why}", file=sys.stderr)
 
 
-def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | None:
-    """A message for the first ``--param TASK.NAME=VALUE`` that names no task, no parameter of
-    the task's recipe, or a value of the wrong type; None when all are fine. A recipe that
-    cannot be found is left to the run (that job fails with the reason)."""
-    from reflexng.recipes.registry import get_recipe
+# how an OptionError of the Session reads on the command line (the option's flag, as typed)
+_FLAGS = {
+    "max_jobs": lambda e: f"--jobs {e.detail}",
+    "job_timeout": lambda e: f"--timeout {e.value}: {e.detail}",
+    "end_product_pattern": lambda e: f"--end-product-pattern {e.value}: {e.detail}",
+    "force": lambda e: f"--force {e.value}: {e.detail}",
+    "recipe_parameters": lambda e: f"--param {e.value}: {e.detail}",
+    "ordering": lambda e: f"--ordering {e.value}: {e.detail}",
+    "failure_policy": lambda e: f"--failure-policy {e.value}: {e.detail}",
+}
 
-    for task_name, values in params.items():
-        task = cascade.tasks.get(task_name)
-        if task is None:
-            return (f"--param {task_name}.*: {cascade.path} has no task {task_name!r}; "
-                    f"tasks: {', '.join(cascade.tasks)}")
-        if task.function is not None:
-            continue
-        try:
-            specs = {s.name: s for s in getattr(get_recipe(task.recipe_name), "parameters", ())}
-        except Exception:  # unknown or broken recipe: the job fails with that reason
-            continue
-        if not specs:
-            continue
-        for name, value in values.items():
-            spec = specs.get(name)
-            if spec is None:
-                return (f"--param {task_name}.{name}: recipe {task.recipe_name} of task {task_name} has no "
-                        f"parameter {name!r}; parameters: {', '.join(specs)} (see `reflexng recipes show "
-                        f"{task.recipe_name}`)")
-            try:
-                spec.coerce(value)
-            except ValueError as exc:
-                return f"--param {task_name}.{name}={value}: {exc}"
+
+def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | None:
+    """A message for the first ``--param TASK.NAME=VALUE`` the cascade's recipes refuse (the
+    Session's own check, :func:`reflexng.engine.recipes.parameter_checker`), None when all are fine."""
+    from reflexng.engine.recipes import parameter_checker
+    from reflexng.engine.state import OptionError
+
+    try:
+        parameter_checker(cascade)(params)
+    except OptionError as exc:
+        return option_message(exc)
     return None
+
+
+def option_message(exc) -> str:
+    """A Session option error in the words of the command line."""
+    words = _FLAGS.get(getattr(exc, "option", ""))
+    return words(exc) if words else str(exc)
 
 
 def _incomplete_lines(result, labels: dict[str, str], verbose: bool, limit: int = 4) -> list[str]:
@@ -169,25 +168,11 @@ def run(args) -> int:
     problem = check_folders(args.data, args.workdir)
     if problem:
         return fail(problem)
-    if args.jobs is not None and args.jobs < 1:
-        return fail("--jobs must be at least 1")
-    if args.timeout is not None and not args.timeout > 0:
-        return fail(f"--timeout {args.timeout}: give a time limit in seconds greater than 0")
-    if args.end_product_pattern is not None:
-        import re
-
-        left = re.sub(r"\{[^{}]+\}", "", args.end_product_pattern)
-        if "{" in left or "}" in left or not args.end_product_pattern.strip():
-            return fail(f"--end-product-pattern {args.end_product_pattern!r}: unbalanced braces or empty; write "
-                        "header keywords in braces, e.g. {OBJECT}_{PRO.CATG}.fits")
     try:
         cascade = load(args.cascade)
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    problem = check_recipe_params(cascade, recipe_params)
-    if problem:
-        return fail(problem)
     from reflexng.cascade.validate import recipe_parameter_problems
 
     bad = recipe_parameter_problems(cascade, [args.parameter_set] if args.parameter_set else [])
@@ -196,18 +181,22 @@ def run(args) -> int:
               file=sys.stderr)
         return 2
     from reflexng.cli.datasets import target_of
-    from reflexng.engine import Session
+    from reflexng.engine import OptionError, Session
     from reflexng.engine.export import DEFAULT_PATTERN
     from reflexng.provenance.store import WorkdirLockedError
 
-    try:
+    try:  # the Session checks every option (the same checks the GUI gets)
         executor, executor_options = executor_args.options(args)
         session = Session(cascade, args.data, target_of(args), workdir=args.workdir, parameter_set=args.parameter_set,
                           workflow_parameters=workflow, recipe_parameters=recipe_params, ordering=args.ordering,
                           max_jobs=args.jobs, failure_policy=args.failure_policy, force=args.force,
-                          job_timeout=args.timeout, end_product_pattern=args.end_product_pattern or DEFAULT_PATTERN,
+                          job_timeout=args.timeout,
+                          end_product_pattern=DEFAULT_PATTERN if args.end_product_pattern is None
+                          else args.end_product_pattern,
                           placeholder_recipes=args.placeholder_recipes,
                           executor=executor, executor_options=executor_options)
+    except OptionError as exc:
+        return fail(option_message(exc))
     except (WorkdirLockedError, ValueError) as exc:
         return fail(str(exc))
     problem = executor_args.prepare(session)
@@ -227,9 +216,6 @@ def run(args) -> int:
             return 2
         except ValueError as exc:  # unknown target / workflow parameter / parameter set
             return fail(f"{cascade.path}: {exc}")
-        unknown = sorted(set(args.force) - set(cascade.tasks) - {"all"})
-        if unknown:
-            return fail(f"--force {', '.join(unknown)}: no such task; tasks: {', '.join(cascade.tasks)}")
         from reflexng.cli.datasets import choose_datasets, labels_of
 
         labels = labels_of(session)

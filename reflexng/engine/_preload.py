@@ -3,7 +3,6 @@
 try:  # nothing here may fail: a failing preload would kill the helper
     import reflexng.engine.child  # noqa: F401
     import reflexng.provenance.headers  # noqa: F401
-    import reflexng.recipes.builtin.testing  # noqa: F401
     import reflexng.recipes.protocol  # noqa: F401
 
     try:
@@ -17,6 +16,6 @@ try:  # nothing here may fail: a failing preload would kill the helper
         warnings.simplefilter("ignore")
         from reflexng.recipes import registry
 
-        registry.known_recipes()  # imports the built-in recipe modules (entry points)
+        registry.known_recipes()  # imports the recipe modules (entry points, $REFLEXNG_RECIPE_MODULES)
 except Exception:  # pragma: no cover
     pass

@@ -40,12 +40,16 @@ class PatternError(ValueError):
     """A pattern names a keyword a product's header does not have."""
 
 
-def _header_values(path: str) -> dict[str, str]:
-    from reflexng.recipes.builtin.testing import read_header_cards
+def _header_values(path: str, keywords: list[str]) -> dict[str, str]:
+    """The pattern's keywords from the product's header (the FITS layer's fast reader)."""
+    from reflexng.fits import read_header_values
 
-    if not path.lower().endswith((".fits", ".fit", ".fts")):
+    if not keywords or not path.lower().endswith((".fits", ".fit", ".fts")):
         return {}
-    return read_header_cards(path)
+    try:
+        return {k: str(v) for k, v in read_header_values(path, keywords).items() if v is not None}
+    except ValueError:  # not readable as FITS: the pattern's fields fall back
+        return {}
 
 
 def _key(field_name: str) -> str:
@@ -68,8 +72,9 @@ def fill_pattern(pattern: str, path: str, special: Mapping[str, str] | None = No
     """``pattern`` with ``{KEYWORD}`` fields filled from the product's header (and ``special``
     names such as ``dataset`` / ``name``), each value sanitised. ``strict``: a missing keyword
     raises PatternError naming the file; else it becomes ``unknown``."""
-    values = _header_values(path)
     special = dict(special or {})
+    keys = {_key(f) for f in _FIELD.findall(pattern)} - set(special)
+    values = _header_values(path, sorted(keys | {k.upper() for k in keys}))
 
     def fill(m: re.Match) -> str:
         key = _key(m.group(1))
@@ -106,7 +111,7 @@ def _words(category: str) -> str:
 
 def _distinguisher(path: str) -> list[str]:
     """Candidate words that tell apart products of one category, best first."""
-    h = _header_values(path)
+    h = _header_values(path, ["TPL.EXPNO", "DATE-OBS", "PRO.REC1.RAW1.NAME"])
     out = []
     if h.get("TPL.EXPNO"):
         out.append(f"exp{h['TPL.EXPNO']}")
@@ -255,7 +260,7 @@ def export_to(chosen: Mapping[str, Sequence[Path]], dest: Path, pattern: str = E
     root = dest.resolve()
     for label, files in chosen.items():
         for f in files:
-            h = _header_values(str(f))
+            h = _header_values(str(f), ["PRO.CATG"])
             special = {"dataset": label, "name": f.name.split(".", 1)[0], "category": h.get("PRO.CATG", "")}
             parts = [fill_pattern(part, str(f), special) for part in pattern.split("/") if part]
             if not Path(parts[-1]).suffix:

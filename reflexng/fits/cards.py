@@ -100,6 +100,20 @@ def value_of(raw: bytes, standard: bool) -> Any:
     return value
 
 
+def fits_card_name(keyword: str) -> str:
+    """Map a cascade keyword to the FITS card name: ``DPR.TYPE`` -> ``HIERARCH ESO DPR TYPE``.
+
+    Plain names (no dot) are standard cards and stay as they are (upper-cased).
+    A name already starting with ``HIERARCH`` is returned unchanged.
+    """
+    k = keyword.strip()
+    if k.upper().startswith("HIERARCH "):
+        return k
+    if "." in k:
+        return "HIERARCH ESO " + k.replace(".", " ").upper()
+    return k.upper()
+
+
 def cascade_name(card_keyword: str) -> str:
     """Cascade name of a card keyword: ``HIERARCH ESO DPR TYPE`` -> ``DPR.TYPE``."""
     if card_keyword.startswith("HIERARCH "):

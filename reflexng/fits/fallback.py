@@ -9,8 +9,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from reflexng.cascade.model import fits_card_name
-from reflexng.fits.cards import cascade_name
+from reflexng.fits.cards import cascade_name, fits_card_name
 
 
 class AstropyFailed(Exception):

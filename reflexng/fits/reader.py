@@ -26,9 +26,8 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from reflexng.cascade.model import fits_card_name
 from reflexng.fits.cards import MEMO as _MEMO
-from reflexng.fits.cards import ODD, cascade_name, value_of
+from reflexng.fits.cards import ODD, cascade_name, fits_card_name, value_of
 from reflexng.fits.fallback import AstropyFailed, astropy_result
 from reflexng.fits.layout import LayoutCache
 

@@ -42,6 +42,7 @@ STATE_COLOURS = {
     "reused": "#9fd89f",
     "failed": "#d9534f",
     "cancelled": "#7f6a93",  # a user's Stop: not a failure
+    "interrupted": "#e0b878",  # the application ended during the job
     "skipped": "#b0b0b0",
     "incomplete": "#f0ad4e",
     "stale": "#e8b4d8",

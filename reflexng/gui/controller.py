@@ -1,23 +1,23 @@
-"""Wires the main window to the Qt-free engine :class:`~reflexng.engine.Session`.
-
-Nothing blocking runs on the GUI thread: cascade loading, organising, inspection and re-runs
-go through the one worker pattern (:func:`reflexng.gui.worker.start_worker`); engine events
-arrive from worker threads and are marshalled by :class:`~reflexng.gui.worker.EventBridge`.
-Job-state repaints are coalesced by a short timer so a burst of events never stalls the loop.
+"""Wires the main window to the Qt-free engine :class:`~reflexng.engine.Session`: cascade,
+organise and the session's life here; runs and events in :mod:`~reflexng.gui.run_control`, one
+job's views in :mod:`~reflexng.gui.job_view`, the side panes in :mod:`~reflexng.gui.pane_wiring`.
+Nothing blocking runs on the GUI thread (one worker pattern: :func:`~reflexng.gui.worker.start_worker`;
+events are marshalled by :class:`~reflexng.gui.worker.EventBridge`). No run state is kept here:
+it is read from ``session.state``; run controls are bound to ``session.options`` (OptionBinding).
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from reflexng.gui.graph_model import RunState
+from reflexng.gui.bind import OptionBinding
+from reflexng.gui.job_view import JobView
+from reflexng.gui.pane_wiring import PaneWiring
 from reflexng.gui.preferences import RecentSession, default_workdir_root
+from reflexng.gui.run_control import RunControl
 from reflexng.gui.worker import EventBridge, start_worker
 
 
@@ -26,61 +26,65 @@ class Controller:
         self.w = window
         self.cascade: Any = None
         self.session: Any = None
-        self.result: Any = None
-        self.run_state = RunState()
-        self.running = False
-        self.paused = False
-        self.paused_job: str | None = None
-        self.summary: dict | None = None
-        self.excluded: list[str] = []
         self._unsubscribe = None
         # parented to the window: when it is deleted, these connections (which hold this
         # controller) go too, and the window's Python side can be collected
         self.bridge = EventBridge(window)
-        self.bridge.sig_event.connect(self.on_event)
-        self._repaint = QTimer(window)
-        self._repaint.setSingleShot(True)
-        self._repaint.setInterval(80)
-        self._repaint.timeout.connect(self._repaint_states)
         sb, rc = window.session_bar, window.run_controls
         sb.sig_cascade_chosen.connect(self.open_cascade)
         sb.sig_organise.connect(self.organise)
         sb.target.currentTextChanged.connect(self._target_changed)
-        rc.run_button.clicked.connect(self.run)
-        rc.pause_button.clicked.connect(self.toggle_pause)
-        rc.step_button.clicked.connect(self.step)
-        rc.stop_button.clicked.connect(self.stop)
-        rc.pause_after_each.toggled.connect(self._pause_after_each_changed)
-        window.cascade_view.sig_node_clicked.connect(self.show_task)
-        window.cascade_view.sig_breakpoint_changed.connect(self._breakpoint_changed)
-        window.dataset_tree.sig_job_clicked.connect(self.inspect_job)
+        self.options = OptionBinding(
+            {"ordering": rc.ordering, "max_jobs": rc.jobs, "failure_policy": rc.failure_policy,
+             "pause_after_each": rc.pause_after_each},
+            session=lambda: self.session, on_error=window.show_message)
         window.dataset_tree.sig_excluded_changed.connect(self._excluded_changed)
         window.dataset_tree.sig_selection_changed.connect(self._selection_changed)
         window.file_table.sig_file_selected.connect(self._file_selected)
-        window.inspection.sig_rerun.connect(self.rerun)
-        window.inspection.sig_continue.connect(self.resume)
-        window.inspection.sig_compare.connect(self.compare)
-        window.provenance_view.sig_open_product.connect(window.inspection.show_product)
-        from reflexng.gui.pane_wiring import PaneWiring
-
+        # the parts, by responsibility (their public methods are the controller's too)
+        self.runs, self.jobs = RunControl(self), JobView(self)
+        r, j = self.runs, self.jobs
+        self.run, self.resume, self.step, self.stop, self.rerun, self.on_event = (
+            r.run, r.resume, r.step, r.stop, r.rerun, r.on_event)
+        self.inspect_job, self.show_task, self.compare = j.inspect_job, j.show_task, j.compare
+        self.refresh_provenance, self.send_samp = j.refresh_provenance, j.send_samp
         self.panes = PaneWiring(self)
+        self.bridge.sig_event.connect(r.on_event)
         from reflexng.gui.decisions_wiring import DecisionsWiring
 
         self.decisions = DecisionsWiring(self)  # keep an attempt, save a parameter set, association overrides
         from reflexng.gui.workdir_status import WorkdirStatus
 
         self.workdir_status = WorkdirStatus(self)  # the status bar: work directory and its lock holder
-        self._update_controls()
+        self.update_controls()
         from reflexng.gui.warmup import warm_imports
 
         # after the window is up: imports in a worker still compete for the interpreter lock
         QTimer.singleShot(1500, lambda: start_worker(warm_imports))
 
+    # ------------------------------------------------------------------ the session's state, read
+    @property
+    def result(self) -> Any:
+        return self.session.result if self.session is not None else None
+
+    running = property(lambda self: self.session is not None and self.session.state.running)
+    paused = property(lambda self: self.session is not None and self.session.state.paused)
+    paused_job = property(lambda self: self.session.state.paused_job if self.session is not None else None)
+
+    @property
+    def summary(self) -> dict | None:
+        s = self.session.state.summary if self.session is not None else None
+        return s.to_json() if s is not None else None
+
+    def job_status(self, job_id: str) -> str:
+        rec = self.session.state.jobs.get(job_id) if self.session is not None else None
+        return str(rec.status) if rec is not None else ""
+
     # ------------------------------------------------------------------ helpers
-    def _fail(self, what: str):
+    def fail(self, what: str):
         return lambda message, _tb: self.w.show_message(f"{what}: {message}")
 
-    def _update_controls(self) -> None:
+    def update_controls(self) -> None:
         self.w.run_controls.set_running(self.running, self.paused, can_run=self.result is not None)
         can_rerun = self.session is not None and self.result is not None and (self.paused or not self.running)
         self.w.inspection.set_paused(self.paused and self.paused_job is not None, can_rerun)
@@ -133,7 +137,7 @@ class Controller:
 
         def failed(message: str, tb: str) -> None:
             self._loading = None
-            self._fail(f"cannot load cascade {name_or_path}")(message, tb)
+            self.fail(f"cannot load cascade {name_or_path}")(message, tb)
 
         start_worker(load, name_or_path, on_finished=loaded, on_failed=failed)
 
@@ -161,20 +165,16 @@ class Controller:
 
         # the old session is closed and the new one opened in the worker too: both touch the
         # database and the disk (a busy disk would freeze the window otherwise)
+        workflow = self.panes.workflow_overrides  # the old session's, if any
         old, self.session = self.session, None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.excluded = []
         cascade, target, workdir, bridge = self.cascade, self.target(), self.workdir(), self.bridge
         breakpoints = self.w.cascade_view.breakpoints()
         kwargs = dict(
             parameter_set=self.w.session_bar.parameter_set.currentData(),
-            ordering=self.w.run_controls.ordering.currentText(),
-            max_jobs=self.w.run_controls.jobs.value(),
-            pause_after_each=self.w.run_controls.pause_after_each.isChecked(),
-            workflow_parameters=self.panes.workflow_overrides,
-            failure_policy=self.w.run_controls.failure_policy.currentText(),
+            workflow_parameters=workflow, **self.options.values(),
             placeholder_recipes=self.w.run_controls.placeholder_recipes.isChecked(),
             executor=self.w.prefs.executor or None,
             executor_options={"scheduler": self.w.prefs.dask_scheduler}
@@ -203,11 +203,11 @@ class Controller:
 
         def finished(result) -> None:
             adopt()
-            self._organised(result)
+            self.organised(result)
 
         def failed(message: str, tb: str) -> None:
             adopt()
-            self._organise_failed(message, tb)
+            self.organise_failed(message, tb)
 
         self.w.session_bar.organise_button.setEnabled(False)
         self.w.show_message(f"organising {', '.join(dirs)} …")
@@ -216,29 +216,26 @@ class Controller:
         # progress and Cancel in a non-modal dialog; the organiser runs in a worker
         self.organise_task = organise_with_progress(self.w, open_and_organise, finished, failed)
 
-    def _organise_failed(self, message: str, tb: str) -> None:
+    def organise_failed(self, message: str, tb: str) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
         self.w.show_message(message if "cancelled" in message else f"organising failed: {message}")
 
-    def _organised(self, result) -> None:
+    def organised(self, result) -> None:
         self.w.session_bar.organise_button.setEnabled(True)
-        self.result = result
         self.w.inspection.reset()  # jobs may have changed: no pane keeps an old job
         self.w.run_controls.set_progress(0, 0, None)
         self.panes.fill_file_table(result)
-        self.w.dataset_tree.set_result(result, self.excluded)
-        self.run_state = RunState({j: job.task for j, job in result.jobs.items()})
-        for jid, job in result.jobs.items():
-            if not job.complete:
-                self.run_state.state[jid] = "incomplete"
-        self._repaint_states()
+        self.w.dataset_tree.set_result(result, list(self.session.state.exclusions))
+        for jid in result.jobs:  # statuses restored from the work directory (done, reused, ...)
+            self.w.dataset_tree.set_job_state(jid, self.job_status(jid))
+        self.runs.repaint_states()
         n_ok = sum(1 for d in result.datasets if d.complete)
         self.w.show_message(
             f"{len(result.files)} files, {len(result.jobs)} jobs, {len(result.datasets)} datasets ({n_ok} complete)"
         )
         self.w.tabs.setCurrentWidget(self.w.dataset_tree)
         self._remember()
-        self._update_controls()
+        self.update_controls()
         self.w.sig_organised.emit(result)
 
     def _remember(self) -> None:
@@ -274,273 +271,13 @@ class Controller:
     def _excluded_changed(self, paths: list) -> None:
         if self.session is None or self.running:
             return
-        self.excluded = list(paths)
         self.w.show_message(f"{len(paths)} frame(s) excluded; organising again …")
         start_worker(self.session.exclude_files, paths,
-                     on_finished=lambda _r: self._organised(self.session.result),
-                     on_failed=self._fail("cannot exclude the frames"))
+                     on_finished=lambda _r: self.organised(self.session.result),
+                     on_failed=self.fail("cannot exclude the frames"))
 
     def _file_selected(self, path: str) -> None:
         self.w.inspection.header.show_file(path)
-
-    # ------------------------------------------------------------------ run
-    def run(self) -> None:
-        if self.session is None or self.result is None:
-            self.w.show_message("organise the data first")
-            return
-        s = self.session
-        s.select_datasets(self.w.dataset_tree.selected_datasets())
-        s.set_pause_after_each(self.w.run_controls.pause_after_each.isChecked())
-        s.ordering = self.w.run_controls.ordering.currentText()
-        s.max_jobs = self.w.run_controls.jobs.value()
-        s.failure_policy = self.w.run_controls.failure_policy.currentText()
-        self.summary = None
-        self.running, self.paused, self.paused_job = True, False, None
-        self._update_controls()
-        try:
-            s.start()
-        except Exception as exc:
-            self.running = False
-            self._update_controls()
-            self.w.show_message(f"cannot start the run: {exc}")
-
-    def toggle_pause(self) -> None:
-        if self.session is None:
-            return
-        (self.session.resume if self.paused else self.session.pause)()
-
-    def resume(self) -> None:
-        if self.session is not None:
-            self.session.resume()
-
-    def step(self) -> None:
-        if self.session is not None:
-            self.session.step()
-
-    def stop(self) -> None:
-        if self.session is not None:
-            self.session.stop()
-
-    def _pause_after_each_changed(self, on: bool) -> None:
-        if self.session is not None:
-            self.session.set_pause_after_each(on)
-
-    def _breakpoint_changed(self, task: str, enabled: bool) -> None:
-        if self.session is not None:
-            self.session.set_breakpoint(task, enabled)
-
-    def rerun(self, job_id: str, parameters: dict) -> None:
-        """A new attempt of ``job_id`` with ``parameters``; runs at once (one step) when paused."""
-        if self.session is None:
-            return
-        try:
-            self.session.rerun(job_id, parameters)
-        except Exception as exc:
-            self.w.show_message(f"cannot re-run {job_id}: {exc}")
-            return
-        words = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "the same parameters"
-        self.w.show_message(f"re-running {job_id} with {words}")
-        if self.running:
-            self.session.step()
-        else:
-            self.run()
-
-    # ------------------------------------------------------------------ events
-    def on_event(self, ev) -> None:
-        """Engine events, on the GUI thread."""
-        self.run_state.apply(ev)
-        kind, jid, data = ev.kind, ev.job_id, ev.data or {}
-        self.w.log_view.note_event(ev)
-        self.w.executor_status.on_event(ev, self.session)
-        if kind == "job_log":
-            self.w.log_view.append(jid, str(data.get("line", "")), str(data.get("stream", "stdout")))
-        elif kind in ("job_queued", "job_started", "job_finished", "job_failed", "job_reused", "job_skipped", "job_stale"):
-            if jid:
-                self.w.dataset_tree.set_job_state(jid, self.run_state.state.get(jid, ""))
-            if kind == "job_failed":
-                self.w.inspection.show_failure(jid, str(data.get("reason", "")), list(data.get("log_tail") or []))
-                self.w.show_message(f"job {jid} failed: {data.get('reason', '')}")
-            self._repaint.start()
-        elif kind == "progress":
-            self.w.run_controls.set_progress(int(data.get("done", 0)), int(data.get("total", 0)), data.get("eta_seconds"))
-        elif kind == "run_started":
-            self.running = True
-            self.w.run_controls.set_progress(0, int(data.get("total", 0)), None)
-            self._update_controls()
-        elif kind == "paused":
-            self.paused = True
-            self.paused_job = jid
-            self._repaint.stop()
-            self._repaint_states()
-            reason = data.get("reason", "")
-            job = self.result.jobs.get(jid) if (jid and self.result is not None) else None
-            self.w.cascade_view.set_paused_task(job.task if job is not None else None)
-            self.w.show_message(f"paused ({reason})" + (f" after {jid}" if jid else ""))
-            self._update_controls()
-            if jid:
-                self.inspect_job(jid)
-            self.w.sig_paused.emit(jid or "")
-        elif kind == "resumed":
-            self.paused, self.paused_job = False, None
-            self.w.cascade_view.set_paused_task(None)
-            self._update_controls()
-        elif kind == "run_finished":
-            self.running, self.paused, self.paused_job = False, False, None
-            self.w.cascade_view.set_paused_task(None)
-            self.summary = data.get("summary") or {}
-            self._repaint_states()
-            self._update_controls()
-            self._save_description()
-            self.refresh_provenance()
-            counts: dict[str, int] = {}
-            for j in self.summary.get("jobs", []):
-                counts[j["status"]] = counts.get(j["status"], 0) + 1
-            words = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-            head = "run stopped" if self.summary.get("stopped") else "run finished"
-            if self.summary.get("error"):
-                words = f"error: {self.summary['error']}"
-            self.w.show_message(f"{head}: {words}" if words else head)
-            self.w.sig_run_finished.emit(self.summary)
-        self.panes.on_event(ev)
-        self.w.sig_event.emit(ev)
-
-    def _repaint_states(self) -> None:
-        rs = self.run_state
-        tasks = set(rs.job_task.values())
-        self.w.cascade_view.set_task_states(rs.counts_by_task(), {t: rs.task_state(t) for t in tasks})
-        self.panes.refresh_states()
-        if self.result is not None:
-            for ds in self.result.datasets:
-                states = [rs.state.get(j, "waiting") for j in ds.jobs]
-                if not ds.complete:
-                    status = "incomplete"
-                elif any(s == "failed" for s in states):
-                    status = "failed"
-                elif any(s == "stale" for s in states):
-                    status = "stale"
-                elif states and all(s in ("done", "reused") for s in states):
-                    status = "reduced"
-                else:
-                    status = "new"
-                self.w.dataset_tree.set_dataset_status(ds.id, status)
-
-    # ------------------------------------------------------------------ inspection
-    def inspect_job(self, job_id: str) -> None:
-        """Fill the inspection panel for a job (inspector and parameters in a worker)."""
-        s = self.session
-        if s is None or s.result is None or job_id not in s.result.jobs:
-            return
-
-        def gather():
-            inspection = s.inspect(job_id)
-            try:
-                params = s.recipe_parameters(job_id)
-            except Exception:
-                params = None
-            from reflexng.gui.provenance_model import attempts_of
-
-            attempts = attempts_of(s.store, job_id)
-            products = s.products(job_id)
-            from reflexng.gui.imaging import load_product
-
-            first = load_product(products[0][0]) if products else None  # read here, shown at once
-            return products, inspection, params, attempts, s.why_run(job_id), first
-
-        def show(r) -> None:
-            products, inspection, params, attempts, why, first = r
-            job = s.result.jobs[job_id]
-            state = self.run_state.state.get(job_id, "")
-            title = f"{job_id}: task {job.task}, recipe {job.recipe} — {state}"
-            qc = {}
-            if attempts and attempts[-1].outputs:
-                for o in attempts[-1].outputs:
-                    qc.update(o.get("qc") or {})
-            self.w.inspection.set_job(job_id, title, products, params, inspection, qc, first=first)
-            self.w.inspection.title.setToolTip(why)
-            done = [a for a in attempts if a.status == "done"]
-            self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
-            if job_id in self.run_state.reason and self.run_state.state.get(job_id) == "failed":
-                self.w.inspection.show_failure(job_id, self.run_state.reason[job_id], self.run_state.log_tail.get(job_id, []))
-            self.w.sig_inspected.emit(job_id)
-
-        start_worker(gather, on_finished=show, on_failed=self._fail(f"cannot inspect {job_id}"))
-
-    def show_task(self, name: str) -> None:
-        """A click on a task: the task-detail pane (recipe, parameters, jobs, inputs); a data
-        source: its categories in the message line."""
-        if self.cascade is None:
-            return
-        if name not in self.cascade.tasks:
-            ds = self.cascade.data_sources.get(name)
-            if ds is not None:
-                self.w.show_message(f"data source {name}: categories {', '.join(ds.categories)}")
-            return
-        self.panes.show_task(name)
-        jobs = sorted(j for j, task in self.run_state.job_task.items() if task == name)
-        if jobs:
-            self.inspect_job(jobs[0])
-
-    def compare(self, job_id: str, attempt: int) -> None:
-        """Compare the shown product with the same category in another attempt of the job."""
-        s = self.session
-        if s is None:
-            return
-        from reflexng.gui.provenance_model import attempts_of
-
-        attempts = {a.attempt: a for a in attempts_of(s.store, job_id)}
-        other = attempts.get(attempt)
-        latest = max(attempts.values(), key=lambda a: a.id) if attempts else None
-        shown = self.w.inspection.image.path
-        if other is None or latest is None or shown is None:
-            self.w.show_message("nothing to compare: show an image product of this job first")
-            return
-        cat = next((o["category"] for o in latest.outputs or () if os.path.abspath(o["path"]) == os.path.abspath(shown)), None)
-        match = next((o["path"] for o in other.outputs or () if o["category"] == cat), None)
-        if match is None:
-            self.w.show_message(f"attempt {attempt} has no {cat} product")
-            return
-        self.w.inspection.compare_with(match, f"attempt {attempt}")  # read in a worker
-        self.w.inspection.show_parameter_diff(latest.parameters, other.parameters, f"attempt {attempt}")
-
-    # ------------------------------------------------------------------ provenance, SAMP
-    def _save_description(self) -> None:
-        text = self.w.dataset_tree.description.text().strip()
-        if self.session is None or not text:
-            return
-        from reflexng.gui.provenance_model import latest_run_id, save_run_description
-
-        rid = latest_run_id(self.session.store)
-        if rid is not None:
-            save_run_description(self.session.workdir, rid, text)
-
-    def refresh_provenance(self) -> None:
-        """Runs and attempts, and the trees of the target jobs' products (the end products are
-        renamed copies of these)."""
-        if self.session is None:
-            return
-        targets = {ds.target_job for ds in (self.result.datasets if self.result else ())}
-        products = [p for j in (self.summary or {}).get("jobs", []) if j["id"] in targets for p in j.get("products") or []]
-        self.w.provenance_view.refresh_async(self.session.store, products)  # read in a worker
-
-    def send_samp(self, path: str | None = None) -> None:
-        path = path or self.w.inspection.products.currentData() or self.w.inspection.image.path
-        if not path:
-            self.w.show_message("open a product first")
-            return
-        viewer = self.w.prefs.external_viewer
-        if viewer:
-            cmd = [a.replace("{path}", path) for a in shlex.split(viewer)]
-            if "{path}" not in viewer:
-                cmd.append(path)
-            try:
-                subprocess.Popen(cmd, start_new_session=True)
-                self.w.show_message(f"opened {os.path.basename(path)} with {cmd[0]}")
-            except OSError as exc:
-                self.w.show_message(f"cannot start the external viewer {cmd[0]}: {exc}")
-            return
-        from reflexng.gui.samp import send_fits
-
-        start_worker(send_fits, path, on_finished=self.w.show_message, on_failed=self._fail("SAMP"))
 
     # ------------------------------------------------------------------ shutdown
     def _close_session(self) -> None:
@@ -557,6 +294,6 @@ class Controller:
     def shutdown(self) -> None:
         from reflexng.gui.worker import wait_for_workers
 
-        self._repaint.stop()
+        self.runs.shutdown()
         self._close_session()
         wait_for_workers(10000)

@@ -34,19 +34,18 @@ class DecisionsWiring:
                 c.run()
 
         start_worker(keep_attempt, s, job_id, attempt, on_finished=kept,
-                     on_failed=c._fail(f"cannot keep attempt {attempt} of {job_id}"))
+                     on_failed=c.fail(f"cannot keep attempt {attempt} of {job_id}"))
 
     def save_set(self, job_id: str, name: str) -> None:
         c, s = self.c, self.c.session
         if s is None or c.cascade is None:
             return
         from reflexng.engine.attempts import save_parameter_set
-        from reflexng.gui.provenance_model import attempts_of
 
         cascade_path = getattr(c.cascade, "path", "") or ""
 
         def save():
-            done = [a for a in attempts_of(s.store, job_id) if a.status == "done"]
+            done = [a for a in s.store.attempts_of(job_id) if a.status == "done"]
             if not done:
                 raise ValueError(f"{job_id} has no successful attempt yet")
             defaults = s.recipe_parameters(job_id)[2]
@@ -56,7 +55,7 @@ class DecisionsWiring:
             self.last_saved = str(path)
             self.w.show_message(f"parameter set {name} written to {path}; reload the cascade to choose it")
 
-        start_worker(save, on_finished=saved, on_failed=c._fail(f"cannot save parameter set {name}"))
+        start_worker(save, on_finished=saved, on_failed=c.fail(f"cannot save parameter set {name}"))
 
     # ------------------------------------------------------------------ association overrides
     def override(self, data: dict) -> None:
@@ -69,7 +68,7 @@ class DecisionsWiring:
         o = Override(data["job_id"], data["input"], data["action"], path=data.get("path"), job=data.get("job"))
         self.w.show_message(o.words() + "; organising again …")
         start_worker(add_override, s.workdir, o, s.store, on_finished=lambda _r: self._reorganise(),
-                     on_failed=c._fail("cannot store the association override"))
+                     on_failed=c.fail("cannot store the association override"))
 
     def remove_override(self, job_id: str, input_name: str) -> None:
         c, s = self.c, self.c.session
@@ -83,10 +82,10 @@ class DecisionsWiring:
                     remove_override(s.workdir, o, s.store)
 
         start_worker(remove, on_finished=lambda _r: self._reorganise(),
-                     on_failed=c._fail("cannot remove the association override"))
+                     on_failed=c.fail("cannot remove the association override"))
 
     def _reorganise(self) -> None:
         from reflexng.gui.organise_task import organise_with_progress
 
         c = self.c
-        organise_with_progress(self.w, c.session.organise, c._organised, c._organise_failed)
+        organise_with_progress(self.w, c.session.organise, c.organised, c.organise_failed)

@@ -1,14 +1,15 @@
-"""What the cascade view draws, computed without Qt: node positions, roles, the target's
-needs, and per-task job-state counts during a run."""
+"""What the cascade view draws, computed without Qt: node positions, roles and the target's
+needs. Job states come from the session (``session.state.task_counts()`` / ``task_statuses()``)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-JOB_STATES = ("waiting", "queued", "running", "done", "reused", "failed", "skipped", "incomplete", "stale")
+JOB_STATES = ("waiting", "queued", "running", "done", "reused", "failed", "cancelled", "interrupted", "skipped",
+              "incomplete", "stale")
 
 # node roles
 DATA_SOURCE = "data_source"
@@ -41,10 +42,8 @@ class GraphModel:
 
 def _core_layout(cascade: Any) -> tuple[dict[str, tuple[float, float]], dict] | None:
     """The core's layered layout with crossing reduction (``reflexng.cascade.layering``)."""
-    try:
-        from reflexng.cascade.layering import compute_layout
-    except ImportError:
-        return None
+    from reflexng.cascade.layering import compute_layout
+
     try:
         lay = compute_layout(cascade)
     except Exception:  # an invalid cascade (cycle, unknown input): fall back, validation reports it
@@ -148,81 +147,6 @@ def build_graph(cascade: Any, target: str | None = None) -> GraphModel:
     g.edges = [(e.source, e.target, e.role) for e in cascade.edges]
     g.bends = {tuple(k): [(float(x), float(y)) for x, y in v] for k, v in bends.items()}
     return g
-
-
-class RunState:
-    """Job states during a run, fed with engine events (Qt-free)."""
-
-    def __init__(self, job_tasks: Mapping[str, str] | None = None) -> None:
-        self.job_task: dict[str, str] = dict(job_tasks or {})
-        self.state: dict[str, str] = {j: "waiting" for j in self.job_task}
-        self.reason: dict[str, str] = {}
-        self.log_tail: dict[str, list[str]] = {}
-        self.products: dict[str, list] = {}
-        self.done = 0
-        self.total = len(self.job_task)
-        self.eta: float | None = None
-        self.paused_job: str | None = None
-        self.finished = False
-
-    _KIND_STATE = {
-        "job_queued": "queued",
-        "job_started": "running",
-        "job_finished": "done",
-        "job_failed": "failed",
-        "job_reused": "reused",
-        "job_skipped": "skipped",
-        "job_stale": "stale",
-    }
-
-    def apply(self, event: Any) -> None:
-        kind = event.kind
-        data = event.data or {}
-        jid = event.job_id
-        if kind in self._KIND_STATE and jid:
-            self.state[jid] = self._KIND_STATE[kind]
-            if kind == "job_failed":
-                self.reason[jid] = str(data.get("reason", ""))
-                self.log_tail[jid] = list(data.get("log_tail") or [])
-            elif kind == "job_skipped":
-                self.reason[jid] = str(data.get("reason", ""))
-            elif kind == "job_finished":
-                self.products[jid] = list(data.get("products") or [])
-                self.reason.pop(jid, None)
-        elif kind == "progress":
-            self.done = int(data.get("done", self.done))
-            self.total = int(data.get("total", self.total))
-            self.eta = data.get("eta_seconds")
-        elif kind == "paused":
-            self.paused_job = jid
-        elif kind == "resumed":
-            self.paused_job = None
-        elif kind == "run_started":
-            self.finished = False
-        elif kind == "run_finished":
-            self.finished = True
-            self.paused_job = None
-
-    def counts_by_task(self) -> dict[str, Counter]:
-        out: dict[str, Counter] = defaultdict(Counter)
-        for jid, task in self.job_task.items():
-            out[task][self.state.get(jid, "waiting")] += 1
-        return out
-
-    def task_state(self, task: str) -> str | None:
-        """One state summarising a task's jobs (failed > running > queued > waiting > done...)."""
-        c = self.counts_by_task().get(task)
-        if not c:
-            return None
-        finished = c.get("done", 0) + c.get("reused", 0)
-        for s in ("failed", "running", "queued", "incomplete", "stale", "waiting", "skipped", "done", "reused"):
-            if c.get(s):
-                if s == "waiting" and finished:
-                    return "partial"
-                if s in ("done", "reused") and c.get("done") and c.get("reused"):
-                    return "done"
-                return s
-        return None
 
 
 def format_counts(c: Counter, order: Iterable[str] = JOB_STATES) -> str:

@@ -15,7 +15,8 @@ class PaneWiring:
         w = controller.w
         self.w = w
         self.task: str | None = None
-        self.workflow_overrides: dict[str, Any] = {}
+        self._before_session: dict[str, Any] = {}  # the user's values until a session holds them
+        self._organised_with: dict[str, Any] = {}  # the values the session last organised with
         self._organising = False
         self._reorganise = False
         w.task_details.sig_job_selected.connect(self.select_job)
@@ -35,9 +36,10 @@ class PaneWiring:
         if cascade is None or name not in cascade.tasks:
             return
         self.task = name
-        from reflexng.gui.task_details_model import jobs_of, recipe_summary, task_details
+        from reflexng.gui.task_details_model import recipe_summary, task_details
 
-        jobs = jobs_of(c.run_state.job_task, c.run_state.state, name)
+        st = c.session.state if c.session is not None else None
+        jobs = {j: str(st.jobs[j].status) for j in st.jobs_of_task(name)} if st is not None else {}
         first = sorted(jobs)[0] if jobs else None
         session = c.session
         wp = dict(getattr(c.result, "workflow_parameters", None) or {}) or self._workflow_values()
@@ -65,7 +67,7 @@ class PaneWiring:
             self.w.tabs.setCurrentWidget(self.w.task_details)
             self.w.sig_task_shown.emit(name)
 
-        start_worker(gather, on_finished=show, on_failed=c._fail(f"cannot describe task {name}"))
+        start_worker(gather, on_finished=show, on_failed=c.fail(f"cannot describe task {name}"))
 
     def select_job(self, job_id: str) -> None:
         s = self.c.session
@@ -83,15 +85,24 @@ class PaneWiring:
             self.w.sig_task_shown.emit(self.task or "")
 
         start_worker(gather, on_finished=shown,
-                     on_failed=self.c._fail(f"cannot read the parameters of {job_id}"))
+                     on_failed=self.c.fail(f"cannot read the parameters of {job_id}"))
         from reflexng.gui.executor_panel import resources_text
 
         start_worker(resources_text, s, job_id, on_finished=self.w.task_details.resources.setText)
 
     def refresh_states(self) -> None:
-        self.w.task_details.update_states(self.c.run_state.state)
+        s = self.c.session
+        if s is not None:
+            self.w.task_details.update_states({j: str(r.status) for j, r in s.state.jobs.items()})
 
     # ------------------------------------------------------------------ workflow parameters
+    @property
+    def workflow_overrides(self) -> dict[str, Any]:
+        """The user's workflow-parameter overrides: the session's (``session.workflow_parameters``)
+        once there is one."""
+        s = self.c.session
+        return dict(s.workflow_parameters) if s is not None else dict(self._before_session)
+
     def _workflow_values(self) -> dict[str, Any]:
         from reflexng.gui.workflow_parameters import base_values
 
@@ -101,7 +112,9 @@ class PaneWiring:
         return base_values(cascade, self.w.session_bar.parameter_set.currentData()) | self.workflow_overrides
 
     def cascade_loaded(self, cascade) -> None:
-        self.workflow_overrides = {}
+        self._before_session = {}
+        if self.c.session is not None:
+            self.c.session.workflow_parameters = {}
         self.task = None
         self.w.workflow_parameters.set_cascade(cascade, self.w.session_bar.parameter_set.currentData())
 
@@ -115,8 +128,11 @@ class PaneWiring:
         """A workflow parameter changed: organise again off the GUI thread (when organised)."""
         if overrides == self.workflow_overrides:
             return
-        self.workflow_overrides = dict(overrides)
         c = self.c
+        if c.session is not None:
+            c.session.workflow_parameters = overrides  # used by its next organise
+        else:
+            self._before_session = dict(overrides)
         words = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "cascade values"
         if c.session is None or c.result is None:
             self.w.show_message(f"workflow parameters: {words} (used when organising)")
@@ -132,7 +148,7 @@ class PaneWiring:
             self._reorganise = True
             return
         s = c.session
-        s.workflow_parameters = dict(self.workflow_overrides)
+        self._organised_with = dict(s.workflow_parameters)
         self._organising = True
         self.w.show_message("workflow parameters changed; organising again …")
 
@@ -142,7 +158,7 @@ class PaneWiring:
                 self._reorganise = False
                 self.reorganise()
                 return
-            c._organised(s.result)
+            c.organised(s.result)
 
         def failed(message: str, _tb: str) -> None:
             self._organising = False
@@ -155,13 +171,14 @@ class PaneWiring:
     # ------------------------------------------------------------------ failure policy "ask"
     def on_event(self, ev) -> None:
         if ev.kind == "paused" and (ev.data or {}).get("reason") == "failure" and ev.job_id:
-            rs = self.c.run_state
-            task = rs.job_task.get(ev.job_id, "")
-            self.w.failure_banner.show_failure(ev.job_id, rs.reason.get(ev.job_id, ""), rs.log_tail.get(ev.job_id, []), task)
+            rec = self.c.session.state.jobs[ev.job_id]
+            self.w.failure_banner.show_failure(ev.job_id, rec.reason, list(rec.log_tail), rec.task)
         elif ev.kind in ("resumed", "run_finished", "run_started"):
             self.w.failure_banner.dismiss()
         s = self.c.session
-        if ev.kind == "run_finished" and s is not None and dict(s.workflow_parameters) != self.workflow_overrides:
+        if ev.kind == "organised" and s is not None and not self._organising:
+            self._organised_with = dict(s.workflow_parameters)
+        if ev.kind == "run_finished" and s is not None and dict(s.workflow_parameters) != self._organised_with:
             self.reorganise()  # workflow parameters changed during the run apply now
 
     def retry(self, job_id: str) -> None:

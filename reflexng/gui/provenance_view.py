@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reflexng.gui import provenance_model as pm
+from reflexng.provenance import trace
 
 ATTEMPT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,8 +32,8 @@ def gather(store: Any, end_products: list[str] | None = None) -> tuple[list, dic
     descriptions and the tree of each end product."""
     from reflexng.provenance.history import run_history
 
-    notes = pm.run_descriptions(store.workdir) if hasattr(store, "workdir") else {}
-    trees = {p: pm.product_tree(store, p) for p in end_products or ()}
+    notes = {str(r["id"]): r["description"] for r in store.runs() if r.get("description")}
+    trees = {p: trace.tree(store, p) for p in end_products or ()}  # the tree `reflexng provenance` prints
     return run_history(store), notes, trees
 
 
@@ -66,7 +66,7 @@ class ProvenanceView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.tree, 1)
         self.store: Any = None
-        self.trees: dict[str, pm.ProvNode] = {}
+        self.trees: dict[str, dict[str, Any]] = {}  # end product -> reflexng.provenance.trace.tree()
 
     def refresh(self, store: Any, end_products: list[str] | None = None) -> None:
         """Fill from ``store`` on the calling thread (scripts; the window uses :meth:`refresh_async`)."""
@@ -132,19 +132,19 @@ class ProvenanceView(QWidget):
             it.addChild(oi)
         return it
 
-    def _node_item(self, node: pm.ProvNode) -> QTreeWidgetItem:
-        a = node.attempt
+    def _node_item(self, node: dict[str, Any]) -> QTreeWidgetItem:
+        j = node.get("job")
         it = QTreeWidgetItem([
-            os.path.basename(node.path),
-            node.category or ("raw" if node.raw else ""),
-            f"{a.task}: {a.recipe} {a.version} (attempt {a.attempt})" if a else "raw file",
-            _params(a.parameters) if a else "",
+            os.path.basename(node["path"]),
+            node.get("category") or ("raw" if node["kind"] == "raw" else ""),
+            f"{j['task']}: {j['recipe']} {j['version']} (attempt {j['attempt']})" if j else "raw file",
+            _params(j["parameters"]) if j else "",
         ])
-        it.setToolTip(0, node.path)
-        it.setData(0, PATH_ROLE, node.path)
-        if a is not None:
-            it.setData(0, ATTEMPT_ROLE, a.id)
-        for child in node.inputs:
+        it.setToolTip(0, node["path"] + (f" (copy of {node['copy_of']})" if node.get("copy_of") else ""))
+        it.setData(0, PATH_ROLE, node["path"])
+        if j is not None:
+            it.setData(0, ATTEMPT_ROLE, j["attempt_id"])
+        for child in node.get("inputs", []):
             it.addChild(self._node_item(child))
         it.setExpanded(True)
         return it
@@ -167,7 +167,7 @@ class ProvenanceView(QWidget):
         a = self.current_attempt()
         if a is None:
             return ""
-        cmd = pm.replay_command(a)
+        cmd = trace.replay_command(a.jobdir)
         QGuiApplication.clipboard().setText(cmd)
         return cmd
 
@@ -177,8 +177,7 @@ class ProvenanceView(QWidget):
             self.sig_open_product.emit(p)
 
     def export_prov_json(self, product: str, path: str) -> None:
-        node = self.trees.get(product) or pm.product_tree(self.store, product)
-        pm.export_prov_json(node, path)
+        trace.write_prov_json(self.trees.get(product) or trace.tree(self.store, product), path)
 
 
 def _params(p: dict) -> str:

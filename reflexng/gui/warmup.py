@@ -33,10 +33,8 @@ def warm_recipes(recipe_names: Iterable[str]) -> list[str]:
     """Look up each recipe once (imports its module and reads its parameter specs); return
     the names that are unknown here (the engine reports those properly when a job runs)."""
     failed = []
-    try:
-        from reflexng.recipes.registry import get_recipe
-    except ImportError:
-        return list(recipe_names)
+    from reflexng.recipes.registry import get_recipe
+
     for name in dict.fromkeys(recipe_names):
         if not name or name.startswith("python:"):
             continue

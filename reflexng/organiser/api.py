@@ -144,17 +144,7 @@ def job_graph(jobs: Mapping[str, Any]):
 
 
 def _content_hash() -> Callable[[str], str] | None:
-    try:
-        from reflexng.fits import content_hash
-    except ImportError:  # scanner not there: hash here
-        import hashlib
-
-        def content_hash(path: str) -> str:
-            h = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            return h.hexdigest()
+    from reflexng.fits import content_hash
 
     return content_hash
 

@@ -41,7 +41,7 @@ def write_header_fits(path: Path, keywords: dict[str, Any]) -> None:
     """A header-only FITS file (primary HDU, no data) with the given cascade keywords."""
     from astropy.io import fits
 
-    from reflexng.cascade.model import fits_card_name
+    from reflexng.fits.cards import fits_card_name
 
     hdr = fits.Header()
     for k, v in keywords.items():

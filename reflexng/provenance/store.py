@@ -5,8 +5,8 @@ per attempt: task, recipe, version, parameters, cache key, status, times, exit r
 reflexng version), ``job_inputs`` (role main/associated, category, file, hash) and
 ``job_outputs`` (category, file, size, mtime, hash, QC values). WAL mode with a busy timeout
 (the FITS scanner keeps its own table in the same file with its own connection); every state
-change is one transaction. An exclusive ``flock`` on ``<workdir>/.reflexng.lock`` keeps a second
-application instance out of the work directory.
+change is one transaction. The work-directory lock (:mod:`reflexng.provenance.lock`, portable)
+keeps a second application instance out of the work directory.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from reflexng import __version__
+from reflexng.fits import content_hash
+from reflexng.provenance.lock import LOCK_NAME, WorkdirLock, WorkdirLockedError  # noqa: F401 - re-exported
 
 DB_NAME = "reflexng.sqlite"
-LOCK_NAME = ".reflexng.lock"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
@@ -53,26 +54,15 @@ CREATE INDEX IF NOT EXISTS job_outputs_path ON job_outputs(path);
 """
 
 
-def _lock_file(fd: int, unlock: bool = False) -> None:
-    """Exclusive, non-blocking lock of an open file (flock; msvcrt where there is no fcntl)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_UNLCK if unlock else msvcrt.LK_NBLCK, 1)
-        except OSError as exc:
-            if unlock:
-                return
-            raise BlockingIOError(str(exc)) from None
-        return
-    fcntl.flock(fd, fcntl.LOCK_UN if unlock else fcntl.LOCK_EX | fcntl.LOCK_NB)
+# columns added after the first release: (table, column, type); added to older databases on open
+ADDED_COLUMNS = (("runs", "description", "TEXT"),)
 
 
-class WorkdirLockedError(RuntimeError):
-    """Another application instance holds the work directory."""
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, kind in ADDED_COLUMNS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 class DamagedStoreError(sqlite3.DatabaseError):
@@ -142,16 +132,11 @@ def _disk_full(folder: Path) -> bool:
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """Content hash of a file: ``reflexng.fits.content_hash`` when available, else MD5 of the bytes."""
+    """Content hash of a file: ``reflexng.fits.content_hash``, else (not readable as FITS) MD5 of the bytes."""
     try:
-        from reflexng.fits import content_hash  # written by the FITS layer
-    except ImportError:
-        content_hash = None
-    if content_hash is not None:
-        try:
-            return str(content_hash(path))
-        except Exception:  # not a FITS file, or unreadable as FITS: hash the bytes
-            pass
+        return str(content_hash(path))
+    except Exception:  # not a FITS file, or unreadable as FITS: hash the bytes
+        pass
     h = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -193,7 +178,7 @@ class ProvenanceStore:
         when a writer finds the folder read-only, StoreFullError when the disk is full."""
         self.workdir = Path(workdir).resolve()
         self.path = self.workdir / DB_NAME
-        self._lock_fd: int | None = None
+        self._lock: WorkdirLock | None = None
         self._db = None  # type: ignore[assignment]
         self.read_only = not lock and self.path.is_file() and not (
             _writable(self.workdir) and _writable(self.path))
@@ -203,7 +188,7 @@ class ProvenanceStore:
                                      "`reflexng provenance` still work there; to run, choose a writable --workdir")
         self.workdir.mkdir(parents=True, exist_ok=True)
         if lock:
-            self._acquire_lock()
+            self._lock = WorkdirLock(self.workdir)
         self._mutex = threading.RLock()
         try:
             if self.read_only:  # never written: no journal, no schema change, no lock
@@ -225,6 +210,7 @@ class ProvenanceStore:
                     for stmt in SCHEMA.split(";"):
                         if stmt.strip():
                             db.execute(stmt)
+                    _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             self.close()
             err = classify(exc, self.path)
@@ -242,38 +228,15 @@ class ProvenanceStore:
                 )
                 db.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
 
-    # ------------------------------------------------------------------ lock
-
-    def _acquire_lock(self) -> None:
-        path = self.workdir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock_file(fd)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise WorkdirLockedError(
-                f"work directory {self.workdir} is in use by another reflexng instance "
-                f"(PID {holder}); close it or choose another work directory (--workdir)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} on {socket.gethostname()}\n".encode())
-        self._lock_fd = fd
-
     def close(self) -> None:
         """Close the database and release the work-directory lock."""
         with self._mutex:
             if self._db is not None:
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
-        if self._lock_fd is not None:
-            try:
-                _lock_file(self._lock_fd, unlock=True)
-            finally:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> ProvenanceStore:
         return self
@@ -348,14 +311,26 @@ class ProvenanceStore:
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, cascade: str, cascade_path: str, target: str) -> int:
+    def start_run(self, cascade: str, cascade_path: str, target: str, description: str = "") -> int:
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO runs(started, cascade, cascade_path, target, host, pid, reflexng_version, status) "
-                "VALUES (?,?,?,?,?,?,?, 'running')",
-                (time.time(), cascade, cascade_path, target, socket.gethostname(), os.getpid(), __version__),
+                "INSERT INTO runs(started, cascade, cascade_path, target, host, pid, reflexng_version, status, "
+                "description) VALUES (?,?,?,?,?,?,?, 'running', ?)",
+                (time.time(), cascade, cascade_path, target, socket.gethostname(), os.getpid(), __version__,
+                 description or None),
             )
             return int(cur.lastrowid)
+
+    def set_run_description(self, run_id: int, text: str) -> None:
+        """Describe a run in words (shown in the provenance view, `reflexng provenance --runs`)."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET description=? WHERE id=?", (str(text).strip() or None, run_id))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, newest first: id, started, finished, cascade, target, status, description."""
+        return [dict(r) for r in self.query(
+            "SELECT id, started, finished, cascade, cascade_path, target, host, status, description "
+            "FROM runs ORDER BY id DESC")]
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.transaction() as db:
@@ -451,6 +426,20 @@ class ProvenanceStore:
             args.append(status)
         rows = self.query(sql + " ORDER BY id DESC LIMIT 1", args)
         return self._attempt(rows[0]) if rows else None
+
+    def run_attempts(self, run_id: int) -> list[Attempt]:
+        """Every row (executed or reused) recorded by one run, in order."""
+        return [self._attempt(r) for r in self.query("SELECT * FROM jobs WHERE run_id=? ORDER BY id", (run_id,))]
+
+    def latest_attempts(self) -> dict[str, Attempt]:
+        """Per job id, its newest recorded row (executed or reused), without inputs/outputs."""
+        rows = self.query("SELECT * FROM jobs WHERE id IN (SELECT MAX(id) FROM jobs GROUP BY job_id)")
+        return {r["job_id"]: self._attempt(r, details=False) for r in rows}
+
+    def attempts_of(self, job_id: str) -> list[Attempt]:
+        """Every executed attempt of a job id (not reuse records), oldest first, with inputs/outputs."""
+        rows = self.query("SELECT * FROM jobs WHERE job_id=? AND status != 'reused' ORDER BY id", (job_id,))
+        return [self._attempt(r) for r in rows]
 
     def producer_of(self, path: str) -> Attempt | None:
         """The successful attempt that wrote a product file (None for raw files)."""

@@ -1,8 +1,11 @@
-"""The provenance tree of a product (back to the raw files) and its W3C PROV-JSON form."""
+"""The provenance tree of a product (back to the raw files) and its W3C PROV-JSON form — the
+only implementation: the CLI (`reflexng provenance`) and the GUI's provenance view both use it
+(one namespace, one entity-id scheme, end-product copies found by content)."""
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,7 @@ def tree(store: ProvenanceStore, product: str | os.PathLike, category: str = "",
         "parameters": att.parameters, "attempt": att.attempt, "status": att.status, "started": att.started,
         "finished": att.finished, "host": att.host, "reflexng_version": att.reflexng_version,
         "jobdir": att.jobdir, "replay": str(replay) if replay.exists() else None, "dataset": att.dataset,
+        "attempt_id": att.id,
     }
     node["inputs"] = []
     for i in att.inputs or []:
@@ -137,3 +141,18 @@ def _time(t: float | None):
     import datetime
 
     return datetime.datetime.fromtimestamp(t, tz=datetime.timezone.utc)
+
+
+def write_prov_json(node: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write the tree's PROV document as PROV-JSON."""
+    with open(path, "w", encoding="utf-8") as fh:
+        prov_document(node).serialize(fh, format="json")
+
+
+def replay_command(jobdir: str | os.PathLike) -> str:
+    """The shell command that re-runs an attempt by hand (its folder's ``replay.sh``)."""
+    folder = Path(jobdir)
+    script = folder / "replay.sh"
+    if script.is_file():
+        return f"sh {shlex.quote(str(script))}"
+    return f"python -m reflexng.engine.replay {shlex.quote(str(folder))}"

@@ -81,11 +81,19 @@ class CommandRecipe:
             raise RecipeError(f"cannot run {argv[0]!r}: {exc}") from None
         if rc != 0:
             raise RecipeError(f"command {argv[0]} exited with status {rc}")
-        from reflexng.recipes.builtin.testing import read_header_cards
-
         products = []
         for f in sorted(out.iterdir()):
             if f.is_file() and fnmatch.fnmatch(f.name, self.products_glob):
-                cat = read_header_cards(f).get("PRO.CATG", "") if f.suffix.lower() in (".fits", ".fit") else ""
+                cat = _category(f) if f.suffix.lower() in (".fits", ".fit") else ""
                 products.append((os.fspath(f), cat or self.category))
         return RecipeResult(products=products)
+
+
+def _category(path) -> str:
+    """ESO PRO CATG of a FITS product ('' when it has none or is unreadable)."""
+    from reflexng.fits import read_header_values
+
+    try:
+        return str(read_header_values(path, ["PRO.CATG"]).get("PRO.CATG") or "")
+    except ValueError:
+        return ""

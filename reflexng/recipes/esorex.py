@@ -17,14 +17,20 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
+from reflexng.recipes.esorex_run import esorex_path
+from reflexng.recipes.protocol import (
+    ParameterSpec,
+    Recipe,
+    RecipeError,
+    RecipeResult,
+    UnknownRecipeError,
+)
 
 PREFIX = "esorex:"
 DEFAULT_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/cpl/plugins", "/usr/lib/cpl/plugins",
@@ -68,11 +74,6 @@ def install_hint(recipe: str) -> str:
                     "$ESOREX_PLUGIN_DIR at its plugin folder")
     return ("install the ESO pipeline that provides it (Debian: apt-get install "
             "cpl-plugin-<pipeline>; otherwise ESO's installer and $ESOREX_PLUGIN_DIR)")
-
-
-def esorex_path() -> str | None:
-    """The esorex executable (``$REFLEXNG_ESOREX`` or ``esorex`` on PATH), or None."""
-    return shutil.which(os.environ.get("REFLEXNG_ESOREX", "esorex"))
 
 
 def esorex_available() -> bool:
@@ -276,12 +277,7 @@ class EsorexRecipe(Recipe):
 
 
 def _unknown(message: str) -> Exception:
-    try:  # the registry's error type, so callers catch one kind of "unknown recipe"
-        from reflexng.recipes.registry import UnknownRecipeError
-
-        return UnknownRecipeError(message)
-    except ImportError:
-        return RecipeError(message)
+    return UnknownRecipeError(message)  # the registry's error type: callers catch one kind
 
 
 def get_recipe(short_name: str) -> EsorexRecipe:

@@ -32,6 +32,13 @@ from typing import Any
 
 from reflexng.recipes.protocol import RecipeError, RecipeResult
 
+
+def esorex_path() -> str | None:
+    """The esorex executable (``$REFLEXNG_ESOREX`` or ``esorex`` on PATH), or None."""
+    import shutil
+
+    return shutil.which(os.environ.get("REFLEXNG_ESOREX", "esorex"))
+
 CRASH = ("recipe crashed ({sig}) — often a missing header keyword or unexpected image size; "
          "see the log")
 EXIT_REASONS = {
@@ -159,8 +166,6 @@ def replay_script(recipe, sof: Any, params: Mapping[str, Any], output_dir: Any) 
     The parameter file is written by ``printf`` of quoted lines; ``output_dir`` "." means the replay
     folder ``$out`` that the engine's ``replay.sh`` creates (falling back to ".").
     """
-    from reflexng.recipes.esorex import esorex_path
-
     out = '"${out:-.}"' if str(output_dir) in ("", ".") else shlex.quote(str(output_dir))
     # every value is shell-quoted (never a here-document): no parameter value or file name can
     # inject a command; space-free staging links go to a temporary folder when the attempt
@@ -208,8 +213,6 @@ def replay_script(recipe, sof: Any, params: Mapping[str, Any], output_dir: Any) 
 
 def prepare(recipe, sof: Any, params: Mapping[str, Any], output_dir: Path) -> Prepared:
     """Write the SOF and the parameter file; return the command (nothing is run)."""
-    from reflexng.recipes.esorex import esorex_path
-
     output_dir = Path(output_dir).absolute()
     work = scratch_dir(output_dir)
     work.mkdir(parents=True, exist_ok=True)

@@ -87,6 +87,14 @@ class RecipeError(Exception):
     """A recipe failure with a message written for the astronomer (what went wrong, what to do)."""
 
 
+class UnknownRecipeError(KeyError):
+    """No recipe of that name; the message lists what is known (raised by the registry and
+    the esorex adapter)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown recipe"
+
+
 class Recipe:
     """Base class for Python recipes. Subclasses set the class attributes and implement ``run``."""
 

@@ -4,7 +4,10 @@ Where recipes come from, in order (the first definition of a name wins):
 
 1. built-in modules declared in the entry-point group ``reflexng.recipes`` (each entry point is
    a list of :class:`~reflexng.recipes.protocol.Recipe` classes); a module that fails to import
-   gives a warning and the others still load;
+   gives a warning and the others still load; then the modules named in
+   ``$REFLEXNG_RECIPE_MODULES`` (importable module names, ``os.pathsep`` or comma separated,
+   each with a ``RECIPES`` list) — this is how the test suite adds the ``test_*`` recipes of
+   :mod:`reflexng.recipes.builtin.testing`, which users never see;
 2. user recipe modules: every ``*.py`` in the folders of ``$REFLEXNG_RECIPE_PATH``
    (``os.pathsep`` separated) and of ``recipe_dirs`` in the configuration file; a module lists
    its recipes in ``RECIPES`` (otherwise every Recipe subclass with a name is taken);
@@ -36,20 +39,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from reflexng.recipes.protocol import Recipe
+from reflexng.recipes.protocol import Recipe, UnknownRecipeError
+
+__all__ = ["UnknownRecipeError", "config_path", "get_recipe", "known_recipes", "recipe_dirs", "recipe_kind", "reload"]
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "reflexng.recipes"
 ESOREX_PREFIX = "esorex:"
 COMMAND_PREFIX = "command:"
-
-
-class UnknownRecipeError(KeyError):
-    """No recipe of that name; the message lists what is known."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown recipe"
 
 
 _lock = threading.RLock()
@@ -121,6 +119,24 @@ def _entry_point_recipes(found: dict[str, Any]) -> None:
             found.setdefault(r.name, r)
 
 
+def module_names() -> list[str]:
+    """The modules named in ``$REFLEXNG_RECIPE_MODULES``."""
+    text = os.environ.get("REFLEXNG_RECIPE_MODULES", "")
+    return [m.strip() for part in text.split(os.pathsep) for m in part.split(",") if m.strip()]
+
+
+def _module_recipes(found: dict[str, Any]) -> None:
+    for name in module_names():
+        try:
+            recipes = _recipes_in(getattr(importlib.import_module(name), "RECIPES", None), name)
+        except Exception as exc:
+            warnings.warn(f"recipe module {name} (REFLEXNG_RECIPE_MODULES) failed to import: "
+                          f"{type(exc).__name__}: {exc}; its recipes are not available", stacklevel=3)
+            continue
+        for r in recipes:
+            found.setdefault(r.name, r)
+
+
 def load_module_file(path: Path) -> Any:
     """Import a user recipe module from a file (module name ``reflexng_user_recipes.<stem>``)."""
     name = f"reflexng_user_recipes.{path.stem}"
@@ -175,10 +191,12 @@ def _all() -> dict[str, Any]:
     with _lock:
         cfg = load_config()
         dirs = recipe_dirs(cfg)
-        key = (tuple(str(d) for d in dirs), str(config_path()), repr(cfg.get("command_recipes")))
+        key = (tuple(str(d) for d in dirs), str(config_path()), repr(cfg.get("command_recipes")),
+               tuple(module_names()))
         if _cache is None or key != _cache_key:
             found: dict[str, Any] = {}
             _entry_point_recipes(found)
+            _module_recipes(found)
             _user_recipes(found, dirs)
             _command_recipes(found, cfg)
             _cache, _cache_key = found, key
@@ -193,10 +211,9 @@ def reload() -> None:
 
 
 def _esorex_module():
-    try:
-        return importlib.import_module("reflexng.recipes.esorex")
-    except ImportError as exc:
-        raise UnknownRecipeError(f"esorex recipes are not available: {exc}") from None
+    from reflexng.recipes import esorex  # imported when an esorex: name is first asked for
+
+    return esorex
 
 
 def get_recipe(name: str) -> Any:
@@ -248,3 +265,12 @@ def recipe_kind(name: str) -> str:
     from reflexng.recipes.command import CommandRecipe
 
     return "command" if isinstance(r, CommandRecipe) else "python"
+
+
+def _register_with_validator() -> None:
+    from reflexng.cascade.validate import register_recipe_lookup
+
+    register_recipe_lookup(lambda include_esorex: known_recipes(include_esorex=include_esorex), get_recipe)
+
+
+_register_with_validator()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from _cascade_testutil import FIG1, line_of
 
@@ -113,10 +111,15 @@ def test_unknown_recipe_warning_uses_the_registry(write_cascade):
         assert not any(f"unknown recipe {known[0]!r}" in w for w in warnings)
 
 
-def test_without_a_registry_recipe_names_cannot_be_checked(write_cascade, monkeypatch):
-    monkeypatch.setitem(sys.modules, "reflexng.recipes.registry", None)  # import now fails
-    path, text = write_cascade(BASE)
-    warnings = [str(p) for p in load(path).validate()]
+def test_without_a_registry_recipe_names_cannot_be_checked(write_cascade):
+    from reflexng.cascade.validate import register_recipe_lookup
+
+    previous = register_recipe_lookup(None)  # as in a process that never imported the recipes layer
+    try:
+        path, text = write_cascade(BASE)
+        warnings = [str(p) for p in load(path).validate()]
+    finally:
+        register_recipe_lookup(previous)
     assert warnings == [f"{path}:{line_of(text, 'with_recipe')}: warning: cannot check recipe names (no recipe registry)"]
 
 

@@ -146,7 +146,7 @@ def test_failure_policies(make_session, raw_dir, policy):
     if policy == "stop":
         st = _status(s.run())
         assert st["prep-A"] == "failed" and st["prep-B"] == "skipped"
-        assert next(j for j in s._summary.jobs if j["id"] == "prep-B")["reason"] == "run stopped: job prep-A failed"
+        assert next(j for j in s.state.summary.jobs if j["id"] == "prep-B")["reason"] == "run stopped: job prep-A failed"
     else:
         s.start()
         p = s.recorder.wait_for("paused")

@@ -103,9 +103,12 @@ def test_stop_cancels_running_child(make_session, raw_dir):
     summary = s.wait(10)
     assert summary is not None and time.monotonic() - t0 < 5
     by_id = {j["id"]: j for j in summary.jobs}
-    assert by_id["prep-A"]["status"] == "failed" and "cancelled" in by_id["prep-A"]["reason"]
-    assert by_id["final-A"]["status"] == "skipped"
+    # a stopped job is cancelled (its own status, not "failed"); what needs it is not run
+    assert by_id["prep-A"]["status"] == "cancelled" and "cancelled" in by_id["prep-A"]["reason"]
+    assert by_id["final-A"]["status"] == "skipped" and by_id["final-A"]["reason"] == "not run (upstream cancelled)"
     assert summary.stopped and not summary.ok
+    assert [e.job_id for e in s.recorder.kinds("job_cancelled")] == ["prep-A"] and not s.recorder.kinds("job_failed")
+    assert s.job_state("prep-A") == "cancelled" and s.store.last_attempt("prep-A").status == "cancelled"
 
 
 def test_log_streams_line_by_line(make_session, raw_dir):

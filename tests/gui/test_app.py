@@ -219,7 +219,7 @@ def test_gui_state_modules_are_qt_free():
                     raise ImportError("Qt is blocked: " + name)
         sys.meta_path.insert(0, Block())
         for m in ("reflexng.gui", "reflexng.gui.display", "reflexng.gui.preferences", "reflexng.gui.graph_model",
-                  "reflexng.gui.imaging", "reflexng.gui.provenance_model", "reflexng.gui.samp",
+                  "reflexng.gui.imaging", "reflexng.gui.samp",
                   "reflexng.gui.warmup", "reflexng.gui.task_details_model", "reflexng.gui.labels",
                   "reflexng.engine.attempts", "reflexng.organiser.overrides", "reflexng.provenance.decisions",
                   "reflexng.provenance.history", "reflexng.cli.gui"):

@@ -192,7 +192,10 @@ def test_workflow_parameter_changed_during_a_run_applies_after_it(qtbot, details
     assert c.running
     with qtbot.waitSignal(win.sig_message, timeout=5000, check_params_cb=lambda t: "after the run" in t):
         win.workflow_parameters.set_value("payload", "changed")
-    assert c.session.workflow_parameters == {}  # nothing re-organised under a running run
+    # the value is held by the session (one place) for its next organise; nothing re-organised under a running run
+    assert c.session.workflow_parameters == {"payload": "changed"}
+    assert c.result.workflow_parameters.get("payload") != "changed"
+    assert {j.parameters.get("payload") for j in c.result.jobs.values() if j.task == "science"} != {"changed"}
     win.pause_after_each.setChecked(False)
     order: list[str] = []
     win.sig_run_finished.connect(lambda _s: order.append("finished"))

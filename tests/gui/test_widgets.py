@@ -10,7 +10,8 @@ from astropy.io import fits
 from conftest import write_image, write_spectrum
 from PySide6.QtCore import QPointF, Qt
 
-from reflexng.gui.graph_model import RunState, build_graph, needed_tasks
+from reflexng.engine.state import JobRecord, JobStatus, SessionState
+from reflexng.gui.graph_model import build_graph, needed_tasks
 from reflexng.recipes.protocol import ParameterSpec
 
 
@@ -51,16 +52,12 @@ def test_cascade_view_draws_and_exports(qtbot, mini_cascade, tmp_path):
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert blocker.args == ["flat"]
     # job states and counts
-    rs = RunState({"b1": "bias", "f1": "flat", "s1": "science", "s2": "science"})
-
-    class Ev:
-        def __init__(self, kind, job_id=None, data=None):
-            self.kind, self.job_id, self.data = kind, job_id, data or {}
-
-    rs.apply(Ev("job_finished", "b1", {"products": []}))
-    rs.apply(Ev("job_started", "f1"))
-    rs.apply(Ev("job_failed", "s1", {"reason": "boom", "log_tail": ["x"]}))
-    view.set_task_states(rs.counts_by_task(), {t: rs.task_state(t) for t in ("bias", "flat", "science")})
+    st = SessionState(jobs={j: JobRecord(j, task=t) for j, t in
+                            {"b1": "bias", "f1": "flat", "s1": "science", "s2": "science"}.items()})
+    st.jobs["b1"].status = JobStatus.DONE
+    st.jobs["f1"].status = JobStatus.RUNNING
+    st.jobs["s1"].status = JobStatus.FAILED
+    view.set_task_states(st.task_counts(), st.task_statuses())
     assert items["bias"].state == "done" and items["flat"].state == "running" and items["science"].state == "failed"
     assert "1 failed" in items["science"].counts.text() and "1 waiting" in items["science"].counts.text()
     # breakpoints

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reflexng.engine.inspection import Inspection, InspectionContext
+from reflexng.recipes.inspection import Inspection, InspectionContext
 
 
 def _paths(products: Sequence[tuple[str, str]], category: str) -> list[str]:

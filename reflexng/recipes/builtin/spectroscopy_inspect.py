@@ -1,6 +1,6 @@
 """Task inspectors of the ``demo_spectroscopy`` cascade: what to look at after each step.
 
-Each function takes ``(products, context)`` (see :mod:`reflexng.engine.inspection`) and returns
+Each function takes ``(products, context)`` (see :mod:`reflexng.recipes.inspection`) and returns
 an :class:`Inspection`. Figures are ``matplotlib.figure.Figure`` objects built without pyplot.
 The expected spectra come from ``context.truth`` or, when that is empty, from the simulator's
 ``truth_spectroscopy.json`` found beside the job's raw input files.
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reflexng.engine.inspection import Inspection
+from reflexng.recipes.inspection import Inspection
 
 if TYPE_CHECKING:
     import numpy as np

@@ -20,7 +20,7 @@ def double_it(inputs, parameters, output_dir):
 
 
 def inspect_final(products, context):
-    from reflexng.engine.inspection import Inspection
+    from reflexng.recipes.inspection import Inspection
 
     return Inspection(title=f"final {context.job_id}", images=[p for p, _c in products], qc=dict(context.qc))
 
