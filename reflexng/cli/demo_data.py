@@ -86,8 +86,6 @@ def run(args) -> int:
                 folders[mode] = target
                 with stage(f"writing simulated {mode} data to {target}", json_mode=args.json):
                     summaries[mode] = mod.generate(target, **kwargs)
-    except ModuleNotFoundError as exc:
-        return fail(f"demo-data: simulator not built yet ({exc.name})")
     except OSError as exc:
         from reflexng.cli._errors import describe_os_error
 
