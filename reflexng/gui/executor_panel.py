@@ -80,7 +80,7 @@ def resources_text(session: Any, job_id: str) -> str:
     """The resource trace of the job's current attempt, one line ("" when it has none). Worker thread."""
     from reflexng.engine.executors import trace
 
-    st = getattr(session, "_states", {}).get(job_id)
+    st = session.state.jobs.get(job_id)
     aid = getattr(st, "attempt_id", None)
     if aid is None:
         return ""

@@ -11,7 +11,8 @@ Primary header of a product, in this order:
   structural ones, ``DPR.*``, ``ARCFILE``, ``ORIGFILE``, ``CHECKSUM``/``DATASUM``, ``DATAMD5``,
   ``PIPEFILE``, ``DATE`` and earlier ``PRO.*``/``QC.*`` cards; for a product that combines
   several exposures also the per-exposure cards (``TPL.EXPNO``, ``SEQ.*``);
-* ``DATE`` (when the file was written), ``PIPEFILE`` (its file name), ``DATAMD5``;
+* ``DATE`` (when the file was written; ``$SOURCE_DATE_EPOCH``, the reproducible-builds convention,
+  when set, so that two reductions can be compared byte for byte), ``PIPEFILE`` (its file name), ``DATAMD5``;
 * ``PRO.DID``, ``PRO.CATG``, ``PRO.TYPE`` (``REDUCED``), ``PRO.TECH`` (the raw frame's
   ``DPR.TECH``), ``PRO.SCIENCE`` (T when the raw frames are ``DPR.CATG = SCIENCE``),
   ``PRO.REC1.ID`` (recipe), ``PRO.REC1.DRS.ID`` (``reflexng/<version>``), ``PRO.REC1.PIPE.ID``
@@ -195,7 +196,8 @@ def _product_header(inputs, catg, recipe, parameters, qc, raws, pro_type, pro_te
     source = inherit if inherit is not None else (raw[0]["header"] if raw and raw[0]["header"] is not None
                                                   else (cal[0]["header"] if cal else None))
     h = fits.Header()
-    h["DATE"] = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "file creation date (YYYY-MM-DDThh:mm:ss UT)")
+    h["DATE"] = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(_creation_time())),
+                 "file creation date (YYYY-MM-DDThh:mm:ss UT)")
     dpr_tech = dpr_catg = None
     multi = bool(combined) and len(combined) > 1
     if source is not None:
@@ -351,3 +353,13 @@ def _stamp_md5(path: str, md5: str) -> None:
                 if card.startswith(b"END     "):
                     raise OSError(f"{path}: no DATAMD5 card in the primary header")
             offset += 2880
+
+
+def _creation_time() -> float:
+    """Now, or ``$SOURCE_DATE_EPOCH`` (seconds since 1970) when set: reproducible products."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return float(epoch)
+    return time.time()

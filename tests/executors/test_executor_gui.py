@@ -95,7 +95,7 @@ def test_dask_run_shows_workers_dashboard_trace_and_timeline(qtbot, tmp_path, mo
     # the task pane shows the job's resource trace
     with qtbot.waitSignal(win.sig_task_shown, timeout=20000):
         c.panes.show_task("bias")
-    jid = next(j for j, st in c.session._states.items() if c.session.result.jobs[j].task == "bias")
+    jid = next(j for j, st in c.session.state.jobs.items() if c.session.result.jobs[j].task == "bias")
     win.task_details.sig_job_selected.emit(jid)
     qtbot.waitUntil(lambda: win.task_details.resources.text() != "", timeout=20000)
     line = win.task_details.resources.text()

@@ -1,5 +1,5 @@
 """Same results everywhere: the imaging demo reduced with fork, spawn and dask gives byte-identical
-products and the same provenance (recipes, versions, parameters, inputs with checksums)."""
+products (DATE fixed by $SOURCE_DATE_EPOCH) and the same provenance (recipes, versions, parameters, inputs with checksums)."""
 
 from __future__ import annotations
 
@@ -39,11 +39,14 @@ def test_demo_imaging_identical_on_fork_spawn_and_dask(tmp_path):
     subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--out", str(data), "--mode", "imaging",
                     "--size", "64", "--nights", "1"], check=True, capture_output=True, timeout=300)
     seen = {}
+    # DATE is the time a product was written (as CPL writes it): fixed by the reproducible-builds
+    # convention so products can be compared byte for byte
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
     for name in ("fork", "spawn", "dask"):
         work = tmp_path / f"work-{name}"
         r = subprocess.run([sys.executable, "-m", "reflexng", "run", "--cascade", "demo_imaging", "--data",
                             str(data), "--workdir", str(work), "--executor", name, "--jobs", "2"],
-                           capture_output=True, text=True, timeout=900)
+                           capture_output=True, text=True, timeout=900, env=env)
         assert r.returncode == 0, f"{name}: {r.stderr[-2000:]}"
         seen[name] = _provenance(work)
     outputs, attempts, inputs, executors = seen["fork"]
