@@ -58,7 +58,7 @@ def test_empty_and_multi_token_strings_are_written_like_esorex(esorex):
     recipe = ex.get_recipe("naco_img_jitter")
     lines = rc_lines(recipe, {"offsets": "", "xcorr": "40 40 65 65"})
     assert lines == ["#naco.naco_img_jitter.offsets=", "naco.naco_img_jitter.xcorr=40 40 65 65"]
-    with pytest.raises(ex.RecipeError, match="span lines"):
+    with pytest.raises(ex.RecipeError, match="give the value on one line"):
         rc_lines(recipe, {"offsets": "a\nb"})
 
 
