@@ -31,3 +31,11 @@ def no_process_left(monkeypatch):
     left = _procs.check_none_left(token)
     if left:
         pytest.fail("processes left behind (killed now): " + "; ".join(f"{p} {c}" for p, c in left), pytrace=False)
+
+
+@pytest.fixture
+def flow_setup(tmp_path):
+    """(cascade, raw folder, work directory) of the small bias -> science cascade (tests/flow_data.py)."""
+    from flow_data import make_flow_data
+
+    return make_flow_data(tmp_path)

@@ -4,49 +4,13 @@ SQLite store: what the GUI's Compare pane and dataset tree call, and what a scri
 
 from __future__ import annotations
 
-import textwrap
-
-import numpy as np
 import pytest
-from astropy.io import fits
-
-CASCADE = textwrap.dedent(
-    """
-    from reflexng.cascade import task, data_source, classification_rule, metadata
-
-    metadata("promote", instrument="TEST", default_target="science")
-    raw_bias = (data_source("RAW_BIAS")
-                .with_classification_rule(classification_rule("BIAS", {"DPR.TYPE": "BIAS"}))
-                .with_grouping_keywords(["INSTRUME"]).with_match_keywords(["INSTRUME"]).build())
-    raw_sci = data_source("RAW_SCIENCE").with_classification_rule(
-        classification_rule("SCIENCE", {"DPR.TYPE": "OBJECT"})).build()
-    bias = (task("bias").with_recipe("test_noop").with_main_input(raw_bias)
-            .with_recipe_parameters({"category": "MASTER_BIAS"}).build())
-    science = (task("science").with_recipe("test_noop").with_main_input(raw_sci)
-               .with_associated_input(bias)
-               .with_recipe_parameters({"category": "SCIENCE_REDUCED"}).build())
-    """
-)
-
-
-def _image(path, value, **cards):
-    hdr = fits.Header()
-    for k, v in cards.items():
-        hdr[k if len(k) <= 8 and " " not in k else f"HIERARCH {k}"] = v
-    fits.PrimaryHDU(np.full((8, 8), value, np.float32), hdr).writeto(path)
+from flow_data import CASCADE, make_flow_data
 
 
 @pytest.fixture
 def setup(tmp_path):
-    cascade = tmp_path / "promote.py"
-    cascade.write_text(CASCADE)
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for i in range(2):
-        _image(raw / f"bias_{i}.fits", 1000.0 + i, **{"ESO DPR TYPE": "BIAS", "INSTRUME": "TEST", "MJD-OBS": 60000.1 + i / 1000})
-        _image(raw / f"obias_{i}.fits", 900.0 + i, **{"ESO DPR TYPE": "BIAS", "INSTRUME": "OTHER", "MJD-OBS": 60000.1 + i / 1000})
-    _image(raw / "sci_0.fits", 2000.0, **{"ESO DPR TYPE": "OBJECT", "INSTRUME": "TEST", "MJD-OBS": 60000.2, "OBJECT": "NGC 1"})
-    return cascade, raw, tmp_path / "work"
+    return make_flow_data(tmp_path, n_bias=2, other_instrument=True, name="promote.py")
 
 
 RAW_ASSOCIATION = CASCADE.replace(".with_associated_input(bias)", ".with_associated_input(raw_bias)")

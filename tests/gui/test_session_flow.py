@@ -5,45 +5,8 @@ Recipes run in real child processes (the engine's testing recipes: fast, header-
 
 from __future__ import annotations
 
-import textwrap
-
-import numpy as np
-import pytest
-from conftest import write_image
+from flow_data import CASCADE, SLOW_SCIENCE
 from PySide6.QtCore import Qt
-
-CASCADE = textwrap.dedent(
-    """
-    from reflexng.cascade import task, data_source, classification_rule, metadata
-
-    metadata("gui_flow", instrument="TEST", default_target="science")
-    raw_bias = (data_source("RAW_BIAS")
-                .with_classification_rule(classification_rule("BIAS", {"DPR.TYPE": "BIAS"}))
-                .with_grouping_keywords(["INSTRUME"]).with_match_keywords(["INSTRUME"]).build())
-    raw_sci = data_source("RAW_SCIENCE").with_classification_rule(
-        classification_rule("SCIENCE", {"DPR.TYPE": "OBJECT"})).build()
-    bias = (task("bias").with_recipe("test_noop").with_main_input(raw_bias)
-            .with_recipe_parameters({"category": "MASTER_BIAS"}).build())
-    science = (task("science").with_recipe("test_noop").with_main_input(raw_sci)
-               .with_associated_input(bias)
-               .with_recipe_parameters({"category": "SCIENCE_REDUCED"}).build())
-    """
-)
-
-
-@pytest.fixture
-def flow_setup(tmp_path):
-    cascade = tmp_path / "gui_flow.py"
-    cascade.write_text(CASCADE)
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for i in range(3):
-        write_image(raw / f"bias_{i}.fits", np.full((8, 8), 1000.0 + i, np.float32),
-                    {"HIERARCH ESO DPR TYPE": "BIAS", "INSTRUME": "TEST", "MJD-OBS": 60000.1 + i * 0.001,
-                     "OBJECT": "BIAS"})
-    write_image(raw / "sci_0.fits", np.full((8, 8), 2000.0, np.float32),
-                {"HIERARCH ESO DPR TYPE": "OBJECT", "INSTRUME": "TEST", "MJD-OBS": 60000.2, "OBJECT": "NGC 1"})
-    return cascade, raw, tmp_path / "work"
 
 
 def _fits_cards(path):
@@ -209,10 +172,7 @@ def test_step_then_stop_cancels_a_running_job(qtbot, flow_setup):
     from reflexng.gui.preferences import Preferences
 
     cascade, raw, workdir = flow_setup
-    text = CASCADE.replace(
-        '''task("science").with_recipe("test_noop")''', '''task("science").with_recipe("test_sleep")'''
-    ).replace('''{"category": "SCIENCE_REDUCED"}''', '''{"category": "SCIENCE_REDUCED", "seconds": 60.0}''')
-    cascade.write_text(text)
+    cascade.write_text(SLOW_SCIENCE)
     win = MainWindow(Preferences())
     qtbot.addWidget(win)
     c = win.controller
