@@ -60,3 +60,11 @@ def make_flow_data(tmp_path: Path, *, n_bias: int = 3, other_instrument: bool = 
     write_frame(raw / "sci_0.fits", 2000.0,
                 {"ESO DPR TYPE": "OBJECT", "INSTRUME": "TEST", "MJD-OBS": 60000.2, "OBJECT": "NGC 1"})
     return cascade, raw, tmp_path / "work"
+
+# bias -> science -> combined: the science job writes half a product, then waits (Stop while it
+# writes; with $REFLEXNG_TEST_COMPLETE set it writes a whole product); combined needs it
+STOP_CASCADE = CASCADE.replace('default_target="science"', 'default_target="combined"').replace(
+    'task("science").with_recipe("test_noop")', 'task("science").with_recipe("test_half_product")'
+).replace('{"category": "SCIENCE_REDUCED"}', '{"category": "SCIENCE_REDUCED", "wait": 60.0}') + (
+    'combined = (task("combined").with_recipe("test_noop").with_main_input(science)\n'
+    '            .with_recipe_parameters({"category": "COMBINED"}).build())\n')

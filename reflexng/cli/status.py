@@ -1,8 +1,9 @@
 """`reflexng status WORKDIR` — the last runs of a work directory, its failed jobs and its disk use.
 
 ``--json``: ``{workdir, runs: [{id, started, finished, status, cascade, target, jobs}],
-failed: [{job, task, dataset, attempt, reason, log}], disk: {jobs, end_products, database, total}}``
-(sizes in bytes). Also :func:`open_workdir`, shared by ``clean`` and ``export``.
+failed: [{job, task, dataset, attempt, status, reason, log}], disk: {jobs, end_products, database,
+total}}`` (sizes in bytes; ``failed``: the jobs whose latest attempt failed, was cancelled or was
+interrupted). ``--prov-json OUT``: the last run as PROV-JSON (reflexng.provenance.trace). Also :func:`open_workdir`, shared by ``clean`` and ``export``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def register(sub) -> None:
     p.add_argument("--timeline", action="store_true",
                    help="instead: the last run's timeline (wall, CPU, peak memory and worker of each job, with "
                    "hints), as `reflexng timeline WORKDIR`")
+    p.add_argument("--prov-json", metavar="OUT",
+                   help="also write the last run as W3C PROV-JSON to OUT (every attempt with its status, "
+                   "done, failed or cancelled, and the user's decisions)")
     p.set_defaults(func=run)
 
 
@@ -114,6 +118,14 @@ def run(args) -> int:
         return code
     try:
         info = collect(store, Path(args.workdir).resolve(), args.runs)
+        if getattr(args, "prov_json", None):
+            from reflexng.provenance.trace import write_run_prov_json
+
+            try:
+                write_run_prov_json(store, args.prov_json)
+            except OSError as exc:
+                return fail(f"status: cannot write {args.prov_json}: {exc.strerror or exc}; give a writable file")
+            print(f"PROV-JSON of the last run written to {args.prov_json}", file=sys.stderr)
     finally:
         store.close()
     if args.json:
@@ -128,14 +140,18 @@ def run(args) -> int:
         took = f" ({r['finished'] - r['started']:.0f} s)" if r["finished"] and r["started"] else ""
         jobs = ", ".join(f"{n} {s}" for s, n in sorted(r["jobs"].items())) or "no jobs"
         print(f"  run {r['id']}  {when}{took}  {r['status'] or '?':<11} {r['cascade']} -> {r['target']}: {jobs}")
-    if info["failed"]:
-        print(f"failed jobs ({len(info['failed'])}):")
-        for f in info["failed"]:
-            print(f"  {f['job']} ({f['task']}, attempt {f['attempt']}): {f['reason'] or f['status']}")
-            if f["log"]:
-                print(f"    log: {f['log']}")
+    failed = [f for f in info["failed"] if f["status"] != "cancelled"]
+    cancelled = [f for f in info["failed"] if f["status"] == "cancelled"]
+    if failed:
+        print(f"failed jobs ({len(failed)}):")
     else:
         print("failed jobs: none")
+    if cancelled:
+        print(f"cancelled jobs ({len(cancelled)}, stopped by the user; the next run runs them again):")
+    for f in failed + cancelled:
+        print(f"  {f['job']} ({f['task']}, attempt {f['attempt']}): {f['status']}: {f['reason'] or f['status']}")
+        if f["log"]:
+            print(f"    log: {f['log']}")
     d = info["disk"]
     print(f"disk: {human(d['total'])} (jobs {human(d['jobs'])}, end products {human(d['end_products'])}, "
           f"database {human(d['database'])}); `reflexng clean {args.workdir}` removes old attempts")

@@ -8,6 +8,7 @@ decides *whether* it must (cache) and runs it, then reports the outcome through 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -236,6 +237,7 @@ class JobRunner:
             self.finish(jid, JobStatus.DONE, products=products, qc=outcome.qc, seconds=outcome.seconds, why=why)
         else:
             status = JobStatus.CANCELLED if outcome.cancelled else JobStatus.FAILED
+            discard_partial_output(adir, status)
             ctx.store.finish_attempt(aid, str(status), exit_reason=outcome.reason, log_tail="\n".join(outcome.log_tail))
             self.finish(jid, status, reason=outcome.reason, seconds=outcome.seconds, log_tail=outcome.log_tail, why=why)
         return why
@@ -254,3 +256,22 @@ class JobRunner:
             out.append((path, c))
             outputs.append((c, path, stt.st_size, stt.st_mtime_ns, self.ctx.store.hash_file(path)))
         return out, outputs
+
+
+FAILED_OUTPUT = "failed-output"  # what a failed attempt had written, kept to diagnose; never reused
+
+
+def discard_partial_output(adir: Path, status: JobStatus) -> None:
+    """``tmp/`` of an attempt that did not succeed never stays where products are looked for: a
+    cancelled attempt's is removed (cut off mid-write by the user's Stop), a failed attempt's is
+    renamed ``failed-output/`` (see docs/session-api.md, "Stop, cancelled jobs and tmp/")."""
+    tmp = adir / "tmp"
+    if not tmp.exists():
+        return
+    if status == JobStatus.FAILED:
+        try:
+            os.replace(tmp, adir / FAILED_OUTPUT)
+            return
+        except OSError:
+            pass  # e.g. a name clash on Windows: remove it instead
+    shutil.rmtree(tmp, ignore_errors=True)

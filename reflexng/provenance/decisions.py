@@ -35,3 +35,25 @@ def decisions(store: Any, job_id: str | None = None) -> list[dict[str, Any]]:
         d["details"] = json.loads(d["details"] or "{}")
         out.append(d)
     return out
+
+
+def recorded_decisions(store: Any, job_ids: Any = None) -> list[dict[str, Any]]:
+    """Like :func:`decisions` but read-only (a work directory opened for reading, e.g. by
+    ``reflexng provenance``): [] when no decision was ever recorded. ``job_ids``: one id or
+    an iterable of ids (None: every job)."""
+    if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='decisions'"):
+        return []
+    sql, args = "SELECT * FROM decisions", ()
+    if isinstance(job_ids, str):
+        job_ids = (job_ids,)
+    if job_ids is not None:
+        ids = tuple(job_ids)
+        if not ids:
+            return []
+        sql, args = sql + f" WHERE job_id IN ({','.join('?' * len(ids))})", ids
+    out = []
+    for r in store.query(sql + " ORDER BY id", args):
+        d = dict(r)
+        d["details"] = json.loads(d["details"] or "{}")
+        out.append(d)
+    return out

@@ -4,11 +4,13 @@ only implementation: the CLI (`reflexng provenance`) and the GUI's provenance vi
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from pathlib import Path
 from typing import Any
 
+from reflexng.provenance.decisions import recorded_decisions
 from reflexng.provenance.store import DB_NAME, ProvenanceStore, file_hash
 
 
@@ -56,7 +58,7 @@ def tree(store: ProvenanceStore, product: str | os.PathLike, category: str = "",
         "parameters": att.parameters, "attempt": att.attempt, "status": att.status, "started": att.started,
         "finished": att.finished, "host": att.host, "reflexng_version": att.reflexng_version,
         "jobdir": att.jobdir, "replay": str(replay) if replay.exists() else None, "dataset": att.dataset,
-        "attempt_id": att.id,
+        "attempt_id": att.id, "decisions": recorded_decisions(store, att.job_id),
     }
     node["inputs"] = []
     for i in att.inputs or []:
@@ -110,14 +112,8 @@ def prov_document(node: dict[str, Any]):
             aid = f"rng:attempt/{j['job_id']}/{j['attempt']}"
             if aid not in seen:
                 seen.add(aid)
-                attrs = {"rng:task": j["task"], "rng:recipe": j["recipe"], "rng:version": j["version"]}
-                attrs.update({f"rng:param_{k}": str(v) for k, v in j["parameters"].items()})
-                doc.activity(aid, _time(j["started"]), _time(j["finished"]), attrs)
-                agent = f"rng:recipe/{j['recipe']}/{j['version']}"
-                if agent not in seen:
-                    seen.add(agent)
-                    doc.agent(agent, {"prov:type": "prov:SoftwareAgent", "rng:recipe": j["recipe"]})
-                doc.wasAssociatedWith(aid, agent)
+                attempt_activity(doc, seen, j)
+                add_decisions(doc, seen, j.get("decisions") or [], {aid: j["started"]})
                 for sub in n.get("inputs", []):
                     doc.used(aid, walk(sub), other_attributes={"rng:role": sub.get("role", ""),
                                                                "rng:category": sub.get("category") or ""})
@@ -125,6 +121,132 @@ def prov_document(node: dict[str, Any]):
         return eid
 
     walk(node)
+    return doc
+
+
+def attempt_id(job_id: str, attempt: Any) -> str:
+    """The PROV id of one attempt of a job (the same in every document)."""
+    return f"rng:attempt/{job_id}/{attempt}"
+
+
+def attempt_activity(doc, seen: set[str], j: dict[str, Any]) -> str:
+    """Declare an attempt (``j``: job_id, attempt, task, recipe, version, parameters, status,
+    started, finished) as an activity associated with its recipe; its id."""
+    aid = attempt_id(j["job_id"], j["attempt"])
+    seen.add(aid)
+    attrs = {"rng:job": j["job_id"], "rng:task": j["task"], "rng:recipe": j["recipe"], "rng:version": j["version"],
+             "rng:attempt": int(j["attempt"] or 0), "rng:status": j.get("status") or ""}
+    if j.get("exit_reason"):
+        attrs["rng:exit_reason"] = j["exit_reason"]
+    attrs.update({f"rng:param_{k}": str(v) for k, v in (j.get("parameters") or {}).items()})
+    doc.activity(aid, _time(j.get("started")), _time(j.get("finished")), attrs)
+    agent = f"rng:recipe/{j['recipe']}/{j['version']}"
+    if agent not in seen:
+        seen.add(agent)
+        doc.agent(agent, {"prov:type": "prov:SoftwareAgent", "rng:recipe": j["recipe"]})
+    doc.wasAssociatedWith(aid, agent)
+    return aid
+
+
+USER = "rng:user"
+
+
+def add_decisions(doc, seen: set[str], decisions: list[dict[str, Any]], attempts: dict[str, float | None]) -> None:
+    """The user's decisions (reflexng.provenance.decisions) as activities of the user: "keep
+    this attempt" and "save as parameter set" were informed by the attempt they promote (a
+    saved set is an entity the decision generated); an association override informs the
+    attempts of its job that started after it (``attempts``: activity id -> start time)."""
+    for d in decisions:
+        did = f"rng:decision/{d['id']}"
+        if did in seen:
+            continue
+        seen.add(did)
+        if USER not in seen:
+            seen.add(USER)
+            doc.agent(USER, {"prov:type": "prov:Person", "rng:role": "the astronomer at the controls"})
+        details = d.get("details") or {}
+        attrs: dict[str, Any] = {"prov:type": f"rng:{d['kind']}", "rng:kind": d["kind"], "rng:job": d["job_id"]}
+        attrs.update({f"rng:{k}": v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else json.dumps(v)
+                      for k, v in details.items() if v is not None})
+        when = _time(d.get("time"))
+        doc.activity(did, when, when, attrs)
+        doc.wasAssociatedWith(did, USER)
+        if d["kind"] in ("keep_attempt", "save_parameter_set") and details.get("attempt") is not None:
+            promoted = attempt_id(d["job_id"], details["attempt"])
+            if promoted not in seen:
+                seen.add(promoted)
+                doc.activity(promoted, other_attributes={"rng:job": d["job_id"], "rng:attempt": int(details["attempt"])})
+            doc.wasInformedBy(did, promoted)
+        if d["kind"] == "save_parameter_set" and details.get("name"):
+            pid = f"rng:parameter_set/{details['name']}"
+            if pid not in seen:
+                seen.add(pid)
+                doc.entity(pid, {"prov:type": "rng:ParameterSet", "rng:file": str(details.get("file", "")),
+                                 "rng:values": json.dumps(details.get("values", {}), sort_keys=True, default=str)})
+            doc.wasGeneratedBy(pid, did)
+        if d["kind"].startswith("association_override"):
+            for aid, started in attempts.items():
+                if started is not None and d.get("time") is not None and started >= d["time"]:
+                    doc.wasInformedBy(aid, did)
+
+
+def run_document(store: ProvenanceStore, run_id: int | None = None):
+    """A ``ProvDocument`` of one run (default: the latest): every attempt it started, whatever
+    its end (done, failed, cancelled: ``rng:status``), with the files it used and generated,
+    the reuse of earlier attempts, and the user's decisions about its jobs."""
+    from prov.model import ProvDocument
+
+    if run_id is None:
+        rows = store.query("SELECT max(id) FROM runs")
+        run_id = rows[0][0] if rows else None
+    doc = ProvDocument()
+    doc.add_namespace("rng", "urn:reflexng:")
+    doc.add_namespace("file", "urn:reflexng:file:")
+    if run_id is None:
+        return doc
+    seen: set[str] = set()
+    run = f"rng:run/{run_id}"
+    r = store.query("SELECT * FROM runs WHERE id=?", (run_id,))
+    if r:
+        doc.activity(run, _time(r[0]["started"]), _time(r[0]["finished"]),
+                     {"prov:type": "rng:Run", "rng:cascade": r[0]["cascade"] or "", "rng:target": r[0]["target"] or "",
+                      "rng:status": r[0]["status"] or ""})
+    started: dict[str, float | None] = {}
+    job_ids: list[str] = []
+
+    def entity(path: str, category: str, h: str, kind: str) -> str:
+        eid = "file:" + (h or Path(path).name)
+        if eid not in seen:
+            seen.add(eid)
+            doc.entity(eid, {"rng:path": path, "rng:category": category or "", "rng:kind": kind})
+        return eid
+
+    for a in store.run_attempts(run_id):
+        job_ids.append(a.job_id)
+        j = {"job_id": a.job_id, "task": a.task, "recipe": a.recipe, "version": a.version, "attempt": a.attempt,
+             "parameters": a.parameters, "status": a.status, "started": a.started, "finished": a.finished,
+             "exit_reason": a.exit_reason}
+        if a.status == "reused":
+            rid = f"rng:reuse/{a.id}"
+            doc.activity(rid, _time(a.started), _time(a.finished),
+                         {"prov:type": "rng:Reuse", "rng:job": a.job_id, "rng:status": "reused",
+                          "rng:attempt": int(a.attempt or 0)})
+            doc.wasInformedBy(rid, attempt_id(a.job_id, a.attempt))
+            if attempt_id(a.job_id, a.attempt) not in seen:
+                seen.add(attempt_id(a.job_id, a.attempt))
+                doc.activity(attempt_id(a.job_id, a.attempt),
+                             other_attributes={"rng:job": a.job_id, "rng:attempt": int(a.attempt or 0)})
+            doc.wasInformedBy(rid, run)
+            continue
+        aid = attempt_activity(doc, seen, j)
+        started[aid] = a.started
+        doc.wasInformedBy(aid, run)
+        for i in a.inputs or []:
+            doc.used(aid, entity(i["path"], i["category"], i["hash"], "input"),
+                     other_attributes={"rng:role": i["role"] or "", "rng:category": i["category"] or ""})
+        for o in a.outputs or []:
+            doc.wasGeneratedBy(entity(o["path"], o["category"], o["hash"], "product"), aid)
+    add_decisions(doc, seen, recorded_decisions(store, sorted(set(job_ids))), started)
     return doc
 
 
@@ -147,6 +269,12 @@ def write_prov_json(node: dict[str, Any], path: str | os.PathLike) -> None:
     """Write the tree's PROV document as PROV-JSON."""
     with open(path, "w", encoding="utf-8") as fh:
         prov_document(node).serialize(fh, format="json")
+
+
+def write_run_prov_json(store: ProvenanceStore, path: str | os.PathLike, run_id: int | None = None) -> None:
+    """Write one run's PROV document (:func:`run_document`) as PROV-JSON."""
+    with open(path, "w", encoding="utf-8") as fh:
+        run_document(store, run_id).serialize(fh, format="json")
 
 
 def replay_command(jobdir: str | os.PathLike) -> str:
