@@ -51,7 +51,7 @@ STATE_COLOURS = {
 # a glyph per state, so states differ without colour too (colour-blind users, grey print-outs)
 STATE_GLYPHS = {
     "waiting": "○", "queued": "◔", "running": "▶", "done": "✓", "reused": "↻", "failed": "✗",
-    "cancelled": "■", "skipped": "–", "incomplete": "!", "stale": "~", "partial": "◐",
+    "cancelled": "■", "interrupted": "↯", "skipped": "–", "incomplete": "!", "stale": "~", "partial": "◐",
 }
 PAUSED_COLOUR = "#b03fc4"
 MIN_LABEL_PT = 9.0  # labels never shrink below this on screen: the view scrolls instead

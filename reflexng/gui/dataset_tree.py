@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reflexng.gui.labels import dataset_label, dataset_tooltip
+from reflexng.gui.labels import dataset_label, dataset_tooltip, status_text_colour
 
 COLUMNS = ("Dataset / job / input", "Status", "Level", "Δt [d]", "Details")
 RED = QColor("#c0392b")
@@ -261,14 +261,14 @@ class DatasetTree(QWidget):
     def set_job_state(self, job_id: str, state: str) -> None:
         for ji in self._job_items.get(job_id, []):
             ji.setText(1, state)
-            ji.setForeground(1, QBrush(RED if state == "failed" else QColor("#222")))
+            ji.setForeground(1, QBrush(QColor(status_text_colour(state))))
 
     def set_dataset_status(self, dataset_id: str, status: str) -> None:
-        """new / reduced / failed / stale."""
+        """new / reduced / failed / cancelled / stale / incomplete."""
         di = self._dataset_items.get(dataset_id)
         if di is not None:
             di.setText(1, status)
-            di.setForeground(1, QBrush(RED if status in ("failed", "incomplete") else QColor("#222")))
+            di.setForeground(1, QBrush(QColor(status_text_colour(status))))
 
     def dataset_item(self, dataset_id: str) -> QTreeWidgetItem | None:
         return self._dataset_items.get(dataset_id)

@@ -289,11 +289,12 @@ class InspectionPanel(QWidget):
         self.keep_button.setEnabled(bool(attempts))
         self.save_set_button.setEnabled(self.job_id is not None)
 
-    def show_failure(self, job_id: str, reason: str, log_tail: Sequence[str]) -> None:
-        """A failed job's reason and last log lines. A failure of another job than the one in
-        focus moves the focus to it (title, editor and Re-run follow; nothing stays mixed)."""
-        cancelled = str(reason).startswith("cancelled")  # Stop is not a failure
-        word = "cancelled" if cancelled else "failed"
+    def show_failure(self, job_id: str, reason: str, log_tail: Sequence[str], status: str = "") -> None:
+        """A failed (or cancelled, ``status``) job's reason and last log lines. A failure of
+        another job than the one in focus moves the focus to it (title, editor and Re-run
+        follow; nothing stays mixed)."""
+        cancelled = status == "cancelled" or (not status and str(reason).startswith("cancelled"))  # not a failure
+        word = "cancelled" if cancelled else (status or "failed")
         if job_id != self.job_id:
             self.reset()
             self.job_id = job_id

@@ -54,8 +54,8 @@ class JobView:
             self.w.inspection.title.setToolTip(why)
             done = [a for a in attempts if a.status == "done"]
             self.w.inspection.set_attempts([(a.attempt, f"attempt {a.attempt} ({a.status})") for a in done[:-1]])
-            if rec.status == "failed" and rec.reason:
-                self.w.inspection.show_failure(job_id, rec.reason, list(rec.log_tail))
+            if rec.status in ("failed", "cancelled", "interrupted") and rec.reason:
+                self.w.inspection.show_failure(job_id, rec.reason, list(rec.log_tail), status=state)
             self.w.sig_inspected.emit(job_id)
 
         start_worker(gather, on_finished=show, on_failed=self.c.fail(f"cannot inspect {job_id}"))

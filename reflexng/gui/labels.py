@@ -64,3 +64,11 @@ def dataset_tooltip(result: Any, ds: Any) -> str:
     """The full name: the organiser's dataset name, id, target task and job."""
     state = "complete" if ds.complete else "incomplete: " + "; ".join(ds.missing)
     return f"{ds.name}\ndataset {ds.id} — target {ds.target}, job {ds.target_job}\n{state}"
+
+
+# the text colour of a job's or dataset's status word in lists (a Stop is not a failure: not red)
+STATUS_TEXT_COLOURS = {"failed": "#c0392b", "incomplete": "#c0392b", "cancelled": "#5e4a73", "interrupted": "#8a5a00"}
+
+
+def status_text_colour(status: str) -> str:
+    return STATUS_TEXT_COLOURS.get(str(status), "#222")

@@ -130,8 +130,9 @@ class LogView(QWidget):
             "job_finished": lambda: f"{jid}: done",
             "job_failed": lambda: (f"{jid}: cancelled — {data.get('reason', '')}" if _cancelled(data)
                                    else f"{jid}: failed — {data.get('reason', '')}"),
-            "job_cancelled": lambda: f"{jid}: cancelled",
-            "job_skipped": lambda: f"{jid}: not run — {data.get('reason', '')}",
+            "job_cancelled": lambda: f"{jid}: cancelled — {data.get('reason') or 'stopped by the user'}",
+            "job_skipped": lambda: (f"{jid}: {data['reason']}" if str(data.get("reason", "")).startswith("not run")
+                                    else f"{jid}: not run — {data.get('reason', '')}"),
             "paused": lambda: "paused" + (f" after {jid}" if jid else "") + (f" ({data['reason']})" if data.get("reason") else ""),
             "resumed": lambda: "resumed",
             "run_finished": lambda: "run stopped" if (data.get("summary") or {}).get("stopped") else "run finished",

@@ -92,9 +92,11 @@ class RunControl:
                       "job_stale"):
             if jid:
                 self.w.dataset_tree.set_job_state(jid, self.c.job_status(jid))
-            if kind == "job_failed":
-                self.w.inspection.show_failure(jid, str(data.get("reason", "")), list(data.get("log_tail") or []))
-                self.w.show_message(f"job {jid} failed: {data.get('reason', '')}")
+            if kind in ("job_failed", "job_cancelled"):
+                word = "cancelled" if kind == "job_cancelled" else "failed"
+                self.w.inspection.show_failure(jid, str(data.get("reason", "")), list(data.get("log_tail") or []),
+                                               status=word)
+                self.w.show_message(f"job {jid} {word}: {data.get('reason', '')}")
             self._repaint.start()
         elif kind == "progress":
             self.w.run_controls.set_progress(int(data.get("done", 0)), int(data.get("total", 0)), data.get("eta_seconds"))
