@@ -366,8 +366,11 @@ class ImageViewer(QWidget):
         if not (0 <= ix < nx and 0 <= iy < ny):
             return ""
         what = "A − B" if self.difference else "value"
-        text = f"x {ix + 1}  y {iy + 1}  {what} {self.shown[iy, ix]:.6g}"
-        sky = sky_coordinates(self.plane.wcs if self.plane else None, ix, iy)
+        f = self.plane.binning if self.plane is not None and self.shown is self.plane.data else 1
+        fx, fy = ix * f + (f - 1) / 2, iy * f + (f - 1) / 2  # the block's centre in the full image
+        where = f"x {fx + 1:g}  y {fy + 1:g}" + (f" (block {f}x{f})" if f > 1 else "")
+        text = f"{where}  {what} {self.shown[iy, ix]:.6g}"
+        sky = sky_coordinates(self.plane.wcs if self.plane else None, fx, fy)
         return f"{text}  {sky}" if sky else text
 
     def _mouse_moved(self, pos) -> None:

@@ -36,6 +36,22 @@ class Plane:
     extensions: list[Extension] = field(default_factory=list)
     ext: int = 0
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # computed in the worker
+    binning: int = 1  # a huge image is shown as the mean of binning x binning blocks
+    full_shape: tuple[int, ...] = ()  # (ny, nx) of the image in the file
+
+
+MAX_DISPLAY_SIDE = 4096  # larger images are binned for display (in the worker), never drawn whole
+
+
+def binned(data: np.ndarray, factor: int) -> np.ndarray:
+    """The mean of ``factor`` x ``factor`` blocks (the ragged edge dropped), read band by band so
+    a memory-mapped 8k x 8k float64 image never needs a second full-size copy."""
+    ny, nx = data.shape[0] // factor, data.shape[1] // factor
+    out = np.empty((ny, nx), np.float32)
+    for r in range(ny):
+        band = np.asarray(data[r * factor:(r + 1) * factor, : nx * factor], dtype=np.float64)
+        out[r] = band.reshape(factor, nx, factor).mean(axis=(0, 2))
+    return out
 
 
 WAVE_COLUMNS = ("wave", "wavelength", "lambda", "wl")
@@ -87,16 +103,19 @@ def read_plane(path: str | os.PathLike, ext: int | None = None) -> Plane:
         ext = first_image_extension(exts)
         if ext is None:
             raise ValueError(f"{path}: no 2-D image in any extension")
-    with fits.open(path, memmap=False) as hdul:
+    with fits.open(path, memmap=True) as hdul:  # a huge image is read band by band (binned below)
         h = hdul[ext]
         data = h.data
         if data is None or data.ndim < 2:
             raise ValueError(f"{path}[{ext}]: not a 2-D image")
         while data.ndim > 2:
             data = data[0]
-        data = np.ascontiguousarray(data, dtype=np.float32)
+        full = tuple(int(n) for n in data.shape)
+        factor = -(-max(full) // MAX_DISPLAY_SIDE)
+        data = binned(data, factor) if factor > 1 else np.array(data, dtype=np.float32)  # a copy: the file closes
         header = h.header.copy()
-    return Plane(data, header, celestial_wcs(header), exts, ext)
+        del h
+    return Plane(data, header, celestial_wcs(header), exts, ext, binning=factor, full_shape=full)
 
 
 def celestial_wcs(header: Any) -> Any:
@@ -262,6 +281,7 @@ class LoadedProduct:
     spectrum: tuple[Any, ...] | None = None  # x, y, x label, y label, error (or None)
     table: tuple[list[str], list[list[str]]] | None = None  # column names, rows as text
     error: str = ""
+    note: str = ""  # e.g. "shown binned 2 x 2"
 
 
 def product_kind_of(exts: list[Extension]) -> str:
@@ -304,6 +324,10 @@ def load_product(path: str | os.PathLike) -> LoadedProduct:
         if out.kind == "image":
             out.plane = read_plane(path)
             out.plane.limits["zscale"] = display_limits(out.plane.data, "zscale")  # off the GUI thread
+            if out.plane.binning > 1:
+                f, (ny, nx) = out.plane.binning, out.plane.full_shape
+                out.note = (f"{nx} x {ny} pixels: shown binned {f} x {f} (block means); pixel values under "
+                            "the cursor are those means, coordinates are of the full image")
         elif out.kind == "spectrum":
             out.spectrum = read_spectrum(path, with_error=True)
             if any(e.kind == "table" for e in out.extensions):

@@ -90,6 +90,7 @@ class InspectionPanel(QWidget):
         self.qc = QCTable(self)
         self.figures = FigureTabs(self)
         self.notes = QLabel(self)
+        self._job_notes = ""  # the inspector's words about the job in focus
         self.notes.setObjectName("inspectionNotes")
         self.notes.setWordWrap(True)
         for w, name in ((self.image, "Image"), (self.spectrum, "Spectrum"), (self.table, "Table"),
@@ -217,6 +218,7 @@ class InspectionPanel(QWidget):
         self.header.clear()
         self.qc.set_values({})
         self.figures.set_figures([])
+        self._job_notes = ""
         self.notes.setText("")
         self.editor.set_parameters([], title="No job selected")
         self.attempts.clear()
@@ -256,10 +258,11 @@ class InspectionPanel(QWidget):
         if inspection is not None:
             values.update(inspection.qc)
             self.figures.set_figures(inspection.figures)
-            self.notes.setText(inspection.notes)
+            self._job_notes = inspection.notes or ""
         else:
             self.figures.set_figures([])
-            self.notes.setText("")
+            self._job_notes = ""
+        self._set_notes("")
         self.qc.set_values(values)
         if parameters is not None:
             specs, effective, defaults = parameters
@@ -279,6 +282,10 @@ class InspectionPanel(QWidget):
         else:
             self.show_product(paths[0][0])
         self._update_rerun()
+
+    def _set_notes(self, product_text: str) -> None:
+        """The inspector's notes (e.g. that it failed) and a line about the product shown."""
+        self.notes.setText("\n".join(t for t in (self._job_notes, product_text) if t))
 
     def set_attempts(self, attempts: Sequence[tuple[int, str]]) -> None:
         """(attempt number, label) of the job's other attempts."""
@@ -313,7 +320,7 @@ class InspectionPanel(QWidget):
             return
         self._load_generation += 1
         gen = self._load_generation
-        self.notes.setText(f"reading {os.path.basename(path)} …")
+        self._set_notes(f"reading {os.path.basename(path)} …")
         from reflexng.gui.worker import start_worker
 
         def loaded(product: LoadedProduct) -> None:
@@ -322,7 +329,7 @@ class InspectionPanel(QWidget):
 
         def failed(message: str, _tb: str) -> None:
             if gen == self._load_generation and shiboken6.isValid(self):
-                self.notes.setText(f"cannot show {os.path.basename(path)}: {message}")
+                self._set_notes(f"cannot show {os.path.basename(path)}: {message}")
                 self.sig_product_shown.emit(path)
 
         start_worker(load_product, path, on_finished=loaded, on_failed=failed)
@@ -331,7 +338,7 @@ class InspectionPanel(QWidget):
     def show_loaded(self, product: LoadedProduct) -> None:
         """Show a product read by :func:`reflexng.gui.imaging.load_product` (GUI thread, cheap)."""
         path = product.path
-        self.notes.setText(product.error)
+        self._set_notes(product.error or product.note)
         try:
             if product.kind == "image" and product.plane is not None:
                 self.image.show_plane(product.plane, path)
