@@ -65,7 +65,9 @@ class Controller:
     # ------------------------------------------------------------------ the session's state, read
     @property
     def result(self) -> Any:
-        return self.session.result if self.session is not None else None
+        s = self.session
+        # a session organised for another (or a reloaded) cascade has nothing to show or run for this one
+        return s.result if s is not None and s.cascade is self.cascade else None
 
     running = property(lambda self: self.session is not None and self.session.state.running)
     paused = property(lambda self: self.session is not None and self.session.state.paused)
@@ -102,6 +104,9 @@ class Controller:
         if not name_or_path:
             return
         if name_or_path == getattr(self, "_loading", None):  # Enter also activates the box: load once
+            return
+        if self.running:
+            self.w.show_message("stop the run before opening another cascade")
             return
         self._loading = name_or_path
         from reflexng.cascade import load

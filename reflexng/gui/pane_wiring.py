@@ -117,6 +117,13 @@ class PaneWiring:
             self.c.session.workflow_parameters = {}
         self.task = None
         self.w.workflow_parameters.set_cascade(cascade, self.w.session_bar.parameter_set.currentData())
+        # the files, datasets and replay line of the previous cascade go; Run waits for organise
+        from reflexng.organiser.model import OrganiseResult
+
+        self.w.file_table.set_records([], ())
+        self.w.dataset_tree.set_result(OrganiseResult(cascade.name, "", [], {}, []))
+        self.w.task_details.set_replay(None, "")
+        self.c.update_controls()
 
     def _parameter_set_changed(self, _i: int) -> None:
         from reflexng.gui.workflow_parameters import base_values

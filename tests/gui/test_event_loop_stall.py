@@ -18,6 +18,26 @@ pytestmark = pytest.mark.slow
 LIMIT_S = 0.100
 
 
+def assert_one_job(win) -> str:
+    """The panel title, products, editor, failure box and Re-run target are the same job."""
+    panel = win.inspection
+    jid = panel.job_id
+    assert jid is not None and jid in panel.title.text(), (jid, panel.title.text())
+    assert panel.focus_consistent() and (panel.editor_job == jid or not panel.editor.editors)
+    short = jid if len(jid) <= 28 else jid[:27]
+    assert win.rerun_button.text().startswith(f"Re-run {short}")
+    if panel.failure.isVisible():
+        assert panel.failure.toPlainText().startswith(jid)
+    listed = [panel.products.itemData(i) for i in range(panel.products.count())]
+    if not panel.failure.isVisible():  # an inspected job lists its products (a stopped one has none)
+        made = {p for p, _c in win.controller.session.products(jid)}
+        assert made <= set(listed), (made, listed)
+    assert all(f"/{jid}/" in p for p in listed if "/jobs/" in p), listed  # no other job's product
+    if panel.image.path is not None and panel.tabs.currentWidget() is panel.image:
+        assert panel.image.path in listed
+    return jid
+
+
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     from reflexng.simulate.imaging import generate
@@ -66,7 +86,7 @@ def test_demo_loop_never_blocks_the_event_loop(qtbot, demo_data, tmp_path, capsy
             qtbot.mouseClick(win.run_button, Qt.MouseButton.LeftButton)
     job = insp.args[0]
     assert result.jobs[job].task == "bias"
-    assert win.inspection.job_id == job and job in win.inspection.title.text() and job in win.rerun_button.text()
+    assert assert_one_job(win) == job
 
     with probe.phase("draw the inspector's figures"):
         figures = win.inspection.figures
@@ -80,16 +100,18 @@ def test_demo_loop_never_blocks_the_event_loop(qtbot, demo_data, tmp_path, capsy
         win.inspection.editor.set_value("sigma", 2.0)
         with qtbot.waitSignal(win.sig_inspected, timeout=120000):
             qtbot.mouseClick(win.rerun_button, Qt.MouseButton.LeftButton)
+    assert assert_one_job(win) == job
 
     with probe.phase("Compare"):
         with qtbot.waitSignal(win.inspection.sig_compared, timeout=60000):
             win.inspection.compare_button.click()
         assert win.inspection.image.difference
+    assert assert_one_job(win) == job
 
     with probe.phase("Step"):
         with qtbot.waitSignal(win.sig_inspected, timeout=120000) as step:
             win.step_button.click()
-    assert step.args[0] != job
+    assert step.args[0] != job and assert_one_job(win) == step.args[0]
 
     with probe.phase("Continue to the end"):
         win.pause_after_each.setChecked(False)
@@ -97,6 +119,18 @@ def test_demo_loop_never_blocks_the_event_loop(qtbot, demo_data, tmp_path, capsy
             with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin:
                 qtbot.mouseClick(win.continue_button, Qt.MouseButton.LeftButton)
     assert fin.args[0]["ok"], fin.args[0]
+
+    with probe.phase("provenance view"):
+        win.tabs.setCurrentWidget(win.provenance_view)
+        with qtbot.waitSignal(win.provenance_view.sig_refreshed, timeout=60000):
+            win.provenance_view.refresh_async(c.session.store)
+        from reflexng.gui.provenance_view import RUN_ROLE
+
+        pv = win.provenance_view.tree
+        runs = [pv.topLevelItem(i) for i in range(pv.topLevelItemCount()) if pv.topLevelItem(i).data(0, RUN_ROLE)]
+        runs[0].setExpanded(True)  # the newest run; its attempts are added now
+        rows = [runs[0].child(i).text(1) for i in range(runs[0].childCount())]
+    assert runs[0].text(1) == "ok" and rows and set(rows) <= {"done", "reused"}, rows
 
     with probe.phase("fully reused run"):
         n_lines = len(win.log_view.lines)
@@ -112,11 +146,16 @@ def test_demo_loop_never_blocks_the_event_loop(qtbot, demo_data, tmp_path, capsy
         with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin3:
             c.rerun(job, {"sigma": 2.5})
     assert fin3.args[0].get("stopped"), fin3.args[0]
+    stopped = started[0]
+    assert c.session.job_state(stopped) == "cancelled"
+    qtbot.waitUntil(lambda: win.cascade_view.items_by_name[result.jobs[stopped].task].state == "cancelled", timeout=5000)
+    assert win.inspection.job_id == stopped and win.inspection.failure.toPlainText().startswith(f"{stopped} cancelled")
+    assert assert_one_job(win) == stopped
 
     with probe.phase("Re-run after Stop"):
         with qtbot.waitSignal(win.sig_inspected, timeout=60000):
             c.inspect_job(job)
-        assert win.inspection.job_id == job and win.inspection.focus_consistent()
+        assert assert_one_job(win) == job
         assert win.rerun_button.isEnabled()
         with qtbot.waitSignal(win.sig_run_finished, timeout=300000) as fin4:
             qtbot.mouseClick(win.rerun_button, Qt.MouseButton.LeftButton)
@@ -128,7 +167,11 @@ def test_demo_loop_never_blocks_the_event_loop(qtbot, demo_data, tmp_path, capsy
     # nothing of the previous cascade stays on screen
     assert win.inspection.job_id is None and win.inspection.products.count() == 0
     assert win.inspection.image.shown is None and not win.inspection.editor.editors
-    assert win.progress_bar.value() == 0
+    assert not win.inspection.failure.isVisible() and win.inspection.notes.text() == ""
+    assert win.inspection.diff.text() == "" and win.inspection.figures.count() == 0
+    assert win.progress_bar.value() == 0 and win.rerun_button.text() == "Re-run" and not win.rerun_button.isEnabled()
+    assert not any(it.state for it in win.cascade_view.items_by_name.values())  # nothing organised yet
+    assert win.dataset_tree.tree.topLevelItemCount() == 0
 
     probe.stop()
     wait_for_workers()
