@@ -19,7 +19,15 @@
    one query read in a worker, vs the former N+1 queries and every item built on the GUI thread.
 
 Stalls are the longest gap of a 10 ms heartbeat (wall) with the GUI thread's own CPU time in
-its busiest gap beside it (on a loaded machine the wall gap also counts other processes).
+its busiest gap beside it (on a loaded machine the wall gap also counts other processes). Each
+benchmark also reports the CPU time it used (this process and its children).
+
+    python benchmarks/gui.py --baseline-commit C
+
+also runs commit C's own benchmarks/gui.py (in a temporary `git worktree`, its reflexng first on
+PYTHONPATH) right after, and prints the figures both versions measure side by side (issue 11:
+the GUI figures before and after the one-state redesign; C = the parent of the first commit that
+touched reflexng/engine/state.py, ``--baseline-commit before-state`` finds it).
 
 Runs offscreen unless a display is available. Prints a table (or JSON with --json).
 """
@@ -418,24 +426,118 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--skip", action="append", default=[],
                     choices=["launch", "stall", "image", "files", "provenance", "organise"])
+    ap.add_argument("--baseline-commit", metavar="C",
+                    help="also run commit C's benchmarks/gui.py and compare ('before-state': the parent of the "
+                    "first commit that touched reflexng/engine/state.py)")
     args = ap.parse_args(argv)
     res: dict = {}
-    if "launch" not in args.skip:
-        res["launch"] = bench_launch()
-    if "image" not in args.skip:
-        res["image"] = bench_image(args.image)
-    if "files" not in args.skip:
-        res["files"] = bench_files()
-    if "provenance" not in args.skip:
-        res["provenance"] = bench_provenance()
-    if "organise" not in args.skip:
-        res["organise"] = bench_organise()
-    if "stall" not in args.skip:
-        res["stall"] = bench_stall(args.size)
+    benches = [("launch", bench_launch, ()), ("image", bench_image, (args.image,)), ("files", bench_files, ()),
+               ("provenance", bench_provenance, ()), ("organise", bench_organise, ()),
+               ("stall", bench_stall, (args.size,))]
+    for name, fn, fargs in benches:
+        if name not in args.skip:
+            cpu0 = _cpu_s()
+            res[name] = fn(*fargs)
+            res[name]["cpu_s"] = round(_cpu_s() - cpu0, 3)
     res["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if args.baseline_commit:
+        res["baseline"] = run_baseline(args.baseline_commit, args)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
+    print_results(res, args)
+    if res.get("baseline"):
+        print_comparison(res, res["baseline"])
+    return 0
+
+
+def _cpu_s() -> float:
+    """CPU time (user + system) of this process and its finished children."""
+    import resource
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def _git(*argv: str, cwd: Path) -> str:
+    return subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def run_baseline(commit: str, args) -> dict:
+    """Commit ``commit``'s own benchmarks/gui.py, run from a temporary worktree with its reflexng
+    first on PYTHONPATH; its JSON figures, the commit, the CPU time and the load average."""
+    repo = Path(__file__).resolve().parent.parent
+    if commit == "before-state":
+        first = _git("log", "--format=%H", "--reverse", "--", "reflexng/engine/state.py", cwd=repo).splitlines()[0]
+        commit = first + "^"
+    sha = _git("rev-parse", "--verify", commit + "^{commit}", cwd=repo)
+    tmp = Path(tempfile.mkdtemp(prefix="reflexng-baseline-"))
+    tree = tmp / "tree"
+    _git("worktree", "add", "--detach", str(tree), sha, cwd=repo)
+    try:
+        script = tree / "benchmarks" / "gui.py"
+        if not script.is_file():
+            return {"commit": sha, "error": "no benchmarks/gui.py at that commit"}
+        known = subprocess.run([sys.executable, str(script), "--help"], cwd=tree, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(tree)}).stdout
+        skip = [f"--skip={k}" for k in args.skip if f"{k}" in known]
+        argv = [sys.executable, str(script), "--json", "--size", str(args.size), "--image", str(args.image), *skip]
+        env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONSAFEPATH": "1"}
+        cpu0 = _cpu_s()
+        p = subprocess.run(argv, cwd=tree, capture_output=True, text=True, env=env)
+        cpu = _cpu_s() - cpu0
+        if p.returncode != 0:
+            return {"commit": sha, "error": (p.stderr.strip().splitlines() or ["failed"])[-1]}
+        out = json.loads(p.stdout[p.stdout.index("{"):])
+        out.update(commit=sha, cpu_s=round(cpu, 3))
+        return out
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=repo, capture_output=True)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# (label, path into the results, lower is better) of the figures both versions measure
+COMPARED = (
+    ("launch, reflexng window (s)", ("launch", "reflexng")),
+    ("image display (s)", ("image", "reflexng_image_viewer_s")),
+    ("demo run: longest stall (s)", ("stall", "gui_max_stall_s")),
+    ("demo run: organise longest stall (s)", ("stall", "organise_max_stall_s")),
+    ("first pause: stall, GUI-thread CPU (s)", ("stall", "pause_stall_cpu_s")),
+    ("organise from the window: stall, GUI-thread CPU (s)", ("organise", "stall_cpu_s")),
+    ("provenance view: GUI thread (s)", ("provenance", "fill_on_gui_thread_s")),
+    ("file table 100k rows: load (s)", ("files", "load_s")),
+    ("file table: worst scroll step (s)", ("files", "worst_scroll_step_s")),
+)
+
+
+def _get(d: dict, path: tuple[str, ...]):
+    for k in path:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def print_comparison(now: dict, before: dict) -> None:
+    if before.get("error"):
+        print(f"baseline {before.get('commit', '?')[:10]}: {before['error']}")
+        return
+    print(f"\nbefore ({before['commit'][:10]}) vs now, the same run (lower is better):")
+    for label, path in COMPARED:
+        a, b = _get(before, path), _get(now, path)
+        if a is None and b is None:
+            continue
+        fa = "not measured" if a is None else f"{a:.3f}"
+        fb = "not measured" if b is None else f"{b:.3f}"
+        ratio = f"  (x{b / a:.2f})" if a and b else ""
+        print(f"  {label:<52} {fa:>13} -> {fb:<13}{ratio}")
+    la = before.get("load_average")
+    print(f"  baseline CPU {before.get('cpu_s', 0):.1f} s" + (f", load average then {la[0]:.2f}" if la else ""))
+
+
+def print_results(res: dict, args) -> None:
     if "launch" in res:
         a, b = res["launch"]["reflexng"], res["launch"]["bare PySide6 QMainWindow"]
         print(f"launch to an interactive window - reflexng {a:.2f} s vs bare PySide6 window {b:.2f} s "
@@ -476,9 +578,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['fill_on_gui_thread_s'] * 1000:.0f} ms (one query in a worker: {r['gather_in_worker_s'] * 1000:.0f} ms) "
               f"vs {r['former_on_gui_thread_s'] * 1000:.0f} ms with N+1 queries and every item on the GUI thread "
               f"(x{r['former_on_gui_thread_s'] / max(r['fill_on_gui_thread_s'], 1e-6):.0f})")
+    cpu = ", ".join(f"{k} {v['cpu_s']:.1f} s" for k, v in res.items() if isinstance(v, dict) and "cpu_s" in v
+                    and k != "baseline")
+    if cpu:
+        print(f"CPU time (this process + children): {cpu}")
     if res.get("load_average"):
         print("load average: " + " ".join(f"{v:.2f}" for v in res["load_average"]))
-    return 0
 
 
 if __name__ == "__main__":
