@@ -270,7 +270,6 @@ def bench_provenance(runs: int = 100, attempts: int = 100) -> dict:
     from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from reflexng.gui import provenance_model as pm
     from reflexng.gui.provenance_view import ProvenanceView, gather
     from reflexng.provenance.store import ProvenanceStore
 
@@ -298,13 +297,15 @@ def bench_provenance(runs: int = 100, attempts: int = 100) -> dict:
     pv.fill(store, *data)
     app.processEvents()
     t_fill = time.perf_counter() - t
-    # the former refresh: a query per run, three per attempt, every item built at once
+    # the former refresh: a query per run, more per attempt (its inputs and outputs), every item
+    # built at once on the GUI thread (the store's per-attempt reads stand in for the removed
+    # gui/provenance_model.py, which made the same queries)
     tree = QTreeWidget()
     t = time.perf_counter()
-    for run in pm.runs(store):
+    for run in store.runs():
         ri = QTreeWidgetItem([f"run {run['id']}", run.get("status") or "", "", ""])
         tree.addTopLevelItem(ri)
-        for a in pm.run_jobs(store, run["id"]):
+        for a in store.run_attempts(run["id"]):
             it = QTreeWidgetItem([f"{a.job_id} attempt {a.attempt}", a.status, a.recipe, str(a.parameters)])
             for o in a.outputs or ():
                 it.addChild(QTreeWidgetItem([os.path.basename(o["path"]), o.get("category") or "", "", ""]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -124,6 +125,12 @@ def main(out: Path) -> int:
     QTimer.singleShot(0, lambda: c.rerun(job, {}))
     wait(win.sig_run_finished, 300)
     win.sig_event.disconnect(stop_on_start)
+    stopped_task = c.result.jobs[stopped[0]].task
+    deadline = time.monotonic() + 30  # job-state repaints are coalesced by a short timer
+    while win.cascade_view.items_by_name[stopped_task].state != "cancelled" and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    if win.cascade_view.items_by_name[stopped_task].state != "cancelled":
+        raise RuntimeError(f"the stopped task {stopped_task} is not shown cancelled")
     win.tabs.setCurrentWidget(win.log_view)
     shot(win, "main_stopped_run")
 
