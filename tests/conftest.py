@@ -39,3 +39,11 @@ def flow_setup(tmp_path):
     from flow_data import make_flow_data
 
     return make_flow_data(tmp_path)
+
+
+@pytest.fixture
+def promote_setup(tmp_path):
+    """The same with two bias frames and two of another instrument (promote / override tests)."""
+    from flow_data import make_flow_data
+
+    return make_flow_data(tmp_path, n_bias=2, other_instrument=True, name="promote.py")

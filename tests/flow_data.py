@@ -68,3 +68,6 @@ STOP_CASCADE = CASCADE.replace('default_target="science"', 'default_target="comb
 ).replace('{"category": "SCIENCE_REDUCED"}', '{"category": "SCIENCE_REDUCED", "wait": 60.0}') + (
     'combined = (task("combined").with_recipe("test_noop").with_main_input(science)\n'
     '            .with_recipe_parameters({"category": "COMBINED"}).build())\n')
+
+# the science job takes raw bias frames as its calibration (association overrides swap them)
+RAW_ASSOCIATION = CASCADE.replace(".with_associated_input(bias)", ".with_associated_input(raw_bias)")

@@ -26,15 +26,7 @@ def decisions(store: Any, job_id: str | None = None) -> list[dict[str, Any]]:
     """Every recorded decision (oldest first), optionally of one job."""
     with store.transaction() as db:
         db.execute(SCHEMA)
-    sql, args = "SELECT * FROM decisions", ()
-    if job_id is not None:
-        sql, args = sql + " WHERE job_id=?", (job_id,)
-    out = []
-    for r in store.query(sql + " ORDER BY id", args):
-        d = dict(r)
-        d["details"] = json.loads(d["details"] or "{}")
-        out.append(d)
-    return out
+    return recorded_decisions(store, job_id)
 
 
 def recorded_decisions(store: Any, job_ids: Any = None) -> list[dict[str, Any]]:

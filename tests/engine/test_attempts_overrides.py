@@ -5,22 +5,14 @@ SQLite store: what the GUI's Compare pane and dataset tree call, and what a scri
 from __future__ import annotations
 
 import pytest
-from flow_data import CASCADE, make_flow_data
-
-
-@pytest.fixture
-def setup(tmp_path):
-    return make_flow_data(tmp_path, n_bias=2, other_instrument=True, name="promote.py")
-
-
-RAW_ASSOCIATION = CASCADE.replace(".with_associated_input(bias)", ".with_associated_input(raw_bias)")
+from flow_data import RAW_ASSOCIATION
 
 
 def _science(result):
     return next(j for j in result.jobs.values() if j.task == "science")
 
 
-def test_association_override_is_remembered_used_and_recorded(setup):
+def test_association_override_is_remembered_used_and_recorded(promote_setup):
     from reflexng.engine import Session
     from reflexng.organiser.overrides import (
         FILE,
@@ -32,7 +24,7 @@ def test_association_override_is_remembered_used_and_recorded(setup):
     )
     from reflexng.provenance.decisions import decisions
 
-    cascade, raw, work = setup
+    cascade, raw, work = promote_setup
     cascade.write_text(RAW_ASSOCIATION)  # the science job takes raw bias frames as calibration
     with Session(str(cascade), [raw], None, workdir=work) as s:
         r = s.organise()
@@ -73,13 +65,13 @@ def test_override_file_damaged_gives_a_message(tmp_path):
         load_overrides(tmp_path)
 
 
-def test_keep_attempt_and_save_parameter_set(setup, capsys):
+def test_keep_attempt_and_save_parameter_set(promote_setup, capsys):
     from reflexng.cascade import load
     from reflexng.engine import Session
     from reflexng.engine.attempts import PromoteError, keep_attempt, main, save_parameter_set
     from reflexng.provenance.decisions import decisions
 
-    cascade, raw, work = setup
+    cascade, raw, work = promote_setup
     with Session(str(cascade), [raw], None, workdir=work) as s:
         r = s.organise()
         bias = _science(r).associated["bias"].chosen[0].job_id

@@ -48,6 +48,25 @@ def _no_leaked_widgets(request, qapp):
         pytest.fail(f"test leaked top-level widgets: {names}; give them to qtbot.addWidget or a parent", pytrace=False)
 
 
+def open_window(qtbot, cascade, raw, work, show: bool = True):
+    """A main window with ``cascade`` open and ``raw`` organised into work directory ``work``:
+    (window, OrganiseResult)."""
+    from reflexng.gui.main_window import MainWindow
+    from reflexng.gui.preferences import Preferences
+
+    win = MainWindow(Preferences())
+    qtbot.addWidget(win)
+    if show:
+        win.show()
+    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=30000):
+        win.controller.open_cascade(str(cascade))
+    win.session_bar.data_dirs.add_dir(str(raw))
+    win.session_bar.workdir.setText(str(work))
+    with qtbot.waitSignal(win.sig_organised, timeout=60000) as org:
+        win.controller.organise()
+    return win, org.args[0]
+
+
 def write_image(path: Path, data: np.ndarray, header: dict | None = None, wcs: bool = False, extra_ext=None) -> Path:
     hdr = fits.Header()
     for k, v in (header or {}).items():

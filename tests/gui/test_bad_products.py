@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 from astropy.io import fits
-from conftest import write_image
+from conftest import open_window, write_image
 
 LIMIT_S = 0.100
 
@@ -105,8 +105,6 @@ INSPECTED = textwrap.dedent(
 
 
 def test_a_raising_inspector_or_figure_gives_a_message_in_the_pane(qtbot, flow_setup):
-    from reflexng.gui.main_window import MainWindow
-    from reflexng.gui.preferences import Preferences
     from reflexng.gui.stall_probe import StallProbe
 
     cascade, raw, workdir = flow_setup
@@ -116,18 +114,9 @@ def test_a_raising_inspector_or_figure_gives_a_message_in_the_pane(qtbot, flow_s
                .with_inspector(inspect_science).build())''')
     assert "with_inspector" in text
     cascade.write_text(text)
-    win = MainWindow(Preferences())
-    qtbot.addWidget(win)
-    win.resize(1300, 850)
-    win.show()
+    win, result = open_window(qtbot, cascade, raw, workdir)
     c = win.controller
-    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=30000):
-        c.open_cascade(str(cascade))
-    win.session_bar.data_dirs.add_dir(str(raw))
-    win.session_bar.workdir.setText(str(workdir))
-    with qtbot.waitSignal(win.sig_organised, timeout=60000) as org:
-        c.organise()
-    sci = org.args[0].datasets[0].target_job
+    sci = result.datasets[0].target_job
     with qtbot.waitSignal(win.sig_run_finished, timeout=120000) as fin:
         win.run_button.click()
     assert fin.args[0]["ok"]

@@ -4,37 +4,17 @@ processes) and real FITS files."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from test_attempts_overrides import RAW_ASSOCIATION, setup  # noqa: E402,F401 - the fixture
-
-
-def _window(qtbot, cascade, raw, work):
-    from reflexng.gui.main_window import MainWindow
-    from reflexng.gui.preferences import Preferences
-
-    win = MainWindow(Preferences())
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=30000):
-        win.controller.open_cascade(str(cascade))
-    win.session_bar.data_dirs.add_dir(str(raw))
-    win.session_bar.workdir.setText(str(work))
-    with qtbot.waitSignal(win.sig_organised, timeout=60000) as org:
-        win.controller.organise()
-    return win, org.args[0]
+from conftest import open_window
+from flow_data import RAW_ASSOCIATION
 
 
-def test_override_from_the_dataset_tree(qtbot, setup):  # noqa: F811 - the fixture
+def test_override_from_the_dataset_tree(qtbot, promote_setup):
     from reflexng.gui.dataset_tree import ASSOC_ROLE
 
-    cascade, raw, work = setup
+    cascade, raw, work = promote_setup
     cascade.write_text(RAW_ASSOCIATION)
-    win, result = _window(qtbot, cascade, raw, work)
+    win, result = open_window(qtbot, cascade, raw, work)
     tree = win.dataset_tree
     sci = next(j for j in result.jobs.values() if j.task == "science")
 
@@ -68,11 +48,11 @@ def test_override_from_the_dataset_tree(qtbot, setup):  # noqa: F811 - the fixtu
 
 
 @pytest.mark.slow
-def test_keep_this_one_and_save_as_parameter_set(qtbot, setup):  # noqa: F811 - the fixture
+def test_keep_this_one_and_save_as_parameter_set(qtbot, promote_setup):
     from reflexng.cascade import load
 
-    cascade, raw, work = setup
-    win, result = _window(qtbot, cascade, raw, work)
+    cascade, raw, work = promote_setup
+    win, result = open_window(qtbot, cascade, raw, work)
     c = win.controller
     with qtbot.waitSignal(win.sig_run_finished, timeout=120000):
         win.run_button.click()
@@ -105,15 +85,15 @@ def test_keep_this_one_and_save_as_parameter_set(qtbot, setup):  # noqa: F811 - 
     win.close()
 
 
-def test_replay_command_in_the_task_pane_and_workdir_in_the_status_bar(qtbot, setup, tmp_path):  # noqa: F811
+def test_replay_command_in_the_task_pane_and_workdir_in_the_status_bar(qtbot, promote_setup, tmp_path):
     import socket
 
     from PySide6.QtGui import QGuiApplication
 
     from reflexng.gui.workdir_status import LOCK_NAME, describe
 
-    cascade, raw, work = setup
-    win, result = _window(qtbot, cascade, raw, work)
+    cascade, raw, work = promote_setup
+    win, result = open_window(qtbot, cascade, raw, work)
     status = win.controller.workdir_status
     assert status.text().startswith(f"Work directory {work.resolve()}") and "locked by this window" in status.text()
     with qtbot.waitSignal(win.sig_run_finished, timeout=120000):

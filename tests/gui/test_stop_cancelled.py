@@ -9,22 +9,8 @@ from __future__ import annotations
 
 import os
 
+from conftest import open_window
 from flow_data import STOP_CASCADE, make_flow_data
-
-
-def _open(qtbot, cascade, raw, workdir):
-    from reflexng.gui.main_window import MainWindow
-    from reflexng.gui.preferences import Preferences
-
-    win = MainWindow(Preferences())
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.sig_cascade_loaded, timeout=30000):
-        win.controller.open_cascade(str(cascade))
-    win.session_bar.data_dirs.add_dir(str(raw))
-    win.session_bar.workdir.setText(str(workdir))
-    with qtbot.waitSignal(win.sig_organised, timeout=60000) as org:
-        win.controller.organise()
-    return win, org.args[0]
 
 
 def _state_of(win, task):
@@ -39,7 +25,7 @@ def test_stop_is_cancelled_in_every_pane_and_after_a_restart(qtbot, tmp_path):
 
     cascade, raw, workdir = make_flow_data(tmp_path)
     cascade.write_text(STOP_CASCADE)
-    win, result = _open(qtbot, cascade, raw, workdir)
+    win, result = open_window(qtbot, cascade, raw, workdir, show=False)
     jobs = {j.task: j.id for j in result.jobs.values()}
     ds = result.datasets[0]
 
@@ -92,7 +78,7 @@ def test_stop_is_cancelled_in_every_pane_and_after_a_restart(qtbot, tmp_path):
     win.close()
 
     # a restart: a new window on the same work directory
-    win2, _result = _open(qtbot, cascade, raw, workdir)
+    win2, _result = open_window(qtbot, cascade, raw, workdir, show=False)
     qtbot.waitUntil(lambda: _state_of(win2, "science") == "cancelled", timeout=5000)
     assert _state_of(win2, "bias") == "done"
     assert win2.controller.session.job_state(jobs["combined"]) == "waiting"

@@ -9,9 +9,7 @@ import json
 import subprocess
 import sys
 
-from flow_data import CASCADE, make_flow_data
-
-RAW_ASSOCIATION = CASCADE.replace(".with_associated_input(bias)", ".with_associated_input(raw_bias)")
+from flow_data import RAW_ASSOCIATION, make_flow_data
 
 
 def _records(path):
