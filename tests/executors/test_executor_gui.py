@@ -108,4 +108,4 @@ def test_dask_run_shows_workers_dashboard_trace_and_timeline(qtbot, tmp_path, mo
     assert body[0].startswith("job") and any(ln.startswith(jid + "#1") for ln in body)
     dlg.close()
     win.close()
-    c._close_session()
+    c.close_session()
