@@ -195,7 +195,7 @@ class Session:
         reused, failed, cancelled, interrupted) instead of "waiting"."""
         ctx = self._ctx
         if self.placeholder_recipes:
-            from reflexng.recipes.placeholder import placeholder_jobs
+            from reflexng.recipes.placeholder_jobs import placeholder_jobs
 
             placeholder_jobs(result, self.cascade)
         with ctx.locked():
