@@ -141,6 +141,12 @@ _FLAGS = {
     "recipe_parameters": lambda e: f"--param {e.value}: {e.detail}",
     "ordering": lambda e: f"--ordering {e.value}: {e.detail}",
     "failure_policy": lambda e: f"--failure-policy {e.value}: {e.detail}",
+    "executor": lambda e: f"--executor {e.value}: {e.detail}",
+    "scheduler": lambda e: f"--scheduler {e.value}: {e.detail}",
+    "cluster": lambda e: f"--cluster {e.value}: {e.detail}",
+    "cluster_config": lambda e: f"--cluster-config {e.value}: {e.detail}",
+    "dask_workers": lambda e: f"--dask-workers {e.value}: {e.detail}",
+    "start_timeout": lambda e: f"--start-timeout {e.value}: {e.detail}",
 }
 
 

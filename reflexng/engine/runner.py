@@ -17,7 +17,7 @@ from reflexng import __version__
 from reflexng.cascade.runtime import needs_shaping, shape_inputs
 from reflexng.engine import cache
 from reflexng.engine.context import RunContext
-from reflexng.engine.executors.hook import executor_for, record_trace
+from reflexng.engine.executors.hook import ExecutorSlot
 from reflexng.engine.jobdir import job_folder, new_attempt, write_attempt_files, write_sof
 from reflexng.engine.recipes import RecipeInfo, recipe_info
 from reflexng.engine.state import SUCCEEDED, JobStatus
@@ -27,9 +27,9 @@ Finish = Callable[..., None]  # Scheduler.finish(job_id, status, **details)
 
 
 class JobRunner:
-    def __init__(self, ctx: RunContext, session: Any) -> None:
+    def __init__(self, ctx: RunContext, executors: ExecutorSlot) -> None:
         self.ctx = ctx
-        self.session = session  # for the executor hook (one executor per session)
+        self.executors = executors  # the session's executor (one at a time)
         self.finish: Finish = lambda *a, **k: None  # set by the Session to its scheduler's finish
         self._children: dict[str, Any] = {}  # job id -> the executor's handle of its attempt
         self._children_lock = threading.Lock()
@@ -214,7 +214,7 @@ class JobRunner:
                                       attempt=n, jobdir=str(adir),
                                       inputs=[(i["role"], i["category"], i["path"], i["hash"]) for i in inputs])
         opts = ctx.options
-        child = executor_for(self.session).start(
+        child = self.executors.get().start(
             adir, on_line=lambda line, stream: ctx.emit("job_log", jid, line=line, stream=stream),
             timeout=opts.job_timeout, grace=opts.cancel_grace)
         with self._children_lock:
@@ -226,7 +226,7 @@ class JobRunner:
             if cancelled():
                 child.cancel()
             outcome = child.result()
-            record_trace(self.session, aid, outcome)
+            self.executors.record_trace(aid, outcome)
         finally:
             with self._children_lock:
                 self._children.pop(jid, None)

@@ -102,7 +102,7 @@ def test_bad_cluster_config_key_is_one_line(tmp_path):
 def test_scheduler_needs_dask_executor(tmp_path):
     p = _run_cli(["--executor", "spawn", "--scheduler", "tcp://x:1"], tmp_path)
     assert p.returncode == 2
-    assert p.stderr.strip() == "reflexng: --scheduler and --cluster need --executor dask"
+    assert p.stderr.strip() == "reflexng: --scheduler tcp://x:1: needs executor dask, not spawn"
 
 
 def test_worker_lost_in_a_session_fails_the_job_then_the_policy_retries_it(tmp_path):
