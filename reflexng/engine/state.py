@@ -177,6 +177,12 @@ def _jobs(value: Any, _o: RunOptions) -> int:
     return n
 
 
+def _retries(value: Any, _o: RunOptions) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionError("worker_loss_retries", repr(value), "must be a whole number of at least 0")
+    return value
+
+
 def _seconds(name: str, allow_none: bool) -> Callable[[Any, RunOptions], float | None]:
     def check(value: Any, _o: RunOptions) -> float | None:
         if value is None and allow_none:
@@ -225,6 +231,10 @@ class RunOptions:
     for a bad ``{task: {name: value}}``) and ``busy`` (true while a run is in progress: where
     jobs run cannot change then) are the context the checks need; the Session sets them.
 
+    ``worker_loss_retries`` (default 1): how often a job whose worker was lost (not a failure
+    of the recipe itself; :attr:`~reflexng.engine.executor.Outcome.worker_lost`) is started
+    again at once, as a new attempt, before ``failure_policy`` sees it fail.
+
     Where jobs run: ``executor`` (``fork`` | ``spawn`` | ``dask``; None: the platform's
     default), and for ``dask`` ``scheduler`` (address of a running scheduler) or ``cluster``
     (slurm|pbs|sge|lsf, settings from ``cluster_config``'s ``[dask.CLUSTER]`` section),
@@ -235,6 +245,7 @@ class RunOptions:
         "ordering": _choice("ordering", ORDERINGS),
         "max_jobs": _jobs,
         "failure_policy": _choice("failure_policy", POLICIES),
+        "worker_loss_retries": _retries,
         "job_timeout": _seconds("job_timeout", allow_none=True),
         "cancel_grace": _seconds("cancel_grace", allow_none=False),
         "end_product_pattern": lambda v, _o: check_pattern(v),
@@ -255,6 +266,7 @@ class RunOptions:
     ordering: str
     max_jobs: int
     failure_policy: str
+    worker_loss_retries: int
     job_timeout: float | None
     cancel_grace: float
     end_product_pattern: str
@@ -274,7 +286,7 @@ class RunOptions:
                  job_timeout: float | None = None, cancel_grace: float = 5.0,
                  end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
                  pause_after_each: bool = False, force: Iterable[str] = (), breakpoints: Iterable[str] = (),
-                 recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+                 recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None, worker_loss_retries: int = 1,
                  executor: str | None = None, scheduler: str | None = None, cluster: str | None = None,
                  cluster_config: str | None = None, dask_workers: int | None = None,
                  start_timeout: float | None = None, tasks: Iterable[str] | None = None,
@@ -287,7 +299,7 @@ class RunOptions:
         object.__setattr__(self, "busy", busy)
         object.__setattr__(self, "_listener", None)
         self.update(ordering=ordering, max_jobs=max_jobs if max_jobs is not None else (os.cpu_count() or 1),
-                    failure_policy=failure_policy, job_timeout=job_timeout, cancel_grace=cancel_grace,
+                    failure_policy=failure_policy, worker_loss_retries=worker_loss_retries, job_timeout=job_timeout, cancel_grace=cancel_grace,
                     end_product_pattern=end_product_pattern, link_end_products=link_end_products,
                     pause_after_each=pause_after_each, force=force, breakpoints=breakpoints,
                     recipe_parameters=recipe_parameters, executor=executor, scheduler=scheduler, cluster=cluster,

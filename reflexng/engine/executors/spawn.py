@@ -332,6 +332,12 @@ class _SpawnRun:
             outcome = outcome_from(code, _read_result(self.attempt_dir / "result.json"),
                                    cancelled=self._cancel.is_set(), timed_out=timed_out, timeout=self.timeout,
                                    seconds=seconds, log_tail=list(self.tail))
+            if (proc.dead and self.exit_msg is None and term_at is None and not self._cancel.is_set()
+                    and (code is None or code in (-_SIGKILL, -signal.SIGTERM))):
+                # killed from outside (a user, the OOM killer, a dying session): the worker was lost. A
+                # recipe that kills its own process looks the same here: it, too, is started once more.
+                outcome.worker_lost = True
+                outcome.reason = f"the spawn worker (pid {proc.pid}) was lost while running the job: {outcome.reason}"
             msg = self.exit_msg or {}
             outcome.trace = {"wall_s": round(seconds, 4), "cpu_s": msg.get("cpu_s"),
                              "peak_rss_kb": msg.get("peak_rss_kb"), "worker": f"{_HOST} pid {proc.pid}",
