@@ -46,3 +46,22 @@ def test_bad_executor_settings_are_refused_before_the_work_directory_is_made(tmp
     with pytest.raises(ValueError, match="executor_options: no option 'queue'"):
         Session(helpers.CASCADE, workdir=w, executor="dask", executor_options={"queue": "q"})
     assert not w.exists()
+
+
+def test_two_jobs_at_once_use_the_warm_spawn_workers_and_start_no_other(tmp_path):
+    """The spawn pool keeps its size counting busy workers: while both run a job, no third worker is
+    started (it would import on the cores the jobs need, then be closed again)."""
+    from reflexng.engine.executors import spawn
+
+    res = helpers.diamond(tmp_path / "raw", objects=("A", "B"), recipe="test_cpu", params={"work": 300_000})
+    with Session(helpers.CASCADE, workdir=tmp_path / "work", executor="spawn", ordering="dynamic", max_jobs=2) as s:
+        s.prepare_executor()  # warms the pool (2 workers at least)
+        pool = spawn.pool()
+        assert len(pool.idle) >= 2
+        warm = {p.pid for p in pool.idle}
+        s.use_organised(res)
+        assert s.run().ok
+        used = {r["worker"].rsplit(" ", 1)[-1] for r in s.store.query("SELECT worker FROM attempt_resources")}
+        assert used and used <= {str(pid) for pid in warm}, (used, warm)
+        assert {p.pid for p in pool.idle} == warm  # the same processes: none started, none closed
+        assert pool.busy == 0

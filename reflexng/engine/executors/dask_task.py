@@ -68,7 +68,7 @@ def run_attempt(attempt_dir: str, timeout: float | None, grace: float, local: st
             if os.path.exists(cancel):
                 handle.cancel()
             try:
-                handle.result(0.05)
+                handle.result(0.2)  # returns when the job ends; a cancel is seen within 0.2 s
             except TimeoutError:
                 pass
         o = handle.result()
