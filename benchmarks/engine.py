@@ -13,6 +13,12 @@ For each executor (fork, spawn, dask on a 2-worker LocalCluster), in one run:
 3. A fully cached re-run (every job reused) of the 500-job run (default executor), as a fraction of
    the first run; with ``--demo``, the same for the demo imaging reduction.
 
+``--baseline-commit REV``: the no-op measurement (1., default executor) of git revision REV next
+to this checkout's, in one run: REV is checked out in a temporary ``git worktree`` and this file's
+measurement runs with that checkout's reflexng first on ``PYTHONPATH`` (its own test recipes through
+``$REFLEXNG_RECIPE_PATH``), then here. E.g. before/after the one-state redesign:
+``--baseline-commit "$(git log --format=%H -- reflexng/engine/state.py | tail -1)^"``.
+
 ``--scale N``: N no-op tasks in diamonds, each submitted through the dask executor's submit path
 (unique key, pure=False, priority, ``as_completed`` collector) only when its parents are done, on
 a 2-worker LocalCluster; reports scheduling overhead per job and the client's memory.
@@ -167,6 +173,55 @@ def demo_rerun(tmp: Path) -> dict[str, object]:
 TARGET_MS = {"fork": 30, "spawn": 60, "dask": 100}
 
 
+def noop_only(jobs: int) -> dict[str, object]:
+    """The no-op measurement alone (default executor, dfs), with this process's CPU per job."""
+    with tempfile.TemporaryDirectory(prefix="reflexng-bench-") as tmp:
+        tmp = Path(tmp)
+        cascade = tmp / "bench_diamond.py"
+        cascade.write_text(CASCADE)
+        run_session(cascade, tmp / "warm", diamonds(tmp / "raw_warm", 2, "test_noop", {}), ordering="dfs")
+        r = diamonds(tmp / "raw", jobs // 4, "test_noop", {})
+        cpu0 = time.process_time()
+        wall, lat, _ = run_session(cascade, tmp / "w", r, ordering="dfs")
+        cpu = time.process_time() - cpu0
+    import reflexng
+
+    return {"reflexng": str(Path(reflexng.__file__).parent), "noop_jobs": len(lat), "noop_wall_s": round(wall, 2),
+            "per_job_median_ms": round(statistics.median(lat) * 1000, 1),
+            "per_job_p95_ms": round(pct(lat, 0.95) * 1000, 1),
+            "engine_cpu_per_job_ms": round(cpu / max(1, len(lat)) * 1000, 1)}
+
+
+def baseline(rev: str, jobs: int) -> dict[str, object]:
+    """:func:`noop_only` at git revision ``rev`` (a temporary worktree), in a child process."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="reflexng-baseline-") as tmp:
+        checkout = Path(tmp) / "checkout"
+        made = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(checkout), rev],
+                              capture_output=True, text=True)
+        if made.returncode:
+            raise SystemExit(f"cannot check out {rev}: {made.stderr.strip()}")
+        try:
+            commit = subprocess.run(["git", "-C", str(checkout), "log", "--oneline", "-1"], capture_output=True,
+                                    text=True).stdout.strip()
+            recipes = Path(tmp) / "recipes"  # older checkouts list the test recipes in no entry point
+            recipes.mkdir()
+            (recipes / "bench_test_recipes.py").write_text(
+                "from reflexng.recipes.builtin.testing import RECIPES  # noqa: F401\n")
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), os.environ.get("PYTHONPATH", "")]),
+                   "REFLEXNG_RECIPE_PATH": str(recipes)}
+            out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--noop-only", "--json",
+                                  "--jobs", str(jobs)], env=env, capture_output=True, text=True, cwd=tmp)
+            if out.returncode:
+                raise SystemExit(f"the measurement at {rev} failed:\n{out.stderr[-3000:]}")
+            res = json.loads(out.stdout)
+            res["commit"] = commit
+            return res
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(checkout)],
+                           capture_output=True)
+
+
 def backend_figures(name: str, cascade: Path, tmp: Path, args, opts: dict) -> dict[str, object]:
     """Per-job overhead (no-op jobs, dfs) and the 2-vs-1 speed-up on CPU-bound jobs for one executor."""
     kw = {"executor": name, "executor_options": opts}
@@ -261,8 +316,23 @@ def main() -> int:
     ap.add_argument("--demo", action="store_true", help="also time a cached re-run of the demo imaging reduction")
     ap.add_argument("--scale", type=int, default=0, metavar="N",
                     help="only the scale simulation: N no-op jobs (diamonds) through the dask executor")
+    ap.add_argument("--baseline-commit", metavar="REV", default=None,
+                    help="only the no-op measurement, at git revision REV (a temporary worktree) and here")
+    ap.add_argument("--noop-only", action="store_true", help="only the no-op measurement (default executor)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.noop_only or args.baseline_commit:
+        out: dict[str, object] = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
+        if args.baseline_commit:
+            out.update({f"baseline.{k}": v for k, v in baseline(args.baseline_commit, args.jobs).items()})
+            here = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "log", "--oneline", "-1"],
+                                  capture_output=True, text=True).stdout.strip()
+            out.update({f"here.{k}": v for k, v in noop_only(args.jobs).items()}, **{"here.commit": here})
+        else:
+            out.update(noop_only(args.jobs))
+        out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(out, indent=1) if args.json else "\n".join(f"{k:45s} {v}" for k, v in out.items()))
+        return 0
     res: dict[str, object] = {"machine": f"{os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}"}
     try:
         res["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
