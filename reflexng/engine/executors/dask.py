@@ -279,11 +279,13 @@ class DaskExecutor(Executor):
         from distributed import Client, as_completed
 
         # CPU the jobs need is not spent on sampling: no statistical profiler in the workers (every
-        # 10 ms by default), system and memory monitors once a second, not 10 times (measured on a
-        # 2-core machine: Dask's idle CPU halves; benchmarks/engine.py, the 2-job speed-up)
+        # 10 ms by default), event-loop ticks twice a second, system and memory monitors once a second
+        # (measured on a 2-core machine: an idle 2-worker LocalCluster used 7 % of a core, now under 1 %;
+        # benchmarks/engine.py, the 2-job speed-up's overhead CPU)
         with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                               "distributed.admin.system-monitor.gil.enabled": False,
                               "distributed.worker.profile.enabled": False,
+                              "distributed.admin.tick.interval": "500ms",  # every event loop: 20 ms by default
                               "distributed.admin.system-monitor.interval": "1s",
                               "distributed.worker.memory.monitor-interval": "1s"}):
             if scheduler:
