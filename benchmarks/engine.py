@@ -13,6 +13,12 @@ For each executor (fork, spawn, dask on a 2-worker LocalCluster), in one run:
 3. A fully cached re-run (every job reused) of the 500-job run (default executor), as a fraction of
    the first run; with ``--demo``, the same for the demo imaging reduction.
 
+``--baseline-commit REV``: the no-op measurement (1., default executor) of git revision REV next
+to this checkout's, in one run: REV is checked out in a temporary ``git worktree`` and this file's
+measurement runs with that checkout's reflexng first on ``PYTHONPATH`` (its own test recipes through
+``$REFLEXNG_RECIPE_PATH``), then here. E.g. before/after the one-state redesign:
+``--baseline-commit "$(git log --format=%H -- reflexng/engine/state.py | tail -1)^"``.
+
 ``--scale N``: N no-op tasks in diamonds, each submitted through the dask executor's submit path
 (unique key, pure=False, priority, ``as_completed`` collector) only when its parents are done, on
 a 2-worker LocalCluster; reports scheduling overhead per job and the client's memory.
@@ -95,14 +101,35 @@ def run_session(cascade: Path, workdir: Path, result, **kw) -> tuple[float, list
     with Session(cascade, workdir=workdir, **kw) as s:
         s.subscribe(watch)
         s.use_organised(result)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _tree_cpu()
         summary = s.run()
         wall = time.perf_counter() - t0
+        summary.tree_cpu_s = _tree_cpu() - cpu0
+        try:  # the jobs' own CPU (resource trace); older checkouts (--baseline-commit) have no such table
+            summary.job_cpu_s = float(s.store.query("SELECT sum(cpu_s) FROM attempt_resources")[0][0] or 0.0)
+        except Exception:
+            summary.job_cpu_s = None
     bad = [j for j in summary.jobs if j["status"] not in ("executed", "reused")]
     if bad:
         raise SystemExit(f"benchmark run had failures: {bad[:3]}")
     summary.child_seconds = child
     return wall, lat, summary
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of this process and its live descendants (Dask workers, spawn workers, the fork
+    helper, with the children they reaped): what the machine spent, next to the jobs' own CPU."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
 
 
 def _burn(n: int) -> int:
@@ -167,23 +194,79 @@ def demo_rerun(tmp: Path) -> dict[str, object]:
 TARGET_MS = {"fork": 30, "spawn": 60, "dask": 100}
 
 
+def noop_only(jobs: int) -> dict[str, object]:
+    """The no-op measurement alone (default executor, dfs), with this process's CPU per job."""
+    with tempfile.TemporaryDirectory(prefix="reflexng-bench-") as tmp:
+        tmp = Path(tmp)
+        cascade = tmp / "bench_diamond.py"
+        cascade.write_text(CASCADE)
+        run_session(cascade, tmp / "warm", diamonds(tmp / "raw_warm", 2, "test_noop", {}), ordering="dfs")
+        r = diamonds(tmp / "raw", jobs // 4, "test_noop", {})
+        cpu0 = time.process_time()
+        wall, lat, _ = run_session(cascade, tmp / "w", r, ordering="dfs")
+        cpu = time.process_time() - cpu0
+    import reflexng
+
+    return {"reflexng": str(Path(reflexng.__file__).parent), "noop_jobs": len(lat), "noop_wall_s": round(wall, 2),
+            "per_job_median_ms": round(statistics.median(lat) * 1000, 1),
+            "per_job_p95_ms": round(pct(lat, 0.95) * 1000, 1),
+            "engine_cpu_per_job_ms": round(cpu / max(1, len(lat)) * 1000, 1)}
+
+
+def baseline(rev: str, jobs: int) -> dict[str, object]:
+    """:func:`noop_only` at git revision ``rev`` (a temporary worktree), in a child process."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="reflexng-baseline-") as tmp:
+        checkout = Path(tmp) / "checkout"
+        made = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(checkout), rev],
+                              capture_output=True, text=True)
+        if made.returncode:
+            raise SystemExit(f"cannot check out {rev}: {made.stderr.strip()}")
+        try:
+            commit = subprocess.run(["git", "-C", str(checkout), "log", "--oneline", "-1"], capture_output=True,
+                                    text=True).stdout.strip()
+            recipes = Path(tmp) / "recipes"  # older checkouts list the test recipes in no entry point
+            recipes.mkdir()
+            (recipes / "bench_test_recipes.py").write_text(
+                "from reflexng.recipes.builtin.testing import RECIPES  # noqa: F401\n")
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), os.environ.get("PYTHONPATH", "")]),
+                   "REFLEXNG_RECIPE_PATH": str(recipes)}
+            out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--noop-only", "--json",
+                                  "--jobs", str(jobs)], env=env, capture_output=True, text=True, cwd=tmp)
+            if out.returncode:
+                raise SystemExit(f"the measurement at {rev} failed:\n{out.stderr[-3000:]}")
+            res = json.loads(out.stdout)
+            res["commit"] = commit
+            return res
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(checkout)],
+                           capture_output=True)
+
+
 def backend_figures(name: str, cascade: Path, tmp: Path, args, opts: dict) -> dict[str, object]:
     """Per-job overhead (no-op jobs, dfs) and the 2-vs-1 speed-up on CPU-bound jobs for one executor."""
     kw = {"executor": name, "executor_options": opts}
     run_session(cascade, tmp / f"warm-{name}", diamonds(tmp / f"raw_warm_{name}", 2, "test_noop", {}),
                 ordering="dynamic", max_jobs=2, **kw)  # warm-up: helper / workers imported
     r = diamonds(tmp / f"raw_{name}", args.jobs // 4, "test_noop", {})
+    cpu0 = time.process_time()
     wall, lat, first = run_session(cascade, tmp / f"w-{name}", r, ordering="dfs", **kw)
     out: dict[str, object] = {
         "noop_jobs": len(lat), "noop_wall_s": round(wall, 2),
+        "engine_cpu_per_job_ms": round((time.process_time() - cpu0) / max(1, len(lat)) * 1000, 1),
         "per_job_median_ms": round(statistics.median(lat) * 1000, 1),
         "per_job_p95_ms": round(pct(lat, 0.95) * 1000, 1),
         "of_which_child_median_ms": round(statistics.median(first.child_seconds) * 1000, 1),
     }
     rc = diamonds(tmp / f"raw_cpu_{name}", args.cpu_jobs // 4, "test_cpu", {"work": args.cpu_work})
-    w1, _, _ = run_session(cascade, tmp / f"c1-{name}", rc, ordering="dynamic", max_jobs=1, **kw)
-    w2, _, _ = run_session(cascade, tmp / f"c2-{name}", rc, ordering="dynamic", max_jobs=2, **kw)
-    out.update({"cpu_1_job_s": round(w1, 2), "cpu_2_jobs_s": round(w2, 2), "cpu_speedup_2_vs_1": round(w1 / w2, 2)})
+    w1, _, s1 = run_session(cascade, tmp / f"c1-{name}", rc, ordering="dynamic", max_jobs=1, **kw)
+    w2, _, s2 = run_session(cascade, tmp / f"c2-{name}", rc, ordering="dynamic", max_jobs=2, **kw)
+    out.update({"cpu_1_job_s": round(w1, 2), "cpu_2_jobs_s": round(w2, 2), "cpu_speedup_2_vs_1": round(w1 / w2, 2),
+                # CPU accounting of the 2-job run (a shared machine's wall times lie; these do not):
+                # all CPU of this process tree, the jobs' own, and the rest (engine, executor, Dask)
+                "cpu_2_jobs_tree_cpu_s": round(s2.tree_cpu_s, 2), "cpu_2_jobs_job_cpu_s": round(s2.job_cpu_s, 2),
+                "cpu_2_jobs_overhead_cpu_s": round(s2.tree_cpu_s - s2.job_cpu_s, 2),
+                "cpu_1_job_overhead_cpu_s": round(s1.tree_cpu_s - s1.job_cpu_s, 2)})
     return out
 
 
@@ -261,8 +344,23 @@ def main() -> int:
     ap.add_argument("--demo", action="store_true", help="also time a cached re-run of the demo imaging reduction")
     ap.add_argument("--scale", type=int, default=0, metavar="N",
                     help="only the scale simulation: N no-op jobs (diamonds) through the dask executor")
+    ap.add_argument("--baseline-commit", metavar="REV", default=None,
+                    help="only the no-op measurement, at git revision REV (a temporary worktree) and here")
+    ap.add_argument("--noop-only", action="store_true", help="only the no-op measurement (default executor)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.noop_only or args.baseline_commit:
+        out: dict[str, object] = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
+        if args.baseline_commit:
+            out.update({f"baseline.{k}": v for k, v in baseline(args.baseline_commit, args.jobs).items()})
+            here = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "log", "--oneline", "-1"],
+                                  capture_output=True, text=True).stdout.strip()
+            out.update({f"here.{k}": v for k, v in noop_only(args.jobs).items()}, **{"here.commit": here})
+        else:
+            out.update(noop_only(args.jobs))
+        out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(out, indent=1) if args.json else "\n".join(f"{k:45s} {v}" for k, v in out.items()))
+        return 0
     res: dict[str, object] = {"machine": f"{os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}"}
     try:
         res["load_average_before"] = [round(x, 2) for x in os.getloadavg()]

@@ -259,10 +259,15 @@ class DataSourceBuilder:
         self._min_group = 1
         _started(self, "data source")
 
+    @property
+    def _label(self) -> str:
+        """How messages name this data source."""
+        return f"data source {self._name!r}"
+
     def with_classification_rule(self, rule: ClassificationRule) -> DataSourceBuilder:
         if not isinstance(rule, ClassificationRule):
             raise CascadeError(
-                f"data source {self._name!r}: with_classification_rule needs a classification_rule(...)",
+                f"{self._label}: with_classification_rule needs a classification_rule(...)",
                 caller_location(),
             )
         self._rules.append(rule)
@@ -271,12 +276,12 @@ class DataSourceBuilder:
     def with_grouping_keywords(self, keywords: Iterable[Any]) -> DataSourceBuilder:
         """Files with equal values of these keywords form one group (one job's main input).
         A :class:`WorkflowParameter` may stand for a list of keywords."""
-        self._grouping = _names(keywords, f"data source {self._name!r}: with_grouping_keywords", caller_location())
+        self._grouping = _names(keywords, f"{self._label}: with_grouping_keywords", caller_location())
         return self
 
     def with_setup_keywords(self, keywords: Iterable[str]) -> DataSourceBuilder:
         """Keywords that describe the instrument set-up (shown to the user, used in reports)."""
-        self._setup = _names(keywords, f"data source {self._name!r}: with_setup_keywords", caller_location())
+        self._setup = _names(keywords, f"{self._label}: with_setup_keywords", caller_location())
         return self
 
     def with_match_keywords(
@@ -285,7 +290,7 @@ class DataSourceBuilder:
         """Associate files agreeing on ``keywords`` within ``time_range``; repeat with a higher
         ``level`` for a fallback quality level."""
         loc = caller_location()
-        names = _names(keywords, f"data source {self._name!r}: with_match_keywords", loc)
+        names = _names(keywords, f"{self._label}: with_match_keywords", loc)
         self._match.append(_match_rule(names, None, time_range, level, loc))
         return self
 
@@ -295,13 +300,13 @@ class DataSourceBuilder:
         """Associate files for which ``function(main_header, candidate_header)`` is true."""
         loc = caller_location()
         if not callable(function):
-            raise CascadeError(f"data source {self._name!r}: with_match_function needs a callable", loc)
+            raise CascadeError(f"{self._label}: with_match_function needs a callable", loc)
         self._match.append(_match_rule((), function, time_range, level, loc))
         return self
 
     def with_min_group_size(self, n: int) -> DataSourceBuilder:
         if not isinstance(n, int) or n < 1:
-            raise CascadeError(f"data source {self._name!r}: min group size must be >= 1", caller_location())
+            raise CascadeError(f"{self._label}: min group size must be >= 1", caller_location())
         self._min_group = n
         return self
 
@@ -355,7 +360,7 @@ class TaskBuilder:
         loc = self._note("with_recipe")
         if not isinstance(name, str) or not name.strip():
             raise CascadeError(f"task {self._name!r}: with_recipe needs a recipe name", loc)
-        self._recipe = name
+        self._recipe = name.strip()
         return self
 
     def with_function(self, function: Callable) -> TaskBuilder:

@@ -23,29 +23,24 @@ def add_arguments(p) -> None:
 
 
 def options(args) -> tuple[str | None, dict]:
-    """(executor name, executor options) from parsed arguments; ValueError for a bad combination."""
+    """(executor name, executor options) from parsed arguments, for the Session, which checks
+    them (:class:`~reflexng.engine.state.RunOptions`). ``--scheduler`` or ``--cluster`` alone
+    mean ``--executor dask``."""
     name = getattr(args, "executor", None)
-    if (args.scheduler or args.cluster) and name not in (None, "dask"):
-        raise ValueError("--scheduler and --cluster need --executor dask")
-    if args.scheduler and args.cluster:
-        raise ValueError("give --scheduler or --cluster, not both")
-    if args.scheduler or args.cluster:
+    if name is None and (args.scheduler or args.cluster):
         name = "dask"
     opts = {k: v for k, v in {"scheduler": args.scheduler, "cluster": args.cluster, "config": args.cluster_config,
                               "workers": args.dask_workers, "start_timeout": args.start_timeout}.items()
             if v is not None}
-    if opts.get("workers") is not None and opts["workers"] < 1:
-        raise ValueError("--dask-workers must be at least 1")
     return name, opts
 
 
 def prepare(session) -> str | None:
     """Set the session's executor up now (a Dask cluster starts here); a one-line problem or None."""
     from reflexng.engine.executors import ExecutorError
-    from reflexng.engine.executors.hook import executor_for
 
     try:
-        executor_for(session)
+        session.prepare_executor()
     except ExecutorError as exc:
         return str(exc)
     return None

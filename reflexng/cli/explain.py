@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from reflexng.cli._common import fail
-from reflexng.cli.datasets import add_reduction_args, choose_datasets, labels_of, open_session
+from reflexng.cli._reduction import add_reduction_args, choose_datasets, labels_of, open_session
 
 
 def register(sub) -> None:

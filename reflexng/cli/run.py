@@ -14,6 +14,15 @@ from pathlib import Path
 
 from reflexng.cli import _executor_args as executor_args
 from reflexng.cli._common import check_folders, fail, parse_key_values, say_interrupted
+from reflexng.cli._reduction import (  # noqa: F401 - check_recipe_params: also for `organise`
+    check_recipe_params,
+    choose_datasets,
+    labels_of,
+    option_message,
+    short_missing,
+    target_of,
+)
+from reflexng.cli._reduction import recipe_params as parse_recipe_params
 
 
 def register(sub) -> None:
@@ -54,12 +63,6 @@ def register(sub) -> None:
                         "placeholder products (marked in provenance, never exported)")
     executor_args.add_arguments(p)
     p.set_defaults(func=run)
-
-
-def _recipe_params(items: list[str] | None) -> dict[str, dict[str, str]]:
-    from reflexng.cli.datasets import recipe_params
-
-    return recipe_params(items)
 
 
 def run_interruptible(session, progress=None):
@@ -107,41 +110,8 @@ def _explain_nothing_to_run(result, data: list[str]) -> None:
     print(f"reflexng: nothing to run: {why}", file=sys.stderr)
 
 
-# how an OptionError of the Session reads on the command line (the option's flag, as typed)
-_FLAGS = {
-    "max_jobs": lambda e: f"--jobs {e.detail}",
-    "job_timeout": lambda e: f"--timeout {e.value}: {e.detail}",
-    "end_product_pattern": lambda e: f"--end-product-pattern {e.value}: {e.detail}",
-    "force": lambda e: f"--force {e.value}: {e.detail}",
-    "recipe_parameters": lambda e: f"--param {e.value}: {e.detail}",
-    "ordering": lambda e: f"--ordering {e.value}: {e.detail}",
-    "failure_policy": lambda e: f"--failure-policy {e.value}: {e.detail}",
-}
-
-
-def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | None:
-    """A message for the first ``--param TASK.NAME=VALUE`` the cascade's recipes refuse (the
-    Session's own check, :func:`reflexng.engine.recipes.parameter_checker`), None when all are fine."""
-    from reflexng.engine.recipes import parameter_checker
-    from reflexng.engine.state import OptionError
-
-    try:
-        parameter_checker(cascade)(params)
-    except OptionError as exc:
-        return option_message(exc)
-    return None
-
-
-def option_message(exc) -> str:
-    """A Session option error in the words of the command line."""
-    words = _FLAGS.get(getattr(exc, "option", ""))
-    return words(exc) if words else str(exc)
-
-
 def _incomplete_lines(result, labels: dict[str, str], verbose: bool, limit: int = 4) -> list[str]:
     """Incomplete datasets in a few short lines (``verbose``: every one, in full)."""
-    from reflexng.cli.datasets import short_missing
-
     bad = [d for d in result.datasets if not d.complete]
     if not bad:
         return []
@@ -161,7 +131,7 @@ def run(args) -> int:
     from reflexng.cascade import CascadeError, load
 
     try:
-        recipe_params = _recipe_params(args.param)
+        recipe_params = parse_recipe_params(args.param)
         workflow = parse_key_values(args.workflow_param, "--workflow-param")
     except ValueError as exc:
         return fail(str(exc))
@@ -180,7 +150,6 @@ def run(args) -> int:
         print(str(bad[0]) + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more: `reflexng cascade validate`)"),
               file=sys.stderr)
         return 2
-    from reflexng.cli.datasets import target_of
     from reflexng.engine import OptionError, Session
     from reflexng.engine.export import DEFAULT_PATTERN
     from reflexng.provenance.store import WorkdirLockedError
@@ -216,8 +185,6 @@ def run(args) -> int:
             return 2
         except ValueError as exc:  # unknown target / workflow parameter / parameter set
             return fail(f"{cascade.path}: {exc}")
-        from reflexng.cli.datasets import choose_datasets, labels_of
-
         labels = labels_of(session)
         if args.dataset:
             ids, problem = choose_datasets(session, args.dataset)

@@ -303,6 +303,7 @@ def outcome_from(code: int | None, result: dict[str, Any], *, cancelled: bool, t
         outcome.qc = dict(result.get("qc") or {})
     elif code is None:
         outcome.reason = "the job helper process ended unexpectedly"
+        outcome.worker_lost = True  # the executor's side went away, not the recipe
     elif code == 0:
         outcome.reason = "the child process ended without a result"
     elif code < 0:

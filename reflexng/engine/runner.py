@@ -18,19 +18,20 @@ from reflexng import __version__
 from reflexng.cascade.runtime import needs_shaping, shape_inputs
 from reflexng.engine import cache
 from reflexng.engine.context import RunContext
-from reflexng.engine.executors.hook import executor_for, record_trace
+from reflexng.engine.executors.hook import ExecutorSlot
 from reflexng.engine.jobdir import job_folder, new_attempt, write_attempt_files, write_sof
 from reflexng.engine.recipes import RecipeInfo, recipe_info
 from reflexng.engine.state import SUCCEEDED, JobStatus
 
 _WILL_NOT_REUSE = (JobStatus.INCOMPLETE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SKIPPED)
 Finish = Callable[..., None]  # Scheduler.finish(job_id, status, **details)
+WORKER_LOST_RETRY = "worker lost; retried"  # why the attempt after a lost worker's ran
 
 
 class JobRunner:
-    def __init__(self, ctx: RunContext, session: Any) -> None:
+    def __init__(self, ctx: RunContext, executors: ExecutorSlot) -> None:
         self.ctx = ctx
-        self.session = session  # for the executor hook (one executor per session)
+        self.executors = executors  # the session's executor (one at a time)
         self.finish: Finish = lambda *a, **k: None  # set by the Session to its scheduler's finish
         self._children: dict[str, Any] = {}  # job id -> the executor's handle of its attempt
         self._children_lock = threading.Lock()
@@ -198,6 +199,33 @@ class JobRunner:
             why = cache.explain(ctx.store, jid, key, job.recipe, info.version, params, inputs)
         else:
             why = cache.forced_reason(ctx.store, jid, self._forced_label(jid), job.recipe, info.version, params, inputs)
+        retries = ctx.options.worker_loss_retries
+        while True:
+            outcome, aid, adir = self._attempt(jid, job, rec, info, params, inputs, key, why, cancelled)
+            if outcome.ok or outcome.cancelled or not outcome.worker_lost or retries <= 0 or cancelled():
+                break
+            retries -= 1  # the worker was lost, not the recipe's fault: a new attempt at once (bounded)
+            discard_partial_output(adir, JobStatus.FAILED)
+            ctx.store.finish_attempt(aid, "failed", exit_reason=f"{outcome.reason}; retried",
+                                     log_tail="\n".join(outcome.log_tail))
+            ctx.emit("job_log", jid, line=f"reflexng: {outcome.reason}; retrying as a new attempt", stream="stderr")
+            why = WORKER_LOST_RETRY
+        if outcome.ok:
+            products, outputs = self._move_products(adir, outcome.products)
+            ctx.store.finish_attempt(aid, "done", outputs=outputs, qc=outcome.qc, log_tail="\n".join(outcome.log_tail))
+            self.finish(jid, JobStatus.DONE, products=products, qc=outcome.qc, seconds=outcome.seconds, why=why)
+        else:
+            status = JobStatus.CANCELLED if outcome.cancelled else JobStatus.FAILED
+            discard_partial_output(adir, status)
+            ctx.store.finish_attempt(aid, str(status), exit_reason=outcome.reason, log_tail="\n".join(outcome.log_tail))
+            self.finish(jid, status, reason=outcome.reason, seconds=outcome.seconds, log_tail=outcome.log_tail, why=why)
+        return why
+
+    def _attempt(self, jid: str, job: Any, rec: Any, info: RecipeInfo, params: dict[str, Any],
+                 inputs: list[dict[str, Any]], key: str, why: str,
+                 cancelled: Callable[[], bool]) -> tuple[Any, int, Path]:
+        """Write a new attempt folder, record it, run it on the session's executor: (Outcome, attempt id, folder)."""
+        ctx = self.ctx
         n, adir = new_attempt(job_folder(ctx.workdir, job.task, jid))
         from reflexng.recipes.registry import config_path, recipe_dirs
 
@@ -215,7 +243,7 @@ class JobRunner:
                                       attempt=n, jobdir=str(adir),
                                       inputs=[(i["role"], i["category"], i["path"], i["hash"]) for i in inputs])
         opts = ctx.options
-        child = executor_for(self.session).start(
+        child = self.executors.get().start(
             adir, on_line=lambda line, stream: ctx.emit("job_log", jid, line=line, stream=stream),
             timeout=opts.job_timeout, grace=opts.cancel_grace)
         with self._children_lock:
@@ -227,20 +255,11 @@ class JobRunner:
             if cancelled():
                 child.cancel()
             outcome = child.result()
-            record_trace(self.session, aid, outcome)
+            self.executors.record_trace(aid, outcome)
         finally:
             with self._children_lock:
                 self._children.pop(jid, None)
-        if outcome.ok:
-            products, outputs = self._move_products(adir, outcome.products)
-            ctx.store.finish_attempt(aid, "done", outputs=outputs, qc=outcome.qc, log_tail="\n".join(outcome.log_tail))
-            self.finish(jid, JobStatus.DONE, products=products, qc=outcome.qc, seconds=outcome.seconds, why=why)
-        else:
-            status = JobStatus.CANCELLED if outcome.cancelled else JobStatus.FAILED
-            discard_partial_output(adir, status)
-            ctx.store.finish_attempt(aid, str(status), exit_reason=outcome.reason, log_tail="\n".join(outcome.log_tail))
-            self.finish(jid, status, reason=outcome.reason, seconds=outcome.seconds, log_tail=outcome.log_tail, why=why)
-        return why
+        return outcome, aid, adir
 
     def _move_products(self, adir: Path, products: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[Any]]:
         """Rename ``tmp/`` to ``products/`` (only now do products become visible) and describe them."""

@@ -2,7 +2,9 @@
 
 One loop (the caller's thread for ``run()``, a background thread for ``start()``) picks ready
 jobs in the ordering's priority — dfs: dataset by dataset; bfs: level by level across
-datasets; dynamic: like dfs but up to ``max_jobs`` at once — and hands each to a worker
+datasets; dynamic: up to ``max_jobs`` at once, the ready job with the longest chain of jobs
+still to come after it first (then dfs order), so that no core idles at the end of the run while
+one dataset's last jobs run one after another — and hands each to a worker
 thread running :meth:`JobRunner.run_job`. Workers report back through :meth:`finish`.
 
 A job keeps the status it had (e.g. ``done`` from an earlier run) until this run looks at it
@@ -43,6 +45,7 @@ class Scheduler:
         self.last_finished: str | None = None
         self.run_thread: threading.Thread | None = None
         self.summary: RunSummary | None = None
+        self.rank: dict[str, int] = {}  # dynamic ordering: job -> jobs on the longest chain from it to the end
 
     # ------------------------------------------------------------------ plan
 
@@ -82,6 +85,7 @@ class Scheduler:
             state.running = True
             self.stop_requested, self.stop_reason, self.step_started = False, "", False
             self.plan = plan = self.order()
+            self.rank = _chain_lengths(ctx.result.job_graph, plan) if opts.ordering == "dynamic" else {}
             self.pending = {j for j in plan if state.jobs[j].status != JobStatus.INCOMPLETE}
             self.durations = []
             state.progress, state.eta_seconds = (0, len(plan)), None
@@ -108,6 +112,8 @@ class Scheduler:
                         return
                 elif not state.paused:
                     ready = [j for j in self.plan if j in self.pending and self._ready(j)]
+                    if self.rank:
+                        ready.sort(key=lambda j: -self.rank.get(j, 0))  # stable: dfs order among equals
                     if not ready and not self.threads:
                         return
                     dynamic = ctx.options.ordering == "dynamic" and not self.stepping
@@ -327,3 +333,12 @@ class Scheduler:
                     self.step_started = False
                     self.set_paused(True, jid, pause_reason)
             ctx.notify()
+
+
+def _chain_lengths(graph: nx.DiGraph, plan: list[str]) -> dict[str, int]:
+    """Each planned job's longest chain of planned jobs from it to the end, itself included."""
+    g = graph.subgraph(plan)
+    rank: dict[str, int] = {}
+    for jid in reversed(list(nx.topological_sort(g))):
+        rank[jid] = 1 + max((rank[c] for c in g.successors(jid)), default=0)
+    return rank

@@ -18,6 +18,7 @@ from typing import Any
 import networkx as nx
 
 from reflexng.engine.context import RunContext
+from reflexng.engine.executors.hook import ExecutorSlot
 from reflexng.engine.jobdir import job_folder, safe_name
 from reflexng.engine.recipes import check_values, parameter_checker
 from reflexng.engine.runner import JobRunner
@@ -60,13 +61,16 @@ class Session:
 
             cascade = load(cascade)
         tasks = getattr(cascade, "tasks", None)
+        where = _executor_settings(executor_options)
+        shared = where.pop("shared", None)
         # checked before the work directory is touched: a bad option changes nothing on disk
         self.options = RunOptions(
             ordering=ordering, max_jobs=max_jobs, failure_policy=failure_policy, job_timeout=job_timeout,
             cancel_grace=cancel_grace, end_product_pattern=end_product_pattern, link_end_products=link_end_products,
             pause_after_each=pause_after_each, force=force, recipe_parameters=recipe_parameters,
-            tasks=list(tasks) if tasks is not None else None,
-            check_recipe_parameters=parameter_checker(cascade) if tasks is not None else None)
+            executor=executor, **where, tasks=list(tasks) if tasks is not None else None,
+            check_recipe_parameters=parameter_checker(cascade) if tasks is not None else None,
+            busy=lambda: self.state.running)
         self.cascade = cascade
         self.data_dirs = [Path(d) for d in data_dirs]
         self.target = target
@@ -78,14 +82,10 @@ class Session:
         self.parameter_set = parameter_set
         # every job writes placeholder products instead of running its recipe (recipes/placeholder.py)
         self.placeholder_recipes = placeholder_recipes
-        from reflexng.engine.executors import check_name
-
-        self.executor_name = check_name(executor)  # fork | spawn | dask (see engine/executors)
-        self.executor_options = dict(executor_options or {})
         self.state = SessionState(workflow_overrides=dict(workflow_parameters or {}))
         self._ctx = ctx = RunContext(cascade, self.workdir, ProvenanceStore(self.workdir), self.options, self.state)
-        self._store, self._emit = ctx.store, ctx.emit  # what engine.executors.hook uses
-        self._runner = JobRunner(ctx, self)
+        self._executors = ExecutorSlot(self.options, ctx.emit, ctx.store, shared)
+        self._runner = JobRunner(ctx, self._executors)
         self._scheduler = Scheduler(ctx, self._runner, self.datasets)
         self._runner.finish = self._scheduler.finish
         self.options.listen(lambda name, value: ctx.emit("options_changed", option=name, value=_words(value)))
@@ -107,9 +107,7 @@ class Session:
         if t is not None and t.is_alive():
             self.stop()
             t.join()
-        from reflexng.engine.executors.hook import release
-
-        release(self)
+        self._executors.close()
         self._ctx.store.close()
 
     def __enter__(self) -> Session:
@@ -131,6 +129,24 @@ class Session:
                     ctx.subscribers.remove(callback)
 
         return unsubscribe
+
+    # ------------------------------------------------------------------ where jobs run
+
+    @property
+    def executor_name(self) -> str:
+        """``fork`` | ``spawn`` | ``dask``: ``options.executor`` (set it there)."""
+        return self.options.executor
+
+    def prepare_executor(self) -> dict[str, Any]:
+        """Set the executor up now (a Dask cluster starts here, not at the first job) and return
+        its info. Raises :class:`~reflexng.engine.executors.ExecutorError` (one line)."""
+        self._executors.get()
+        return self.executor_info() or {}
+
+    def executor_info(self) -> dict[str, Any] | None:
+        """The executor's live info ``{executor, workers, dashboard, where?}``, None before it is
+        set up (the ``executor`` event says when). With Dask this asks the scheduler: may block."""
+        return self._executors.info() if self._executors.ready else None
 
     # ------------------------------------------------------------------ options (old attribute names)
 
@@ -195,7 +211,7 @@ class Session:
         reused, failed, cancelled, interrupted) instead of "waiting"."""
         ctx = self._ctx
         if self.placeholder_recipes:
-            from reflexng.recipes.placeholder import placeholder_jobs
+            from reflexng.recipes.placeholder_jobs import placeholder_jobs
 
             placeholder_jobs(result, self.cascade)
         with ctx.locked():
@@ -411,3 +427,18 @@ def _words(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return value
+
+
+_SETTINGS = {"scheduler": "scheduler", "cluster": "cluster", "config": "cluster_config", "workers": "dask_workers",
+             "start_timeout": "start_timeout", "shared": "shared"}
+
+
+def _executor_settings(executor_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``executor_options`` (``scheduler``, ``cluster``, ``config``, ``workers``, ``start_timeout``,
+    ``shared``) as RunOptions field names."""
+    out = {}
+    for k, v in (executor_options or {}).items():
+        if k not in _SETTINGS:
+            raise ValueError(f"executor_options: no option {k!r}; options: {', '.join(_SETTINGS)}")
+        out[_SETTINGS[k]] = v
+    return out

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from reflexng.engine import checks
+from reflexng.engine.checks import OptionError
 from reflexng.engine.export import DEFAULT_PATTERN
 
 
@@ -145,15 +147,6 @@ ORDERINGS = ("dfs", "bfs", "dynamic")
 POLICIES = ("continue", "stop", "ask")
 
 
-class OptionError(ValueError):
-    """A run option with a value that cannot be used. ``option`` is the RunOptions field,
-    ``value`` the value in words, ``detail`` what is wrong and what to do."""
-
-    def __init__(self, option: str, value: Any, detail: str) -> None:
-        self.option, self.value, self.detail = option, value, detail
-        super().__init__(f"{option} {value}: {detail}" if value not in (None, "") else f"{option}: {detail}")
-
-
 def check_pattern(pattern: str) -> str:
     """The end-product pattern, checked ("" is the default naming: category + setup words)."""
     if pattern == DEFAULT_PATTERN:
@@ -182,6 +175,12 @@ def _jobs(value: Any, _o: RunOptions) -> int:
     if n < 1:
         raise OptionError("max_jobs", n, "must be at least 1")
     return n
+
+
+def _retries(value: Any, _o: RunOptions) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionError("worker_loss_retries", repr(value), "must be a whole number of at least 0")
+    return value
 
 
 def _seconds(name: str, allow_none: bool) -> Callable[[Any, RunOptions], float | None]:
@@ -228,14 +227,25 @@ class RunOptions:
     """How the session runs jobs. Every assignment is checked (:class:`OptionError`, a
     ``ValueError``) and, once the session listens, announced as ``options_changed``.
 
-    ``tasks`` (the cascade's task names) and ``check_recipe_parameters`` (raises OptionError
-    for a bad ``{task: {name: value}}``) are the context the checks need; the Session sets both.
+    ``tasks`` (the cascade's task names), ``check_recipe_parameters`` (raises OptionError
+    for a bad ``{task: {name: value}}``) and ``busy`` (true while a run is in progress: where
+    jobs run cannot change then) are the context the checks need; the Session sets them.
+
+    ``worker_loss_retries`` (default 1): how often a job whose worker was lost (not a failure
+    of the recipe itself; :attr:`~reflexng.engine.executor.Outcome.worker_lost`) is started
+    again at once, as a new attempt, before ``failure_policy`` sees it fail.
+
+    Where jobs run: ``executor`` (``fork`` | ``spawn`` | ``dask``; None: the platform's
+    default), and for ``dask`` ``scheduler`` (address of a running scheduler) or ``cluster``
+    (slurm|pbs|sge|lsf, settings from ``cluster_config``'s ``[dask.CLUSTER]`` section),
+    ``dask_workers`` (LocalCluster size) and ``start_timeout`` (seconds to wait for a worker).
     """
 
     _CHECKS: dict[str, Callable[[Any, RunOptions], Any]] = {
         "ordering": _choice("ordering", ORDERINGS),
         "max_jobs": _jobs,
         "failure_policy": _choice("failure_policy", POLICIES),
+        "worker_loss_retries": _retries,
         "job_timeout": _seconds("job_timeout", allow_none=True),
         "cancel_grace": _seconds("cancel_grace", allow_none=False),
         "end_product_pattern": lambda v, _o: check_pattern(v),
@@ -244,12 +254,19 @@ class RunOptions:
         "force": _force,
         "breakpoints": _breakpoints,
         "recipe_parameters": _recipe_parameters,
+        "executor": checks.executor,
+        "scheduler": checks.scheduler,
+        "cluster": checks.cluster,
+        "cluster_config": checks.cluster_config,
+        "dask_workers": checks.dask_workers,
+        "start_timeout": checks.start_timeout,
     }
     FIELDS = tuple(_CHECKS)
 
     ordering: str
     max_jobs: int
     failure_policy: str
+    worker_loss_retries: int
     job_timeout: float | None
     cancel_grace: float
     end_product_pattern: str
@@ -258,42 +275,49 @@ class RunOptions:
     force: frozenset[str]
     breakpoints: frozenset[str]
     recipe_parameters: dict[str, dict[str, Any]]
+    executor: str
+    scheduler: str | None
+    cluster: str | None
+    cluster_config: str | None
+    dask_workers: int | None
+    start_timeout: float | None
 
     def __init__(self, *, ordering: str = "dfs", max_jobs: int | None = None, failure_policy: str = "continue",
                  job_timeout: float | None = None, cancel_grace: float = 5.0,
                  end_product_pattern: str = DEFAULT_PATTERN, link_end_products: bool = False,
                  pause_after_each: bool = False, force: Iterable[str] = (), breakpoints: Iterable[str] = (),
-                 recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None,
-                 tasks: Iterable[str] | None = None,
-                 check_recipe_parameters: Callable[[dict[str, dict[str, Any]]], None] | None = None) -> None:
+                 recipe_parameters: Mapping[str, Mapping[str, Any]] | None = None, worker_loss_retries: int = 1,
+                 executor: str | None = None, scheduler: str | None = None, cluster: str | None = None,
+                 cluster_config: str | None = None, dask_workers: int | None = None,
+                 start_timeout: float | None = None, tasks: Iterable[str] | None = None,
+                 check_recipe_parameters: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+                 busy: Callable[[], bool] | None = None) -> None:
         import os
 
         object.__setattr__(self, "tasks", list(tasks) if tasks is not None else None)
         object.__setattr__(self, "check_recipe_parameters", check_recipe_parameters)
+        object.__setattr__(self, "busy", busy)
         object.__setattr__(self, "_listener", None)
-        values = dict(ordering=ordering, max_jobs=max_jobs if max_jobs is not None else (os.cpu_count() or 1),
-                      failure_policy=failure_policy, job_timeout=job_timeout, cancel_grace=cancel_grace,
-                      end_product_pattern=end_product_pattern, link_end_products=link_end_products,
-                      pause_after_each=pause_after_each, force=force, breakpoints=breakpoints,
-                      recipe_parameters=recipe_parameters)
-        for name, value in values.items():
-            setattr(self, name, value)
+        self.update(ordering=ordering, max_jobs=max_jobs if max_jobs is not None else (os.cpu_count() or 1),
+                    failure_policy=failure_policy, worker_loss_retries=worker_loss_retries, job_timeout=job_timeout, cancel_grace=cancel_grace,
+                    end_product_pattern=end_product_pattern, link_end_products=link_end_products,
+                    pause_after_each=pause_after_each, force=force, breakpoints=breakpoints,
+                    recipe_parameters=recipe_parameters, executor=executor, scheduler=scheduler, cluster=cluster,
+                    cluster_config=cluster_config, dask_workers=dask_workers, start_timeout=start_timeout)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        check = self._CHECKS.get(name)
-        if check is None:
-            raise AttributeError(f"RunOptions has no option {name!r}; options: {', '.join(self.FIELDS)}")
-        value = check(value, self)
-        old = self.__dict__.get(name, _MISSING)
-        object.__setattr__(self, name, value)
-        if old is not _MISSING and old != value and self._listener is not None:
-            self._listener(name, value)
+        self.update(**{name: value})
 
     def update(self, **values: Any) -> None:
         """Set several options; none is changed when one of them is bad."""
         checked = {k: self._CHECKS[k](v, self) if k in self._CHECKS else _unknown(k) for k, v in values.items()}
+        busy = bool(self.busy is not None and "executor" in self.__dict__ and self.busy())
+        checks.executor_combination({**self.__dict__, **checked}, checked, busy)
         for k, v in checked.items():
-            setattr(self, k, v)
+            old = self.__dict__.get(k, _MISSING)
+            object.__setattr__(self, k, v)
+            if old is not _MISSING and old != v and self._listener is not None:
+                self._listener(k, v)
 
     def listen(self, callback: Callable[[str, Any], None] | None) -> None:
         object.__setattr__(self, "_listener", callback)

@@ -78,22 +78,29 @@ def _child(sock: socket.socket, wake_r: int, wake_w: int, attempt_dir: str, fds:
 
 
 def warm_up() -> None:
-    """Run one no-op job here, in a temporary folder, so that what a job initialises lazily (the
-    recipe registry, astropy's header and file machinery) is done once and inherited by every child
+    """Run one job of the shipped placeholder recipe here, in a temporary folder, so that what a
+    job initialises lazily (the recipe registry, astropy's header and file machinery: it reads a
+    FITS header and writes a header-only product) is done once and inherited by every child
     (halves a no-op job's CPU time in the child). Nothing of it may fail the helper."""
     import tempfile
 
     cwd, out, err = os.getcwd(), sys.stdout, sys.stderr
     try:
-        from reflexng.recipes.builtin.testing import write_header_fits
+        from astropy.io import fits
+
+        from reflexng.recipes.placeholder import CATEGORIES, PREFIX
 
         with tempfile.TemporaryDirectory(prefix="reflexng-warm-") as tmp, open(os.devnull, "w") as null:
             raw = os.path.join(tmp, "raw.fits")
-            write_header_fits(raw, {"OBJECT": "WARM", "DPR.TYPE": "SCI"})
+            hdr = fits.Header()
+            hdr["OBJECT"] = "WARM"
+            hdr["HIERARCH ESO DPR TYPE"] = "SCI"
+            fits.PrimaryHDU(header=hdr).writeto(raw)
             os.mkdir(os.path.join(tmp, "tmp"))
-            spec = {"job_id": "warm-up", "task": "warm-up", "recipe": "test_noop", "recipe_version": "1.0",
-                    "inputs": [{"path": raw, "category": "RAW", "role": "main", "hash": ""}], "parameters": {},
-                    "output_dir": os.path.join(tmp, "tmp"), "drs_id": "reflexng"}
+            spec = {"job_id": "warm-up", "task": "warm-up", "recipe": PREFIX + "warm-up", "recipe_version": "1",
+                    "inputs": [{"path": raw, "category": "RAW", "role": "main", "hash": ""}],
+                    "parameters": {CATEGORIES: ["WARM"]}, "output_dir": os.path.join(tmp, "tmp"),
+                    "drs_id": "reflexng"}
             with open(os.path.join(tmp, "job.json"), "w") as fh:
                 json.dump(spec, fh)
             sys.stdout = sys.stderr = null

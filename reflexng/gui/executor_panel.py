@@ -69,11 +69,18 @@ class ExecutorStatus(QLabel):
         self.show()
 
     def refresh(self) -> None:
-        ex = getattr(self._session, "_executor_obj", None)
-        if ex is None or self._busy:
+        """Ask the session for its executor's live info (Dask asks its scheduler: off the GUI thread)."""
+        if self._session is None or self._busy:
             return
         self._busy = True
-        start_worker(ex.info, on_finished=self.show_info, on_failed=lambda *_: setattr(self, "_busy", False))
+        start_worker(self._session.executor_info, on_finished=self._refreshed,
+                     on_failed=lambda *_: setattr(self, "_busy", False))
+
+    def _refreshed(self, info: dict[str, Any] | None) -> None:
+        if info is None:  # the session's executor was closed (settings changed, session closed)
+            self._busy = False
+            return
+        self.show_info(info)
 
 
 def resources_text(session: Any, job_id: str) -> str:

@@ -39,6 +39,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from reflexng.recipes.placeholder import get_recipe as placeholder_recipe
+from reflexng.recipes.placeholder import is_placeholder
 from reflexng.recipes.protocol import Recipe, UnknownRecipeError
 
 __all__ = ["UnknownRecipeError", "config_path", "get_recipe", "known_recipes", "recipe_dirs", "recipe_kind", "reload"]
@@ -223,10 +225,8 @@ def get_recipe(name: str) -> Any:
     """
     if name.startswith(ESOREX_PREFIX):
         return _esorex_module().get_recipe(name[len(ESOREX_PREFIX) :])
-    if name.startswith("placeholder:"):  # --placeholder-recipes (reflexng.recipes.placeholder)
-        from reflexng.recipes.placeholder import get_recipe as placeholder
-
-        return placeholder(name)
+    if is_placeholder(name):  # --placeholder-recipes
+        return placeholder_recipe(name)
     found = _all()
     r = found.get(name)
     if r is None:

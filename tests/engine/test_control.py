@@ -109,6 +109,16 @@ def test_orderings(make_session, raw_dir, ordering, expected):
     assert [e.job_id for e in s.recorder.kinds("job_started")] == expected
 
 
+def test_dynamic_starts_the_longest_chains_first(make_session, raw_dir):
+    """dynamic: a ready job with more jobs still after it goes first (dfs order among equals), so the
+    last dataset's chain does not run alone at the end while a core idles."""
+    s = make_session(helpers.diamond(raw_dir, objects=("A", "B", "C")), ordering="dynamic", max_jobs=2)
+    assert s.run().ok
+    queued = [e.job_id for e in s.recorder.kinds("job_queued")]  # in the scheduler's order
+    assert queued[:3] == ["prep-A", "prep-B", "prep-C"], queued  # dfs order would queue final-A before prep-C
+    assert set(queued[-3:]) == {"final-A", "final-B", "final-C"}, queued
+
+
 def test_dynamic_two_workers_run_in_parallel(make_session, raw_dir):
     s = make_session(helpers.diamond(raw_dir, objects=("A", "B"), recipe="test_sleep", params={"seconds": 0.6}),
                      ordering="dynamic", max_jobs=2)

@@ -34,16 +34,25 @@ def test_statuses_and_kinds_are_the_words_used_everywhere():
     ("end_product_pattern", "  ", "empty"),
     ("force", ["prep", "nosuch"], "nosuch: no such task; tasks: prep, left"),
     ("breakpoints", ["nosuch"], "no such task"),
+    ("executor", "slurm", "must be one of fork, spawn, dask"),
+    ("scheduler", "not an address", "address of a running Dask scheduler"),
+    ("cluster", "condor", "must be one of slurm, pbs, sge, lsf"),
+    ("cluster_config", "/no/such/cluster.toml", "no such file"),
+    ("dask_workers", 0, "must be at least 1"),
+    ("dask_workers", "two", "whole number"),
+    ("start_timeout", 0, "greater than 0"),
+    ("scheduler", "tcp://h:8786", "needs executor dask, not spawn"),  # the executor is spawn here
+    ("cluster", "slurm", "needs executor dask, not spawn"),
 ])
 def test_every_option_is_checked_when_set(option, value, words):
-    opts = RunOptions(tasks=["prep", "left"])
+    opts = RunOptions(tasks=["prep", "left"], executor="spawn")
     before = opts.as_dict()
     with pytest.raises(OptionError) as err:
         setattr(opts, option, value)
     assert words in str(err.value) and err.value.option == option
     assert opts.as_dict() == before  # a bad value changes nothing
     with pytest.raises(OptionError):
-        RunOptions(tasks=["prep", "left"], **{option: value})
+        RunOptions(tasks=["prep", "left"], **{"executor": "spawn", option: value})
 
 
 def test_update_is_all_or_nothing_and_unknown_options_are_refused():
@@ -53,6 +62,27 @@ def test_update_is_all_or_nothing_and_unknown_options_are_refused():
     assert opts.ordering == "dfs"
     with pytest.raises(AttributeError, match="no option 'colour'"):
         opts.colour = "red"
+
+
+def test_executor_settings_are_checked_together(tmp_path):
+    opts = RunOptions(executor="dask")
+    assert opts.executor == "dask" and RunOptions().executor in ("fork", "spawn")  # None: the platform's
+    opts.update(scheduler="tcp://h:8786")
+    with pytest.raises(OptionError, match="not both") as err:
+        opts.cluster = "slurm"
+    assert err.value.option == "scheduler" and opts.cluster is None
+    with pytest.raises(OptionError, match="needs executor dask, not fork"):
+        opts.executor = "fork"  # the scheduler is still set
+    opts.update(executor="fork", scheduler=None)  # together: fine
+    assert (opts.executor, opts.scheduler) == ("fork", None)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[dask.slurm]\nqueue = 'q'\n")
+    opts.update(executor="dask", cluster="slurm", cluster_config=str(cfg), dask_workers=3, start_timeout=5)
+    assert (opts.cluster, opts.cluster_config, opts.dask_workers, opts.start_timeout) == ("slurm", str(cfg), 3, 5.0)
+    busy = RunOptions(executor="spawn", busy=lambda: True)
+    with pytest.raises(OptionError, match="cannot change where jobs run during a run"):
+        busy.executor = "fork"
+    busy.max_jobs = 3  # other options may change during a run
 
 
 def test_session_checks_options_before_touching_the_work_directory(tmp_path):

@@ -102,7 +102,7 @@ def test_bad_cluster_config_key_is_one_line(tmp_path):
 def test_scheduler_needs_dask_executor(tmp_path):
     p = _run_cli(["--executor", "spawn", "--scheduler", "tcp://x:1"], tmp_path)
     assert p.returncode == 2
-    assert p.stderr.strip() == "reflexng: --scheduler and --cluster need --executor dask"
+    assert p.stderr.strip() == "reflexng: --scheduler tcp://x:1: needs executor dask, not spawn"
 
 
 def test_worker_lost_in_a_session_fails_the_job_then_the_policy_retries_it(tmp_path):
@@ -120,6 +120,7 @@ def test_worker_lost_in_a_session_fails_the_job_then_the_policy_retries_it(tmp_p
     res.jobs["left-A"] = dataclasses.replace(job, recipe="test_sleep", parameters={**job.parameters, "seconds": 60.0})
     s = Session(helpers.CASCADE, workdir=tmp_path / "work", executor="dask", executor_options={"shared": ex},
                 ordering="dfs", failure_policy="ask")
+    s.options.worker_loss_retries = 0  # no automatic retry (tests/executors/test_worker_loss.py): the policy's
     events = []
     s.subscribe(events.append)
     try:

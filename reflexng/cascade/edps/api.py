@@ -74,6 +74,7 @@ from .files import (  # noqa: F401 - re-exported names of the EDPS API
     science,
     unsupported,
 )
+from .params import recipe_parameter_names
 from .time_range import (  # noqa: F401 - re-exported names of the EDPS API
     FIVE_DAYS,
     FOUR_DAYS,
@@ -136,6 +137,16 @@ class _Unsupported:
         raise unsupported(f"{self._kind}.{name}")
 
 
+class _NotInEdps:
+    """A method of reflexng's native builder that EDPS lacks: unsupported, like any unknown name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type | None = None):
+        raise unsupported(f"{getattr(owner, '_kind', 'builder')}.{self._name}")
+
+
 class match_rules(_Unsupported):  # noqa: N801 - EDPS spelling
     """Association rules at several quality levels (``with_match_keywords`` /
     ``with_match_function``, repeatable, levels may be negative)."""
@@ -169,28 +180,22 @@ ANON_PREFIX = "\0unnamed"  # provisional names of unnamed data sources (fixed on
 _anon_count = [0]
 
 
-class _DataSourceBuilder(_Unsupported):
+class _DataSourceBuilder(_Unsupported, _b.DataSourceBuilder):
+    """The native builder (state, classification rules, min group size, build) with EDPS's
+    keyword spelling, negative quality levels, ``match_rules`` and ``with_cluster``."""
+
     _kind = "data_source"
 
     def __init__(self, name: str | None, loc: SourceLocation) -> None:
         if not name:
             _anon_count[0] += 1
             name = f"{ANON_PREFIX}{_anon_count[0]}"
-        self._name = name
-        self._loc = loc
-        self._rules: list[ClassificationRule] = []
-        self._grouping: tuple[Any, ...] = ()
-        self._setup: tuple[str, ...] = ()
-        self._match: list[MatchRule] = []
-        self._min_group = 1
+        super().__init__(name, loc)
         self._cluster: tuple = ()
-        _b._started(self, "data source")
 
-    def with_classification_rule(self, rule: ClassificationRule) -> _DataSourceBuilder:
-        if not isinstance(rule, ClassificationRule):
-            raise CascadeError("with_classification_rule needs a classification_rule(...)", caller_location())
-        self._rules.append(rule)
-        return self
+    @property
+    def _label(self) -> str:
+        return "unnamed data source" if self._name.startswith(ANON_PREFIX) else f"data source {self._name!r}"
 
     def with_grouping_keywords(self, keywords: Iterable[str]) -> _DataSourceBuilder:
         self._grouping = _keywords(keywords, "with_grouping_keywords", caller_location())
@@ -220,24 +225,12 @@ class _DataSourceBuilder(_Unsupported):
         self._match.extend(rules.rules)
         return self
 
-    def with_min_group_size(self, n: int) -> _DataSourceBuilder:
-        if not isinstance(n, int) or n < 1:
-            raise CascadeError("min group size must be an integer >= 1", caller_location())
-        self._min_group = n
-        return self
-
     def with_cluster(self, keyword: Any, *args: Any, **kwargs: Any) -> _DataSourceBuilder:
         self._cluster = (keyword, args, kwargs)  # recorded; grouping ignores it (see the docs)
         return self
 
     def with_subworkflow_name(self, name: str) -> _DataSourceBuilder:
         return self
-
-    def build(self) -> DataSource:
-        ds = DataSource(self._name, tuple(self._rules), self._grouping, self._setup,
-                        tuple(sorted(self._match, key=lambda r: r.level)), self._min_group, self._loc)
-        _b._register(ds, self)
-        return ds
 
 
 def data_source(name: str | None = None) -> _DataSourceBuilder:
@@ -319,43 +312,25 @@ alternative_association = alternative_associated_inputs
 # --------------------------------------------------------------------------- tasks
 
 
-class _TaskBuilder(_Unsupported):
+class _TaskBuilder(_Unsupported, _b.TaskBuilder):
+    """The native builder (state, call locations, recipe, meta targets) with EDPS's inputs,
+    categories, filters, job processing and reports."""
+
     _kind = "task"
+    with_recipe_parameters = _NotInEdps()  # EDPS takes recipe parameters from parameter files
+    with_inspector = _NotInEdps()
 
     def __init__(self, name: str, loc: SourceLocation) -> None:
-        self._name = name
-        self._loc = loc
-        self._recipe: str | None = None
-        self._function: Callable | None = None
-        self._main: InputRef | None = None
+        super().__init__(name, loc)
         self._main_categories: tuple[str, ...] = ()
-        self._assoc: list[AssociatedInput] = []
-        self._condition: Callable | None = None
         self._job_params: dict[str, Callable] = {}
         self._processing: list[Callable] = []
         self._input_filter: tuple = ()
         self._output_filter: tuple = ()
         self._input_map: dict[str, str] = {}
         self._reports: list[tuple[str, str]] = []
-        self._meta: tuple[str, ...] = ()
-        self._grouping: tuple[Any, ...] = ()
         self._description = ""
         self._min_group = 1
-        self._calls: dict[str, SourceLocation] = {}
-        self._subworkflow = _b._current_subworkflow()
-        _b._started(self, "task")
-
-    def _note(self, method: str) -> SourceLocation:
-        loc = caller_location()
-        self._calls.setdefault(method, loc)
-        return loc
-
-    def with_recipe(self, name: str) -> _TaskBuilder:
-        loc = self._note("with_recipe")
-        if not isinstance(name, str) or not name.strip():
-            raise CascadeError(f"task {self._name!r}: with_recipe needs a recipe name", loc)
-        self._recipe = name.strip()
-        return self
 
     def with_function(self, function: Callable, *args: Any, **kwargs: Any) -> _TaskBuilder:
         loc = self._note("with_function")
@@ -447,11 +422,6 @@ class _TaskBuilder(_Unsupported):
         self._reports.append((str(name), str(getattr(input_kind, "value", input_kind))))
         return self
 
-    def with_meta_targets(self, targets: Iterable[str]) -> _TaskBuilder:
-        loc = self._note("with_meta_targets")
-        self._meta = _b._names(targets, f"task {self._name!r}: with_meta_targets", loc)
-        return self
-
     def with_grouping_keywords(self, keywords: Iterable[str]) -> _TaskBuilder:
         loc = self._note("with_grouping_keywords")
         self._grouping = _keywords(keywords, f"task {self._name!r}: with_grouping_keywords", loc)
@@ -516,8 +486,6 @@ def _job_processor(fn: Callable) -> Callable:
         fn(edit)
         if esorex and ":" not in edit.command:
             edit.command = "esorex:" + edit.command
-        from reflexng.cascade.edps.loader import recipe_parameter_names
-
         edit.parameters.recipe_parameters = recipe_parameter_names(
             edit.command, edit.parameters.recipe_parameters)
 

@@ -25,7 +25,6 @@ import sys
 import threading
 import types
 from pathlib import Path
-from typing import Any
 
 from reflexng.cascade.builders import collecting
 from reflexng.cascade.cascade import Cascade, ParameterSet
@@ -40,6 +39,10 @@ from reflexng.cascade.model import (
     WorkflowParameter,
 )
 from reflexng.cascade.parameters import canonical_keyword
+
+from . import api, params, time_range
+from .api import ANON_PREFIX, _ParamRef
+from .params import default_set, recipe_parameter_names
 
 _LOCK = threading.RLock()
 _COUNTER = itertools.count(1)
@@ -132,17 +135,13 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 class _UnsupportedLoader(importlib.abc.Loader):
     def create_module(self, spec):
-        from reflexng.cascade.edps.api import unsupported
-
-        raise unsupported(f"module {spec.name}")
+        raise api.unsupported(f"module {spec.name}")
 
     def exec_module(self, module):  # pragma: no cover - create_module raises
         pass
 
 
 def _edps_modules() -> dict[str, types.ModuleType]:
-    from reflexng.cascade.edps import api, time_range
-
     edps = types.ModuleType("edps", "reflexng's implementation of the EDPS workflow API")
     for name in api.NAMES:
         setattr(edps, name, getattr(api, name))
@@ -163,8 +162,6 @@ def _edps_modules() -> dict[str, types.ModuleType]:
 def load_workflow(path: Path) -> Cascade:
     """Import the workflow package of ``path`` (a ``*_wkf.py`` file or its folder) and
     assemble the cascade. Raises :class:`CascadeError` naming the workflow's file and line."""
-    from reflexng.cascade.edps import api, params
-
     path = Path(path).resolve()
     if path.is_dir():
         wkf = workflow_file(path)
@@ -200,8 +197,6 @@ def load_workflow(path: Path) -> Cascade:
 
 
 def _shown(name: str) -> str:
-    from reflexng.cascade.edps.api import ANON_PREFIX
-
     return "(unnamed data source)" if name.startswith(ANON_PREFIX) else name
 
 
@@ -285,9 +280,6 @@ class KeywordParameter(WorkflowParameter):
 
 
 def _assemble(c, path: Path, module, sets, pfile, extra, problems) -> Cascade:
-    from reflexng.cascade.edps.api import ANON_PREFIX, _ParamRef
-    from reflexng.cascade.edps.params import default_set
-
     # --- names for unnamed data sources (from their categories), unique among all names
     task_names = {t.name for t in c.tasks}
     taken = set(task_names) | {d.name for d in c.data_sources if not d.name.startswith(ANON_PREFIX)}
@@ -398,20 +390,6 @@ def _recipe_names() -> set[str]:
         return set(importlib.import_module("reflexng.recipes.registry").known_recipes())
     except Exception:  # no registry: every bare name is an ESO recipe
         return set()
-
-
-def recipe_parameter_names(recipe: str | None, params: dict[str, Any]) -> dict[str, Any]:
-    """EDPS names recipe parameters in full (``demo.demo_bias.sigma``): esorex recipes take
-    them so; reflexng's own recipes take the name after the recipe's."""
-    out: dict[str, Any] = {}
-    for k, v in params.items():
-        if k == "OMP_NUM_THREADS":
-            continue  # an EDPS execution setting, not a recipe parameter
-        if recipe and not recipe.startswith("esorex:") and "." in k:
-            bare = recipe.split(":", 1)[-1]
-            k = k.split(f"{bare}.", 1)[1] if f"{bare}." in k else k.rsplit(".", 1)[-1]
-        out[k] = v
-    return out
 
 
 __all__ = ["KeywordParameter", "configured_workflow_dirs", "esorex_workflow_dirs", "is_workflow_file",

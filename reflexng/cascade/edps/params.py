@@ -117,3 +117,17 @@ def default_set(sets: list[EdpsParameterSet]) -> EdpsParameterSet | None:
         if s.is_default:
             return s
     return sets[0] if sets else None
+
+
+def recipe_parameter_names(recipe: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """EDPS names recipe parameters in full (``demo.demo_bias.sigma``): esorex recipes take
+    them so; reflexng's own recipes take the name after the recipe's."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if k == "OMP_NUM_THREADS":
+            continue  # an EDPS execution setting, not a recipe parameter
+        if recipe and not recipe.startswith("esorex:") and "." in k:
+            bare = recipe.split(":", 1)[-1]
+            k = k.split(f"{bare}.", 1)[1] if f"{bare}." in k else k.rsplit(".", 1)[-1]
+        out[k] = v
+    return out

@@ -9,10 +9,10 @@ This package imports nothing heavy: each backend is imported when chosen.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from reflexng.engine.executors.base import Executor, ExecutorError, JobHandle
+from reflexng.engine.executors.local import LOCAL_EXECUTORS, default_executor, make_local_executor
 
 EXECUTORS = ("fork", "spawn", "dask")
 CLUSTERS = ("slurm", "pbs", "sge", "lsf")
@@ -20,16 +20,6 @@ DASK_MISSING = "the dask executor needs the optional extra: pip install 'reflexn
 
 __all__ = ["CLUSTERS", "DASK_MISSING", "EXECUTORS", "Executor", "ExecutorError", "JobHandle", "default_executor",
            "make_executor"]
-
-
-def default_executor() -> str:
-    """``fork`` on Linux (fastest), ``spawn`` elsewhere (no fork server, no AF_UNIX sockets)."""
-    if sys.platform.startswith("linux"):
-        from reflexng.engine.executors.fork import available
-
-        if available():
-            return "fork"
-    return "spawn"
 
 
 def check_name(name: str | None) -> str:
@@ -51,16 +41,8 @@ def make_executor(name: str | None = None, *, max_jobs: int | None = None, sched
     name = check_name(name)
     if name != "dask" and (scheduler or cluster):
         raise ExecutorError("--scheduler and --cluster need --executor dask")
-    if name == "fork":
-        from reflexng.engine.executors.fork import ForkExecutor, available
-
-        if not available():
-            raise ExecutorError("the fork executor needs Linux (fork and AF_UNIX SOCK_SEQPACKET); use --executor spawn")
-        return ForkExecutor()
-    if name == "spawn":
-        from reflexng.engine.executors.spawn import SpawnExecutor
-
-        return SpawnExecutor(max_jobs)
+    if name in LOCAL_EXECUTORS:
+        return make_local_executor(name, max_jobs)
     try:
         import distributed  # noqa: F401
     except ImportError:

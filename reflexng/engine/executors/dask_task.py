@@ -20,16 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reflexng.engine.executors.local import default_executor, make_local_executor
+
 _local: dict[str, object] = {}
 
 
 def _executor(name: str | None):
     """The worker's own local executor (one per worker process; ``None``: the platform's default)."""
-    from reflexng.engine.executors import check_name, make_executor
-
-    name = check_name(name)
+    name = name or default_executor()
     if name not in _local:
-        _local[name] = make_executor(name, max_jobs=1)  # a Dask worker thread runs one job at a time
+        _local[name] = make_local_executor(name, max_jobs=1)  # a Dask worker thread runs one job at a time
     return _local[name]
 
 
@@ -68,7 +68,7 @@ def run_attempt(attempt_dir: str, timeout: float | None, grace: float, local: st
             if os.path.exists(cancel):
                 handle.cancel()
             try:
-                handle.result(0.05)
+                handle.result(0.2)  # returns when the job ends; a cancel is seen within 0.2 s
             except TimeoutError:
                 pass
         o = handle.result()

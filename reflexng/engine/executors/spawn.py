@@ -148,19 +148,25 @@ class _Proc:
 
 
 class _Pool:
-    """Warm workers shared by every spawn executor of this process."""
+    """Warm workers shared by every spawn executor of this process: ``warm_size`` workers in all,
+    idle or busy. A busy worker is not replaced while it works (a replacement would import on the
+    cores the running jobs need, and be closed again when the busy one comes back)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.idle: list[_Proc] = []
+        self.busy = 0
         self.warm_size = 1
+
+    def _fill(self) -> None:
+        self.idle = [p for p in self.idle if not p.dead]
+        while len(self.idle) + self.busy < self.warm_size:
+            self.idle.append(_Proc())
 
     def warm(self, n: int) -> None:
         with self.lock:
             self.warm_size = max(self.warm_size, n)
-            self.idle = [p for p in self.idle if not p.dead]
-            while len(self.idle) < self.warm_size:
-                self.idle.append(_Proc())
+            self._fill()
 
     def acquire(self) -> _Proc:
         with self.lock:
@@ -169,25 +175,27 @@ class _Pool:
             proc = (ready or self.idle or [None])[0]
             if proc is not None:
                 self.idle.remove(proc)
-            else:
+            else:  # more jobs at once than warm workers: one more
                 proc = _Proc()
-            if len(self.idle) < self.warm_size - 1:
-                self.idle.append(_Proc())  # keep the pool warm for the next job
+            self.busy += 1
         return proc
 
     def release(self, proc: _Proc) -> None:
+        """A worker is done with its job: idle again (or closed when the pool has enough)."""
         with self.lock:
-            if not proc.dead and len(self.idle) < max(self.warm_size, 1):
+            self.busy -= 1
+            if not proc.dead and len(self.idle) + self.busy < max(self.warm_size, 1):
                 self.idle.append(proc)
                 return
         proc.close()
 
-    def replace(self) -> None:
-        """A worker was lost: start its successor now, so the next job finds it warm."""
+    def discard(self, proc: _Proc) -> None:
+        """A busy worker was lost or stopped: close it and start its successor now, so the next
+        job finds it warm."""
+        proc.close()
         with self.lock:
-            self.idle = [p for p in self.idle if not p.dead]
-            if len(self.idle) < self.warm_size:
-                self.idle.append(_Proc())
+            self.busy -= 1
+            self._fill()
 
     def shutdown(self) -> None:
         with self.lock:
@@ -258,7 +266,7 @@ class _SpawnRun:
             if self._cancel.is_set():
                 pool().release(proc)
                 return None
-            proc.close()
+            pool().discard(proc)
         raise RuntimeError("the spawn worker process did not start (run `python -m reflexng.engine.executors."
                            "spawn_worker x` to see why)")
 
@@ -327,11 +335,16 @@ class _SpawnRun:
                 proc.jobs += 1
                 pool().release(proc)
             else:
-                proc.close()
-                pool().replace()
+                pool().discard(proc)
             outcome = outcome_from(code, _read_result(self.attempt_dir / "result.json"),
                                    cancelled=self._cancel.is_set(), timed_out=timed_out, timeout=self.timeout,
                                    seconds=seconds, log_tail=list(self.tail))
+            if (proc.dead and self.exit_msg is None and term_at is None and not self._cancel.is_set()
+                    and (code is None or code in (-_SIGKILL, -signal.SIGTERM))):
+                # killed from outside (a user, the OOM killer, a dying session): the worker was lost. A
+                # recipe that kills its own process looks the same here: it, too, is started once more.
+                outcome.worker_lost = True
+                outcome.reason = f"the spawn worker (pid {proc.pid}) was lost while running the job: {outcome.reason}"
             msg = self.exit_msg or {}
             outcome.trace = {"wall_s": round(seconds, 4), "cpu_s": msg.get("cpu_s"),
                              "peak_rss_kb": msg.get("peak_rss_kb"), "worker": f"{_HOST} pid {proc.pid}",

@@ -10,6 +10,7 @@ parallel jobs, or run better with fewer threads each.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 SCHEMA = """
@@ -25,13 +26,16 @@ CREATE TABLE IF NOT EXISTS attempt_resources (
 """
 
 
+_READY: weakref.WeakSet = weakref.WeakSet()  # stores whose database has the table
+
+
 def ensure(store) -> None:
     """Create the table (once per store object; also works on a read-only look at an old store)."""
-    if getattr(store, "_attempt_resources_ready", False):
+    if store in _READY:
         return
     with store.transaction() as db:
         db.execute(SCHEMA)
-    store._attempt_resources_ready = True
+    _READY.add(store)
 
 
 def record(store, attempt_id: int, trace: dict[str, Any], slots: int | None = None) -> None:
