@@ -93,7 +93,7 @@ class Realism:
     seeing: bool = True  # Moffat spatial profile, FWHM varying from frame to frame
 
     @classmethod
-    def none(cls) -> "Realism":
+    def none(cls) -> Realism:
         return cls(cosmics_per_mpix_s=COSMICS, flexure=False, tilt=False, sky_lines=False,
                    arc_defects=False, seeing=False)
 

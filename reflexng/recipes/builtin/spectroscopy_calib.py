@@ -13,7 +13,12 @@ from numpy.polynomial import Polynomial
 
 from reflexng.recipes.builtin import spectroscopy_core as core
 from reflexng.recipes.builtin import spectroscopy_io as io
-from reflexng.recipes.builtin.spectroscopy_wave import find_arc_lines, identify_and_fit, isolated, measure_tilt
+from reflexng.recipes.builtin.spectroscopy_wave import (
+    find_arc_lines,
+    identify_and_fit,
+    isolated,
+    measure_tilt,
+)
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
 
 P = ParameterSpec
