@@ -73,5 +73,6 @@ def test_inspectors_build_figures(data, calib, tmp_path):
     s = insp.inspect_spectrum(sci.products, InspectionContext("j", "science", inputs=[(sci_raw, "OBJECT")]))
     assert isinstance(s.figures[0], Figure)
     assert "Median ratio to the truth" in s.notes  # the truth was found beside the raw frame
+    assert "sky lines" in s.notes and "optimal extraction" in s.notes  # the lessons' QC, in words
     s.figures[0].savefig(tmp_path / "spectrum.png")  # renders without a GUI backend
     assert (tmp_path / "spectrum.png").stat().st_size > 1000

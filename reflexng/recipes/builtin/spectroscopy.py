@@ -11,10 +11,11 @@ demo_spec_wavecal          ARC, MASTER_BIAS, LINE_LIST,            WAVE_SOLUTION
 demo_spec_flat_select      STD, MASTER_FLAT..., [OBJECT]           MASTER_FLAT (copy)
 demo_spec_response         STD, MASTER_BIAS, MASTER_FLAT,          RESPONSE
                            ORDER_TABLE, WAVE_SOLUTION,
-                           STD_FLUX_TABLE
+                           STD_FLUX_TABLE, SKY_LINE_LIST
 demo_spec_science          OBJECT or STD, MASTER_BIAS,             SCI_SPECTRUM + SCI_REDUCED_2D
                            MASTER_FLAT, ORDER_TABLE,               (STD_SPECTRUM +
-                           WAVE_SOLUTION, [RESPONSE]               STD_REDUCED_2D for STD)
+                           WAVE_SOLUTION, SKY_LINE_LIST,           STD_REDUCED_2D for STD)
+                           [RESPONSE]
 demo_spec_combine          SCI_SPECTRUM... or STD_SPECTRUM...      SCI_SPECTRUM_COMBINED /
                                                                    STD_SPECTRUM_COMBINED
 =========================  ======================================  =========================
@@ -24,6 +25,18 @@ demo_spec_combine          SCI_SPECTRUM... or STD_SPECTRUM...      SCI_SPECTRUM_
 table header), else in ADU/s/A - plus ``COUNTS``/``COUNTS_ERR`` (extracted ADU per column) and
 ``SKY`` (ADU per column in the aperture). Per-pixel spectra keep the detector's wavelength
 sampling; combined spectra are on a linear grid.
+
+The extraction (response and science) copes with the instrument's defects, each with a parameter:
+line tilt (``rectify``: the sky modelled as one spectrum along the arcs' tilt, Kelson 2003, and
+each column given the wavelength of the object's row), flexure (``flexure_correction``: the
+night-sky lines of SKY_LINE_LIST located on that sky spectrum, the wavelength scale shifted by
+their median offset), cosmic rays (``cr_clip`` of the optimal extraction) and
+``extraction=optimal|box``. QC cards (prefix SCI or STD): ``FLEX SHIFT`` (px, measured),
+``FLEX NLINES``, ``FLEX CORRECTED``, ``SKYLINE OFFSET`` (px: the sky lines' centres in the
+extracted sky on the final wavelength scale minus their catalogue wavelengths), ``SKY RESID RMS``
+(68th percentile of |residual / sigma| of the sky pixels around the sky lines: 1 = noise),
+``EXTR METHOD``, ``EXTR SNR`` (median S/N per pixel), ``EXTR NCRREJ`` (pixels rejected as cosmic
+rays), ``TRACE SIGMA`` (FWHM / 2.3548 of the stacked spatial profile).
 """
 
 from __future__ import annotations

@@ -290,7 +290,7 @@ class Extraction:
 
 def horne_extract(data: np.ndarray, sky: np.ndarray, flat: np.ndarray, trace_y: np.ndarray,
                   half_width: float, gain: float, ron: float, *, smooth: int = 21,
-                  clip: float = 5.0, iters: int = 5, bad: np.ndarray | None = None) -> Extraction:
+                  clip: float = 5.0, iters: int = 10, bad: np.ndarray | None = None) -> Extraction:
     """Optimal extraction (Horne 1986) of a flat-fielded frame ``data`` with sky ``sky``.
 
     The spatial profile is the sky-subtracted frame normalised per column and smoothed along
