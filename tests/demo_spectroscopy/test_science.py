@@ -239,6 +239,17 @@ def test_clear_errors(data, calib, tmp_path):
         run_recipe("demo_spec_bias", [(str(broken), "BIAS")], tmp_path / "c")
     with pytest.raises(RecipeError, match="STD_FLUX_TABLE"):
         run_recipe("demo_spec_response", [(data.raw("STD", 1)[0], "STD"), *_cal(calib, 1)], tmp_path / "d")
+    c = calib[1]
+    no_sky = c["MASTER_BIAS"] + c["MASTER_FLAT"] + c["ORDER_TABLE"] + c["WAVE_SOLUTION"]
+    with pytest.raises(RecipeError, match="SKY_LINE_LIST.*|flexure_correction"):
+        run_recipe("demo_spec_science", [(sci, "OBJECT"), *no_sky], tmp_path / "f")
+    res = run_recipe("demo_spec_science", [(sci, "OBJECT"), *no_sky], tmp_path / "g", flexure_correction=False)
+    assert "SCI FLEX SHIFT" not in res.qc  # no sky lines: nothing measured, nothing claimed
+    wrong = tmp_path / "sky_without_wave.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
+        [fits.Column("LAMBDA", "D", array=[5577.3, 6300.3])])]).writeto(wrong)
+    with pytest.raises(RecipeError, match="sky_without_wave.fits.*WAVE column"):
+        run_recipe("demo_spec_science", [(sci, "OBJECT"), *no_sky, (str(wrong), "SKY_LINE_LIST")], tmp_path / "h")
     with pytest.raises(ValueError, match="strategy"):
         run_recipe("demo_spec_flat_select", [], tmp_path / "e", strategy="nearest")
 
