@@ -87,7 +87,11 @@ def test_science_frame_has_sky_object_and_cosmics(data):
     trace = Polynomial(data.truth["binnings"]["1"]["traces"]["DEMO-GAL-1"])
     yc = int(round(trace(256)))
     assert np.median(img[yc, 100:400]) > np.median(img[yc + 40, 100:400]) + 100  # object above sky
-    assert img.max() > 5000  # cosmic-ray hits
+    # cosmic-ray hits: pixels far above their column neighbours (sky lines and the object are
+    # smooth along the slit); a 600-s exposure of 0.26 Mpix at >= 1 hit/Mpix/s has > 100 hits
+    from scipy.ndimage import median_filter
+
+    assert np.sum(img - median_filter(img, size=(7, 1)) > 200) >= 50
 
 
 def test_headers_only_and_scale(tmp_path):
