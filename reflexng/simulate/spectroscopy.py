@@ -11,7 +11,8 @@ into ``out``:
   (DPR.TYPE ``BIAS``), 5 lamp flats (``FLAT,LAMP``, TPL.ID ``DEMO_lss_cal_flat``), 2 arcs
   (``WAVE,LAMP``), one flux-standard exposure (DPR.CATG ``CALIB``, TYPE ``STD``), and one
   science target (DPR.CATG ``SCIENCE``, TYPE ``OBJECT``; DEMO-GAL-1 in 1x1, DEMO-QSO-2 in 2x2)
-  observed 3 x 600 s, followed by 3 attached night-time flats (TPL.ID ``DEMO_lss_obs_attflat``).
+  observed 3 x 1800 s (the galaxy) or 3 x 600 s (the quasar), followed by 3 attached night-time
+  flats (TPL.ID ``DEMO_lss_obs_attflat``).
   All raw frames have DPR.TECH ``SPECTRUM``. ``nights * scale`` nights are written. Timeline
   (UT): biases 18:00, calibration flats 21:00, arcs 21:22, standard 22:48, science from 02:53
   (1x1) and 05:46 (2x2) - so the flat closest in time to the standard is the afternoon flat,
@@ -28,9 +29,10 @@ into ``out``:
   ``ILLUM_1X1``/``ILLUM_2X2``, the true slit illumination (fraction of light per pixel).
 
 Realism (``generate(..., realism=Realism(...))``, all on by default, ``Realism.none()`` for the
-idealised data): cosmic rays in science and standard frames (``detector.expose``'s
-``cosmics_per_mpix_s``), flexure (each science/standard exposure shifted along the dispersion
-w.r.t. the arcs: 0.9-1.9 binned px for science, 0.1-0.4 px for standards), tilted arc and sky
+idealised data): cosmic rays in science, standard and arc frames (``COSMICS`` = 0.15 hits per
+unbinned Mpix per s = 4 /cm2/min for 15-um pixels, b*b times that per binned Mpix; passed to
+``detector.expose``'s ``cosmics_per_mpix_s``), flexure (each science/standard exposure shifted
+along the dispersion w.r.t. the arcs: 0.9-1.9 binned px for science, 0.1-0.4 px for standards), tilted arc and sky
 lines (``spectroscopy_model.TILT``), a realistic night-sky line spectrum, blended arc lines and
 lamp lines missing from the line list, and a Moffat spatial profile whose FWHM varies between
 exposures.
@@ -40,7 +42,8 @@ saturation_adu), ``pixel_flat_rms``, ``line_list`` ([wave, intensity] of the sta
 ``lamp_lines`` (what the lamp really emits), ``missing_from_line_list``, ``blended_lines``
 ([listed line, companion]), ``sky_lines``, ``realism`` (the switches), ``frames`` (per science or
 standard file name: kind, binning, object, ``flexure_px`` (binned px along x), ``seeing_fwhm_px``
-(binned), ``cosmics_per_mpix_s``), per binning ``"1"``/``"2"`` in ``binnings``:
+(binned), ``cosmics_per_mpix_s`` (per unbinned Mpix), ``cosmics_per_binned_mpix_s``,
+``exptime``), per binning ``"1"``/``"2"`` in ``binnings``:
 ``wavelength_coefficients`` (lambda[A] = sum c_k x**k with x the 0-based binned column, on the
 reference row ``y_ref``), ``tilt_coefficients`` (dx/dy = sum t_k x0**k: the line at x0 on row
 ``y_ref`` lies at ``x0 + tilt(x0) (y - y_ref) + flexure`` on row y; exact wavelengths per pixel:
@@ -77,7 +80,16 @@ ARC_RATE = 40000.0  # e-/s per unbinned row for a line of intensity 1
 SKY_RATE = 0.12  # continuum e-/s/A per unbinned row, before throughput scaling (grey time)
 SKY_LINE_RATE = 2000.0  # e-/s per unbinned row for a sky line of strength 1 (realism off)
 SKY_LINE_RATE_REAL = 3.0  # e-/s per unbinned row per unit strength (the realistic sky)
-COSMICS = 1.5  # cosmic-ray hits per Mpix per s (ground level, a few per cm2 per minute)
+# Cosmic-ray hits per unbinned Mpix per second. A ground-based CCD at an observatory at ~2500 m
+# sees a few events per cm2 per minute (muons plus the radioactivity of the dewar window and the
+# package); we take 4 /cm2/min = 0.067 /cm2/s, the imaging demo's rate. With 15-um pixels one
+# Mpix is 2.25 cm2, so 0.067 * 2.25 = 0.15 /Mpix/s: ~70 hits on the 512 x 512 chip in a
+# 1800-s exposure, 2-3 of them in the galaxy's extraction aperture. A binned frame has b*b
+# fewer pixels on the same area, so its rate per (binned) Mpix is b*b times this.
+COSMICS = 0.15
+# s per science exposure, per target: the faint galaxy (1x1) 1800 s - the usual 20-30 min, long
+# enough for a fair number of cosmic rays; the bright quasar (2x2) 600 s (1800 s would saturate it)
+SCI_EXPTIME = (1800.0, 600.0)
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ class Realism:
     """The defects of the realistic demo; each one can be switched off (``Realism.none()``: the
     old, idealised data the recipes' model matches exactly). All are recorded in the truth file."""
 
-    cosmics_per_mpix_s: float = COSMICS  # hits in science and standard-star frames
+    cosmics_per_mpix_s: float = COSMICS  # hits per unbinned Mpix per s in science, standard and arc frames
     flexure: bool = True  # science/standard frames shifted along the dispersion w.r.t. the arcs
     tilt: bool = True  # arc and sky lines tilted along the slit
     sky_lines: bool = True  # a realistic night-sky line spectrum (strong [OI], Na D, OH)
@@ -146,9 +158,10 @@ def _plan(nights: int) -> list[dict]:
                   0.0, std["name"], ra=std["ra"], dec=std["dec"])
             tgt = m.TARGETS[b - 1]
             t0 = d0 + 1.12 + 0.12 * (b - 1)
-            block("science", "DEMO_lss_obs_object", "OBJECT", "SCIENCE", t0, 3, 600.0, 700 / 86400,
+            texp = SCI_EXPTIME[b - 1]
+            block("science", "DEMO_lss_obs_object", "OBJECT", "SCIENCE", t0, 3, texp, (texp + 100) / 86400,
                   tgt["name"], ra=tgt["ra"], dec=tgt["dec"], target=b - 1)
-            block("flat", "DEMO_lss_obs_attflat", "FLAT,LAMP", "CALIB", t0 + 2100 / 86400, 3,
+            block("flat", "DEMO_lss_obs_attflat", "FLAT,LAMP", "CALIB", t0 + (3 * texp + 400) / 86400, 3,
                   3.0 / b**2, 60 / 86400, "FLAT")
     return frames
 
@@ -414,8 +427,9 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
             bkey = ("bias", f["binning"])
             if bkey not in cache:
                 cache[bkey] = bias_structure(det)
+            cr = realism.cosmics_per_mpix_s * f["binning"] ** 2 if f["kind"] in ("science", "std", "arc") else 0.0
             img = expose(det, _signal(f, size, cache, realism), f["exptime"], rng, bias=cache[bkey],
-                         cosmics_per_mpix_s=realism.cosmics_per_mpix_s if f["kind"] in ("science", "std") else 0.0)
+                         cosmics_per_mpix_s=cr)
             fits.PrimaryHDU(img, header=fits.Header(hdr)).writeto(path, overwrite=True)
         if f["kind"] in ("science", "std"):
             b = f["binning"]
@@ -423,7 +437,9 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
                 "kind": f["kind"], "binning": b, "object": f["object"],
                 "flexure_px": f["flexure_u"] / b,
                 "seeing_fwhm_px": (f["seeing_fwhm_u"] or 2.3548 * m.SEEING_SIGMA) / b,
-                "cosmics_per_mpix_s": realism.cosmics_per_mpix_s}
+                "cosmics_per_mpix_s": realism.cosmics_per_mpix_s,
+                "cosmics_per_binned_mpix_s": realism.cosmics_per_mpix_s * b * b,
+                "exptime": f["exptime"]}
         counts[f["dpr_type"]] = counts.get(f["dpr_type"], 0) + 1
         paths.append(path)
     static = _write_static(out, realism)

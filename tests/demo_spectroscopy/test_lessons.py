@@ -10,8 +10,9 @@ the page states (tolerances = the page's numbers):
   EXTR METHOD optimal; wavelength solution QC WAVE RMS PX < 0.01 px, WAVE NBLEND = 6;
 * lesson 1 (science.flexure_correction=false): SKYLINE OFFSET > 0.8 px in every exposure, and
   within 0.05 px of that exposure's FLEX SHIFT;
-* lesson 2 (science.rectify=false): SKY RESID RMS > 2, EXTR NCRREJ more than 50 above the
-  default's and |SKYLINE OFFSET| > 0.3 px in every exposure;
+* lesson 2 (science.rectify=false): SKY RESID RMS > 2, EXTR NCRREJ more than 150 above the
+  default's (which counts the few real cosmic-ray hits in the aperture at the realistic rate,
+  0.15 /Mpix/s) and |SKYLINE OFFSET| > 0.3 px in every exposure;
 * lesson 3 (science.extraction=box): EXTR SNR of the optimal extraction >= 1.10 x the box one,
   exposure by exposure; box rejects no pixel;
 * lesson 4 (wavelength_cal.blend_window=0, clip_sigma=10): WAVE RMS PX > 0.1 px, WAVE NBLEND = 0.
@@ -111,7 +112,7 @@ def test_lessons_move_the_qc_values_the_page_states(workshop):
     rect = _qc(ws / "no-rectify.json", "science")
     for q, d in zip(rect, default):
         assert q["SCI RECTIFIED"] is False and q["SCI SKY RESID RMS"] > 2.0, q
-        assert q["SCI EXTR NCRREJ"] > d["SCI EXTR NCRREJ"] + 50 and abs(q["SCI SKYLINE OFFSET"]) > 0.3, q
+        assert q["SCI EXTR NCRREJ"] > d["SCI EXTR NCRREJ"] + 150 and abs(q["SCI SKYLINE OFFSET"]) > 0.3, q
 
     # lesson 3: box extraction -> at least 10 % lower S/N, exposure by exposure
     box = _qc(ws / "box.json", "science")

@@ -16,8 +16,10 @@ Tolerances:
   (QC SCI SKY RESID RMS) below 1.2 times the noise; profile FWHM (2.3548 x QC TRACE SIGMA)
   from 1.0 to 1.25 times the frame's true seeing FWHM (the stacked, pixel-sampled profile is
   broader by up to ~0.3 px: measured 1.09-1.19); no extracted pixel of the faint galaxy more than
-  6 sigma above its true continuum (cosmic rays rejected) - while a box extraction of the same
-  exposure has at least one.
+  6 sigma above its true continuum and QC SCI EXTR NCRREJ at least the number of cosmic-ray hits
+  found in the raw frame's aperture (at the realistic 0.15 hits/Mpix/s, 0-3 per 1800-s exposure;
+  at least one in the three) - while a box extraction of the exposure with the most hits keeps at
+  least one such spike.
 """
 
 from __future__ import annotations
@@ -159,11 +161,33 @@ def _spikes(data, path):
     return int(np.sum((ratio - 1) * cont / err > 6))
 
 
+def _aperture_hits(data, raw):
+    """Cosmic-ray hits in the galaxy's aperture (+-4 true sigma about the true trace) of a raw
+    1x1 frame: pixels more than 1000 ADU above the median of their column neighbours (a hit
+    deposits 2000-20000 e- = 1300-13000 ADU; the sky and the galaxy are smooth along the slit)."""
+    from pathlib import Path
+
+    from numpy.polynomial import Polynomial
+    from scipy.ndimage import median_filter
+
+    img = fits.getdata(raw).astype(float)
+    ys, xs = np.nonzero(img - median_filter(img, size=(7, 1)) > 1000)
+    trace = Polynomial(data.truth["binnings"]["1"]["traces"]["DEMO-GAL-1"])
+    half = 4 * data.truth["frames"][Path(raw).name]["seeing_fwhm_px"] / 2.3548
+    return int(np.sum(np.abs(ys - trace(xs)) <= half))
+
+
 def test_cosmic_rays_rejected_by_optimal_extraction(data, calib, reduced, tmp_path):
-    for (path, _c), res in zip(reduced[1]["spectra"], reduced[1]["science"]):
-        assert res.qc["SCI EXTR NCRREJ"] >= 1
+    # at the realistic rate (0.15 /Mpix/s) an 1800-s exposure has ~70 hits on the chip, 0-3 of
+    # them in the galaxy's aperture: the optimal extraction rejects every one of them (and
+    # leaves no spike), the box sum of the exposure with the most hits keeps at least one
+    raws = data.raw("OBJECT", 1)
+    hits = [_aperture_hits(data, r) for r in raws]
+    assert sum(hits) >= 1, hits  # the data have cosmic rays to reject
+    for (path, _c), res, n in zip(reduced[1]["spectra"], reduced[1]["science"], hits):
+        assert res.qc["SCI EXTR NCRREJ"] >= n, (path, res.qc["SCI EXTR NCRREJ"], n)
         assert _spikes(data, path) == 0, path
-    raw = data.raw("OBJECT", 1)[0]
+    raw = raws[int(np.argmax(hits))]
     box = run_recipe("demo_spec_science", [(raw, "OBJECT"), *_cal(calib, 1, "MASTER_FLAT_ATT"),
                                            *reduced[1]["response"].products], tmp_path / "box", extraction="box")
     spec = next(p for p, c in box.products if c == "SCI_SPECTRUM")
