@@ -3,7 +3,9 @@
 ``reflexng demo-data --mode spectroscopy``.
 
 bias -> flat, fit_order -> wavelength_cal -> response -> science -> spec_combination, and the
-standard star reduced as science (science_std -> spec_combination_std).
+standard star reduced as science (science_std -> spec_combination_std). The extraction steps
+(response, science, science_std) also get the night-sky line list (static SKY_LINE_LIST), against
+which they measure and correct flexure.
 
 flat_strategy: the flat for the standard star is either the one closest in time to the
 standard (``close_in_time``, the usual rule) or the one the science frames use
@@ -76,6 +78,12 @@ line_list = (
     .with_match_keywords(["INS.MODE"], time_range=UNLIMITED)
     .build()
 )
+sky_line_list = (
+    data_source("SKY_LINE_LIST")
+    .with_classification_rule(classification_rule("SKY_LINE_LIST", {"INSTRUME": "DEMO", "DPR.TYPE": "SKY_LINE_LIST"}))
+    .with_match_keywords(["INS.MODE"], time_range=UNLIMITED)
+    .build()
+)
 std_flux_table = (
     data_source("STD_FLUX_TABLE")
     .with_classification_rule(classification_rule("STD_FLUX_TABLE", {"INSTRUME": "DEMO", "DPR.TYPE": "STD_FLUX_TABLE"}))
@@ -127,7 +135,7 @@ def other_standard_exposure(main, candidate) -> bool:
 def calibrated(builder, std: bool):
     """The associated inputs shared by response, science and science_std."""
     b = (builder.with_associated_input(bias).with_associated_input(fit_order)
-         .with_associated_input(wavelength_cal))
+         .with_associated_input(wavelength_cal).with_associated_input(sky_line_list))
     if std:  # the standard star's flat depends on the flat strategy
         return b.with_associated_input(flat_for_std, match_function=same_standard_exposure, time_range=SAME_NIGHT)
     return b.with_associated_input(flat)

@@ -23,6 +23,7 @@ class Data:
         self.headers = {p: fits.getheader(p) for p in sorted(root.glob("DEMO.*.fits"))}
         self.line_list = str(root / "static" / "DEMO_LINE_LIST.fits")
         self.std_flux = str(root / "static" / "DEMO_STD_FLUX.fits")
+        self.sky_lines = str(root / "static" / "DEMO_SKY_LINES.fits")
 
     def raw(self, dpr_type: str, binning: int, night: int = 0, tpl_id: str | None = None) -> list[str]:
         """Raw files of a DPR.TYPE and binning observed in a night (noon-to-noon UT)."""
@@ -65,5 +66,5 @@ def calib(data, tmp_path_factory):
         ws = run_recipe("demo_spec_wavecal", [(f, "ARC") for f in data.raw("WAVE,LAMP", b)] + mb + ot
                         + [(data.line_list, "LINE_LIST")], work / f"wave{b}").products
         out[b] = {"MASTER_BIAS": mb, "MASTER_FLAT": mf, "MASTER_FLAT_ATT": mf_att, "ORDER_TABLE": ot,
-                  "WAVE_SOLUTION": ws, "work": work}
+                  "WAVE_SOLUTION": ws, "SKY_LINE_LIST": [(data.sky_lines, "SKY_LINE_LIST")], "work": work}
     return out

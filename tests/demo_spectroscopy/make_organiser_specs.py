@@ -31,12 +31,14 @@ def night(std2=False, arcs=True):
     static = {"INSTRUME": "DEMO", "DPR.CATG": "STATIC", "DPR.TECH": "SPECTRUM", "INS.MODE": "LSS", "MJD-OBS": 58849.0}
     f.append(("static/line_list.fits", {**static, "DPR.TYPE": "LINE_LIST", "OBJECT": "LINE_LIST"}))
     f.append(("static/std_flux.fits", {**static, "DPR.TYPE": "STD_FLUX_TABLE", "OBJECT": "DEMO-STD-1"}))
+    f.append(("static/sky_lines.fits", {**static, "DPR.TYPE": "SKY_LINE_LIST", "OBJECT": "SKY_LINE_LIST"}))
     return [{"name": n, "keywords": k} for n, k in f]
 
 B = ["bias_1.fits", "bias_2.fits", "bias_3.fits"]
 CAL = ["flat_cal_1.fits", "flat_cal_2.fits", "flat_cal_3.fits"]
 ATT = ["flat_att_1.fits", "flat_att_2.fits"]
 ARC = ["arc_1.fits", "arc_2.fits"]
+SKY = {"SKY_LINE_LIST": ["static/sky_lines.fits"]}
 common = [
     {"task": "bias", "main": B},
     {"task": "flat", "main": CAL, "associated": {"bias": B}},
@@ -45,7 +47,7 @@ common = [
 ]
 def response(std):
     return {"task": "response", "main": [std], "associated": {"bias": B, "fit_order": CAL, "wavelength_cal": ARC,
-            "flat_strategy": [std], "STD_FLUX_TABLE": ["static/std_flux.fits"]}}
+            "flat_strategy": [std], "STD_FLUX_TABLE": ["static/std_flux.fits"], **SKY}}
 
 spec1 = {
     "description": "demo_spectroscopy, target spec_combination, flat_strategy=close_in_time: science frames get the attached night flat, "
@@ -54,14 +56,15 @@ spec1 = {
     "workflow_parameters": {"flat_strategy": "close_in_time"},
     "files": night(),
     "classification": {"bias_1.fits": "BIAS", "flat_att_1.fits": "FLAT", "arc_1.fits": "ARC", "std_1.fits": "STD",
-                       "sci_1.fits": "OBJECT", "static/line_list.fits": "LINE_LIST", "static/std_flux.fits": "STD_FLUX_TABLE"},
+                       "sci_1.fits": "OBJECT", "static/line_list.fits": "LINE_LIST", "static/std_flux.fits": "STD_FLUX_TABLE",
+                       "static/sky_lines.fits": "SKY_LINE_LIST"},
     "jobs": common + [
         {"task": "flat", "main": ATT, "associated": {"bias": B}},
         {"task": "fit_order", "main": ATT, "associated": {"bias": B}},
         {"task": "flat_strategy", "main": ["std_1.fits"], "associated": {"flat": CAL + ATT}},
         response("std_1.fits"),
         *({"task": "science", "main": [s], "associated": {"bias": B, "fit_order": ATT, "wavelength_cal": ARC,
-           "flat": ATT, "response": ["std_1.fits"]}} for s in ("sci_1.fits", "sci_2.fits")),
+           "flat": ATT, "response": ["std_1.fits"], **SKY}} for s in ("sci_1.fits", "sci_2.fits")),
         {"task": "spec_combination", "main": ["sci_1.fits", "sci_2.fits"]},
     ],
 }
@@ -79,9 +82,9 @@ spec2 = {
         {"task": "flat_strategy", "main": ["std_2.fits"], "associated": {"flat": CAL + ATT, "RAW_SCIENCE": ["sci_2.fits"]}},
         response("std_1.fits"), {**response("std_2.fits"), "associated": {**response("std_2.fits")["associated"], "fit_order": ATT}},
         {"task": "science_std", "main": ["std_1.fits"], "associated": {"bias": B, "fit_order": CAL, "wavelength_cal": ARC,
-         "flat_strategy": ["std_1.fits"], "response": ["std_2.fits"]}},
+         "flat_strategy": ["std_1.fits"], "response": ["std_2.fits"], **SKY}},
         {"task": "science_std", "main": ["std_2.fits"], "associated": {"bias": B, "fit_order": ATT, "wavelength_cal": ARC,
-         "flat_strategy": ["std_2.fits"], "response": ["std_1.fits"]}},
+         "flat_strategy": ["std_2.fits"], "response": ["std_1.fits"], **SKY}},
         {"task": "spec_combination_std", "main": ["std_1.fits", "std_2.fits"]},
     ],
 }

@@ -9,8 +9,12 @@ Tolerances:
   1x1, below half the injected rms;
   the slit illumination profile matches the truth within 1 %.
 * fit_order: slit edges within 0.2 px of the truth at every column.
-* wavelength_cal: solution RMS against the true solution < 0.1 px over all columns; every
-  used line centre within 0.2 resolution elements (FWHM) of its true position; QC RMS < 0.1 px.
+* wavelength_cal: solution RMS against the true solution (on the solution's reference row) < 0.1 px
+  over all columns; every used line centre within 0.2 resolution elements (FWHM) of its true
+  position; QC RMS < 0.1 px; the line tilt within 3e-4 px/px of the truth at every column (so
+  < 0.06 px at the slit ends, 195 rows from the reference row); blended line-list lines left out
+  (QC WAVE NBLEND = both members of every blend) and never used; the lamp's unlisted lines found
+  but not identified.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import pytest
 from astropy.io import fits
 from numpy.polynomial import Polynomial
 
-from reflexng.recipes.builtin.spectroscopy_calib import read_slit, read_wave_solution
+from reflexng.recipes.builtin.spectroscopy_calib import read_slit, read_tilt, read_wave_solution
+from reflexng.simulate import spectroscopy_model as m
 
 
 def test_master_bias_matches_injected_noise(data, calib):
@@ -87,10 +92,11 @@ def test_fit_order_finds_slit_edges(data, calib):
 def test_wavelength_solution_against_truth(data, calib, b):
     path = calib[b]["WAVE_SOLUTION"][0][0]
     sol = read_wave_solution(path)
+    _tilt, y_ref = read_tilt(path)
     tb = data.truth["binnings"][str(b)]
-    true = Polynomial(tb["wavelength_coefficients"])
     x = np.arange(tb["shape"][1], dtype=float)
-    dpx = (sol(x) - true(x)) / np.abs(true.deriv()(x))
+    true = m.true_wavelength(data.truth["size"], b, x, y_ref)  # the truth on the solution's row
+    dpx = (sol(x) - true) / np.abs(np.gradient(true))
     rms = float(np.sqrt(np.mean(dpx ** 2)))
     assert rms < 0.1, f"binning {b}: solution rms {rms:.3f} px against truth"
     h = fits.getheader(path)
@@ -103,6 +109,25 @@ def test_wavelength_solution_against_truth(data, calib, b):
     err = np.abs(lines["X"][used] - true_x) / tb["lsf_fwhm_px"]
     assert err.max() < 0.2, f"worst line centre {err.max():.3f} resolution elements off"
     assert abs(lines["FWHM"][used].mean() / tb["lsf_fwhm_px"] - 1) < 0.15
+
+
+@pytest.mark.parametrize("b", [1, 2])
+def test_line_tilt_blends_and_unlisted_lines(data, calib, b):
+    path = calib[b]["WAVE_SOLUTION"][0][0]
+    tilt, _y_ref = read_tilt(path)
+    tb = data.truth["binnings"][str(b)]
+    x = np.arange(tb["shape"][1], dtype=float)
+    true_tilt = Polynomial(tb["tilt_coefficients"])(x)
+    assert abs(true_tilt.mean()) > 0.005  # the realistic data have tilted lines
+    err = np.max(np.abs(tilt(x) - true_tilt))
+    assert err < 3e-4, f"tilt off by {err:.2e} px/px"
+    h = fits.getheader(path)
+    blends = data.truth["blended_lines"]
+    assert len(blends) == 3 and h["HIERARCH ESO QC WAVE NBLEND"] == 2 * len(blends)
+    lines = fits.getdata(path, "LINES")
+    used_waves = lines["WAVE_CAT"][lines["USED"] == 1]
+    assert not np.isin(np.round(used_waves, 1), np.round(np.ravel(blends), 1)).any()
+    assert h["HIERARCH ESO QC WAVE NUNIDENT"] >= len(data.truth["missing_from_line_list"])
 
 
 def test_wavecal_fails_clearly_with_a_wrong_first_guess(data, calib, tmp_path):

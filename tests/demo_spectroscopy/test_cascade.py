@@ -63,7 +63,7 @@ def test_inspectors_build_figures(data, calib, tmp_path):
     assert i.qc["WAVE RMS PX"] < 0.1
     m = insp.inspect_master(calib[1]["MASTER_BIAS"], ctx)
     assert m.images == [calib[1]["MASTER_BIAS"][0][0]] and "BIAS RON" in m.qc
-    cal = calib[1]["MASTER_BIAS"] + calib[1]["MASTER_FLAT"] + calib[1]["ORDER_TABLE"] + ws
+    cal = calib[1]["MASTER_BIAS"] + calib[1]["MASTER_FLAT"] + calib[1]["ORDER_TABLE"] + ws + calib[1]["SKY_LINE_LIST"]
     std = data.raw("STD", 1)[0]
     resp = run_recipe("demo_spec_response", [(std, "STD"), *cal, (data.std_flux, "STD_FLUX_TABLE")], tmp_path / "r")
     r = insp.inspect_response(resp.products, ctx)
@@ -73,5 +73,6 @@ def test_inspectors_build_figures(data, calib, tmp_path):
     s = insp.inspect_spectrum(sci.products, InspectionContext("j", "science", inputs=[(sci_raw, "OBJECT")]))
     assert isinstance(s.figures[0], Figure)
     assert "Median ratio to the truth" in s.notes  # the truth was found beside the raw frame
+    assert "sky lines" in s.notes and "optimal extraction" in s.notes  # the lessons' QC, in words
     s.figures[0].savefig(tmp_path / "spectrum.png")  # renders without a GUI backend
     assert (tmp_path / "spectrum.png").stat().st_size > 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,17 @@ def test_science_frame_has_sky_object_and_cosmics(data):
     trace = Polynomial(data.truth["binnings"]["1"]["traces"]["DEMO-GAL-1"])
     yc = int(round(trace(256)))
     assert np.median(img[yc, 100:400]) > np.median(img[yc + 40, 100:400]) + 100  # object above sky
-    assert img.max() > 5000  # cosmic-ray hits
+    # cosmic-ray hits (2000-20000 e- = 1300-13000 ADU): pixels far above their column neighbours
+    # (sky lines and the object are smooth along the slit). The realistic rate, 0.15 hits per Mpix
+    # per s (4 /cm2/min, 15-um pixels), on 0.26 Mpix for 1800 s: ~71 hits; the count lies within
+    # 4 Poisson sigma of that (the old 1.5 /Mpix/s would give ~700)
+    from scipy.ndimage import median_filter
+
+    fr = data.truth["frames"][Path(sci).name]
+    assert fr["exptime"] == h["EXPTIME"] == 1800.0 and fr["cosmics_per_mpix_s"] == pytest.approx(0.15)
+    expected = fr["cosmics_per_binned_mpix_s"] * fr["exptime"] * img.size / 1e6
+    hits = int(np.sum(img - median_filter(img, size=(7, 1)) > 1000))
+    assert abs(hits - expected) < 4 * np.sqrt(expected), (hits, expected)
 
 
 def test_headers_only_and_scale(tmp_path):
@@ -116,3 +127,45 @@ def test_model_trace_polynomial_matches_rendering():
         yu = m.trace_unbinned(n, 0.47)
         xb = np.arange(n // b)
         assert np.allclose(p(xb), (np.interp(b * xb + (b - 1) / 2, xu, yu) - (b - 1) / 2) / b, atol=1e-3)
+
+
+def test_realism_is_recorded_and_switchable(data, tmp_path):
+    """Every effect is on in the default data and recorded in the truth; Realism.none() gives the
+    idealised data (no flexure, no tilt, the line list = the lamp)."""
+    from reflexng.simulate.spectroscopy import Realism
+
+    r = data.truth["realism"]
+    assert r["flexure"] and r["tilt"] and r["sky_lines"] and r["arc_defects"] and r["seeing"]
+    assert r["cosmics_per_mpix_s"] > 0
+    sci = [f for f in data.truth["frames"].values() if f["kind"] == "science"]
+    std = [f for f in data.truth["frames"].values() if f["kind"] == "std"]
+    assert len(sci) == 6 and len(std) == 2
+    assert all(0.9 <= f["flexure_px"] <= 1.9 for f in sci) and all(0.1 <= f["flexure_px"] <= 0.4 for f in std)
+    assert len({round(f["seeing_fwhm_px"] * f["binning"], 3) for f in sci}) == 6  # seeing varies
+    assert len(data.truth["lamp_lines"]) == len(data.truth["line_list"]) + len(data.truth["missing_from_line_list"])
+    generate(tmp_path / "ideal", nights=1, seed=3, size=128, realism=Realism.none())
+    t = json.loads((tmp_path / "ideal" / "truth_spectroscopy.json").read_text())
+    assert not any(t["realism"][k] for k in ("flexure", "tilt", "sky_lines", "arc_defects", "seeing"))
+    assert all(f["flexure_px"] == 0 for f in t["frames"].values())
+    assert t["binnings"]["1"]["tilt_coefficients"] == [0.0] and t["lamp_lines"] == t["line_list"]
+
+
+def test_sky_lines_are_tilted_and_shifted_by_flexure(data):
+    """The [OI] 5577 sky line in a raw science frame sits where the truth puts it (tilt and the
+    frame's flexure) on rows near both slit ends, to 0.1 px."""
+    from reflexng.recipes.builtin.spectroscopy_wave import line_centres
+
+    sci = data.raw("OBJECT", 1)[0]
+    img = fits.getdata(sci).astype(float)
+    fr = data.truth["frames"][Path(sci).name]
+    tb = data.truth["binnings"]["1"]
+    x0 = float(m.pixel_of_wave(np.array([5577.3]), 512, 1)[0])
+    tilt = Polynomial(tb["tilt_coefficients"])(x0)
+    for y in (90, 420):
+        prof = np.median(img[y - 5:y + 6], axis=0) - np.median(img[y - 5:y + 6, int(x0) - 15:int(x0) - 8])
+        want = x0 + tilt * (y - tb["y_ref"]) + fr["flexure_px"]
+        got = line_centres(prof, np.array([want]))[0]
+        assert abs(got - want) < 0.1, (y, got, want)
+    static = fits.open(data.root / "static" / "DEMO_SKY_LINES.fits")
+    assert static[0].header["HIERARCH ESO DPR TYPE"] == "SKY_LINE_LIST"
+    assert np.allclose(static[1].data["WAVE"], [w for w, _ in data.truth["sky_lines"]])

@@ -11,10 +11,11 @@ demo_spec_wavecal          ARC, MASTER_BIAS, LINE_LIST,            WAVE_SOLUTION
 demo_spec_flat_select      STD, MASTER_FLAT..., [OBJECT]           MASTER_FLAT (copy)
 demo_spec_response         STD, MASTER_BIAS, MASTER_FLAT,          RESPONSE
                            ORDER_TABLE, WAVE_SOLUTION,
-                           STD_FLUX_TABLE
+                           STD_FLUX_TABLE, SKY_LINE_LIST
 demo_spec_science          OBJECT or STD, MASTER_BIAS,             SCI_SPECTRUM + SCI_REDUCED_2D
                            MASTER_FLAT, ORDER_TABLE,               (STD_SPECTRUM +
-                           WAVE_SOLUTION, [RESPONSE]               STD_REDUCED_2D for STD)
+                           WAVE_SOLUTION, SKY_LINE_LIST,           STD_REDUCED_2D for STD)
+                           [RESPONSE]
 demo_spec_combine          SCI_SPECTRUM... or STD_SPECTRUM...      SCI_SPECTRUM_COMBINED /
                                                                    STD_SPECTRUM_COMBINED
 =========================  ======================================  =========================
@@ -24,6 +25,18 @@ demo_spec_combine          SCI_SPECTRUM... or STD_SPECTRUM...      SCI_SPECTRUM_
 table header), else in ADU/s/A - plus ``COUNTS``/``COUNTS_ERR`` (extracted ADU per column) and
 ``SKY`` (ADU per column in the aperture). Per-pixel spectra keep the detector's wavelength
 sampling; combined spectra are on a linear grid.
+
+The extraction (response and science) copes with the instrument's defects, each with a parameter:
+line tilt (``rectify``: the sky modelled as one spectrum along the arcs' tilt, Kelson 2003, and
+each column given the wavelength of the object's row), flexure (``flexure_correction``: the
+night-sky lines of SKY_LINE_LIST located on that sky spectrum, the wavelength scale shifted by
+their median offset), cosmic rays (``cr_clip`` of the optimal extraction) and
+``extraction=optimal|box``. QC cards (prefix SCI or STD): ``FLEX SHIFT`` (px, measured),
+``FLEX NLINES``, ``FLEX CORRECTED``, ``SKYLINE OFFSET`` (px: the sky lines' centres in the
+extracted sky on the final wavelength scale minus their catalogue wavelengths), ``SKY RESID RMS``
+(68th percentile of |residual / sigma| of the sky pixels around the sky lines: 1 = noise),
+``EXTR METHOD``, ``EXTR SNR`` (median S/N per pixel), ``EXTR NCRREJ`` (pixels rejected as cosmic
+rays), ``TRACE SIGMA`` (FWHM / 2.3548 of the stacked spatial profile).
 """
 
 from __future__ import annotations
@@ -44,7 +57,14 @@ from reflexng.recipes.builtin.spectroscopy_calib import (
     DemoSpecFlatSelect,
     DemoSpecWavecal,
     read_slit,
+    read_tilt,
     read_wave_solution,
+)
+from reflexng.recipes.builtin.spectroscopy_sky import (
+    measure_flexure,
+    sky_line_offset,
+    sky_residual_rms,
+    usable_sky_lines,
 )
 from reflexng.recipes.builtin.spectroscopy_wave import combine_spectra, fit_response
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
@@ -53,17 +73,37 @@ P = ParameterSpec
 EXTRACT_PARAMS = (
     P("trace_degree", "int", 2, "polynomial degree of the object trace y(x)", min=0, max=6),
     P("trace_step", "int", 16, "columns per trace measurement", min=2, max=256),
-    P("aperture", "float", 4.0, "extraction half-width in units of the spatial sigma", min=1.0, max=20.0),
+    P("aperture", "float", 4.0, "extraction half-width in units of the spatial sigma (FWHM / 2.355)", min=1.0, max=20.0),
+    P("extraction", "str", "optimal", "optimal (Horne 1986: profile-weighted, cosmic rays rejected) or box "
+      "(plain sum over the aperture)", choices=("optimal", "box")),
     P("sky_exclude", "float", 6.0, "rows within this many sigma of the trace are not sky", min=2.0, max=50.0),
     P("sky_degree", "int", 1, "polynomial degree of the sky along the slit", min=0, max=4),
+    P("sky_knots", "float", 0.5, "knot spacing (px) of the sky spectrum in the rectified frame", min=0.2, max=5.0),
+    P("rectify", "bool", True, "model the sky along the tilted lines (the arcs' tilt) and give each column the "
+      "wavelength of the object's row; off: every column is one wavelength", ),
+    P("flexure_correction", "bool", True, "shift the wavelength scale by the offset of the night-sky lines "
+      "(SKY_LINE_LIST) from where the arc solution puts them"),
+    P("flexure_max", "float", 5.0, "largest flexure shift searched (px)", min=0.5, max=50.0),
     P("profile_smooth", "int", 21, "running-median length (columns) of the spatial profile", min=1, max=501),
-    P("cr_clip", "float", 5.0, "cosmic-ray rejection threshold (sigma) of the optimal extraction", min=3.0, max=50.0),
+    P("cr_clip", "float", 5.0, "cosmic-ray rejection threshold (sigma) of the optimal extraction", min=3.0, max=1000.0),
 )
 
 
+def _rectified_sky(data, var, sky_pix, xr, p, inslit, ty, tr, note):
+    """Sky along the tilted lines (B-spline in the rectified column) plus a smooth correction
+    along the slit; falls back to the per-column fit when the tilt is too small to sample it."""
+    try:
+        s2d, spl = core.fit_sky_rectified(data, var, sky_pix, xr, p["sky_knots"])
+    except ValueError as exc:
+        note.append(f"sky along the tilt not possible ({exc}); per-column sky instead")
+        return core.fit_sky(data, var, inslit, ty, p["sky_exclude"] * tr.sigma, p["sky_degree"]), None
+    corr = core.fit_sky(data - s2d, var, inslit, ty, p["sky_exclude"] * tr.sigma, p["sky_degree"])
+    return s2d + corr, spl
+
+
 def extract(groups: Mapping[str, list[str]], main_path: str, p: Mapping[str, Any]) -> dict:
-    """Bias, flat, trace, sky and Horne extraction of one raw frame; everything the
-    response and science recipes need."""
+    """Bias, flat, trace, sky (along the tilted lines), flexure against the sky lines, and
+    optimal or box extraction of one raw frame; everything the response and science recipes need."""
     raw, hdr = io.read_image(main_path)
     bias_path = io.need(groups, "MASTER_BIAS", what="master bias")[0]
     bias, bias_var, _b, bh = io.read_product(bias_path)
@@ -72,7 +112,18 @@ def extract(groups: Mapping[str, list[str]], main_path: str, p: Mapping[str, Any
     flat, _fv, bpm, fh = io.read_product(flat_path)
     io.check_same_binning(hdr, fh, flat_path)
     edges = read_slit(io.need(groups, "ORDER_TABLE", what="order table (slit edges)")[0])
-    sol = read_wave_solution(io.need(groups, "WAVE_SOLUTION", what="wavelength solution")[0])
+    ws_path = io.need(groups, "WAVE_SOLUTION", what="wavelength solution")[0]
+    sol = read_wave_solution(ws_path)
+    tilt, y_ref = read_tilt(ws_path)
+    lsf = float(fits.getheader(ws_path).get("HIERARCH ESO QC WAVE FWHM PX", 3.5))
+    sky_lines = None
+    if p["flexure_correction"] or groups.get("SKY_LINE_LIST"):
+        sl_path = io.need(groups, "SKY_LINE_LIST", what="night-sky line list (needed by flexure_correction; "
+                          "or set flexure_correction=false)")[0]
+        tab, _th, _ph = io.read_table(sl_path)
+        if "WAVE" not in tab.columns.names:
+            raise RecipeError(f"{sl_path}: the sky line list needs a WAVE column (Angstrom)")
+        sky_lines = np.asarray(tab["WAVE"], float)
     if raw.shape != bias.shape or raw.shape != flat.shape:
         raise RecipeError(f"{main_path}: shape {raw.shape} does not match the master bias {bias.shape} "
                           f"or flat {flat.shape}")
@@ -83,23 +134,70 @@ def extract(groups: Mapping[str, list[str]], main_path: str, p: Mapping[str, Any
         tr = core.find_trace(data, inslit, p["trace_degree"], p["trace_step"])
     except ValueError as exc:
         raise RecipeError(f"{main_path}: {exc}") from None
-    nx = data.shape[1]
+    ny, nx = data.shape
     x = np.arange(nx, dtype=float)
+    yy = np.arange(ny, dtype=float)[:, None]
     ty = tr.poly(x)
-    sky = core.fit_sky(data, var, inslit, ty, p["sky_exclude"] * tr.sigma, p["sky_degree"])
-    ex = core.horne_extract(data, sky, flat, ty, p["aperture"] * tr.sigma, gain, ron,
-                            smooth=p["profile_smooth"], clip=p["cr_clip"], bad=bpm)
+    rectify = bool(p["rectify"])
+    t_x = tilt(x) if rectify else np.zeros(nx)
+    xr = x[None, :] - t_x[None, :] * (yy - y_ref)  # the reference-row column of every pixel
+    sky_pix = inslit & (np.abs(yy - ty[None, :]) > p["sky_exclude"] * tr.sigma) & np.isfinite(data)
+    if bpm is not None:
+        sky_pix &= ~bpm
+    note: list[str] = []
+    spl = None
+    if rectify:
+        sky, spl = _rectified_sky(data, var, sky_pix, xr, p, inslit, ty, tr, note)
+    else:
+        sky = core.fit_sky(data, var, inslit, ty, p["sky_exclude"] * tr.sigma, p["sky_degree"])
+    # flexure: the sky lines against the arc solution (on the reference row)
+    flex, nflex, flex_scatter, line_w, line_x = 0.0, 0, float("nan"), np.array([]), np.array([])
+    if sky_lines is not None:
+        line_w, line_x = usable_sky_lines(sky_lines, sol, nx, lsf)
+        if spl is not None:
+            fine = np.arange(0.0, nx - 1.0, 0.05)
+            s1 = spl(fine)
+        else:
+            fine = x
+            s1 = np.array([np.median(sky[sky_pix[:, i], i]) if sky_pix[:, i].any() else 0.0 for i in range(nx)])
+        flex, nflex, flex_scatter = measure_flexure(fine, s1, line_x, lsf, p["flexure_max"])
+        if p["flexure_correction"] and nflex == 0:
+            note.append("no night-sky line measured: no flexure correction")
+    applied = flex if p["flexure_correction"] else 0.0
+    half = p["aperture"] * tr.sigma
+    if p["extraction"] == "optimal":
+        ex = core.horne_extract(data, sky, flat, ty, half, gain, ron,
+                                smooth=p["profile_smooth"], clip=p["cr_clip"], bad=bpm)
+    else:
+        opt = core.horne_extract(data, sky, flat, ty, half, gain, ron, smooth=p["profile_smooth"],
+                                 clip=1e9, iters=1, bad=bpm)
+        bf, bv = core.box_extract(data, sky, var, ty, half, bad=bpm)
+        ex = core.Extraction(bf, bv, bf, opt.sky, 0, opt.profile)
     exptime = float(hdr.get("EXPTIME", 0.0)) or 1.0
-    wave = sol(x)
-    dldx = np.abs(sol.deriv()(x))
+    x_eff = x - t_x * (ty - y_ref) - applied  # reference-row column of the object's light
+    wave = sol(x_eff)
+    dldx = np.abs(sol.deriv()(x_eff))
     rate = ex.flux / exptime / dldx
     rate_err = np.sqrt(ex.var) / exptime / dldx
     snr = ex.flux / np.sqrt(ex.var)
     qc = {"TRACE Y": float(tr.poly(nx / 2.0)), "TRACE RMS": tr.rms, "TRACE SIGMA": tr.sigma,
-          "EXTR NCRREJ": ex.nrejected, "EXTR SNR": float(np.nanmedian(snr[nx // 10: -nx // 10])),
-          "SKY MEDIAN": float(np.median(ex.sky))}
+          "EXTR METHOD": p["extraction"], "EXTR NCRREJ": ex.nrejected,
+          "EXTR SNR": float(np.nanmedian(snr[nx // 10: -nx // 10])),
+          "SKY MEDIAN": float(np.median(ex.sky)), "RECTIFIED": rectify}
+    if sky_lines is not None:
+        off, noff = sky_line_offset(wave, ex.sky, line_w, lsf)
+        obj_free = sky_pix & (np.abs(yy - ty[None, :]) > p["sky_exclude"] * tr.sigma + 2)
+        qc.update({"FLEX SHIFT": round(flex, 4), "FLEX NLINES": nflex,
+                   "FLEX SCATTER": round(flex_scatter, 4) if np.isfinite(flex_scatter) else -1.0,
+                   "FLEX CORRECTED": bool(p["flexure_correction"]),
+                   "SKYLINE OFFSET": round(off, 4) if np.isfinite(off) else 99.0, "SKYLINE NLINES": noff,
+                   "SKY RESID RMS": round(sky_residual_rms(data - sky, var, obj_free, line_x + flex, 1.5 * lsf), 4)})
+    for n_ in note:
+        print(f"{main_path}: {n_}")
     print(f"{main_path}: trace at y={qc['TRACE Y']:.2f} (rms {tr.rms:.3f} px), S/N {qc['EXTR SNR']:.1f}, "
-          f"{ex.nrejected} pixels rejected")
+          f"{ex.nrejected} pixels rejected" + (f", flexure {flex:+.3f} px from {nflex} sky lines"
+                                               f"{'' if p['flexure_correction'] else ' (not corrected)'}"
+                                               if sky_lines is not None else ""))
     return {"hdr": hdr, "wave": wave, "rate": rate, "rate_err": rate_err, "ext": ex, "qc": qc,
             "data": data - sky, "var": var, "trace": tr, "exptime": exptime, "dldx": dldx}
 
@@ -113,7 +211,8 @@ class DemoSpecResponse(Recipe):
                   P("knot_spacing", "float", 400.0, "spline knot spacing of the response fit (A)", min=50.0, max=5000.0),
                   P("edge_exclude", "int", 10, "columns at each end left out of the fit", min=0, max=200),
                   P("fit_clip", "float", 3.0, "rejection threshold of the response fit", min=1.5, max=20.0))
-    input_categories = ("STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "STD_FLUX_TABLE")
+    input_categories = ("STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "STD_FLUX_TABLE",
+                        "SKY_LINE_LIST")
     output_categories = ("RESPONSE",)
 
     def run(self, inputs, parameters, output_dir) -> RecipeResult:
@@ -161,7 +260,8 @@ class DemoSpecScience(Recipe):
     description = ("Science reduction: bias, flat, object trace, sky subtraction, optimal (Horne) extraction with "
                    "variance, wavelength calibration and - with a RESPONSE - flux calibration.")
     parameters = EXTRACT_PARAMS
-    input_categories = ("OBJECT", "STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "RESPONSE")
+    input_categories = ("OBJECT", "STD", "MASTER_BIAS", "MASTER_FLAT", "ORDER_TABLE", "WAVE_SOLUTION", "RESPONSE",
+                        "SKY_LINE_LIST")
     output_categories = ("SCI_SPECTRUM", "SCI_REDUCED_2D", "STD_SPECTRUM", "STD_REDUCED_2D")
 
     def run(self, inputs, parameters, output_dir) -> RecipeResult:

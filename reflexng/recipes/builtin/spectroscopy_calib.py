@@ -13,7 +13,12 @@ from numpy.polynomial import Polynomial
 
 from reflexng.recipes.builtin import spectroscopy_core as core
 from reflexng.recipes.builtin import spectroscopy_io as io
-from reflexng.recipes.builtin.spectroscopy_wave import find_arc_lines, identify_and_fit
+from reflexng.recipes.builtin.spectroscopy_wave import (
+    find_arc_lines,
+    identify_and_fit,
+    isolated,
+    measure_tilt,
+)
 from reflexng.recipes.protocol import ParameterSpec, Recipe, RecipeError, RecipeResult
 
 P = ParameterSpec
@@ -54,9 +59,21 @@ def read_slit(path: str) -> core.SlitEdges:
 
 
 def read_wave_solution(path: str) -> Polynomial:
+    """lambda(x) on the solution's reference row (``read_tilt``)."""
     h = fits.getheader(path)
     n = int(h["HIERARCH ESO PRO WAVE NCOEF"])
     return Polynomial([float(h[f"HIERARCH ESO PRO WAVE C{k}"]) for k in range(n)])
+
+
+def read_tilt(path: str) -> tuple[Polynomial, float]:
+    """(tilt dx/dy as a polynomial of x, reference row): a line at x on the reference row lies at
+    ``x + tilt(x) (y - y_ref)`` on row y. No tilt recorded: a zero tilt."""
+    h = fits.getheader(path)
+    n = int(h.get("HIERARCH ESO PRO WAVE TILT NCOEF", 0))
+    y_ref = float(h.get("HIERARCH ESO PRO WAVE YREF", 0.0))
+    if n == 0:
+        return Polynomial([0.0]), y_ref
+    return Polynomial([float(h[f"HIERARCH ESO PRO WAVE TILT C{k}"]) for k in range(n)]), y_ref
 
 
 class DemoSpecBias(Recipe):
@@ -193,6 +210,10 @@ class DemoSpecWavecal(Recipe):
         P("wave_guess_start", "float", 4000.0, "first-guess wavelength of the first column (A)", min=1000.0, max=30000.0),
         P("wave_guess_end", "float", 7000.0, "first-guess wavelength of the last column (A)", min=1000.0, max=30000.0),
         P("max_shift", "float", 100.0, "largest shift searched around the first guess (A)", min=0.0, max=2000.0),
+        P("tilt_degree", "int", 1, "polynomial degree of the line tilt along the slit, as a function of x "
+          "(-1: do not measure the tilt; the solution is then the slit's average)", min=-1, max=3),
+        P("blend_window", "float", 1.5, "line-list lines closer than this many FWHM to another are "
+          "blends and left out of the fit", min=0.0, max=10.0),
     )
     input_categories = ("ARC", "MASTER_BIAS", "LINE_LIST", "ORDER_TABLE")
     output_categories = ("WAVE_SOLUTION",)
@@ -211,10 +232,14 @@ class DemoSpecWavecal(Recipe):
         ny, nx = arc.shape
         if groups.get("ORDER_TABLE"):
             edges = read_slit(groups["ORDER_TABLE"][0])
-            mask = core.slit_mask(arc.shape, edges, margin=3.0)
+            slit = core.slit_mask(arc.shape, edges, margin=3.0)
         else:
-            mask = np.zeros(arc.shape, bool)
-            mask[ny // 4: 3 * ny // 4] = True
+            slit = np.zeros(arc.shape, bool)
+            slit[ny // 4: 3 * ny // 4] = True
+        y_ref = ny / 2.0
+        mask = slit.copy()
+        if parameters["tilt_degree"] >= 0:  # the solution of the reference row: rows near it only
+            mask &= (np.abs(np.arange(ny) - y_ref) <= 8)[:, None]
         spec = np.array([np.median(arc[mask[:, x], x]) if mask[:, x].any() else 0.0 for x in range(nx)])
         binx, _ = io.binning(hdrs[0])
         fwhm = parameters["fwhm_guess"] or 3.5 / binx
@@ -226,6 +251,11 @@ class DemoSpecWavecal(Recipe):
                                       noise=1.2533 * pix_noise / np.sqrt(nrows))
         w0, w1 = parameters["wave_guess_start"], parameters["wave_guess_end"]
         guess = Polynomial([w0 + (w1 - w0) * 0.5 / nx, (w1 - w0) / nx])
+        single = isolated(catalogue, parameters["blend_window"] * fwhm * abs(w1 - w0) / nx)
+        nblend = int((~single).sum())
+        if nblend:
+            print(f"{nblend} blended line-list lines left out: {np.round(catalogue[~single], 1).tolist()}")
+        catalogue = catalogue[single]
         try:
             fit = identify_and_fit(lines, catalogue, nx, guess, parameters["degree"],
                                    parameters["match_tolerance"], parameters["clip_sigma"], spec,
@@ -243,11 +273,25 @@ class DemoSpecWavecal(Recipe):
               "WAVE DISP": disp_c,
               "WAVE RESOLUTION": float(sol(nx / 2.0) / (np.median(fwhms) * disp_c)),
               "WAVE LAMBDA MIN": float(sol(0)), "WAVE LAMBDA MAX": float(sol(nx - 1)),
-              "WAVE SHIFT PX": fit.shift_px, "WAVE NOISE": noise}
+              "WAVE SHIFT PX": fit.shift_px, "WAVE NOISE": noise, "WAVE NBLEND": nblend,
+              "WAVE NUNIDENT": int((~np.isfinite(fit.wave)).sum())}
+        tilt = None
+        if parameters["tilt_degree"] >= 0:
+            try:
+                tilt, _slopes, tilt_rms = measure_tilt(arc, slit, xs[fit.used], y_ref, parameters["tilt_degree"])
+            except ValueError as exc:
+                raise RecipeError(f"{paths[0]}: {exc}; set tilt_degree=-1 to skip the tilt") from None
+            qc["WAVE TILT"] = float(tilt(nx / 2.0))
+            qc["WAVE TILT RMS"] = tilt_rms
         hdr = io.product_header(hdrs[0], "WAVE_SOLUTION", self, parameters, paths, qc, inputs=inputs)
         hdr["HIERARCH ESO PRO WAVE NCOEF"] = sol.coef.size
         for k, c in enumerate(sol.coef):
             hdr[f"HIERARCH ESO PRO WAVE C{k}"] = float(c)
+        hdr["HIERARCH ESO PRO WAVE YREF"] = (y_ref, "row of the solution; lines tilt about it")
+        if tilt is not None:
+            hdr["HIERARCH ESO PRO WAVE TILT NCOEF"] = tilt.coef.size
+            for k, c in enumerate(tilt.coef):
+                hdr[f"HIERARCH ESO PRO WAVE TILT C{k}"] = float(c)
         cols = {"X": (xs, "pixel"), "X_ERR": (np.array([ln.x_err for ln in lines]), "pixel"),
                 "FWHM": (np.array([ln.fwhm for ln in lines]), "pixel"),
                 "PEAK": (np.array([ln.peak for ln in lines]), "adu"),
@@ -259,7 +303,8 @@ class DemoSpecWavecal(Recipe):
              fits.Column("WAVE", "D", "Angstrom", array=sol(np.arange(nx))),
              fits.Column("FLUX", "D", "adu", array=spec)], name="ARC_SPECTRUM")
         out = io.write_table(output_dir / "wave_solution.fits", hdr, cols, name="LINES", extra=[arc_hdu])
-        print(f"wavelength solution: {int(fit.used.sum())} lines, rms {fit.rms_px:.3f} px = {fit.rms_ang:.3f} A")
+        print(f"wavelength solution: {int(fit.used.sum())} lines, rms {fit.rms_px:.3f} px = {fit.rms_ang:.3f} A"
+              + (f"; line tilt {qc['WAVE TILT']:.4f} px/px" if tilt is not None else ""))
         return RecipeResult([(out, "WAVE_SOLUTION")], qc)
 
 

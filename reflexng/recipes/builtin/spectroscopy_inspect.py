@@ -188,5 +188,13 @@ def inspect_spectrum(products: Sequence[tuple[str, str]], context: Any) -> Inspe
     ax.set_ylabel(unit)
     ax.legend(fontsize=8)
     images = [p for p, c in products if c.endswith("REDUCED_2D")]
+    qc = _qc(path)
+    k = next((k for k in ("SCI", "STD") if f"{k} FLEX SHIFT" in qc), None)
+    if k is not None:  # what the workshop lessons look at
+        notes += (f" Flexure {qc[f'{k} FLEX SHIFT']:+.2f} px measured on {qc[f'{k} FLEX NLINES']} sky lines"
+                  f" ({'corrected' if qc[f'{k} FLEX CORRECTED'] else 'NOT corrected'}); sky lines "
+                  f"{qc[f'{k} SKYLINE OFFSET']:+.2f} px from their wavelengths; sky residual "
+                  f"{qc[f'{k} SKY RESID RMS']:.2f} x the noise; {qc[f'{k} EXTR METHOD']} extraction, "
+                  f"S/N {qc[f'{k} EXTR SNR']:.1f}, {qc[f'{k} EXTR NCRREJ']} pixels rejected as cosmic rays.")
     return Inspection(title=f"spectrum of {obj}", figures=[fig], spectra=[path], images=images,
-                      qc=_qc(path), notes=notes)
+                      qc=qc, notes=notes)

@@ -145,6 +145,69 @@ def _xcorr_shift(spec: np.ndarray, catalogue: np.ndarray, guess: Polynomial,
     return float(shifts[int(np.argmax(score))])
 
 
+# ----------------------------------------------------------------------------- line tilt
+
+
+def line_centres(prof: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Sub-pixel centre of the peak nearest each ``x`` (integer search +-2 px, then the
+    three-point Gaussian (log-parabola) interpolation); NaN where there is no clean peak."""
+    n = prof.size
+    out = np.full(len(x), np.nan)
+    for i, x0 in enumerate(x):
+        j0 = int(round(x0))
+        lo, hi = max(j0 - 2, 1), min(j0 + 3, n - 1)
+        if hi <= lo:
+            continue
+        j = lo + int(np.argmax(prof[lo:hi]))
+        a, b, c = prof[j - 1], prof[j], prof[j + 1] if j + 1 < n else -1.0
+        if min(a, b, c) <= 0 or b < a or b < c:
+            continue
+        la, lb, lc = np.log(a), np.log(b), np.log(c)
+        den = la - 2 * lb + lc
+        if den >= 0:
+            continue
+        out[i] = j + 0.5 * (la - lc) / den
+    return out
+
+
+def measure_tilt(arc: np.ndarray, inslit: np.ndarray, xs: np.ndarray, y_ref: float, degree: int = 1,
+                 band: int = 12, clip: float = 3.0) -> tuple[Polynomial, np.ndarray, float]:
+    """Tilt dx/dy of the arc lines along the slit: each line's centre in bands of ``band`` rows,
+    a straight line x(y) per arc line, then a clipped polynomial tilt(x) of ``degree``.
+    Returns (tilt polynomial, per-line slopes (NaN = not measured), rms of the slopes about it)."""
+    ny, nx = arc.shape
+    rows = np.nonzero(inslit.sum(axis=1) > nx // 2)[0]
+    if rows.size < 3 * band:
+        raise ValueError("the slit is too short to measure the line tilt")
+    edges = np.arange(rows[0] + 2, rows[-1] - 2 - band + 1, band)
+    yc = edges + (band - 1) / 2.0
+    cen = np.full((edges.size, xs.size), np.nan)
+    for k, y0 in enumerate(edges):
+        prof = np.median(arc[y0:y0 + band], axis=0)
+        cen[k] = line_centres(prof, xs)
+    slopes = np.full(xs.size, np.nan)
+    for i in range(xs.size):
+        ok = np.isfinite(cen[:, i])
+        if ok.sum() < 5:
+            continue
+        p, used = clipped_polyfit(yc[ok] - y_ref, cen[ok, i], 1, sigma=3.0)
+        slopes[i] = p.coef[1] if p.coef.size > 1 else 0.0
+    good = np.isfinite(slopes)
+    if good.sum() < degree + 3:
+        raise ValueError(f"the tilt of only {int(good.sum())} arc lines could be measured")
+    tilt, used = clipped_polyfit(xs[good], slopes[good], degree, sigma=clip)
+    rms = float(np.sqrt(np.mean((slopes[good] - tilt(xs[good]))[used] ** 2)))
+    return tilt, slopes, rms
+
+
+def isolated(waves: np.ndarray, window: float) -> np.ndarray:
+    """Mask of catalogue lines with no other line within ``window`` (A): blends are dropped."""
+    w = np.asarray(waves, float)
+    d = np.abs(w[:, None] - w[None, :])
+    np.fill_diagonal(d, np.inf)
+    return d.min(axis=1) > window if w.size > 1 else np.ones(w.size, bool)
+
+
 # ----------------------------------------------------------------------------- response
 
 
