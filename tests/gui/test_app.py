@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import numpy as np
-from conftest import write_image
+from gui_support import write_image
 
 from reflexng.gui.display import display_available
 

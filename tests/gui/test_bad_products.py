@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 from astropy.io import fits
-from conftest import open_window, write_image
+from gui_support import open_window, write_image
 
 LIMIT_S = 0.100
 

@@ -5,8 +5,8 @@ processes) and real FITS files."""
 from __future__ import annotations
 
 import pytest
-from conftest import open_window
 from flow_data import RAW_ASSOCIATION
+from gui_support import open_window
 
 
 def test_override_from_the_dataset_tree(qtbot, promote_setup):

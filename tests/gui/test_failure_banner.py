@@ -8,7 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import write_image
+from gui_support import write_image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import write_image
+from gui_support import write_image
 
 from reflexng.recipes.protocol import ParameterSpec
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_image
+from gui_support import write_image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 

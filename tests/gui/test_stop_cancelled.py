@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from conftest import open_window
 from flow_data import STOP_CASCADE, make_flow_data
+from gui_support import open_window
 
 
 def _state_of(win, task):

@@ -8,7 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import write_image
+from gui_support import write_image
 from PySide6.QtCore import Qt
 
 from reflexng.cascade.model import ONE_DAY, SAME_NIGHT, MatchRule, days

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import write_image, write_spectrum
+from gui_support import write_image, write_spectrum
 from PySide6.QtCore import QPointF, Qt
 
 from reflexng.engine.state import JobRecord, JobStatus, SessionState
