@@ -274,7 +274,7 @@ LEAKY = textwrap.dedent(
 
 def test_leak_check_fails_a_leaking_test(tmp_path):
     here = Path(__file__).parent
-    for name in ("conftest.py", "_leaks.py"):
+    for name in ("conftest.py", "gui_support.py", "_leaks.py"):
         (tmp_path / name).write_text((here / name).read_text())
     (tmp_path / "test_leaky.py").write_text(LEAKY)
     (tmp_path / "pytest.ini").write_text("[pytest]\nqt_api = pyside6\n")
