@@ -51,8 +51,10 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
     # local structure, spread over 3x3 so that the wings of a star inherit its core's
     structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
     for i in range(iters):
-        if i:
+        if i:  # after cleaning, wide hits (2-px diagonal tracks) no longer lift the medians
             m3 = median3(work)
+            m7 = _box_median(_box_median(m3, 7, (1,)), 7, (0,))
+            structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
         resid = work - m3
         sharp = resid > contrast * structure
         new = (resid > sigma * noise) & sharp & ~bad & ~mask
