@@ -136,13 +136,13 @@ def bleed_columns(electrons: np.ndarray, full_well: float) -> int:
             excess = float(np.sum(col[lo:hi] - full_well))
             col[lo:hi] = full_well
             up, down = hi, lo - 1
-            while excess > 0 and (up < ny or down >= 0):
-                for r in (up, down):
-                    if 0 <= r < ny and excess > 0:
-                        room = max(full_well - col[r], 0.0)
-                        take = min(room, excess / 2 if (up < ny and down >= 0) else excess)
-                        col[r] += take
-                        excess -= take
+            while excess > 1e-9 and (up < ny or down >= 0):
+                rows_now = [r for r in (up, down) if 0 <= r < ny]
+                share = excess / len(rows_now)  # half up, half down (all of it at an edge)
+                for r in rows_now:
+                    take = min(max(full_well - col[r], 0.0), share)
+                    col[r] += take
+                    excess -= take
                 up += 1
                 down -= 1
         electrons[:, c] = col
