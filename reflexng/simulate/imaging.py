@@ -21,7 +21,13 @@
     ``frames``: file name -> type, night, mjd, filter, exptime, binning, obs_name, and for
         science frames field, jitter [dx, dy] (true offset in pixels, star x = x0 + dx), wcs_error
         [ex, ey] (error of the header WCS in pixels), fwhm (pixels), star_xy ([x, y] per star);
-    ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}].
+    ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}];
+    ``realism``: which effects were on (:data:`REALISM`, switch with ``generate(realism={...})``)
+        and their parameters (cosmic-ray rate per cm²/s and per Mpix/s, Moffat beta, seeing
+        range, full well, non-linearity, twilight-flat gradient, fringe amplitude and filters);
+        per frame also ``psf``, ``cosmics`` {n, n_tracks, pixels} and ``bled_columns``; fields
+        may have ``extended_sources`` (the galaxy: x0, y0, ra, dec, scale_length, axis_ratio,
+        pa_deg, central_e_per_s, flux_e_per_s).
   Pixel positions are 0-based (numpy column x, row y; FITS pixel = x + 1).
 - ``out/truth_imaging_pixel_flat.npy``: the true pixel-to-pixel flat of the 1x1 detector
   (mean 1, dead pixels at 0.05; not written with ``headers_only``).
