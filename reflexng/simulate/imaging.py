@@ -23,7 +23,7 @@
         [ex, ey] (error of the header WCS in pixels), fwhm (pixels), star_xy ([x, y] per star);
     ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}];
     ``realism``: which effects were on (:data:`REALISM`, switch with ``generate(realism={...})``)
-        and their parameters (cosmic-ray rate per cm²/s and per Mpix/s, Moffat beta, seeing
+        and their parameters (cosmic-ray rate per cm²/min, per cm²/s and per Mpix/s, Moffat beta, seeing
         range, full well, non-linearity, twilight-flat gradient, fringe amplitude and filters);
         per frame also ``psf``, ``cosmics`` {n, n_tracks, pixels} and ``bled_columns``; fields
         may have ``extended_sources`` (the galaxy: x0, y0, ra, dec, scale_length, axis_ratio,
@@ -59,16 +59,20 @@ from reflexng.simulate.imaging_fits import write_header_only, write_uint16_image
 
 FILTERS = ("V", "R")
 ZERO_POINTS = {"V": 25.0, "R": 25.2}
-SKY_E_PER_S = {"V": 10.0, "R": 15.0}
+SKY_E_PER_S = {"V": 1.0, "R": 1.5}  # e-/s/pixel: dark sky, ~22.0 (V) and ~21.8 (R) mag/arcsec^2
 ILLUMINATION = {"V": 0.08, "R": 0.05}  # fractional drop from centre to corner
 PIXEL_SCALE = 0.25  # arcsec / unbinned pixel
 FLAT_RMS = 0.01
 DEAD_FRACTION = 0.001
-# Cosmic rays: events per cm^2 per second on 15-micron pixels. Ground-based CCDs see ~0.02-0.05;
-# the demo uses the rate of a detector in low-Earth orbit (HST/ACS measures ~1.2-1.8 /cm^2/s) so
-# that even a 256-pixel teaching frame shows several hits and tracks in 60 s.
-COSMIC_RATE_CM2_S = 1.5
-COSMICS_PER_MPIX_S = cosmics_per_mpix_s(COSMIC_RATE_CM2_S)  # ~3.4 events/Mpix/s
+# Cosmic rays: events per cm^2 per second on 15-micron pixels, for a ground-based CCD at an
+# observatory at ~2500 m. Muons give ~1 /cm^2/min at sea level, ~1.5-2x that at 2500 m; the
+# radioactivity of the dewar window and the CCD package adds about as much again, so such CCDs
+# record a few events per cm^2 per minute. The demo uses 4 /cm^2/min (0.067 /cm^2/s), not the
+# 30-75x higher rate of a detector in orbit: the lessons' frames show hits and tracks because the
+# science exposures are a realistic 600 s (SCI_EXPTIME), about 3 events per 256-px frame.
+COSMIC_RATE_CM2_MIN = 4.0
+COSMIC_RATE_CM2_S = COSMIC_RATE_CM2_MIN / 60.0
+COSMICS_PER_MPIX_S = cosmics_per_mpix_s(COSMIC_RATE_CM2_S)  # ~0.15 events/Mpix/s
 MOFFAT_BETA = 4.765  # atmospheric turbulence (Trujillo et al. 2001)
 SEEING_RANGE = (2.4, 3.8)  # FWHM in unbinned pixels, drawn per frame
 NONLINEARITY = 0.03  # fractional response loss at full well
@@ -81,7 +85,8 @@ REALISM = {"moffat": True, "seeing_variation": True, "cosmics": True, "saturatio
            "nonlinearity": True, "flat_gradient": True, "fringing": True, "galaxy": True}
 MJD0 = 60700.0
 FIELDS = (("DEMO_FIELD_A", 150.10, 2.20), ("DEMO_FIELD_B", 150.60, 2.45), ("DEMO_FIELD_C", 151.05, 1.95))
-SCI_EXPTIME = 60.0
+SCI_EXPTIME = 600.0  # science exposures (s); star and sky fluxes are per second
+SCI_DT = (SCI_EXPTIME + 40.0) / 86400.0  # start-to-start spacing of science frames (read-out, offset)
 DARK_EXPTIME = 600.0
 
 
@@ -148,7 +153,7 @@ def _plan(nights: int, scale: int, size: int, rng: np.random.Generator) -> tuple
                 fr.exptime = round(float(rng.uniform(3, 20)), 2)
         t = base + 1.05
         for f in FILTERS:
-            for fr in seq("SCIENCE", night, t, 5 * scale, 0.0012, SCI_EXPTIME, filt=f,
+            for fr in seq("SCIENCE", night, t, 5 * scale, SCI_DT, SCI_EXPTIME, filt=f,
                           field_name=fname, obs_name=f"{fname}_{f}"):
                 fr.jitter = (float(rng.uniform(-jit, jit)), float(rng.uniform(-jit, jit)))
                 fr.wcs_error = (float(rng.normal(0, 1.0)), float(rng.normal(0, 1.0)))
@@ -156,7 +161,7 @@ def _plan(nights: int, scale: int, size: int, rng: np.random.Generator) -> tuple
             t += 0.05
         if cycle == 1:
             name = f"{fname}_V_binned"
-            for fr in seq("SCIENCE", night, t, 3 * scale, 0.0012, SCI_EXPTIME, filt="V", binning=2,
+            for fr in seq("SCIENCE", night, t, 3 * scale, SCI_DT, SCI_EXPTIME, filt="V", binning=2,
                           field_name=fname, obs_name=name):
                 fr.jitter = (float(rng.uniform(-jit, jit)), float(rng.uniform(-jit, jit)))
                 fr.fwhm = float(rng.uniform(*SEEING_RANGE))
@@ -199,10 +204,10 @@ def _make_stars(size: int, rng: np.random.Generator, avoid: tuple[float, float, 
             ys.append(float(y))
     stars = []
     for i, (x, y) in enumerate(zip(xs, ys)):
-        fv = float(10 ** rng.uniform(2.0, math.log10(6000)))
+        fv = float(10 ** rng.uniform(1.0, math.log10(600)))  # e-/s: V ~18-22.5 mag
         sat = i == 0  # one saturated star per field
         if sat:
-            fv = 80000.0
+            fv = 8000.0
         fr = fv * float(rng.uniform(0.7, 1.6))
         stars.append({"id": i + 1, "x0": x, "y0": y, "flux": {"V": fv, "R": fr}, "saturated": sat})
     return stars
@@ -278,8 +283,8 @@ def _galaxy(size: int) -> dict:
     """A faint inclined exponential disc (extended source) in the first field (unbinned pixels)."""
     rd = max(4.0, 0.01 * size)
     return {"x0": 0.31 * size, "y0": 0.63 * size, "scale_length": rd, "axis_ratio": 0.6, "pa_deg": 30.0,
-            "central_e_per_s": 3.0, "field": FIELDS[0][0],
-            "flux_e_per_s": 2 * math.pi * rd**2 * 0.6 * 3.0}
+            "central_e_per_s": 0.3, "field": FIELDS[0][0],
+            "flux_e_per_s": 2 * math.pi * rd**2 * 0.6 * 0.3}
 
 
 def _render_galaxy(shape: tuple[int, int], g: dict, dx: float, dy: float, binning: int) -> np.ndarray:
@@ -504,7 +509,8 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
         "flat": {"pixel_rms": FLAT_RMS, "n_dead": int((pf < 0.5).sum()) if pf is not None else None,
                  "illumination": ILLUMINATION,
                  "twilight_gradient": FLAT_GRADIENT if fx["flat_gradient"] else 0.0},
-        "realism": {**fx, "cosmic_rate_per_cm2_s": COSMIC_RATE_CM2_S if fx["cosmics"] else 0.0,
+        "realism": {**fx, "cosmic_rate_per_cm2_min": COSMIC_RATE_CM2_MIN if fx["cosmics"] else 0.0,
+                    "cosmic_rate_per_cm2_s": COSMIC_RATE_CM2_S if fx["cosmics"] else 0.0,
                     "cosmics_per_mpix_s": COSMICS_PER_MPIX_S if fx["cosmics"] else 0.0,
                     "pixel_size_um": 15.0, "moffat_beta": MOFFAT_BETA if fx["moffat"] else None,
                     "seeing_fwhm_range_px": list(SEEING_RANGE) if fx["seeing_variation"] else [3.0, 3.0],

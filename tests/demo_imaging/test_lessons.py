@@ -16,8 +16,8 @@ from astropy.io import fits
 CR_DATASET = "DEMO_FIELD_A_V_2025-01-25"
 FRINGE_DATASET = "DEMO_FIELD_A_R_2025-01-25"
 # the thresholds docs/teaching.md states (lessons 3 and 4)
-CR_DEFAULT_MAX = 10  # residual cosmic rays with the default cr_sigma=5: at most 10 in the 5 frames
-CR_LOOSE_MIN = 40  # with cr_sigma=30: at least 40
+CR_DEFAULT_MAX = 4  # residual cosmic rays with the default cr_sigma=5: at most 4 in the 5 frames
+CR_LOOSE_MIN = 10  # with cr_sigma=30: at least 10 (ground-based rate, 600-s exposures: ~27 hits)
 FRINGE_ON_MAX = 0.3  # % of the sky: fringe residual with the fringe map subtracted
 FRINGE_OFF_MIN = 0.8  # % of the sky: without fringe subtraction
 

@@ -64,6 +64,10 @@ def test_effects_switch_off_and_are_recorded(tmp_path):
     sci_off = [r for r in t_off["frames"].values() if r["type"] == "SCIENCE"]
     assert all(r["psf"] == "moffat" for r in sci_on) and all(r["psf"] == "gaussian" for r in sci_off)
     assert sum(r["cosmics"]["n"] for r in sci_on) > 0 and all("cosmics" not in r for r in sci_off)
+    # a ground-based CCD: a few events per cm² per minute (not the ~1.5 /cm²/s of a detector in orbit)
+    assert 1.0 <= t_on["realism"]["cosmic_rate_per_cm2_min"] <= 10.0
+    assert abs(t_on["realism"]["cosmic_rate_per_cm2_s"] * 60 - t_on["realism"]["cosmic_rate_per_cm2_min"]) < 1e-9
+    assert t_off["realism"]["cosmic_rate_per_cm2_min"] == 0.0
     assert len({r["fwhm"] for r in sci_on}) > 1 and {r["fwhm"] for r in sci_off} == {3.0}
     assert t_on["fields"]["DEMO_FIELD_A"]["extended_sources"][0]["flux_e_per_s"] > 0
     assert "extended_sources" not in t_off["fields"]["DEMO_FIELD_A"]

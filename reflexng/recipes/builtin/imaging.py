@@ -241,6 +241,9 @@ class ScienceReduction(Recipe):
         mbias, bh = io.read_image(bias_path)
         dark_files = g.get("MASTER_DARK", [])
         mdark = io.read_image(dark_files[0])[0] if dark_files else np.zeros_like(mbias)
+        # noise of the subtracted masters (ADU^2; dark in ADU^2/s^2): it matters in long exposures
+        vbias = io.read_plane(bias_path, "VARIANCE")
+        vdark = io.read_plane(dark_files[0], "VARIANCE") if dark_files else None
         flat_path = io.need(g, "MASTER_SKY_FLAT", self.name, 1, 1)[0]
         flat, fh = io.read_image(flat_path)
         fbpm = io.read_plane(flat_path, "BPM")
@@ -268,7 +271,13 @@ class ScienceReduction(Recipe):
             if p["nonlin_correct"]:
                 el = cor.linearise(el, p["nonlin_coeff"], p["full_well"])
             e = el / flat
-            var = (np.maximum(el, 0) + ron_e**2) / flat**2
+            # shot noise of sky, sources and dark current, read noise, and the masters' noise
+            var = np.maximum(el, 0) + np.maximum(mdark * t * gain, 0) + ron_e**2
+            if vbias is not None:
+                var = var + vbias * gain**2
+            if vdark is not None:
+                var = var + vdark * (t * gain) ** 2
+            var = var / flat**2
             bpm = flat_bad.astype(np.uint8) * io.BPM_BAD | sat.astype(np.uint8) * io.BPM_SATURATED
             bad = bpm > 0
             sky = io.block_background(e, bad, p["sky_mesh"]) if p["sky_subtract"] else np.zeros_like(e)
