@@ -21,7 +21,13 @@
     ``frames``: file name -> type, night, mjd, filter, exptime, binning, obs_name, and for
         science frames field, jitter [dx, dy] (true offset in pixels, star x = x0 + dx), wcs_error
         [ex, ey] (error of the header WCS in pixels), fwhm (pixels), star_xy ([x, y] per star);
-    ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}].
+    ``missing_flats``: [{night, filter}]; ``incomplete``: [{obs_name, reason}];
+    ``realism``: which effects were on (:data:`REALISM`, switch with ``generate(realism={...})``)
+        and their parameters (cosmic-ray rate per cm²/min, per cm²/s and per Mpix/s, Moffat beta, seeing
+        range, full well, non-linearity, twilight-flat gradient, fringe amplitude and filters);
+        per frame also ``psf``, ``cosmics`` {n, n_tracks, pixels} and ``bled_columns``; fields
+        may have ``extended_sources`` (the galaxy: x0, y0, ra, dec, scale_length, axis_ratio,
+        pa_deg, central_e_per_s, flux_e_per_s).
   Pixel positions are 0-based (numpy column x, row y; FITS pixel = x + 1).
 - ``out/truth_imaging_pixel_flat.npy``: the true pixel-to-pixel flat of the 1x1 detector
   (mean 1, dead pixels at 0.05; not written with ``headers_only``).
@@ -42,20 +48,45 @@ from typing import Any
 
 import numpy as np
 
-from reflexng.simulate.detector import Detector, bias_structure, expose, pixel_flat
+from reflexng.simulate.detector import (
+    Detector,
+    bias_structure,
+    cosmics_per_mpix_s,
+    expose,
+    pixel_flat,
+)
 from reflexng.simulate.imaging_fits import write_header_only, write_uint16_image
 
 FILTERS = ("V", "R")
 ZERO_POINTS = {"V": 25.0, "R": 25.2}
-SKY_E_PER_S = {"V": 10.0, "R": 15.0}
+SKY_E_PER_S = {"V": 1.0, "R": 1.5}  # e-/s/pixel: dark sky, ~22.0 (V) and ~21.8 (R) mag/arcsec^2
 ILLUMINATION = {"V": 0.08, "R": 0.05}  # fractional drop from centre to corner
 PIXEL_SCALE = 0.25  # arcsec / unbinned pixel
 FLAT_RMS = 0.01
 DEAD_FRACTION = 0.001
-COSMICS_PER_MPIX_S = 3.0
+# Cosmic rays: events per cm^2 per second on 15-micron pixels, for a ground-based CCD at an
+# observatory at ~2500 m. Muons give ~1 /cm^2/min at sea level, ~1.5-2x that at 2500 m; the
+# radioactivity of the dewar window and the CCD package adds about as much again, so such CCDs
+# record a few events per cm^2 per minute. The demo uses 4 /cm^2/min (0.067 /cm^2/s), not the
+# 30-75x higher rate of a detector in orbit: the lessons' frames show hits and tracks because the
+# science exposures are a realistic 600 s (SCI_EXPTIME), about 3 events per 256-px frame.
+COSMIC_RATE_CM2_MIN = 4.0
+COSMIC_RATE_CM2_S = COSMIC_RATE_CM2_MIN / 60.0
+COSMICS_PER_MPIX_S = cosmics_per_mpix_s(COSMIC_RATE_CM2_S)  # ~0.15 events/Mpix/s
+MOFFAT_BETA = 4.765  # atmospheric turbulence (Trujillo et al. 2001)
+SEEING_RANGE = (2.4, 3.8)  # FWHM in unbinned pixels, drawn per frame
+NONLINEARITY = 0.03  # fractional response loss at full well
+FULL_WELL_E = 90000.0
+FLAT_GRADIENT = 0.03  # twilight flats: extra linear gradient across the field (not in the science)
+FRINGE_AMPLITUDE = 0.04  # R band: fringe peak amplitude as a fraction of the sky
+FRINGE_FILTERS = ("R",)
+# every realism effect, switchable with generate(realism={...}); recorded in the truth file
+REALISM = {"moffat": True, "seeing_variation": True, "cosmics": True, "saturation_bleed": True,
+           "nonlinearity": True, "flat_gradient": True, "fringing": True, "galaxy": True}
 MJD0 = 60700.0
 FIELDS = (("DEMO_FIELD_A", 150.10, 2.20), ("DEMO_FIELD_B", 150.60, 2.45), ("DEMO_FIELD_C", 151.05, 1.95))
-SCI_EXPTIME = 60.0
+SCI_EXPTIME = 600.0  # science exposures (s); star and sky fluxes are per second
+SCI_DT = (SCI_EXPTIME + 40.0) / 86400.0  # start-to-start spacing of science frames (read-out, offset)
 DARK_EXPTIME = 600.0
 
 
@@ -90,7 +121,7 @@ def _plan(nights: int, scale: int, size: int, rng: np.random.Generator) -> tuple
     frames: list[Frame] = []
     notes: dict[str, list] = {"missing_flats": [], "incomplete": []}
     obs_id = 100000
-    jit = max(3.0, 0.015 * size)
+    jit = max(8.0, 0.03 * size)  # large enough for a fringe map from the frames themselves
 
     cursor = 0.0
 
@@ -122,18 +153,18 @@ def _plan(nights: int, scale: int, size: int, rng: np.random.Generator) -> tuple
                 fr.exptime = round(float(rng.uniform(3, 20)), 2)
         t = base + 1.05
         for f in FILTERS:
-            for fr in seq("SCIENCE", night, t, 5 * scale, 0.0012, SCI_EXPTIME, filt=f,
+            for fr in seq("SCIENCE", night, t, 5 * scale, SCI_DT, SCI_EXPTIME, filt=f,
                           field_name=fname, obs_name=f"{fname}_{f}"):
                 fr.jitter = (float(rng.uniform(-jit, jit)), float(rng.uniform(-jit, jit)))
                 fr.wcs_error = (float(rng.normal(0, 1.0)), float(rng.normal(0, 1.0)))
-                fr.fwhm = float(rng.uniform(2.6, 3.4))
+                fr.fwhm = float(rng.uniform(*SEEING_RANGE))
             t += 0.05
         if cycle == 1:
             name = f"{fname}_V_binned"
-            for fr in seq("SCIENCE", night, t, 3 * scale, 0.0012, SCI_EXPTIME, filt="V", binning=2,
+            for fr in seq("SCIENCE", night, t, 3 * scale, SCI_DT, SCI_EXPTIME, filt="V", binning=2,
                           field_name=fname, obs_name=name):
                 fr.jitter = (float(rng.uniform(-jit, jit)), float(rng.uniform(-jit, jit)))
-                fr.fwhm = float(rng.uniform(2.6, 3.4))
+                fr.fwhm = float(rng.uniform(*SEEING_RANGE))
             notes["incomplete"].append({"obs_name": name, "night": night,
                                         "reason": "binning 2x2: no 2x2 biases, darks or flats exist"})
         seq("DARK", night, base + 1.40, 3 * scale, 0.008, DARK_EXPTIME, obs_name="calib_dark")
@@ -156,7 +187,8 @@ def _field_wcs(ra: float, dec: float, size: int, binning: int = 1):
     return w
 
 
-def _make_stars(size: int, rng: np.random.Generator) -> list[dict]:
+def _make_stars(size: int, rng: np.random.Generator, avoid: tuple[float, float, float] | None = None) -> list[dict]:
+    """Stars at least 15 px apart (and, with ``avoid`` = (x, y, r), outside that circle)."""
     n = max(30, int(220 * (size / 1024) ** 2))
     margin = 0.03 * size + 14
     xs: list[float] = []
@@ -165,41 +197,104 @@ def _make_stars(size: int, rng: np.random.Generator) -> list[dict]:
     while len(xs) < n and tries < 50 * n:
         tries += 1
         x, y = rng.uniform(margin, size - 1 - margin, 2)
+        if avoid is not None and (x - avoid[0]) ** 2 + (y - avoid[1]) ** 2 < avoid[2] ** 2:
+            continue
         if all((x - a) ** 2 + (y - b) ** 2 > 15.0**2 for a, b in zip(xs, ys)):
             xs.append(float(x))
             ys.append(float(y))
     stars = []
     for i, (x, y) in enumerate(zip(xs, ys)):
-        fv = float(10 ** rng.uniform(2.0, math.log10(6000)))
+        fv = float(10 ** rng.uniform(1.0, math.log10(600)))  # e-/s: V ~18-22.5 mag
         sat = i == 0  # one saturated star per field
         if sat:
-            fv = 80000.0
+            fv = 8000.0
         fr = fv * float(rng.uniform(0.7, 1.6))
         stars.append({"id": i + 1, "x0": x, "y0": y, "flux": {"V": fv, "R": fr}, "saturated": sat})
     return stars
 
 
-def _render(shape: tuple[int, int], xs, ys, fluxes, fwhm: float) -> np.ndarray:
-    """Pixel-integrated circular Gaussians (total electrons ``fluxes``) at 0-based (x, y)."""
+def _render(shape: tuple[int, int], xs, ys, fluxes, fwhm: float, beta: float | None = None) -> np.ndarray:
+    """Pixel-integrated PSFs (total electrons ``fluxes``) at 0-based (x, y): circular Gaussians
+    (``beta`` None, exact integrals) or Moffat profiles of index ``beta`` (3x3 sub-pixel sampling,
+    normalised to the flux the profile puts inside the stamp plus its analytic wing beyond)."""
     from scipy.special import erf
 
     img = np.zeros(shape, dtype=np.float64)
-    sig = fwhm / 2.3548
-    r = int(math.ceil(5 * sig)) + 1
-    k = 1.0 / (math.sqrt(2.0) * sig)
     ny, nx = shape
+    if beta is None:
+        sig = fwhm / 2.3548
+        r = int(math.ceil(5 * sig)) + 1
+        k = 1.0 / (math.sqrt(2.0) * sig)
+    else:
+        alpha = fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
+        r = int(math.ceil(5 * fwhm)) + 1
+        sub = (np.arange(3) - 1) / 3.0
+        norm = (beta - 1.0) / (math.pi * alpha**2)
     for x, y, f in zip(xs, ys, fluxes):
         ix, iy = int(round(x)), int(round(y))
         x0, x1 = max(ix - r, 0), min(ix + r + 1, nx)
         y0, y1 = max(iy - r, 0), min(iy + r + 1, ny)
         if x0 >= x1 or y0 >= y1:
             continue
-        ex = np.arange(x0, x1 + 1) - 0.5 - x
-        ey = np.arange(y0, y1 + 1) - 0.5 - y
-        px = 0.5 * np.diff(erf(ex * k))
-        py = 0.5 * np.diff(erf(ey * k))
-        img[y0:y1, x0:x1] += f * np.outer(py, px)
+        if beta is None:
+            ex = np.arange(x0, x1 + 1) - 0.5 - x
+            ey = np.arange(y0, y1 + 1) - 0.5 - y
+            px = 0.5 * np.diff(erf(ex * k))
+            py = 0.5 * np.diff(erf(ey * k))
+            img[y0:y1, x0:x1] += f * np.outer(py, px)
+            continue
+        dx = (np.arange(x0, x1)[:, None] + sub[None, :] - x).ravel()
+        dy = (np.arange(y0, y1)[:, None] + sub[None, :] - y).ravel()
+        r2 = (dy[:, None] ** 2 + dx[None, :] ** 2) / alpha**2
+        prof = norm * (1.0 + r2) ** (-beta)
+        stamp = prof.reshape(y1 - y0, 3, x1 - x0, 3).mean(axis=(1, 3))
+        img[y0:y1, x0:x1] += f * stamp
     return img
+
+
+def _fringe_pattern(shape: tuple[int, int], binning: int, seed: int) -> np.ndarray:
+    """A fixed fringe pattern (peak ~1): three interfering plane waves of 25-45 unbinned pixels'
+    wavelength under a smooth envelope, like thin-film interference of night-sky lines."""
+    ny, nx = shape
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float64) * binning
+    f = np.zeros(shape)
+    for _ in range(3):
+        lam = rng.uniform(25.0, 45.0)
+        th = rng.uniform(0, np.pi)
+        f += np.sin(2 * np.pi * (xx * np.cos(th) + yy * np.sin(th)) / lam + rng.uniform(0, 2 * np.pi))
+    size = max(nx, ny) * binning
+    env = 0.6 + 0.4 * np.cos(np.pi * (xx - size / 2) / size) * np.cos(np.pi * (yy - size / 3) / size)
+    f *= env
+    return (f / np.abs(f).max()).astype(np.float32)
+
+
+def _twilight_gradient(shape: tuple[int, int], amplitude: float) -> np.ndarray:
+    """The twilight sky's brightness gradient across the field (only in sky flats): linear,
+    ``amplitude`` peak to peak, at 30 degrees to the x axis, median 1."""
+    ny, nx = shape
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    u = ((xx - (nx - 1) / 2) / nx) * math.cos(math.radians(30)) + ((yy - (ny - 1) / 2) / ny) * math.sin(math.radians(30))
+    g = 1.0 + amplitude * u / (math.cos(math.radians(30)) + math.sin(math.radians(30)))
+    return (g / np.median(g)).astype(np.float32)
+
+
+def _galaxy(size: int) -> dict:
+    """A faint inclined exponential disc (extended source) in the first field (unbinned pixels)."""
+    rd = max(4.0, 0.01 * size)
+    return {"x0": 0.31 * size, "y0": 0.63 * size, "scale_length": rd, "axis_ratio": 0.6, "pa_deg": 30.0,
+            "central_e_per_s": 0.3, "field": FIELDS[0][0],
+            "flux_e_per_s": 2 * math.pi * rd**2 * 0.6 * 0.3}
+
+
+def _render_galaxy(shape: tuple[int, int], g: dict, dx: float, dy: float, binning: int) -> np.ndarray:
+    ny, nx = shape
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    x = (xx + 0.5) * binning - 0.5 - (g["x0"] + dx)
+    y = (yy + 0.5) * binning - 0.5 - (g["y0"] + dy)
+    c, s = math.cos(math.radians(g["pa_deg"])), math.sin(math.radians(g["pa_deg"]))
+    u, v = x * c + y * s, (-x * s + y * c) / g["axis_ratio"]
+    return g["central_e_per_s"] * binning**2 * np.exp(-np.hypot(u, v) / g["scale_length"])
 
 
 def _illumination(shape: tuple[int, int], drop: float) -> np.ndarray:
@@ -273,10 +368,18 @@ def _write_refcat(path: Path, fields: dict, rng: np.random.Generator) -> int:
 
 
 def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: bool = False,
-             scale: int = 1, size: int = 1024) -> dict:
-    """Write the imaging demo data set into ``out`` (see the module docstring); return a summary."""
+             scale: int = 1, size: int = 1024, realism: dict[str, bool] | None = None) -> dict:
+    """Write the imaging demo data set into ``out`` (see the module docstring); return a summary.
+
+    ``realism``: switch effects off (or on) by name, e.g. ``{"cosmics": False}``; unknown names
+    are an error. All effects of :data:`REALISM` are on by default."""
     t_start = time.perf_counter()
     out = Path(out)
+    fx = dict(REALISM)
+    for k, v in (realism or {}).items():
+        if k not in REALISM:
+            raise ValueError(f"unknown realism effect {k!r}; known: {', '.join(REALISM)}")
+        fx[k] = bool(v)
     if nights < 1 or scale < 1:
         raise ValueError(f"nights and scale must be >= 1 (got nights={nights}, scale={scale})")
     if size < 64 or size % 2:
@@ -288,15 +391,38 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
     rng = np.random.default_rng(seed)
     frames, notes = _plan(nights, scale, size, rng)
 
+    galaxy = _galaxy(size) if fx["galaxy"] else None
     fields: dict[str, dict] = {}
     for fname, ra, dec in FIELDS:
-        stars = _make_stars(size, rng)
+        avoid = None
+        if galaxy is not None and fname == galaxy["field"]:
+            avoid = (galaxy["x0"], galaxy["y0"], 6 * galaxy["scale_length"] + 10)
+        stars = _make_stars(size, rng, avoid)
         w = _field_wcs(ra, dec, size)
         sky = w.pixel_to_world_values([s["x0"] for s in stars], [s["y0"] for s in stars])
         for s, a, d in zip(stars, *sky):
             s["ra"], s["dec"] = float(a), float(d)
             s["mag"] = {f: -2.5 * math.log10(s["flux"][f]) + ZERO_POINTS[f] for f in FILTERS}
         fields[fname] = {"name": fname, "ra": ra, "dec": dec, "stars": stars}
+    if galaxy is not None:
+        gf = fields[galaxy["field"]]
+        w = _field_wcs(gf["ra"], gf["dec"], size)
+        a, d = w.pixel_to_world_values(galaxy["x0"], galaxy["y0"])
+        galaxy["ra"], galaxy["dec"] = float(a), float(d)
+        fields[galaxy["field"]]["extended_sources"] = [galaxy]
+    # a star is "saturated" when its peak pixel reaches 90 % of the full well in the field's
+    # best seeing (the bled, flat-topped or non-linear stars that photometry must not trust)
+    for fname, f in fields.items():
+        fw = [fr.fwhm for fr in frames if fr.kind == "SCIENCE" and fr.field_name == fname and fr.binning == 1]
+        best = min(fw) if fw and fx["seeing_variation"] else 3.0
+        if fx["moffat"]:
+            alpha = best / (2.0 * math.sqrt(2.0 ** (1.0 / MOFFAT_BETA) - 1.0))
+            peak = (MOFFAT_BETA - 1.0) / (math.pi * alpha**2)
+        else:
+            peak = 1.0 / (2 * math.pi * (best / 2.3548) ** 2)
+        for st in f["stars"]:
+            top = max(st["flux"][b] for b in FILTERS) * SCI_EXPTIME * peak + max(SKY_E_PER_S.values()) * SCI_EXPTIME
+            st["saturated"] = bool(st["saturated"] or top > 0.9 * FULL_WELL_E)
 
     det1 = Detector(nx=size, ny=size)
     truth_frames: dict[str, dict] = {}
@@ -314,11 +440,17 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
                 n_dead = int(DEAD_FRACTION * pf.size)
                 pf.flat[r.choice(pf.size, n_dead, replace=False)] = 0.05
                 cache[key] = pf
+            elif kind == "gradient":
+                cache[key] = _twilight_gradient(d.shape, FLAT_GRADIENT)
+            elif kind == "fringe":
+                cache[key] = _fringe_pattern(d.shape, b, seed + 17)
             else:
                 cache[key] = calib("pixflat", b) * _illumination(d.shape, ILLUMINATION[filt])
         return cache[key]
 
     for fr in frames:
+        if fr.kind == "SCIENCE" and not fx["seeing_variation"]:
+            fr.fwhm = 3.0
         rec: dict[str, Any] = {"type": fr.kind, "night": fr.night, "mjd": fr.mjd, "filter": fr.filt,
                                "exptime": fr.exptime, "binning": fr.binning, "obs_name": fr.obs_name}
         cards = _cards(fr, size, fields)
@@ -328,13 +460,13 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
             xs = [(s["x0"] + fr.jitter[0]) / b for s in stars]
             ys = [(s["y0"] + fr.jitter[1]) / b for s in stars]
             rec.update(field=fr.field_name, jitter=list(fr.jitter), wcs_error=list(fr.wcs_error),
-                       fwhm=fr.fwhm)
+                       fwhm=fr.fwhm, psf="moffat" if fx["moffat"] else "gaussian")
             if not headers_only:
                 rec["star_xy"] = [[round(x, 4), round(y, 4)] for x, y in zip(xs, ys)]
         if headers_only:
             write_header_only(raw / fr.name, cards)
         else:
-            d = Detector(nx=size, ny=size, binx=fr.binning, biny=fr.binning)
+            d = Detector(nx=size, ny=size, binx=fr.binning, biny=fr.binning, full_well_e=FULL_WELL_E)
             b = fr.binning
             frng = np.random.default_rng([seed, int(round(fr.mjd * 1e5))])
             flat = None
@@ -343,15 +475,23 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
             elif fr.kind == "DARK":
                 signal = 0.0
             elif fr.kind == "FLAT":
-                signal = fr.level
+                signal = fr.level * (calib("gradient", b) if fx["flat_gradient"] else 1.0)
                 flat = calib("flat", b, fr.filt)
             else:
                 flux = [s["flux"][fr.filt] * fr.exptime for s in fields[fr.field_name]["stars"]]
-                signal = SKY_E_PER_S[fr.filt] * fr.exptime + _render(d.shape, xs, ys, flux, fr.fwhm / b)
+                sky: Any = SKY_E_PER_S[fr.filt] * fr.exptime
+                if fx["fringing"] and fr.filt in FRINGE_FILTERS:
+                    sky = sky * (1.0 + FRINGE_AMPLITUDE * calib("fringe", b))
+                signal = sky + _render(d.shape, xs, ys, flux, fr.fwhm / b, MOFFAT_BETA if fx["moffat"] else None)
+                if galaxy is not None and fr.field_name == galaxy["field"]:
+                    signal = signal + fr.exptime * _render_galaxy(d.shape, galaxy, fr.jitter[0], fr.jitter[1], b)
                 flat = calib("flat", b, fr.filt)
-            cos = COSMICS_PER_MPIX_S if fr.kind in ("DARK", "SCIENCE") else 0.0
+            cos = COSMICS_PER_MPIX_S if fr.kind in ("DARK", "SCIENCE") and fx["cosmics"] else 0.0
+            injected: dict[str, Any] = {}
             adu = expose(d, signal, fr.exptime, frng, flat=flat, bias=calib("bias", b),
-                         cosmics_per_mpix_s=cos)
+                         cosmics_per_mpix_s=cos, bleed=fx["saturation_bleed"],
+                         nonlinearity=NONLINEARITY if fx["nonlinearity"] else 0.0, truth=injected)
+            rec.update(injected)
             write_uint16_image(raw / fr.name, cards, adu)
         truth_frames[fr.name] = rec
 
@@ -367,7 +507,19 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
                      "dark_rate_e_per_s": det1.dark_rate_e, "saturation_adu": det1.saturation_adu,
                      "size": size},
         "flat": {"pixel_rms": FLAT_RMS, "n_dead": int((pf < 0.5).sum()) if pf is not None else None,
-                 "illumination": ILLUMINATION},
+                 "illumination": ILLUMINATION,
+                 "twilight_gradient": FLAT_GRADIENT if fx["flat_gradient"] else 0.0},
+        "realism": {**fx, "cosmic_rate_per_cm2_min": COSMIC_RATE_CM2_MIN if fx["cosmics"] else 0.0,
+                    "cosmic_rate_per_cm2_s": COSMIC_RATE_CM2_S if fx["cosmics"] else 0.0,
+                    "cosmics_per_mpix_s": COSMICS_PER_MPIX_S if fx["cosmics"] else 0.0,
+                    "pixel_size_um": 15.0, "moffat_beta": MOFFAT_BETA if fx["moffat"] else None,
+                    "seeing_fwhm_range_px": list(SEEING_RANGE) if fx["seeing_variation"] else [3.0, 3.0],
+                    "full_well_e": FULL_WELL_E,
+                    "nonlinearity_at_full_well": NONLINEARITY if fx["nonlinearity"] else 0.0,
+                    "nonlinearity_model": "e_read = e - a * e**2 / full_well",
+                    "flat_gradient_peak_to_peak": FLAT_GRADIENT if fx["flat_gradient"] else 0.0,
+                    "fringe_amplitude": FRINGE_AMPLITUDE if fx["fringing"] else 0.0,
+                    "fringe_filters": list(FRINGE_FILTERS)},
         "zero_points": ZERO_POINTS,
         "zero_point_definition": "mag = -2.5 log10(flux in e-/s) + zp",
         "sky_e_per_s": SKY_E_PER_S,

@@ -203,21 +203,37 @@ class MasterFlat(Recipe):
 class ScienceReduction(Recipe):
     name = "demo_img_science"
     version = VERSION
-    description = ("Bias, dark and flat correction of science frames, cosmic-ray cleaning and sky "
+    description = ("Bias, dark, non-linearity and flat correction of science frames, saturation masks, "
+                   "an illumination correction from the science sky, cosmic-ray cleaning, sky and fringe "
                    "subtraction; products in e-/s with VARIANCE and BPM planes.")
     parameters = (
-        ParameterSpec("saturation", "float", 60000.0, "raw level (ADU) at and above which a pixel is saturated", min=0),
+        ParameterSpec("saturation", "float", 58000.0, "raw level (ADU) at and above which a pixel is saturated "
+                      "(the full well reads ~59000 ADU after the non-linearity)", min=0),
         ParameterSpec("gain", "float", 0.0, "gain in e-/ADU; 0 = from the header (DET.OUT1.GAIN)", min=0),
+        ParameterSpec("nonlin_correct", "bool", True, "correct the detector non-linearity"),
+        ParameterSpec("nonlin_coeff", "float", 0.03, "fractional response loss at full well "
+                      "(e_read = e - a e^2 / full_well)", min=0.0, max=0.5),
+        ParameterSpec("full_well", "float", 90000.0, "full well in electrons", min=1.0),
         ParameterSpec("cr_clean", "bool", True, "detect and replace cosmic-ray hits"),
-        ParameterSpec("cr_sigma", "float", 6.0, "cosmic-ray detection threshold (noise units)", min=2.0),
+        ParameterSpec("cr_sigma", "float", 5.0, "cosmic-ray detection threshold (noise units)", min=2.0),
         ParameterSpec("cr_contrast", "float", 2.0, "cosmic-ray excess over local structure", min=0.5),
+        ParameterSpec("cr_grow", "float", 2.5, "pixels next to a hit above this many noise units join it", min=0.5),
         ParameterSpec("sky_subtract", "bool", True, "subtract the sky background"),
         ParameterSpec("sky_mesh", "int", 64, "background mesh size in pixels (0 = one constant level)", min=0),
+        ParameterSpec("illum_correct", "bool", True, "divide by the illumination of the science sky "
+                      "(corrects the twilight flat's gradient; needs 3 or more frames)"),
+        ParameterSpec("fringe_subtract", "bool", True, "subtract a fringe map made from the science frames "
+                      "(filters in fringe_filters; needs 3 or more frames)"),
+        ParameterSpec("fringe_filters", "str", "R", "comma-separated filters that fringe"),
     )
     input_categories = ("OBJECT", "MASTER_BIAS", "MASTER_DARK", "MASTER_SKY_FLAT")
     output_categories = ("REDUCED_IMG",)
 
     def run(self, inputs, parameters, output_dir: Path) -> RecipeResult:
+        from scipy import ndimage
+
+        from reflexng.recipes.builtin import imaging_corrections as cor
+
         p = _params(type(self), parameters)
         g = io.by_category(inputs)
         files = io.need(g, "OBJECT", self.name, 1)
@@ -225,6 +241,9 @@ class ScienceReduction(Recipe):
         mbias, bh = io.read_image(bias_path)
         dark_files = g.get("MASTER_DARK", [])
         mdark = io.read_image(dark_files[0])[0] if dark_files else np.zeros_like(mbias)
+        # noise of the subtracted masters (ADU^2; dark in ADU^2/s^2): it matters in long exposures
+        vbias = io.read_plane(bias_path, "VARIANCE")
+        vdark = io.read_plane(dark_files[0], "VARIANCE") if dark_files else None
         flat_path = io.need(g, "MASTER_SKY_FLAT", self.name, 1, 1)[0]
         flat, fh = io.read_image(flat_path)
         fbpm = io.read_plane(flat_path, "BPM")
@@ -232,7 +251,8 @@ class ScienceReduction(Recipe):
         flat_bad |= ~(flat > 0)
         flat = np.where(flat_bad, 1.0, flat)
         ron_adu = float(bh.get("HIERARCH ESO QC RON", 0) or 0)
-        products, qcs = [], []
+        frames = []
+        # pass 1: detector corrections, masks, the smooth sky of each frame
         for f in files:
             raw, h = io.read_image(f)
             for what, arr, path in (("master bias", mbias, bias_path), ("master flat", flat, flat_path)):
@@ -246,46 +266,106 @@ class ScienceReduction(Recipe):
             if t <= 0:
                 raise RecipeError(f"{self.name}: {f} has EXPTIME={t}; cannot scale to e-/s")
             ron_e = (ron_adu if ron_adu > 0 else float(h.get("HIERARCH ESO DET OUT1 RON", 4.0)) / gain) * gain
-            sat = raw >= p["saturation"]
-            d = raw - mbias - mdark * t
-            e = d * gain / flat
-            var = (np.maximum(d, 0) * gain + ron_e**2) / flat**2
+            sat, nsat_stars = cor.saturation_mask(raw, p["saturation"])
+            el = (raw - mbias - mdark * t) * gain
+            if p["nonlin_correct"]:
+                el = cor.linearise(el, p["nonlin_coeff"], p["full_well"])
+            e = el / flat
+            # shot noise of sky, sources and dark current, read noise, and the masters' noise
+            var = np.maximum(el, 0) + np.maximum(mdark * t * gain, 0) + ron_e**2
+            if vbias is not None:
+                var = var + vbias * gain**2
+            if vdark is not None:
+                var = var + vdark * (t * gain) ** 2
+            var = var / flat**2
             bpm = flat_bad.astype(np.uint8) * io.BPM_BAD | sat.astype(np.uint8) * io.BPM_SATURATED
             bad = bpm > 0
             sky = io.block_background(e, bad, p["sky_mesh"]) if p["sky_subtract"] else np.zeros_like(e)
-            e = e - sky
+            frames.append({"f": f, "h": h, "t": t, "e": e, "var": var, "bpm": bpm, "sat": sat,
+                           "nsat_stars": nsat_stars, "sky": sky})
+        # the science frames' illumination (sky-flat): the twilight flat's large-scale error
+        ill = None
+        illum_grad = float("nan")
+        if p["sky_subtract"] and len(frames) >= 3 and p["sky_mesh"] > 0:
+            m = cor.illumination_map([fr["sky"] for fr in frames])
+            illum_grad = float(m.max() - m.min())
+            if p["illum_correct"]:
+                ill = m
+        # pass 2: illumination, sky, cosmic rays
+        for fr in frames:
+            if ill is not None:
+                fr["e"] = fr["e"] / ill
+                fr["var"] = fr["var"] / ill**2
+                fr["sky"] = fr["sky"] / ill
+            fr["sky_level"] = float(np.median(fr["sky"]))
+            e = fr["e"] - fr["sky"]
+            bad = fr["bpm"] > 0
+            sat = fr["sat"]
+            near_sat = ndimage.binary_dilation(sat, iterations=6) if sat.any() else None
             ncr = 0
             if p["cr_clean"]:
-                from scipy import ndimage
-
-                near_sat = ndimage.binary_dilation(sat, iterations=6) if sat.any() else None
-                cr = find_cosmics(e, var, bad, sigma=p["cr_sigma"], contrast=p["cr_contrast"],
-                                  protect=near_sat)
-                ncr = int(cr.sum())
-                if ncr:
+                cr = find_cosmics(e, fr["var"], bad, sigma=p["cr_sigma"], contrast=p["cr_contrast"],
+                                  protect=near_sat, grow=p["cr_grow"])
+                ncr = int(ndimage.label(cr, structure=np.ones((3, 3), bool))[1]) if cr.any() else 0
+                if cr.any():
                     e = replace_masked(e, cr)
-                    bpm[cr] |= io.BPM_COSMIC
-            e /= t
+                    fr["bpm"][cr] |= io.BPM_COSMIC
+                fr["ncr_pix"] = int(cr.sum())
+            else:
+                fr["ncr_pix"] = 0
+            fr["ncr"] = ncr
+            fr["e"] = e
+            fr["near_sat"] = near_sat
+        # pass 3: fringes (a map from the frames themselves), then the QC
+        filt = str(frames[0]["h"].get("HIERARCH ESO INS FILT NAME", ""))
+        fringing = filt in {x.strip() for x in str(p["fringe_filters"]).split(",") if x.strip()}
+        noises = [np.sqrt(np.maximum(fr["var"], 1e-12)) for fr in frames]
+        fmap = None
+        if p["fringe_subtract"] and fringing:
+            fmap = cor.fringe_map([fr["e"] for fr in frames], noises, [fr["bpm"] > 0 for fr in frames],
+                                  [fr["sky_level"] for fr in frames])
+        products, qcs = [], []
+        for fr, noise in zip(frames, noises):
+            e, var, bpm, t = fr["e"], fr["var"], fr["bpm"], fr["t"]
+            bad = bpm > 0
+            famp = 0.0
+            if fmap is not None:
+                famp = cor.fit_fringe(e, noise, bad, fmap)
+                e = e - famp * fmap
+            fres = cor.fringe_residual(e, noise, bad, fr["sky_level"])
+            crres = cor.residual_cosmics(e, var, bad, fr["near_sat"])
+            e = e / t
             var = var / t**2
-            noise = float(np.sqrt(np.median(var)))
-            stars = detect(e, noise, threshold=20.0, mask=bad)[:40]
+            noise_t = float(np.sqrt(np.median(var)))
+            stars = detect(e, noise_t, threshold=20.0, mask=bad)[:40]
             xy = centroid(e, stars)
             fw = fwhm_of(e, xy)
             fwhm = float(np.nanmedian(fw)) if np.isfinite(fw).any() else -1.0
-            qc = {"SKY.LEVEL": float(np.median(sky)) / t, "BKG.RMS": io.robust_std(e[~bad]),
-                  "NCOSMIC": ncr, "NSAT": int(sat.sum()), "FWHM": fwhm, "NSTARS": len(stars)}
-            print(f"{self.name}: {Path(f).name}: sky {qc['SKY.LEVEL']:.2f} e-/s/px, {ncr} cosmic-ray "
-                  f"pixels, FWHM {fwhm:.2f} px", flush=True)
-            out = output_dir / (Path(f).name.removesuffix(".fits") + "_red.fits")
-            io.write_product(out, e, io.product_header(h, "REDUCED_IMG", self, qc, {"BUNIT": "electron/s"},
-                                                        inputs=inputs, parameters=p, raws=[f]),
+            qc = {"SKY.LEVEL": fr["sky_level"] / t, "BKG.RMS": io.robust_std(e[~bad]),
+                  "NCOSMIC": fr["ncr_pix"], "CR.NUM": fr["ncr"], "CRRES.NUM": crres,
+                  "NSAT": int(fr["sat"].sum()), "NSAT.STARS": fr["nsat_stars"],
+                  "FRINGE.AMP": famp, "FRINGE.RES": fres * 100.0,
+                  "ILLUM.GRAD": illum_grad * 100.0 if np.isfinite(illum_grad) else -1.0,
+                  "FWHM": fwhm, "NSTARS": len(stars)}
+            print(f"{self.name}: {Path(fr['f']).name}: sky {qc['SKY.LEVEL']:.2f} e-/s/px, {fr['ncr']} cosmic "
+                  f"rays cleaned ({crres} left), {fr['nsat_stars']} saturated star(s) masked, fringe residual "
+                  f"{qc['FRINGE.RES']:.2f} % of sky, FWHM {fwhm:.2f} px", flush=True)
+            out = output_dir / (Path(fr["f"]).name.removesuffix(".fits") + "_red.fits")
+            io.write_product(out, e, io.product_header(fr["h"], "REDUCED_IMG", self, qc,
+                                                        {"BUNIT": "electron/s"}, inputs=inputs, parameters=p,
+                                                        raws=[fr["f"]]),
                              variance=var.astype(np.float32), bpm=bpm)
             products.append((str(out), "REDUCED_IMG"))
             qcs.append(qc)
         summary = {"NFRAMES": len(products),
                    "FWHM": float(np.median([q["FWHM"] for q in qcs])),
                    "SKY.LEVEL": float(np.median([q["SKY.LEVEL"] for q in qcs])),
-                   "NCOSMIC": int(sum(q["NCOSMIC"] for q in qcs))}
+                   "NCOSMIC": int(sum(q["NCOSMIC"] for q in qcs)),
+                   "CR.NUM": int(sum(q["CR.NUM"] for q in qcs)),
+                   "CRRES.NUM": int(sum(q["CRRES.NUM"] for q in qcs)),
+                   "NSAT.STARS": int(max(q["NSAT.STARS"] for q in qcs)),
+                   "FRINGE.RES": float(np.nanmedian([q["FRINGE.RES"] for q in qcs])),
+                   "ILLUM.GRAD": qcs[0]["ILLUM.GRAD"]}
         return RecipeResult(products, summary)
 
 

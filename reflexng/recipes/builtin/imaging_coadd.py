@@ -95,6 +95,11 @@ class CoaddRecipe(Recipe):
         ParameterSpec("weighting", "str", "inverse_variance", "per-frame weights: 1/background variance, or equal",
                       choices=("inverse_variance", "equal")),
         ParameterSpec("fix_wcs", "bool", True, "tie the coadd WCS to the reference catalogue (if given)"),
+        ParameterSpec("clip_relative", "float", 1.0, "extra allowance above the stack median, as a fraction "
+                      "of it (seeing changes star peaks between frames)", min=0.0),
+        ParameterSpec("clip_sigma", "float", 4.0, "reject a frame's pixel this many noise units above the "
+                      "median of the registered stack on the background (cosmic rays the per-frame "
+                      "cleaning left); 0 = no rejection", min=0.0),
     )
     input_categories = ("REDUCED_IMG", "REF_CATALOG")
     output_categories = ("COADD_IMG",)
@@ -149,34 +154,64 @@ class CoaddRecipe(Recipe):
         offs = np.array(offsets)
         pad = int(np.ceil(np.abs(offs).max())) + 1
         shape = (ny + 2 * pad, nx + 2 * pad)
-        num = np.zeros(shape)
-        den = np.zeros(shape)
-        vnum = np.zeros(shape)
+        layers = []
         weights = []
-        for (d, v, b, _h, _w), t in zip(frames, offs):
+        satmap = np.zeros(shape, bool)
+        for (d, v, b, _h, _w), t, f in zip(frames, offs, files):
             good = ~b & np.isfinite(d) & np.isfinite(v)
             wgt = 1.0 / float(np.median(v[good])) if p["weighting"] == "inverse_variance" else 1.0
             weights.append(wgt)
-            W = np.zeros(shape)
-            D = np.zeros(shape)
-            V = np.zeros(shape)
+            W = np.zeros(shape, np.float32)
+            D = np.zeros(shape, np.float32)
+            V = np.zeros(shape, np.float32)
             W[pad:pad + ny, pad:pad + nx] = np.where(good, wgt, 0.0)
             D[pad:pad + ny, pad:pad + nx] = np.where(good, d, 0.0)
             V[pad:pad + ny, pad:pad + nx] = np.where(good, v, 0.0)
             sh = (-t[1], -t[0])
-            num += ndimage.shift(D * W, sh, order=p["order"], mode="constant", cval=0.0, prefilter=False)
-            den += ndimage.shift(W, sh, order=1, mode="constant", cval=0.0)
-            vnum += ndimage.shift(V * W * W, sh, order=1, mode="constant", cval=0.0)
+            layers.append((ndimage.shift(D * W, sh, order=p["order"], mode="constant", cval=0.0, prefilter=False),
+                           ndimage.shift(W, sh, order=1, mode="constant", cval=0.0),
+                           ndimage.shift(V * W * W, sh, order=1, mode="constant", cval=0.0)))
+            sb = io.read_plane(f, "BPM")
+            if sb is not None and (sb & io.BPM_SATURATED).any():
+                S = np.zeros(shape, np.float32)
+                S[pad:pad + ny, pad:pad + nx] = (sb & io.BPM_SATURATED) > 0
+                satmap |= ndimage.shift(S, sh, order=1, mode="constant", cval=0.0) > 0.01
+        rejected = [np.zeros(shape, bool) for _ in layers]
+        if p["clip_sigma"] > 0 and len(layers) >= 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vals = np.stack([np.where(wl > 0.5 * wg, sl / wl, np.nan) for (sl, wl, _v), wg in zip(layers, weights)])
+                sig = np.stack([np.sqrt(vl) / wl for (_s, wl, vl) in layers])
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    med = np.nanmedian(vals, axis=0)
+                # on stars, seeing differences between frames change a pixel by up to ~the median
+                # itself: the allowance grows with the median (clip_relative), not only the noise
+                for i in range(len(layers)):
+                    lim = p["clip_sigma"] * sig[i] + p["clip_relative"] * np.abs(med)
+                    rejected[i] = np.isfinite(vals[i]) & (vals[i] - med > lim)
+            del vals, sig
+        num = np.zeros(shape)
+        den = np.zeros(shape)
+        vnum = np.zeros(shape)
+        for (sl, wl, vl), rej in zip(layers, rejected):
+            keep = ~rej
+            num += np.where(keep, sl, 0.0)
+            den += np.where(keep, wl, 0.0)
+            vnum += np.where(keep, vl, 0.0)
+        nclip = int(sum(int(r.sum()) for r in rejected))
         ok = den > 1e-3 * max(weights)
         coadd = np.where(ok, num / np.where(ok, den, 1.0), 0.0).astype(np.float32)
         var = np.where(ok, vnum / np.where(ok, den, 1.0) ** 2, 0.0).astype(np.float32)
-        bpm = (~ok).astype(np.uint8) * io.BPM_NODATA
+        bpm = (~ok).astype(np.uint8) * io.BPM_NODATA | (satmap & ok).astype(np.uint8) * io.BPM_SATURATED
         wmap = (den / sum(weights)).astype(np.float32)
         hdr = ref_h.copy()
         hdr["CRPIX1"] = float(hdr["CRPIX1"]) + pad
         hdr["CRPIX2"] = float(hdr["CRPIX2"]) + pad
         qc = {"NCOMBINED": len(frames), "REG.RMS": float(np.mean(resid)) if resid else 0.0,
-              "OFFSET.MAX": float(np.abs(offs).max())}
+              "OFFSET.MAX": float(np.abs(offs).max()), "CLIP.NPIX": nclip,
+              "CRRES.NUM": int(sum(int(fr[3].get("HIERARCH ESO QC CRRES NUM", 0) or 0) for fr in frames))}
         refcat = g.get("REF_CATALOG", [])
         if p["fix_wcs"] and refcat:
             w_out = _wcs(hdr, "coadd")
@@ -221,6 +256,8 @@ class PhotometryRecipe(Recipe):
         ParameterSpec("min_coverage", "float", COVERAGE_MIN, "sources only where the coadd has at least this "
                       "fraction of the full weight (WEIGHT plane; 0.6 = 3 of 5 equal frames)", min=0.0, max=1.0),
         ParameterSpec("min_snr", "float", 3.0, "catalogue only sources measured with at least this S/N", min=0.0),
+        ParameterSpec("saturation_radius", "float", 2.0, "drop detections within this many FWHM of saturated "
+                      "pixels (0 = keep them, flagged)", min=0.0),
     )
     input_categories = ("COADD_IMG", "REF_CATALOG")
     output_categories = ("SOURCE_CATALOG",)
@@ -260,6 +297,19 @@ class PhotometryRecipe(Recipe):
                 if all(np.hypot(*(q - xy[j])) > 1.0 for j in uniq):
                     uniq.append(i)
             xy = xy[uniq]
+        # saturated stars (BPM bit 2, from the frames): one masked blob each; detections on their
+        # wings and bleed trails are not sources to measure
+        nsat = 0
+        if b is not None and (b & io.BPM_SATURATED).any():
+            from scipy import ndimage
+
+            satm = (b & io.BPM_SATURATED) > 0
+            nsat = int(ndimage.label(satm)[1])
+            if len(xy) and p["saturation_radius"] > 0:
+                dist = ndimage.distance_transform_edt(~satm)
+                ix = np.clip(np.round(xy[:, 0]).astype(int), 0, img.shape[1] - 1)
+                iy = np.clip(np.round(xy[:, 1]).astype(int), 0, img.shape[0] - 1)
+                xy = xy[dist[iy, ix] > p["saturation_radius"] * fwhm]
         print(f"{self.name}: {len(xy)} sources above {p['detect_sigma']} sigma, FWHM {fwhm:.2f} px", flush=True)
         ph = aperture_photometry(img, np.where(np.isfinite(var), var, 0.0), bad, xy, p["aperture"] * fwhm,
                                  p["annulus_in"] * fwhm, p["annulus_out"] * fwhm)
@@ -315,7 +365,7 @@ class PhotometryRecipe(Recipe):
             fits.Column("FLAGS", "I", array=flags),
         ]
         qc = {"NSOURCES": len(xy), "ZP": zp, "ZP.ERR": zp_std / np.sqrt(max(nzp, 1)), "ZP.RMS": zp_std,
-              "ZP.NSTARS": nzp, "FWHM": fwhm, "APERTURE": p["aperture"] * fwhm}
+              "ZP.NSTARS": nzp, "FWHM": fwhm, "APERTURE": p["aperture"] * fwhm, "NSAT.STARS": nsat}
         print(f"{self.name}: zero point {zp:.3f} +- {qc['ZP.ERR']:.3f} mag from {nzp} stars (filter {filt})",
               flush=True)
         hdr = io.product_header(h, "SOURCE_CATALOG", self, qc, inputs=inputs, parameters=p)

@@ -28,7 +28,8 @@ def median3(a: np.ndarray) -> np.ndarray:
 
 
 def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: float = 6.0,
-                 contrast: float = 2.0, iters: int = 3, protect: np.ndarray | None = None) -> np.ndarray:
+                 contrast: float = 2.0, iters: int = 3, protect: np.ndarray | None = None,
+                 grow: float | None = None) -> np.ndarray:
     """Cosmic-ray mask by median deviation (a simplified L.A.Cosmic idea).
 
     A pixel is a cosmic ray when it stands ``sigma`` noise units above the 3x3 median of its
@@ -36,7 +37,9 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
     (3x3 median minus a 7-pixel separable median, spread over 3x3): sharp hits pass, star cores
     and wings (smooth on the 3x3 scale) do not. ``img`` must be sky-subtracted; ``var`` its
     variance. ``protect``: pixels never flagged (e.g. around saturated stars, whose flat-topped
-    cores make the structure estimate fail).
+    cores make the structure estimate fail). ``grow``: afterwards, pixels touching the mask that
+    stand ``grow`` noise units above the 7-pixel background join it (the diffused edges of
+    multi-pixel hits and the charge shared along tracks); None = ``0.5 * sigma`` on the 3x3 test only.
     """
     work = img.astype(np.float32).copy()
     if protect is not None:
@@ -48,8 +51,10 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
     # local structure, spread over 3x3 so that the wings of a star inherit its core's
     structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
     for i in range(iters):
-        if i:
+        if i:  # after cleaning, wide hits (2-px diagonal tracks) no longer lift the medians
             m3 = median3(work)
+            m7 = _box_median(_box_median(m3, 7, (1,)), 7, (0,))
+            structure = ndimage.maximum_filter(np.maximum(m3 - m7, 0.0), size=3)
         resid = work - m3
         sharp = resid > contrast * structure
         new = (resid > sigma * noise) & sharp & ~bad & ~mask
@@ -59,6 +64,14 @@ def find_cosmics(img: np.ndarray, var: np.ndarray, bad: np.ndarray, *, sigma: fl
         grown = ndimage.binary_dilation(new) & (resid > 0.5 * sigma * noise) & sharp & ~bad
         mask |= new | grown
         work[mask] = m3[mask]
+    if grow is not None and mask.any():
+        # never into stars: their pixels sit on smooth structure (3x3 median above the 7-px one)
+        high = ((img - m7) > grow * noise) & (structure < grow * noise) & ~bad
+        for _ in range(3):
+            nxt = mask | (ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool)) & high)
+            if (nxt == mask).all():
+                break
+            mask = nxt
     return mask
 
 
