@@ -20,8 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser("demo-data", help="write simulated raw FITS data with a truth file")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--mode", choices=["imaging", "spectroscopy", "all"], default="all")
-    p.add_argument("--instrument", choices=["demo", "uves", "naco", "hawki", "vimos", "giraffe"], default="demo",
-                   help="demo (default) or raw frames for the ESO UVES/NACO/HAWK-I/VIMOS/GIRAFFE recipes")
+    p.add_argument("--instrument", choices=["demo", "uves", "naco", "hawki", "vimos", "giraffe", "muse"], default="demo",
+                   help="demo (default) or raw frames for the ESO UVES/NACO/HAWK-I/VIMOS/GIRAFFE/MUSE recipes")
     p.add_argument("--nights", type=int, default=None, help="number of nights (default per mode)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--headers-only", action="store_true", help="header-only files (for benchmarks)")
@@ -65,7 +65,7 @@ def run(args) -> int:
             kwargs = {} if args.size is None else {"size": args.size}
             folders[args.instrument] = out
             summaries[args.instrument] = mod.generate(
-                args.instrument, out, nights=args.nights or (1 if args.instrument in ("hawki", "vimos") else 2),
+                args.instrument, out, nights=args.nights or (1 if args.instrument in ("hawki", "vimos", "muse") else 2),
                 seed=args.seed, **kwargs
             )
         else:

@@ -1,6 +1,7 @@
 """Simulated raw frames for the ESO UVES (blue arm), NACO (imaging), HAWK-I (imaging, in
 :mod:`reflexng.simulate.eso_hawki`), VIMOS (CASU imaging, :mod:`reflexng.simulate.eso_vimos`)
-and GIRAFFE (:mod:`reflexng.simulate.eso_giraffe`) recipes run by esorex.
+GIRAFFE (:mod:`reflexng.simulate.eso_giraffe`) and MUSE (biases,
+:mod:`reflexng.simulate.eso_muse`) recipes run by esorex.
 
 The headers carry what the real recipes read (see docs/eso-pipelines.md) plus the keywords
 the instruments' OCA rules classify on (``DPR.CATG/TYPE/TECH``, ``DET.CHIPS``, ...). Data span
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-INSTRUMENTS = ("uves", "naco", "hawki", "vimos", "giraffe")
+INSTRUMENTS = ("uves", "naco", "hawki", "vimos", "giraffe", "muse")
 MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
 
 
@@ -259,6 +260,10 @@ def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
         from reflexng.simulate import eso_vimos
 
         summary = eso_vimos.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "muse":
+        from reflexng.simulate import eso_muse
+
+        summary = eso_muse.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
     elif instrument == "giraffe":
         from reflexng.simulate import eso_giraffe
 

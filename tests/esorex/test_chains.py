@@ -241,3 +241,32 @@ def test_uves_bias_orderpos_flat(esorex, tmp_path):
     peak = truth["flat_peak_per_second"]
     assert 0.9 * peak < float(np.percentile(data, 99.5)) < 1.05 * peak
     assert abs(float(np.median(data))) < 0.02 * peak
+
+
+@pytest.mark.timeout(600)
+def test_muse_bias_one_ifu(esorex, tmp_path):
+    """MUSE: muse_bias on synthetic biases of one IFU (``--nifu=1``): a trimmed master bias of
+    the IFU whose overscan-corrected level is ~0 and whose noise is the read noise / sqrt(3)."""
+    from reflexng.simulate import eso
+
+    raw = tmp_path / "raw"
+    truth = eso.generate("muse", raw, nights=1, seed=16)
+    assert sum(f.stat().st_size for f in raw.rglob("*.fits*")) < 200e6
+    cmd = [sys.executable, "-m", "reflexng", "run", "--cascade", str(CASCADES / "muse.py"),
+           "--data", str(raw), "--workdir", str(tmp_path / "wd"), "--json", "--target", "bias"]
+    for name, value in truth["parameters"].items():
+        cmd += ["--param", f"bias.{name}={value}"]
+    got = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert got.returncode == 0, got.stdout[-2000:] + got.stderr[-2000:]
+    summary = json.loads(got.stdout)
+    assert [(j["task"], j["status"]) for j in summary["jobs"]] == [("bias", "executed")]
+    wd = tmp_path / "wd"
+    assert [_catg(p) for p in _products(wd, "bias")] == truth["expected_products"]["bias"]
+    _declared(wd, {"bias": "muse_bias"})
+    (master,) = _products(wd, "bias")
+    with fits.open(master) as hdus:
+        data = hdus["DATA"].data
+        assert list(data.shape) == truth["trimmed_shape"]
+        assert abs(float(np.median(data))) < 0.1  # ADU, each quadrant's overscan level removed
+        noise = float(np.std(data[100:1000, 100:1000]))
+        assert abs(noise - truth["read_noise"] / np.sqrt(3)) < 0.1 * truth["read_noise"], noise
