@@ -1,8 +1,8 @@
 """`reflexng demo-data` — write simulated raw data with known truth.
 
 Dispatches to the simulators: ``reflexng.simulate.imaging``, ``reflexng.simulate.spectroscopy``
-and, with ``--instrument uves|naco|hawki``, ``reflexng.simulate.eso`` (HAWK-I:
-``reflexng.simulate.eso_hawki``). Each exposes
+and, with ``--instrument uves|naco|hawki|vimos|giraffe|muse``, ``reflexng.simulate.eso``
+(which dispatches to ``reflexng.simulate.eso_<instrument>`` for the last four). Each exposes
 ``generate(out: Path, *, nights, seed, headers_only, scale, size) -> dict`` (a summary) or,
 for ESO instruments, ``generate(instrument, out, *, nights, seed) -> dict``.
 """
