@@ -21,12 +21,24 @@ import time
 from pathlib import Path
 
 
-def _median_time(fn, repeat: int) -> float:
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _median_time(fn, repeat: int, cpu: list[float] | None = None) -> float:
+    """Median wall time of ``fn``; appends the mean CPU time per call to ``cpu``."""
     times = []
+    c0 = _cpu()
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+    if cpu is not None:
+        cpu.append((_cpu() - c0) / repeat)
     return statistics.median(times)
 
 
@@ -65,9 +77,10 @@ def main() -> None:
         import contextlib
         import io
 
-        t_bare = _median_time(bare, args.repeat)
+        cpu: list[float] = []
+        t_bare = _median_time(bare, args.repeat, cpu)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            t_adapter = _median_time(adapter, args.repeat)
+            t_adapter = _median_time(adapter, args.repeat, cpu)
     from reflexng.oca.parser import parse_file
     from reflexng.oca.translator import translate
 
@@ -82,8 +95,10 @@ def main() -> None:
                 translate(parse_file(f), installed=installed, recipe_lookup=None)
             t_oca.append(time.perf_counter() - t0)
     print(f"uves_cal_mbias, 3 x 612x512 biases, median of {args.repeat}:")
-    print(f"  bare esorex command        {t_bare * 1000:7.1f} ms")
-    print(f"  EsorexRecipe.run           {t_adapter * 1000:7.1f} ms   ratio {t_adapter / t_bare:.2f}")
+    print(f"  bare esorex command        {t_bare * 1000:7.1f} ms wall   {cpu[0] * 1000:7.1f} ms CPU")
+    print(f"  EsorexRecipe.run           {t_adapter * 1000:7.1f} ms wall   {cpu[1] * 1000:7.1f} ms CPU"
+          f"   ratio {t_adapter / t_bare:.2f} wall, {cpu[1] / cpu[0]:.2f} CPU")
+    print(f"  load average {os.getloadavg()[0]:.2f}")
     print(f"recipe lookup: cold cache {cold * 1000:.1f} ms, warm cache {warm * 1000:.2f} ms "
           f"(ratio {cold / warm:.0f})")
     print(f"parse + translate {len(files)} OCA files: {t_oca[0] * 1000:.0f} ms with a cold recipe "

@@ -6,7 +6,7 @@ products for both red chips ``*_REDL`` and ``*_REDU``)::
     BIAS_x --uves_cal_mbias--> MASTER_BIAS
     DARK_x + MASTER_BIAS --uves_cal_mdark--> MASTER_DARK
     ARC_LAMP_FORM_x + LINE_REFER_TABLE --uves_cal_predict--> ORDER_GUESS_TAB, LINE_GUESS_TAB
-    ORDER_FLAT_x + ORDER_GUESS_TAB --uves_cal_orderpos--> ORDER_TABLE
+    ORDER_FLAT_x [+ ORDER_GUESS_TAB] --uves_cal_orderpos--> ORDER_TABLE
     FLAT_x + MASTER_BIAS + ORDER_TABLE [+ MASTER_DARK] --uves_cal_mflat--> MASTER_FLAT
     ARC_LAMP_x + ORDER_TABLE + LINE_GUESS_TAB + LINE_REFER_TABLE --uves_cal_wavecal--> LINE_TABLE
     STANDARD_x + MASTER_BIAS + MASTER_FLAT + ORDER_TABLE + LINE_TABLE + FLUX_STD_TABLE
@@ -93,8 +93,9 @@ def arm(name: str, chips: int, grating: str) -> None:
                .with_associated_input(line_refer)
                .with_associated_input(master_bias, min_ret=0)
                .with_meta_targets(cal).build())
+    # the guess order table is optional: uves_cal_orderpos finds the orders from scratch
     orderpos = (t("orderpos").with_recipe("esorex:uves_cal_orderpos").with_main_input(order_flat)
-                .with_associated_input(predict).with_meta_targets(cal).build())
+                .with_associated_input(predict, min_ret=0).with_meta_targets(cal).build())
     master_flat = (t("flat").with_recipe("esorex:uves_cal_mflat").with_main_input(flat)
                    .with_associated_input(master_bias)
                    .with_associated_input(orderpos)

@@ -8,8 +8,10 @@
         + PHOTCAL_TAB + catalogues + Schlegel maps --vimos_ima_science--> BASIC_CALIBRATED_SCI, ...
 
 Inputs are the tags of the recipes' own tables (``esorex --man-page vimos_ima_science``).
-VIMOS has four quadrants (``OCS.CON.QUAD``); every calibration matches the quadrant, the
-read-out and (flats) the filter. vimos.oca describes the older vm* recipes, not these.
+VIMOS writes one file per quadrant (``OCS.CON.QUAD``, detector ``DET.CHIP1.ID``); the CASU
+recipes reduce the four quadrants of an exposure together (one SOF, the products have one
+extension per detector; vimos_ima_bias crashes when a quadrant is missing), so a job groups
+every quadrant of a template; calibrations match the read-out and (flats) the filter. vimos.oca describes the older vm* recipes, not these.
 MASTER_READGAIN, PHOTCAL_TAB, the reference catalogues and the Schlegel maps are static
 calibrations of the ``vimos-calib`` kit (not shipped by Debian).
 """
@@ -30,7 +32,7 @@ metadata(
     default_target="science_image",
 )
 
-READOUT = ["OCS.CON.QUAD", "DET.WIN1.BINX", "DET.WIN1.BINY", "DET.READ.SPEED"]
+READOUT = ["DET.WIN1.BINX", "DET.WIN1.BINY", "DET.READ.SPEED"]
 FILTER = [*READOUT, "INS.FILT1.NAME"]
 
 

@@ -1,8 +1,8 @@
 """`reflexng demo-data` — write simulated raw data with known truth.
 
 Dispatches to the simulators: ``reflexng.simulate.imaging``, ``reflexng.simulate.spectroscopy``
-and, with ``--instrument uves|naco|hawki``, ``reflexng.simulate.eso`` (HAWK-I:
-``reflexng.simulate.eso_hawki``). Each exposes
+and, with ``--instrument uves|naco|hawki|vimos|giraffe|muse``, ``reflexng.simulate.eso``
+(which dispatches to ``reflexng.simulate.eso_<instrument>`` for the last four). Each exposes
 ``generate(out: Path, *, nights, seed, headers_only, scale, size) -> dict`` (a summary) or,
 for ESO instruments, ``generate(instrument, out, *, nights, seed) -> dict``.
 """
@@ -20,8 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser("demo-data", help="write simulated raw FITS data with a truth file")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--mode", choices=["imaging", "spectroscopy", "all"], default="all")
-    p.add_argument("--instrument", choices=["demo", "uves", "naco", "hawki"], default="demo",
-                   help="demo (default) or raw frames for the ESO UVES/NACO/HAWK-I recipes")
+    p.add_argument("--instrument", choices=["demo", "uves", "naco", "hawki", "vimos", "giraffe", "muse"], default="demo",
+                   help="demo (default) or raw frames for the ESO UVES/NACO/HAWK-I/VIMOS/GIRAFFE/MUSE recipes")
     p.add_argument("--nights", type=int, default=None, help="number of nights (default per mode)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--headers-only", action="store_true", help="header-only files (for benchmarks)")
@@ -65,7 +65,7 @@ def run(args) -> int:
             kwargs = {} if args.size is None else {"size": args.size}
             folders[args.instrument] = out
             summaries[args.instrument] = mod.generate(
-                args.instrument, out, nights=args.nights or (1 if args.instrument == "hawki" else 2),
+                args.instrument, out, nights=args.nights or (1 if args.instrument in ("hawki", "vimos", "muse") else 2),
                 seed=args.seed, **kwargs
             )
         else:

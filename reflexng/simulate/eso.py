@@ -1,5 +1,7 @@
-"""Simulated raw frames for the ESO UVES (blue arm), NACO (imaging) and HAWK-I (imaging, in
-:mod:`reflexng.simulate.eso_hawki`) recipes run by esorex.
+"""Simulated raw frames for the ESO UVES (blue arm), NACO (imaging), HAWK-I (imaging, in
+:mod:`reflexng.simulate.eso_hawki`), VIMOS (CASU imaging, :mod:`reflexng.simulate.eso_vimos`)
+GIRAFFE (:mod:`reflexng.simulate.eso_giraffe`) and MUSE (biases,
+:mod:`reflexng.simulate.eso_muse`) recipes run by esorex.
 
 The headers carry what the real recipes read (see docs/eso-pipelines.md) plus the keywords
 the instruments' OCA rules classify on (``DPR.CATG/TYPE/TECH``, ``DET.CHIPS``, ...). Data span
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-INSTRUMENTS = ("uves", "naco", "hawki")
+INSTRUMENTS = ("uves", "naco", "hawki", "vimos", "giraffe", "muse")
 MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
 
 
@@ -43,8 +45,37 @@ def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- UVES
 
 
+UVES_FLAT_PEAK, UVES_FLAT_EXPTIME = 8000.0, 10.0  # ADU at the blaze peak, s
+UVES_ORDERS = 8  # echelle orders across the 512 data columns (blue arm, CD#2)
+UVES_SETTING = {"INS.PATH": "BLUE", "INS.MODE": "BLUE", "INS.GRAT1.NAME": "CD#2",
+                "INS.GRAT1.WLEN": 437.0, "INS.SLIT1.NAME": "FREE", "INS.SLIT2.WID": 0.4}
+
+
+def _uves_orders(ny: int, nx: int, pre: int, sigma: float, peak: float) -> np.ndarray:
+    """Echelle orders as the raw blue frame has them: running along y (the recipes rotate the
+    image so that they run along x), equally spaced across the data columns, slightly tilted
+    and curved, with a blaze fall-off towards both ends; Gaussian cross-order profile of width
+    ``sigma`` (narrow for the order definition, wide for the flat)."""
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    img = np.zeros((ny, nx))
+    dy = yy - ny / 2
+    blaze = np.exp(-0.5 * (dy / (ny / 2.5)) ** 2)
+    for c in uves_order_centres(nx - 2 * pre):
+        centre = pre + c + 0.02 * dy + 4e-5 * dy ** 2
+        img += peak * blaze * np.exp(-0.5 * ((xx - centre) / sigma) ** 2)
+    return img
+
+
+def uves_order_centres(width: int) -> list[float]:
+    """Data-column (0-based, after the prescan) of each order at the central row."""
+    return [float(c) for c in np.linspace(40, width - 40, UVES_ORDERS)]
+
+
 def _uves(out: Path, nights: int, rng: np.random.Generator) -> dict:
-    """Blue-arm biases and darks: 612 x 512 (50 px pre- and overscan)."""
+    """Blue-arm biases, darks, an order-definition flat and lamp flats: 612 x 512 (50 px pre-
+    and overscan). uves_cal_orderpos finds the orders from scratch (no guess table) by a Hough
+    transform: it needs them running along y in the raw frame, well separated, with a
+    background between them, and ``ESO DET OUT1 RON``/``CONAD`` for its noise model."""
     ny, nx, pre, over = 512, 612, 50, 50
     read_noise = 2.0
     dark_exptime = 60.0
@@ -60,34 +91,48 @@ def _uves(out: Path, nights: int, rng: np.random.Generator) -> dict:
             "expected_master_bias": bias_level,
             "expected_master_dark": dark_signal,
         })
-        for kind, n, exptime in (("BIAS", 3, 0.0), ("DARK", 3, dark_exptime)):
+        plan = (("BIAS", 3, 0.0, "IMAGE"), ("DARK", 3, dark_exptime, "IMAGE"),
+                ("LAMP,ORDERDEF", 1, 5.0, "ECHELLE"), ("LAMP,FLAT", 3, UVES_FLAT_EXPTIME, "ECHELLE"))
+        for kind, n, exptime, tech in plan:
             tpl_start = _iso(mjd0)
+            short = {"LAMP,ORDERDEF": "orderdef", "LAMP,FLAT": "flat"}.get(kind, kind.lower())
             for i in range(n):
                 mjd = mjd0 + i * 0.002
                 level = bias_level + (dark_signal if kind == "DARK" else 0.0)
                 img = rng.normal(level, read_noise, (ny, nx))
+                if kind == "LAMP,ORDERDEF":
+                    img += _uves_orders(ny, nx, pre, 1.5, 4000.0)
+                elif kind == "LAMP,FLAT":
+                    img += _uves_orders(ny, nx, pre, 4.0, UVES_FLAT_PEAK)
                 img[:, :pre] = rng.normal(bias_level, read_noise, (ny, pre))
                 img[:, nx - over:] = rng.normal(bias_level, read_noise, (ny, over))
-                name = f"UVES.{_iso(mjd)}.{kind.lower()}_n{night}_{i}.fits".replace(":", "-")
+                name = f"UVES.{_iso(mjd)}.{short}_n{night}_{i}.fits".replace(":", "-")
                 cards = {
                     "INSTRUME": "UVES", "ORIGIN": "ESO", "TELESCOP": "ESO-VLT-U2",
                     "DATE-OBS": _iso(mjd), "MJD-OBS": mjd, "EXPTIME": exptime,
                     "ARCFILE": name, "OBJECT": kind,
                     "CTYPE1": "PIXEL", "CTYPE2": "PIXEL", "CRVAL1": 1.0, "CRVAL2": 1.0,
                     "CRPIX1": 1.0, "CRPIX2": 1.0, "CDELT1": 1.0, "CDELT2": 1.0,
-                    "DPR.CATG": "CALIB", "DPR.TYPE": kind, "DPR.TECH": "IMAGE",
-                    "DET.CHIPS": 1, "DET.OUTPUTS": 1,
+                    "DPR.CATG": "CALIB", "DPR.TYPE": kind, "DPR.TECH": tech,
+                    "DET.CHIPS": 1, "DET.OUTPUTS": 1, **UVES_SETTING,
+                    "DET.OUT1.RON": read_noise, "DET.OUT1.CONAD": 0.5, "DET.OUT1.GAIN": 2.0,
                     "DET.CHIP1.ID": "CCD-44b", "DET.CHIP1.NAME": "EEV",
                     "DET.OUT1.PRSCX": pre, "DET.OUT1.OVSCX": over,
                     "DET.WIN1.BINX": 1, "DET.WIN1.BINY": 1,
                     "DET.READ.SPEED": "225kHz,1x1,low",
-                    "TPL.ID": f"UVES_blue_cal_{kind.lower()}", "TPL.START": tpl_start,
+                    "TPL.ID": f"UVES_blue_cal_{short}", "TPL.START": tpl_start,
                 }
                 _write(out / name, img, cards)
                 files.append(name)
             mjd0 += 0.05
     return {"instrument": "uves", "files": files, "nights": truth_nights,
-            "shape": [ny, nx], "tolerance_adu": 1.0}
+            "shape": [ny, nx], "tolerance_adu": 1.0,
+            # the order table's Yfit at the central row: data column + 1 (FITS pixels)
+            "order_centres": [c + 1.0 for c in uves_order_centres(nx - pre - over)],
+            # uves_cal_mflat normalises to the exposure time: the orders' peak in ADU/s
+            "flat_peak_per_second": UVES_FLAT_PEAK / UVES_FLAT_EXPTIME,
+            "expected_products": {"bias_blue": ["MASTER_BIAS_BLUE"], "orderpos_blue": ["ORDER_TABLE_BLUE"],
+                                  "flat_blue": ["BKG_FLAT_BLUE", "MASTER_FLAT_BLUE"]}}
 
 
 # --------------------------------------------------------------------------- NACO
@@ -196,7 +241,7 @@ def _naco_jitter(out: Path, night: int, rng: np.random.Generator, n: int, read_n
 
 def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
              size: int | None = None) -> dict:
-    """Write raw frames for ``instrument`` ("uves", "naco" or "hawki") into ``out`` plus ``truth.json``;
+    """Write raw frames for ``instrument`` (one of :data:`INSTRUMENTS`) into ``out`` plus ``truth.json``;
     return the summary (also the truth). ``size`` sets the NACO detector size (default 1024;
     a small size makes naco_img_dark fail: the image is smaller than its border window)."""
     instrument = instrument.lower()
@@ -211,6 +256,18 @@ def generate(instrument: str, out: Path, *, nights: int = 2, seed: int = 1,
         from reflexng.simulate import eso_hawki
 
         summary = eso_hawki.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "vimos":
+        from reflexng.simulate import eso_vimos
+
+        summary = eso_vimos.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "muse":
+        from reflexng.simulate import eso_muse
+
+        summary = eso_muse.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
+    elif instrument == "giraffe":
+        from reflexng.simulate import eso_giraffe
+
+        summary = eso_giraffe.generate(out, nights=nights, seed=seed, mjd_first=MJD_FIRST_NIGHT)
     elif instrument == "uves":
         summary = _uves(out, nights, rng)
     else:

@@ -7,7 +7,8 @@ Rice-compressed (lossless; CFITSIO, and so every CPL recipe, reads them transpar
 night stays well under 200 MB.
 
 Per night: 3 darks (DIT 10 s), 5 Ks twilight flats with rising level, one Ks jitter pawprint
-of 4 exposures with stars (known positions, a tangent-plane WCS per chip) on a sky of
+of 4 exposures with stars (known positions, a tangent-plane WCS per chip, the detectors laid
+out as the recipe's joint astrometric fit expects: see CHIP_ORIGIN) on a sky of
 1100 ADU, and one offset sky frame. The static tables hawki_science_process reads are written
 in the format it accepts (found by trial against the recipe): MASTER_READGAIN (EXTNAME,
 READNOISE, GAIN, COVAR per chip), PHOTCAL_TAB (extension named after the photometric
@@ -33,7 +34,14 @@ RA0, DEC0 = 150.0, 2.0
 DIT = 10.0
 JITTER = ((0, 0), (15, 10), (-12, 18), (20, -14))  # pixel offsets of the pawprint's exposures
 GRADIENT = 0.05  # relative response change across a detector, left to right
-CHIP_ORIGIN = {1: (0, 0), 2: (2048 + 150, 0), 3: (2048 + 150, 2048 + 150), 4: (0, 2048 + 150)}
+# Where each detector's pixel (1, 1) sits in the focal plane, in pixels. hawki_science_process
+# fits ONE plate solution to the stars of all four detectors (hawki_wcsfit_multi), placing
+# them with its own built-in layout: CHIP3 above CHIP1 and CHIP4 above CHIP2, gaps of ~153 px
+# in x and ~141 px in y (read back from the per-detector CRPIX the recipe writes). A layout
+# that differs (CHIP3 above CHIP2, as this simulator had first) makes the joint fit
+# meaningless: RA scale 0.059"/px instead of 0.106, rotation -12 deg, RMS 4" and no stars
+# matched on the stack ("Too few standards (0) in table for 6 coefficient fit").
+CHIP_ORIGIN = {1: (0, 0), 2: (2201, 1), 3: (7, 2189), 4: (2207, 2192)}
 
 
 def _iso(mjd: float) -> str:
@@ -205,6 +213,7 @@ def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60
                              / (1 + GRADIENT * (100 - N / 2) / N)})
     statics = _statics(out, stars, zp)
     return {"instrument": "hawki", "files": files + statics, "nights": truth_nights,
-            "stars": len(stars), "zero_point": zp, "shape": [4, N, N],
+            "stars": len(stars), "star_radec": [(s["ra"], s["dec"]) for s in stars],
+            "pixel_scale_arcsec": SCALE * 3600.0, "zero_point": zp, "shape": [4, N, N],
             "expected_products": {"dark": ["MASTER_DARK"],
                                   "twilight_flat": ["MASTER_BPM", "MASTER_CONF", "MASTER_TWILIGHT_FLAT"]}}

@@ -175,15 +175,19 @@ def _imported(name: str, tmp_path: Path):
 
 
 def test_imported_uves_rules_organise_simulated_data(esorex, uves_data, tmp_path):
-    """uves.oca's rules classify the raw frames and chain master bias -> master dark, each
-    dark set with the master bias of its own night (the nearest in time)."""
+    """uves.oca's rules classify the raw frames (biases, darks, the order-definition flat and
+    the lamp flats each by its own rule) and chain master bias -> master dark, each dark set
+    with the master bias of its own night (the nearest in time)."""
     from reflexng.organiser import organise
 
     raw, truth = uves_data
     cascade = _imported("uves.oca", tmp_path)
     result = organise(cascade, [raw], "uves_master_dark_b")
     cats = {f.category for f in result.files if f.path.endswith(".fits")}
-    assert cats == {"BIAS_BLUE", "DARK_BLUE"}
+    assert cats == {"BIAS_BLUE", "DARK_BLUE", "ORDER_FLAT_BLUE", "FLAT_BLUE"}
+    by_name = {Path(f.path).name: f.category for f in result.files}
+    assert all(c == "ORDER_FLAT_BLUE" for n, c in by_name.items() if ".orderdef_" in n)
+    assert all(c == "FLAT_BLUE" for n, c in by_name.items() if ".flat_" in n)
     darks = [j for j in result.jobs.values() if j.task == "uves_master_dark_b"]
     assert len(darks) == len(truth["nights"]) == len(result.datasets)
     assert all(d.complete for d in result.datasets)
