@@ -79,7 +79,11 @@ def ensure_demo_data(mode: str, out: Path, size: int | None = None, seed: int | 
     from reflexng.cli.demo_lessons import damage
 
     data = data_folder(out, mode, seed)
-    if regenerate and data.is_dir():
+    old = _older_format(data / TRUTH[mode])
+    if old is not None and not regenerate:
+        print(f"reflexng demo: {data} holds demo data of an older reflexng ({old}); writing them again",
+              file=sys.stderr)
+    if (regenerate or old is not None) and data.is_dir():
         shutil.rmtree(data)
     if data.is_dir() and any(data.iterdir()):
         why = damage(data, TRUTH[mode])
@@ -96,6 +100,21 @@ def ensure_demo_data(mode: str, out: Path, size: int | None = None, seed: int | 
     with stage(f"writing the simulated {mode} data"):
         sim.generate(data, **kwargs)
     return data
+
+
+def _older_format(truth: Path) -> str | None:
+    """Why the demo data beside ``truth`` are of an older format (written by an older reflexng,
+    e.g. before the realistic simulators), or None (same format, no truth file, or not readable:
+    the damage check says what is wrong then)."""
+    import json
+
+    from reflexng.simulate.detector import DATA_FORMAT
+
+    try:
+        found = json.loads(truth.read_text()).get("data_format", 1)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None if found == DATA_FORMAT else f"data format {found}, this reflexng writes {DATA_FORMAT}"
 
 
 def _reset(workdir: Path) -> str | None:

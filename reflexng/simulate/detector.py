@@ -23,6 +23,11 @@ import numpy as np
 PIXEL_SIZE_UM = 15.0  # demo detector pixel pitch (micron), for rates per cm^2
 
 
+# The demo data's format: written into each truth file; bump it when the simulators change what
+# they write, so `reflexng demo` knows a folder written by an older reflexng must be written again.
+DATA_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class Detector:
     nx: int = 1024

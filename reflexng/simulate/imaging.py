@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from reflexng.simulate.detector import (
+    DATA_FORMAT,
     Detector,
     bias_structure,
     cosmics_per_mpix_s,
@@ -499,6 +500,7 @@ def generate(out: Path | str, *, nights: int = 3, seed: int = 1, headers_only: b
     pf = calib("pixflat", 1) if not headers_only else None
     truth = {
         "description": "truth of the reflexng demo imaging data set; see reflexng.simulate.imaging",
+        "data_format": DATA_FORMAT,
         "instrument": "DEMO",
         "seed": seed,
         "pixel_convention": "0-based: x = numpy column, y = numpy row; FITS pixel = x + 1",

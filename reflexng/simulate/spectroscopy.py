@@ -67,7 +67,7 @@ import numpy as np
 from astropy.io import fits
 
 from reflexng.simulate import spectroscopy_model as m
-from reflexng.simulate.detector import Detector, bias_structure, expose, pixel_flat
+from reflexng.simulate.detector import DATA_FORMAT, Detector, bias_structure, expose, pixel_flat
 
 TILT0, TILT1 = m.TILT
 
@@ -344,6 +344,7 @@ def _truth(n: int, seed: int, nights: int, det: Detector, counts: dict, realism:
         })
     return {
         "instrument": "DEMO", "mode": "spectroscopy", "size": n, "seed": seed, "nights": nights,
+        "data_format": DATA_FORMAT,
         "detector": {"gain": det.gain, "read_noise_e": det.read_noise_e,
                      "read_noise_adu": det.read_noise_adu, "bias_level": det.bias_level,
                      "dark_rate_e": det.dark_rate_e, "saturation_adu": det.saturation_adu},

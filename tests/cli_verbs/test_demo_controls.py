@@ -98,3 +98,24 @@ def test_damaged_demo_folder_says_regenerate(tmp_path):
     proc = _demo(tmp_path, "--regenerate", "--lesson", "1")
     assert proc.returncode == 0, proc.stderr
     assert truth.is_file() and (tmp_path / "demo" / "imaging" / "raw" / raw[3].name).is_file()
+
+
+def test_demo_data_of_an_older_format_are_written_again(demo_home):
+    """Demo data an older reflexng wrote (before the realistic simulators: no ``data_format`` in the
+    truth file) would leave jobs incomplete; `reflexng demo` says so in one line and writes them again."""
+    from reflexng.simulate.detector import DATA_FORMAT
+
+    data = demo_home / "demo" / "imaging-seed3"
+    assert _demo(demo_home, "--seed", "3", "--lesson", "1").returncode == 0
+    truth = data / "truth_imaging.json"
+    t = json.loads(truth.read_text())
+    assert t["data_format"] == DATA_FORMAT
+    del t["data_format"]
+    truth.write_text(json.dumps(t))
+    stale = data / "raw" / "left-by-an-older-version.fits"
+    stale.write_bytes(b"")
+    proc = _demo(demo_home, "--seed", "3", "--lesson", "1")
+    assert proc.returncode == 0, proc.stderr
+    notes = [ln for ln in proc.stderr.splitlines() if "older reflexng" in ln]
+    assert len(notes) == 1 and "data format 1" in notes[0] and str(data) in notes[0]
+    assert json.loads(truth.read_text())["data_format"] == DATA_FORMAT and not stale.exists()
