@@ -37,7 +37,7 @@ def test_demo_imaging_identical_on_fork_spawn_and_dask(tmp_path):
         pytest.importorskip("distributed")
     data = tmp_path / "data"
     subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--out", str(data), "--mode", "imaging",
-                    "--size", "64", "--nights", "1"], check=True, capture_output=True, timeout=300)
+                    "--size", "128", "--nights", "1"], check=True, capture_output=True, timeout=300)
     seen = {}
     # DATE is the time a product was written (as CPL writes it): fixed by the reproducible-builds
     # convention so products can be compared byte for byte
