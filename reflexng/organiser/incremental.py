@@ -22,12 +22,13 @@ import gc
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
-from reflexng.organiser.api import _parameter_set, resolve_targets
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
+from reflexng.organiser.planning import _parameter_set, resolve_targets
 
 GONE = "disappeared while organising (the file or its folder was removed); organise again"
 CHANGING = "changed while organising (still being written?); organise again once it is complete"
@@ -159,7 +160,7 @@ def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> Organise
 
     ``stored`` (database, request key, file-set digest) is kept as ``_stored`` on a result
     that is in the store (rendered output may be attached to it: :func:`attach_output`)."""
-    from reflexng.organiser.api import job_graph
+    from reflexng.organiser.planning import job_graph
 
     out = copy.copy(result)
     out.__dict__.pop("_file_index", None)
@@ -173,32 +174,33 @@ def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> Organise
     return out
 
 
+@dataclass(eq=False)
 class _Run:
     """One organise request: scan what needs reading, classify it, plan everything."""
 
-    def __init__(self, cascade, roots, target, workflow_parameters, parameter_set,
-                 recipe_parameters, db, excluded, prefer, progress, cancelled, workers):
+    cascade: Any
+    roots: Sequence[str]
+    target: list[str]
+    wp: Mapping[str, Any] | None  # workflow parameters
+    ps: Any  # parameter set
+    rp: Any  # recipe parameters
+    db: str
+    excluded: set[str]
+    prefer: str
+    progress: Callable[..., Any] | None
+    cancelled: Callable[[], bool] | None
+    workers: int
+    # what the last organise() changed against ``prev``: path -> record / entry or None
+    changes: tuple[dict, dict] | None = None
+
+    def __post_init__(self) -> None:
         from reflexng.organiser.classify import needed_keywords
 
-        self.cascade = cascade
-        self.roots = roots
-        self.target = target
-        self.wp = workflow_parameters
-        self.ps = parameter_set
-        self.rp = recipe_parameters
-        self.db = db
-        self.excluded = excluded
-        self.prefer = prefer
-        self.progress = progress
-        self.cancelled = cancelled
-        self.workers = workers
-        self.keywords = needed_keywords(cascade)
-        # what the last organise() changed against ``prev``: path -> record / entry or None
-        self.changes: tuple[dict, dict] | None = None
+        self.keywords = needed_keywords(self.cascade)
 
     def scan(self, entries: list[tuple], subset: bool, forget=()) -> list:
         from reflexng.fits import scan
-        from reflexng.organiser.api import OrganiseCancelled
+        from reflexng.organiser.planning import OrganiseCancelled
 
         try:
             out = scan(self.roots, self.keywords, cache_db=self.db, workers=self.workers,
@@ -213,8 +215,8 @@ class _Run:
         return out
 
     def organise(self, entries: list[tuple], prev) -> OrganiseResult:
-        from reflexng.organiser.api import _content_hash, _plan
         from reflexng.organiser.classify import classify
+        from reflexng.organiser.planning import _content_hash, _plan
 
         content_hash = _content_hash()
         self.changes = None

@@ -61,7 +61,6 @@ def test_no_import_cycles():
 KNOWN_CYCLES = {frozenset(c) for c in (
     ("reflexng.recipes.placeholder", "reflexng.recipes.registry"),
     ("reflexng.cascade.edps.api", "reflexng.cascade.edps.loader"),
-    ("reflexng.organiser.api", "reflexng.organiser.incremental"),
     ("reflexng.engine.executors", "reflexng.engine.executors.dask", "reflexng.engine.executors.dask_task"),
     ("reflexng.cli.datasets", "reflexng.cli.explain", "reflexng.cli.run"),
 )}
