@@ -236,22 +236,32 @@ class _Run:
         from reflexng.organiser.classify import classify
 
         old_rec, old_entry = prev  # path -> FileRecord, path -> walk entry
+        excluded = self.excluded
         keep: dict[str, Any] = {}
         todo: list[tuple] = []
+        kept_digests: list[str] = []
+        flipped: list[str] = []  # kept files whose exclusion changed
+        get_rec, get_entry = old_rec.get, old_entry.get
+        # one pass: each kept record is read while it is in the CPU cache (separate passes
+        # over 300k records wait on memory for every one)
         for e in entries:
             p = e[0]
-            r = old_rec.get(p)
-            if (r is not None and not e[4] and old_entry.get(p) == e
-                    and r.status != UNREADABLE and r.status != DUPLICATE):
-                keep[p] = r
-            else:
-                todo.append(e)
+            r = get_rec(p)
+            if r is not None and not e[4] and get_entry(p) == e:
+                status = r.status
+                if status != UNREADABLE and status != DUPLICATE:
+                    keep[p] = r
+                    kept_digests.append(r.header_digest)
+                    if r.excluded != (p in excluded):
+                        flipped.append(p)
+                    continue
+            todo.append(e)
         present = {e[0] for e in entries}
         forget = [p for p in old_entry if p not in present]
         scanned = self.scan(todo, subset=True, forget=forget) if todo or forget else []
         # duplicates depend on other files: every file sharing a header digest with another
         # is classified again, together with the others of its digest
-        seen = Counter([r.header_digest for r in keep.values()])
+        seen = Counter(kept_digests)
         seen.update([s.header_digest for s in scanned if s.status == "ok"])
         seen.pop("", None)
         clash = {d for d, n in seen.items() if n > 1}
@@ -262,10 +272,9 @@ class _Run:
                 scanned += self.scan([by_path[p] for p in again], subset=True)
                 for p in again:
                     del keep[p]
-        fresh = classify(scanned, self.cascade, excluded=self.excluded, content_hash=content_hash)
-        excluded = self.excluded
+        fresh = classify(scanned, self.cascade, excluded=excluded, content_hash=content_hash)
         rec_changes: dict[str, Any] = {r.path: r for r in fresh}
-        for p in [p for p, r in keep.items() if r.excluded != (p in excluded)]:
+        for p in [p for p in flipped if p in keep]:
             d = dict(keep[p].__dict__)
             d["excluded"] = p in excluded
             rec = object.__new__(type(keep[p]))
