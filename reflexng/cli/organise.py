@@ -90,11 +90,12 @@ def run(args) -> int:
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    from reflexng.cli.run import check_recipe_params
+    if rparams:  # (the check imports the engine's recipe registry: only when there is a --param)
+        from reflexng.cli.run import check_recipe_params
 
-    problem = check_recipe_params(cascade, rparams)
-    if problem:
-        return fail(problem)
+        problem = check_recipe_params(cascade, rparams)
+        if problem:
+            return fail(problem)
     from reflexng.cli._progress import stage
     from reflexng.cli.datasets import target_of
     from reflexng.organiser import organise

@@ -109,10 +109,18 @@ def _covers(cache: ScanCache | None, keyset_text: str, names: tuple[str, ...] | 
     return ks.issuperset(names)
 
 
+# threads that never hold a lock a forked scan worker needs (the CLI's Ctrl-C watcher waits
+# in sigwait): they do not stop the scan from forking its workers
+FORK_SAFE_THREADS = frozenset({"reflexng-ctrl-c"})
+
+
 def _pool_context() -> Any:
     # fork is cheapest, but unsafe once other threads run (Qt); forkserver then, with only this
     # module preloaded in the server so workers start small
-    method = "fork" if threading.active_count() == 1 else "forkserver"
+    main = threading.main_thread()
+    others = [t for t in threading.enumerate()
+              if t is not main and t.name not in FORK_SAFE_THREADS]
+    method = "fork" if not others else "forkserver"
     if method not in multiprocessing.get_all_start_methods():
         method = "spawn"
     ctx = multiprocessing.get_context(method)

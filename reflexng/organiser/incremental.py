@@ -22,12 +22,13 @@ import gc
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
-from reflexng.organiser.api import _parameter_set, resolve_targets
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
+from reflexng.organiser.planning import _parameter_set, resolve_targets
 
 GONE = "disappeared while organising (the file or its folder was removed); organise again"
 CHANGING = "changed while organising (still being written?); organise again once it is complete"
@@ -159,7 +160,7 @@ def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> Organise
 
     ``stored`` (database, request key, file-set digest) is kept as ``_stored`` on a result
     that is in the store (rendered output may be attached to it: :func:`attach_output`)."""
-    from reflexng.organiser.api import job_graph
+    from reflexng.organiser.planning import job_graph
 
     out = copy.copy(result)
     out.__dict__.pop("_file_index", None)
@@ -173,32 +174,33 @@ def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> Organise
     return out
 
 
+@dataclass(eq=False)
 class _Run:
     """One organise request: scan what needs reading, classify it, plan everything."""
 
-    def __init__(self, cascade, roots, target, workflow_parameters, parameter_set,
-                 recipe_parameters, db, excluded, prefer, progress, cancelled, workers):
+    cascade: Any
+    roots: Sequence[str]
+    target: list[str]
+    wp: Mapping[str, Any] | None  # workflow parameters
+    ps: Any  # parameter set
+    rp: Any  # recipe parameters
+    db: str
+    excluded: set[str]
+    prefer: str
+    progress: Callable[..., Any] | None
+    cancelled: Callable[[], bool] | None
+    workers: int
+    # what the last organise() changed against ``prev``: path -> record / entry or None
+    changes: tuple[dict, dict] | None = None
+
+    def __post_init__(self) -> None:
         from reflexng.organiser.classify import needed_keywords
 
-        self.cascade = cascade
-        self.roots = roots
-        self.target = target
-        self.wp = workflow_parameters
-        self.ps = parameter_set
-        self.rp = recipe_parameters
-        self.db = db
-        self.excluded = excluded
-        self.prefer = prefer
-        self.progress = progress
-        self.cancelled = cancelled
-        self.workers = workers
-        self.keywords = needed_keywords(cascade)
-        # what the last organise() changed against ``prev``: path -> record / entry or None
-        self.changes: tuple[dict, dict] | None = None
+        self.keywords = needed_keywords(self.cascade)
 
     def scan(self, entries: list[tuple], subset: bool, forget=()) -> list:
         from reflexng.fits import scan
-        from reflexng.organiser.api import OrganiseCancelled
+        from reflexng.organiser.planning import OrganiseCancelled
 
         try:
             out = scan(self.roots, self.keywords, cache_db=self.db, workers=self.workers,
@@ -213,8 +215,8 @@ class _Run:
         return out
 
     def organise(self, entries: list[tuple], prev) -> OrganiseResult:
-        from reflexng.organiser.api import _content_hash, _plan
         from reflexng.organiser.classify import classify
+        from reflexng.organiser.planning import _content_hash, _plan
 
         content_hash = _content_hash()
         self.changes = None
@@ -234,22 +236,32 @@ class _Run:
         from reflexng.organiser.classify import classify
 
         old_rec, old_entry = prev  # path -> FileRecord, path -> walk entry
+        excluded = self.excluded
         keep: dict[str, Any] = {}
         todo: list[tuple] = []
+        kept_digests: list[str] = []
+        flipped: list[str] = []  # kept files whose exclusion changed
+        get_rec, get_entry = old_rec.get, old_entry.get
+        # one pass: each kept record is read while it is in the CPU cache (separate passes
+        # over 300k records wait on memory for every one)
         for e in entries:
             p = e[0]
-            r = old_rec.get(p)
-            if (r is not None and not e[4] and old_entry.get(p) == e
-                    and r.status != UNREADABLE and r.status != DUPLICATE):
-                keep[p] = r
-            else:
-                todo.append(e)
+            r = get_rec(p)
+            if r is not None and not e[4] and get_entry(p) == e:
+                status = r.status
+                if status != UNREADABLE and status != DUPLICATE:
+                    keep[p] = r
+                    kept_digests.append(r.header_digest)
+                    if r.excluded != (p in excluded):
+                        flipped.append(p)
+                    continue
+            todo.append(e)
         present = {e[0] for e in entries}
         forget = [p for p in old_entry if p not in present]
         scanned = self.scan(todo, subset=True, forget=forget) if todo or forget else []
         # duplicates depend on other files: every file sharing a header digest with another
         # is classified again, together with the others of its digest
-        seen = Counter([r.header_digest for r in keep.values()])
+        seen = Counter(kept_digests)
         seen.update([s.header_digest for s in scanned if s.status == "ok"])
         seen.pop("", None)
         clash = {d for d, n in seen.items() if n > 1}
@@ -260,10 +272,9 @@ class _Run:
                 scanned += self.scan([by_path[p] for p in again], subset=True)
                 for p in again:
                     del keep[p]
-        fresh = classify(scanned, self.cascade, excluded=self.excluded, content_hash=content_hash)
-        excluded = self.excluded
+        fresh = classify(scanned, self.cascade, excluded=excluded, content_hash=content_hash)
         rec_changes: dict[str, Any] = {r.path: r for r in fresh}
-        for p in [p for p, r in keep.items() if r.excluded != (p in excluded)]:
+        for p in [p for p in flipped if p in keep]:
             d = dict(keep[p].__dict__)
             d["excluded"] = p in excluded
             rec = object.__new__(type(keep[p]))

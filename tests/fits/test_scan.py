@@ -432,3 +432,44 @@ def test_benchmark_script_runs(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "re-scan, all files cached" in out.stdout and "not measured: skipped" in out.stdout
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="no fork on this platform")
+def test_scan_workers_fork_beside_the_ctrl_c_watcher_only(tmp_path):
+    """The CLI's Ctrl-C watcher thread (waiting in sigwait) does not make the scan start a
+    forkserver; any other thread does (fork is unsafe beside threads that may hold locks)."""
+    import threading
+
+    from reflexng.fits import scanner
+
+    stop = threading.Event()
+
+    def start(name):
+        t = threading.Thread(target=stop.wait, name=name, daemon=True)
+        t.start()
+        return t
+
+    watcher = start("reflexng-ctrl-c")
+    try:
+        assert scanner._pool_context().get_start_method() == "fork"
+        other = start("some-worker")
+        try:
+            assert scanner._pool_context().get_start_method() == "forkserver"
+        finally:
+            stop.set()
+            other.join()
+    finally:
+        stop.set()
+        watcher.join()
+    # and a scan with worker processes beside the watcher reads every file
+    fast_copies(tmp_path, 500)
+    stop.clear()
+    watcher = start("reflexng-ctrl-c")
+    try:
+        got = scan([str(tmp_path)], ["EXPTIME"], workers=2)
+    finally:
+        stop.set()
+        watcher.join()
+    assert len(got) == 500 and all(f.status == "ok" and "EXPTIME" in f.values for f in got)
+    assert got == scan([str(tmp_path)], ["EXPTIME"], workers=1)  # the same as read in-process
