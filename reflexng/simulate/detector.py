@@ -116,7 +116,9 @@ def cosmic_ray_image(shape: tuple[int, int], n: int, rng: np.random.Generator, *
         jx, jy = ix + dx, iy + dy
         m = ok & (jx >= 0) & (jx < nx) & (jy >= 0) & (jy < ny) & (share > 0)
         np.add.at(img, (jy[m], jx[m]), (q * share / 4)[m])
-    return img, {"n": int(n), "n_tracks": int(is_track.sum()), "pixels": int((img > 50).sum())}
+    # each event's centre (x, y, 0-based pixels) and total charge (e-): what a test needs to find it
+    events = np.round(np.column_stack([x0, y0, total]), 1).tolist()
+    return img, {"n": int(n), "n_tracks": int(is_track.sum()), "pixels": int((img > 50).sum()), "events": events}
 
 
 def bleed_columns(electrons: np.ndarray, full_well: float) -> int:

@@ -422,6 +422,7 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
         det = Detector(nx=size, ny=size, binx=f["binning"], biny=f["binning"])
         hdr = _header(f, size, det)
         path = out / f"DEMO.{_date(f['mjd']).replace(':', '-')}.fits"
+        injected: dict = {}  # what expose() put in: the cosmic rays
         if headers_only:
             _write_header_only(path, hdr)
         else:
@@ -430,7 +431,7 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
                 cache[bkey] = bias_structure(det)
             cr = realism.cosmics_per_mpix_s * f["binning"] ** 2 if f["kind"] in ("science", "std", "arc") else 0.0
             img = expose(det, _signal(f, size, cache, realism), f["exptime"], rng, bias=cache[bkey],
-                         cosmics_per_mpix_s=cr)
+                         cosmics_per_mpix_s=cr, truth=injected)
             fits.PrimaryHDU(img, header=fits.Header(hdr)).writeto(path, overwrite=True)
         if f["kind"] in ("science", "std"):
             b = f["binning"]
@@ -440,7 +441,8 @@ def generate(out, *, nights: int = 2, seed: int = 1, headers_only: bool = False,
                 "seeing_fwhm_px": (f["seeing_fwhm_u"] or 2.3548 * m.SEEING_SIGMA) / b,
                 "cosmics_per_mpix_s": realism.cosmics_per_mpix_s,
                 "cosmics_per_binned_mpix_s": realism.cosmics_per_mpix_s * b * b,
-                "exptime": f["exptime"]}
+                "exptime": f["exptime"],
+                "cosmics": injected.get("cosmics", {"n": 0, "n_tracks": 0, "pixels": 0, "events": []})}
         counts[f["dpr_type"]] = counts.get(f["dpr_type"], 0) + 1
         paths.append(path)
     static = _write_static(out, realism)
