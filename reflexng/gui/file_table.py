@@ -3,7 +3,6 @@ header keywords) with filter and search."""
 
 from __future__ import annotations
 
-import gc
 import os
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -324,12 +323,7 @@ class FileTable(QWidget):
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
 
     def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
-        # the shown records live until the next result: out of the cyclic garbage collector's
-        # passes (a full pass over 300k records is a stall while scrolling); the previous
-        # result goes back first, so whatever of it is garbage now is collected
-        gc.unfreeze()
         self.model.set_records(records, keywords)
-        gc.freeze()
         self._start_warming()
         counts: dict[str, int] = {}
         for r in self.model.records:

@@ -52,34 +52,3 @@ def test_search_and_status_filter_equal_a_plain_filter(qtbot):
     with qtbot.waitSignal(ft.sig_file_selected) as blocker:
         ft.view.selectRow(0)
     assert blocker.args[0].endswith(shown()[0])
-
-
-def test_shown_records_are_out_of_the_cyclic_collector_and_freed_when_replaced(qtbot):
-    """A full cyclic-GC pass over 300k records is a stall while scrolling: the table freezes
-    what it shows (gc.freeze); the previous result is still freed when it is replaced."""
-    import gc
-    import weakref
-
-    from reflexng.gui.file_table import FileTable
-    from reflexng.organiser.model import FileRecord
-
-    def records(tag):
-        return [FileRecord(f"/data/{tag}/f{i:05d}.fits", 1, 0, "ok", "BIAS", None, "",
-                           {"EXPTIME": i % 30}) for i in range(3000)]
-
-    ft = FileTable()
-    qtbot.addWidget(ft)
-    gc.unfreeze()
-    first = records("a")
-    ft.set_records(first, ["EXPTIME"])
-    try:
-        assert gc.get_freeze_count() >= len(first)  # the records and their header dicts
-        gen2 = {id(o) for o in gc.get_objects(generation=2)}
-        assert not any(id(r) in gen2 for r in first[::100])  # frozen objects are in no generation
-        gone = weakref.ref(first[0])
-        del first
-        ft.set_records(records("b"), ["EXPTIME"])
-        assert gone() is None
-        assert ft.model.rowCount() == 3000
-    finally:
-        gc.unfreeze()
