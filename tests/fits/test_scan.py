@@ -438,10 +438,30 @@ def test_benchmark_script_runs(tmp_path):
                     reason="no fork on this platform")
 def test_scan_workers_fork_beside_the_ctrl_c_watcher_only(tmp_path):
     """The CLI's Ctrl-C watcher thread (waiting in sigwait) does not make the scan start a
-    forkserver; any other thread does (fork is unsafe beside threads that may hold locks)."""
+    forkserver; any other thread does (fork is unsafe beside threads that may hold locks).
+    Checked in a fresh interpreter: this test process may hold threads of earlier tests."""
+    import subprocess
+    import sys
+    import textwrap
     import threading
 
-    from reflexng.fits import scanner
+    probe = textwrap.dedent("""
+        import threading
+        from reflexng.fits import scanner
+        stop = threading.Event()
+        def start(name):
+            t = threading.Thread(target=stop.wait, name=name, daemon=True)
+            t.start()
+            return t
+        start("reflexng-ctrl-c")
+        print(scanner._pool_context().get_start_method())
+        start("some-worker")
+        print(scanner._pool_context().get_start_method())
+        stop.set()
+    """)
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["fork", "forkserver"]
 
     stop = threading.Event()
 
@@ -450,18 +470,6 @@ def test_scan_workers_fork_beside_the_ctrl_c_watcher_only(tmp_path):
         t.start()
         return t
 
-    watcher = start("reflexng-ctrl-c")
-    try:
-        assert scanner._pool_context().get_start_method() == "fork"
-        other = start("some-worker")
-        try:
-            assert scanner._pool_context().get_start_method() == "forkserver"
-        finally:
-            stop.set()
-            other.join()
-    finally:
-        stop.set()
-        watcher.join()
     # and a scan with worker processes beside the watcher reads every file
     fast_copies(tmp_path, 500)
     stop.clear()
