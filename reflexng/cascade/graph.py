@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from reflexng.cascade.errors import CascadeError
 from reflexng.cascade.model import SourceLocation
 
 if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
     from reflexng.cascade.cascade import Cascade
 
 SCIENCE = "science"
@@ -30,6 +30,8 @@ def build_graph(cascade: Cascade) -> nx.DiGraph:
     ``kind="unknown"`` (validation reports it). When a source feeds a task both as main
     and as associated input the edge role is "main".
     """
+    import networkx as nx  # only here and in needed_nodes: roles and targets do without it
+
     g = nx.DiGraph(name=cascade.name)
     for ds in cascade.data_sources.values():
         g.add_node(ds.name, kind=DATA_SOURCE, role=DATA_SOURCE, categories=list(ds.categories))
@@ -151,6 +153,8 @@ def resolve_targets(cascade: Cascade, target: str | Iterable[str]) -> list[str]:
 
 def needed_nodes(graph: nx.DiGraph, targets: Iterable[str]) -> set[str]:
     """The targets and everything upstream of them."""
+    import networkx as nx
+
     keep: set[str] = set()
     for t in targets:
         keep.add(t)

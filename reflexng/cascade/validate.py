@@ -164,27 +164,66 @@ def _tasks(cascade: Cascade) -> list[Problem]:
 
 
 def _cycles(cascade: Cascade) -> list[Problem]:
-    import networkx as nx
+    """One problem per group of tasks that feed each other (a strongly connected component),
+    naming a cycle through the task that closes it (the last in file order) and pointing at
+    that task's input call. The standard library's ``graphlib`` finds the cycles (networkx
+    is not needed to load or organise a cascade)."""
+    from graphlib import CycleError, TopologicalSorter
 
-    g = cascade.graph
+    preds: dict[str, set[str]] = {}
+    succ: dict[str, set[str]] = {}
+    for t in cascade.tasks.values():
+        sources = [t.main_input.name] if t.main_input is not None else []
+        sources += [a.source.name for a in t.all_associated_inputs()]
+        preds.setdefault(t.name, set()).update(sources)
+        for s in sources:
+            succ.setdefault(s, set()).add(t.name)
     out: list[Problem] = []
-    for comp in nx.strongly_connected_components(g):
-        if len(comp) == 1:
-            (n,) = comp
-            if not g.has_edge(n, n):
-                continue
-        cycle = nx.find_cycle(g.subgraph(comp))
-        names = [u for u, _ in cycle] + [cycle[0][0]]
-        # point at the input call of the last task (in file order) that closes the cycle
+    while True:
+        try:
+            TopologicalSorter(preds).prepare()
+            return out
+        except CycleError as exc:
+            found: list[str] = exc.args[1]  # in data-flow order, the first node repeated at the end
+        comp = _reach(found[0], succ) & _reach(found[0], preds)
         members = [cascade.tasks[n] for n in cascade.tasks if n in comp]
-        last = max(members, key=lambda t: (t.location.path, t.location.line)) if members else None
-        loc = last.location if last is not None else _loc(cascade)
-        if last is not None:
-            for u, v in cycle:
-                if v == last.name:
-                    loc = _input_location(last, u)
-        out.append(Problem("cycle in the cascade: " + " -> ".join(names), loc))
-    return out
+        last = max(members, key=lambda t: (t.location.path, t.location.line))
+        cycle = found[:-1] if last.name in found else _cycle_through(last.name, succ, comp)
+        i = cycle.index(last.name)
+        names = [last.name, *cycle[i + 1:], *cycle[:i + 1]]
+        out.append(Problem("cycle in the cascade: " + " -> ".join(names), _input_location(last, names[-2])))
+        for n in comp:  # the rest of the graph may hold other cycles
+            del preds[n]
+
+
+def _reach(start: str, edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for m in edges.get(todo.pop(), ()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def _cycle_through(node: str, succ: dict[str, set[str]], comp: set[str]) -> list[str]:
+    """A shortest cycle from ``node`` back to it inside ``comp`` (breadth first)."""
+    parent: dict[str, str] = {}
+    level = [node]
+    while level:
+        nxt = []
+        for u in level:
+            for v in sorted(succ.get(u, ())):
+                if v == node:
+                    path = [u]
+                    while path[-1] != node:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if v in comp and v not in parent:
+                    parent[v] = u
+                    nxt.append(v)
+        level = nxt
+    raise AssertionError(f"{node!r} is in no cycle")  # pragma: no cover - comp is strongly connected
 
 
 def _input_location(task, source: str) -> SourceLocation:

@@ -1,8 +1,9 @@
 """The ``reflexng`` command line: one module per verb in this package.
 
 Each verb module defines ``register(subparsers)`` which adds its parser and sets
-``func=<callable(args) -> int>``. Verb modules must be cheap to import: heavy imports
-(numpy, astropy, Qt) happen inside the function that runs the verb.
+``func=<callable(args) -> int>``. A command line that names a verb imports and registers only
+that verb's module (``reflexng --help`` imports them all). Verb modules must be cheap to import:
+heavy imports (numpy, astropy, Qt) happen inside the function that runs the verb.
 
 Exit codes shared by every verb: 0 success, 1 a job/run failed, 2 usage or cascade error.
 An exception a verb did not handle becomes one line on stderr (see ``reflexng.cli._errors``);
@@ -38,7 +39,16 @@ VERBS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _verb_of(argv: list[str]) -> str | None:
+    """The verb a command line runs when its first argument names one; None otherwise (no
+    argument, a top-level option such as ``--help`` first, an unknown verb)."""
+    return argv[0] if argv and argv[0] in VERBS else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser. For a command line that runs one verb only that verb's module
+    is imported and registered (its help and errors are the same); otherwise every verb is (for
+    ``reflexng --help``, an unknown verb, no verb)."""
     parser = argparse.ArgumentParser(
         prog="reflexng",
         description="Interactive astronomical data reduction: cascades, data organiser, "
@@ -46,8 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"reflexng {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for module in VERBS.values():
-        importlib.import_module(f"reflexng.cli.{module}").register(sub)
+    verb = _verb_of(argv) if argv is not None else None
+    for name, module in VERBS.items():
+        if verb is None or name == verb:
+            importlib.import_module(f"reflexng.cli.{module}").register(sub)
     return parser
 
 
@@ -67,7 +79,7 @@ def _quiet_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        parser = build_parser()
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("reflexng: interrupted", file=sys.stderr)

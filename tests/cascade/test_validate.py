@@ -46,6 +46,45 @@ def test_cycle_through_duplicate_names(write_cascade):
     assert "a -> b -> a" in cyc[0] or "b -> a -> b" in cyc[0]
 
 
+def test_every_cycle_is_reported_once_at_the_input_that_closes_it(write_cascade):
+    # two separate groups of tasks feeding each other, one of them with a shortcut (its
+    # strongly connected component is larger than one cycle), and a task reading itself
+    path, text = write_cascade(BASE + (
+        'p1 = task("p").with_recipe("r").with_main_input(raw_bias).build()\n'
+        'q1 = task("q").with_recipe("r").with_main_input(p1).build()\n'
+        'r = task("r").with_recipe("r").with_main_input(q1).build()\n'
+        'q = task("q").with_recipe("r").with_main_input(p1).with_associated_input(r).build()\n'
+        'p = task("p").with_recipe("r").with_main_input(raw_bias)'
+        '.with_associated_input(q1).build()  # closes pqr\n'
+        'x1 = task("x").with_recipe("r").with_main_input(raw_bias).build()\n'
+        'y = task("y").with_recipe("r").with_main_input(x1).build()\n'
+        'x = task("x").with_recipe("r").with_main_input(y).build()  # closes xy\n'
+        's1 = task("s").with_recipe("r").with_main_input(raw_bias).build()\n'
+        's = task("s").with_recipe("r").with_main_input(s1).build()  # closes s\n'
+    ))
+    cyc = sorted(p for p in problems(path) if "cycle in the cascade" in p)
+    assert len(cyc) == 3, cyc
+    assert f"{path}:{line_of(text, '# closes pqr')}: cycle in the cascade: p -> q -> p" in cyc
+    assert f"{path}:{line_of(text, '# closes xy')}: cycle in the cascade: x -> y -> x" in cyc
+    assert f"{path}:{line_of(text, '# closes s')}: cycle in the cascade: s -> s" in cyc
+
+
+def test_cycle_check_needs_no_networkx(write_cascade):
+    import subprocess
+    import sys
+
+    # (no `from reflexng.cascade import *`: that loads the layout and export names too)
+    path, text = write_cascade("from reflexng.cascade import classification_rule, data_source, task\n" + BASE
+                               + 'b2 = task("bias").with_recipe("r").with_main_input(bias).build()  # self\n',
+                               header=False)
+    code = ("import sys\nfrom reflexng.cascade import load\n"
+            f"ps = load({str(path)!r}, validate=False).validate(check_recipes=False)\n"
+            "print([str(p) for p in ps if 'cycle in the cascade' in p.message], 'networkx' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"['{path}:{line_of(text, '# self')}: cycle in the cascade: bias -> bias'] False"
+
+
 def test_meta_target_named_like_a_task(write_cascade):
     path, text = write_cascade(BASE + 'f = task("flat").with_recipe("r").with_main_input(raw_bias).with_associated_input(bias)'
                                '.with_meta_targets(["bias"]).build()  # meta\n')
