@@ -21,14 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from reflexng.simulate.eso_fits import card as _card
+from reflexng.simulate.eso_fits import iso as _iso
+
 INSTRUMENTS = ("uves", "naco", "hawki", "vimos", "giraffe", "muse")
 MJD_FIRST_NIGHT = 60300.0  # 2023-12-22 00:00 UT, start of the first simulated night (noon UT)
 
-
-def _iso(mjd: float) -> str:
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot[:23]
 
 
 def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
@@ -36,9 +34,7 @@ def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
 
     hdr = fits.Header()
     for key, value in cards.items():
-        if "." in key:  # cascade keyword names: DPR.TYPE -> HIERARCH ESO DPR TYPE
-            key = "HIERARCH ESO " + key.replace(".", " ")
-        hdr[key] = value
+        hdr[_card(key)] = value
     fits.PrimaryHDU(data.astype(np.float32), hdr).writeto(path, overwrite=True)
 
 

@@ -21,9 +21,11 @@ the fibres.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from reflexng.simulate.eso_fits import iso as _iso
+from reflexng.simulate.eso_fits import write_int16_gzip as _write
 
 NY, NX, PRE, OVER = 4096, 2048, 48, 48
 READ_NOISE = 4.0
@@ -31,24 +33,6 @@ DARK_EXPTIME = 600.0
 N_FIBRES = 60
 
 
-def _iso(mjd: float) -> str:
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot[:23]
-
-
-def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
-    import gzip
-    import io
-
-    from astropy.io import fits
-
-    hdu = fits.PrimaryHDU(np.clip(np.rint(data), 0, 32000).astype(np.int16))
-    for key, value in cards.items():
-        hdu.header["HIERARCH ESO " + key.replace(".", " ") if "." in key else key] = value
-    buf = io.BytesIO()
-    hdu.writeto(buf)
-    path.write_bytes(gzip.compress(buf.getvalue(), compresslevel=1))
 
 
 DETECTOR = {

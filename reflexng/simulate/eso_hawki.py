@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from reflexng.simulate.eso_fits import card as _card
+from reflexng.simulate.eso_fits import iso as _iso
+
 N = 2048
 SCALE = 0.106 / 3600.0  # deg / pixel
 RA0, DEC0 = 150.0, 2.0
@@ -43,15 +46,6 @@ GRADIENT = 0.05  # relative response change across a detector, left to right
 # matched on the stack ("Too few standards (0) in table for 6 coefficient fit").
 CHIP_ORIGIN = {1: (0, 0), 2: (2201, 1), 3: (7, 2189), 4: (2207, 2192)}
 
-
-def _iso(mjd: float) -> str:
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot[:23]
-
-
-def _card(key: str) -> str:
-    return "HIERARCH ESO " + key.replace(".", " ") if "." in key else key
 
 
 def _write(path: Path, cards: dict[str, Any], chips: list[np.ndarray], chip_cards) -> None:

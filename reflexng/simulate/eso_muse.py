@@ -15,22 +15,18 @@ relative to their overscans, so the test checks its shape, its category and its 
 
 from __future__ import annotations
 
-import gzip
-import io
 from pathlib import Path
 
 import numpy as np
+
+from reflexng.simulate.eso_fits import iso as _iso
+from reflexng.simulate.eso_fits import write_gzip
 
 NX, NY, SCAN = 2048, 2056, 32  # one output (quadrant) and its pre/overscan width
 READ_NOISE = 2.5
 CORNERS = ((1, 1), (2 * NX, 1), (2 * NX, 2 * NY), (1, 2 * NY))  # OUT1..4 X/Y
 PARAMS = {"muse.muse_bias.nifu": 1}  # the recipe parameter these files need
 
-
-def _iso(mjd: float) -> str:
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot[:23]
 
 
 def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60300.0) -> dict:
@@ -71,9 +67,7 @@ def generate(out: Path, *, nights: int = 1, seed: int = 1, mjd_first: float = 60
                 for k, v in {"NX": NX, "NY": NY, "PRSCX": SCAN, "PRSCY": SCAN, "OVSCX": SCAN,
                              "OVSCY": SCAN, "X": x, "Y": y, "GAIN": 1.1, "RON": READ_NOISE}.items():
                     ext.header[f"HIERARCH ESO DET OUT{n} {k}"] = v
-            buf = io.BytesIO()
-            fits.HDUList([primary, ext]).writeto(buf)
-            (out / name).write_bytes(gzip.compress(buf.getvalue(), compresslevel=1))
+            write_gzip(out / name, [primary, ext])
             files.append(name)
         truth_nights.append({"night": night, "quadrant_bias": levels})
     return {"instrument": "muse", "files": files, "nights": truth_nights, "ifus": [1],

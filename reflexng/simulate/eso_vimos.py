@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from reflexng.simulate.eso_fits import iso as _iso
+from reflexng.simulate.eso_fits import write_int16_gzip as _write
+
 QUADRANTS = (("CCD-59B", "BRIAN"), ("CCD-59A", "Keith"), ("CCD-60A", "DAVID"), ("CCD-60B", "Tom"))
 NY, NX, PRE, OVER = 2440, 2048, 50, 50
 READ_NOISE = 3.0
@@ -33,24 +36,6 @@ GRADIENT = 0.04  # relative response change across a quadrant, left to right
 FILTER = "R_CONT"
 
 
-def _iso(mjd: float) -> str:
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot[:23]
-
-
-def _write(path: Path, data: np.ndarray, cards: dict[str, Any]) -> None:
-    import gzip
-    import io
-
-    from astropy.io import fits
-
-    hdu = fits.PrimaryHDU(np.clip(np.rint(data), 0, 32000).astype(np.int16))
-    for key, value in cards.items():
-        hdu.header["HIERARCH ESO " + key.replace(".", " ") if "." in key else key] = value
-    buf = io.BytesIO()
-    hdu.writeto(buf)
-    path.write_bytes(gzip.compress(buf.getvalue(), compresslevel=1))  # level 1: fast, ~3x
 
 
 def _detector(q: int) -> dict[str, Any]:
