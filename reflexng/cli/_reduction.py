@@ -132,21 +132,13 @@ def short_missing(missing, width: int = 70) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-# how an OptionError of the Session reads on the command line (the option's flag, as typed)
+# the command-line flag of each Session option, for its errors ("--timeout -1: must be positive")
 _FLAGS = {
-    "max_jobs": lambda e: f"--jobs {e.detail}",
-    "job_timeout": lambda e: f"--timeout {e.value}: {e.detail}",
-    "end_product_pattern": lambda e: f"--end-product-pattern {e.value}: {e.detail}",
-    "force": lambda e: f"--force {e.value}: {e.detail}",
-    "recipe_parameters": lambda e: f"--param {e.value}: {e.detail}",
-    "ordering": lambda e: f"--ordering {e.value}: {e.detail}",
-    "failure_policy": lambda e: f"--failure-policy {e.value}: {e.detail}",
-    "executor": lambda e: f"--executor {e.value}: {e.detail}",
-    "scheduler": lambda e: f"--scheduler {e.value}: {e.detail}",
-    "cluster": lambda e: f"--cluster {e.value}: {e.detail}",
-    "cluster_config": lambda e: f"--cluster-config {e.value}: {e.detail}",
-    "dask_workers": lambda e: f"--dask-workers {e.value}: {e.detail}",
-    "start_timeout": lambda e: f"--start-timeout {e.value}: {e.detail}",
+    "max_jobs": "--jobs", "job_timeout": "--timeout", "end_product_pattern": "--end-product-pattern",
+    "force": "--force", "recipe_parameters": "--param", "ordering": "--ordering",
+    "failure_policy": "--failure-policy", "executor": "--executor", "scheduler": "--scheduler",
+    "cluster": "--cluster", "cluster_config": "--cluster-config", "dask_workers": "--dask-workers",
+    "start_timeout": "--start-timeout",
 }
 
 
@@ -165,5 +157,9 @@ def check_recipe_params(cascade, params: dict[str, dict[str, str]]) -> str | Non
 
 def option_message(exc) -> str:
     """A Session option error in the words of the command line."""
-    words = _FLAGS.get(getattr(exc, "option", ""))
-    return words(exc) if words else str(exc)
+    option = getattr(exc, "option", "")
+    flag = _FLAGS.get(option)
+    if flag is None:
+        return str(exc)
+    # --jobs: the detail names the value itself
+    return f"{flag} {exc.detail}" if option == "max_jobs" else f"{flag} {exc.value}: {exc.detail}"
