@@ -82,22 +82,31 @@ def parse_value(text: str, standard: bool = True) -> Any:
     return _to_num(m.group(1))
 
 
-MEMO: tuple[dict[bytes, Any], dict[bytes, Any]] = ({}, {})
+class _Memo(dict):
+    """Parsed values by raw card bytes (values of categorical keywords repeat): a look-up
+    parses what it has not seen (``memo[raw]`` is one C call for a value seen before)."""
+
+    __slots__ = ("standard",)
+
+    def __init__(self, standard: bool):
+        super().__init__()
+        self.standard = standard
+
+    def __missing__(self, raw: bytes) -> Any:
+        value = parse_value(raw.decode("latin-1"), self.standard)
+        if len(self) >= _MAX_CACHE:
+            self.clear()
+        self[raw] = value
+        return value
+
+
 _MAX_CACHE = 200_000
+MEMO: tuple[_Memo, _Memo] = (_Memo(False), _Memo(True))
 
 
 def value_of(raw: bytes, standard: bool) -> Any:
-    """``parse_value`` of raw card bytes, memoised (values of categorical keywords repeat)."""
-    cache = MEMO[standard]
-    try:
-        return cache[raw]
-    except KeyError:
-        pass
-    value = parse_value(raw.decode("latin-1"), standard)
-    if len(cache) >= _MAX_CACHE:
-        cache.clear()
-    cache[raw] = value
-    return value
+    """``parse_value`` of raw card bytes, memoised."""
+    return MEMO[standard][raw]
 
 
 def fits_card_name(keyword: str) -> str:

@@ -12,18 +12,34 @@ keyword parts, so the shortcut is exact.
 from __future__ import annotations
 
 import struct
+from operator import itemgetter
+
+from reflexng.fits.cards import MEMO
 
 MAX_PER_END = 4
 MAX_LAYOUTS = 64
 
 
 class _Layout:
-    __slots__ = ("unpack", "keys", "found")
+    """One learnt header layout. ``found``: (names, value start, value end, standard?) of each
+    requested card present; ``raw``/``memo``/``names``: the same, for extracting all values in
+    a few C calls (``raw(buf)``: every value's bytes; ``memo``: each one's parsed-value memo
+    look-up, raising KeyError for a value not seen yet; ``names``: one per value), None when a
+    card answers several names."""
 
-    def __init__(self, unpack, keys: tuple[bytes, ...], found: tuple):
+    __slots__ = ("unpack", "keys", "found", "end", "raw", "memo", "names")
+
+    def __init__(self, unpack, keys: tuple[bytes, ...], found: tuple, end: int = -1):
         self.unpack = unpack
         self.keys = keys
         self.found = found
+        self.end = end
+        self.raw = self.memo = self.names = None
+        if found and all(len(f[0]) == 1 for f in found):
+            get = itemgetter(*[slice(t, e) for _, t, e, _ in found])
+            self.raw = get if len(found) > 1 else (lambda buf, get=get: (get(buf),))
+            self.memo = tuple(MEMO[standard].__getitem__ for _, _, _, standard in found)
+            self.names = tuple(names[0] for names, _, _, _ in found)
 
 
 class LayoutCache:
@@ -42,8 +58,9 @@ class LayoutCache:
                 return layout.found
         return None
 
-    def match_any(self, buf: bytes, end_card: bytes) -> tuple[int, tuple] | None:
-        """(END offset, found cards) when a known layout fits ``buf``; no END search needed.
+    def match_any(self, buf: bytes, end_card: bytes) -> _Layout | None:
+        """The known layout that fits ``buf`` (its ``end``: the END offset); no END search
+        needed.
 
         A fitting layout proves its END offset: every earlier card has the keyword part of a
         card that was not END in the reference header.
@@ -52,7 +69,7 @@ class LayoutCache:
             if buf.startswith(end_card, end):
                 for layout in layouts:
                     if layout.unpack(buf) == layout.keys:
-                        return end, layout.found
+                        return layout
         return None
 
     def learn(self, buf: bytes, end: int, found: list) -> None:
@@ -75,5 +92,5 @@ class LayoutCache:
         st = self._structs.get(fmt)
         if st is None:
             st = self._structs[fmt] = struct.Struct(fmt)
-        layouts.append(_Layout(st.unpack_from, st.unpack_from(buf), tuple(found)))
+        layouts.append(_Layout(st.unpack_from, st.unpack_from(buf), tuple(found), end))
         self._count += 1

@@ -20,6 +20,7 @@ FITS standard writes them (upper case).
 from __future__ import annotations
 
 import gzip
+import operator
 import os
 import re
 import zlib
@@ -307,10 +308,10 @@ def _not_fits_reason(head: bytes) -> str:
 
 
 def _kind(path: str) -> str:
-    low = path.lower()
-    if low.endswith(".fz"):
+    tail = path[-3:].lower()
+    if tail == ".fz":
         return "fz"
-    if low.endswith(".gz"):
+    if tail == ".gz":
         return "gz"
     return "plain"
 
@@ -381,17 +382,20 @@ def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict
     """The common case in one function: a plain file of a known layout (None otherwise)."""
     fd = os.open(path, _O_FLAGS)
     try:
-        if _FADV is not None:
-            _FADV(fd, 0, 0, _FADV_RANDOM)
-        buf = os.pread(fd, size if size < FIRST_READ else FIRST_READ, 0)
+        if size > FIRST_READ:  # a smaller file is read whole: read-ahead advice is moot
+            if _FADV is not None:
+                _FADV(fd, 0, 0, _FADV_RANDOM)
+            buf = os.pread(fd, FIRST_READ, 0)
+        else:
+            buf = os.pread(fd, size, 0)
     finally:
         os.close(fd)
     if not buf.startswith(b"SIMPLE  "):
         return None
-    hit = spec.layouts.match_any(buf, END_CARD)
-    if hit is None:
+    layout = spec.layouts.match_any(buf, END_CARD)
+    if layout is None:
         return None
-    end, found = hit
+    end = layout.end
     hlen = end + 80
     hlen += -hlen % BLOCK
     if buf.startswith(_NAXIS0, 160):
@@ -400,18 +404,18 @@ def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict
         naxis, dsize = data_size(buf, 0, end)
         if size < hlen + dsize:
             return None
-    values: dict[str, Any] = {}
-    memo = _MEMO
-    for names, t, e, standard in found:
-        raw = buf[t:e]
-        value = memo[standard].get(raw, _MISS)
-        if value is _MISS:
-            value = value_of(raw, standard)
-        if value is ODD:
+    if layout.raw is not None:  # a few C calls
+        parsed = list(map(_call, layout.memo, layout.raw(buf)))
+        if ODD in parsed:
             return None
-        if len(names) == 1:
-            values[names[0]] = value
-        else:
+        values = dict(zip(layout.names, parsed))
+    else:
+        values = {}
+        memo = _MEMO
+        for names, t, e, standard in layout.found:
+            value = memo[standard][buf[t:e]]
+            if value is ODD:
+                return None
             for n in names:
                 values[n] = value
     if naxis == 0 and size > hlen and len(values) < len(spec.names):
@@ -420,7 +424,7 @@ def _fast_plain(path: str, size: int, spec: KeywordSpec) -> tuple[str, str, dict
 
 
 _NAXIS0 = b"NAXIS   =                    0 "
-_MISS = object()
+_call = getattr(operator, "call", None) or (lambda f, x: f(x))  # operator.call: Python >= 3.11
 
 
 def _read(path: str, size: int, spec: KeywordSpec, kind: str) -> tuple[str, str, dict, str]:

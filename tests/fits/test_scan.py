@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import marshal
 import os
 import sqlite3
 import time
@@ -289,7 +290,7 @@ def test_cache_hit_miss_invalidation(tmp_path):
     # overwrite the cached values in the database and see them come back)
     with sqlite3.connect(db) as con:
         con.execute("UPDATE fits_scan_cache SET vals = ? WHERE path LIKE '%f0.fits'",
-                    ('{"DPR.TYPE":"FROM CACHE"}',))  # fmt: skip
+                    (marshal.dumps({"DPR.TYPE": "FROM CACHE"}),))  # fmt: skip
     second = by_name(scan([data], KEYS, cache_db=db, workers=1))
     assert second["f0.fits"].values == {"DPR.TYPE": "FROM CACHE"}
     assert second["f1.fits"].values == by_name(first)["f1.fits"].values
