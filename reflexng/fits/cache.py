@@ -21,7 +21,9 @@ KEYSETS = "fits_scan_keysets"  # keyset id -> the keyword names (one row per key
 # bump when the reader's semantics change: rows of another version are never trusted (the
 # values are marshal data: the marshal version is part of the format)
 FORMAT = f"2m{marshal.version}"
-_COLUMNS = ["path", "size", "mtime_ns", "inode", "keyset", "vals", "digest"]
+# one B-tree keyed by path (WITHOUT ROWID: a rowid table would keep a second one for the key)
+_CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+           " inode INTEGER, keyset TEXT, vals BLOB, digest TEXT) WITHOUT ROWID")
 
 Row = tuple[str, int, int, int, str, bytes, str]  # path, size, mtime_ns, inode, keyset, vals, digest
 
@@ -50,13 +52,11 @@ class ScanCache:
             self._open_read_only(folder)
             return
         self.con.execute("PRAGMA busy_timeout=30000")
-        cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
-        if cols and cols != _COLUMNS:
-            self.con.execute(f"DROP TABLE {TABLE}")
-        self.con.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
-            " mtime_ns INTEGER, inode INTEGER, keyset TEXT, vals BLOB, digest TEXT)"
-        )
+        found = self.con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (TABLE,)).fetchone()
+        if found is not None and found[0] != _CREATE.replace(" IF NOT EXISTS", ""):
+            self.con.execute(f"DROP TABLE IF EXISTS {TABLE}")  # another layout: rows of an older format
+        self.con.execute(_CREATE)
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYSETS} (id TEXT PRIMARY KEY, names TEXT)")
         self._keysets: dict[str, frozenset[str] | None | bool] = {}
         self._new_keysets: dict[str, str] = {}
@@ -78,8 +78,11 @@ class ScanCache:
                 pass  # unreadable: scan without the cache
             finally:
                 ro.close()
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
-                         " mtime_ns INTEGER, inode INTEGER, keyset TEXT, vals BLOB, digest TEXT)")
+        found = self.con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (TABLE,)).fetchone()
+        if found is not None and found[0] != _CREATE.replace(" IF NOT EXISTS", ""):
+            self.con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        self.con.execute(_CREATE)
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {KEYSETS} (id TEXT PRIMARY KEY, names TEXT)")
         for kid, names in self.con.execute(f"SELECT id, names FROM {KEYSETS}"):
             self._keysets[kid] = self._parse(kid, names)

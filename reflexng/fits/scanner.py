@@ -248,8 +248,9 @@ def scan(
                         if blob is not None
                     ])
                 out.extend([
-                    ScannedFile(path, size, mtime_ns, inode, *r)
-                    for (inode, path, size, mtime_ns), r in zip(part, results)
+                    ScannedFile(path, size, mtime_ns, inode, status, reason, values, digest)
+                    for (inode, path, size, mtime_ns), (status, reason, values, digest)
+                    in zip(part, results)
                 ])
             done += len(results)
             if progress is not None:
