@@ -3,7 +3,9 @@
 A row is valid while the file's (path, size, mtime_ns, inode) are unchanged and holds the values
 extracted for a keyword set; a scan asking for keywords outside that set re-reads the file.
 Only readable files are cached (a bad file is looked at again on every scan). The cache has
-its own connection (WAL mode) and writes once per scan in one short transaction.
+its own connection (WAL mode); a scan writes the rows of the files it read in short
+transactions while it reads (a few thousand rows each), never holding the write lock while
+waiting for its workers.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class ScanCache:
             self._open_read_only(folder)
             return
         self.con.execute("PRAGMA busy_timeout=30000")
+        # a commit appends to the WAL without waiting for the disk (checkpoints still sync): a
+        # crash may lose the last rows written, never damage the database; a lost row only
+        # means that file is read again
+        self.con.execute("PRAGMA synchronous=NORMAL")
         found = self.con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
                                  (TABLE,)).fetchone()
         if found is not None and found[0] != _CREATE.replace(" IF NOT EXISTS", ""):
@@ -130,7 +136,8 @@ class ScanCache:
         rows: Sequence[Row],
         drop: Iterable[str],
     ) -> None:
-        """Insert or replace ``rows`` and delete the ``drop`` paths, in one transaction."""
+        """Insert or replace ``rows`` and delete the ``drop`` paths, in one transaction (a scan
+        writes its rows in parts while it reads, the last part with the paths to drop)."""
         drop = list(drop)
         if (not rows and not drop) or self.read_only:
             return
@@ -147,11 +154,13 @@ class ScanCache:
                 con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?)",
                                 (r if r[0].isascii() else (sql_path(r[0]), *r[1:]) for r in rows))
             con.execute("COMMIT")
+            self._new_keysets.clear()
         except BaseException as exc:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
-                self._full(exc)  # the scan is complete; only its cache is not updated
+                self._full(exc)  # the scan goes on; only its cache is not updated
+                self.read_only = True  # no more writes in this scan (one warning)
                 return
             raise
 

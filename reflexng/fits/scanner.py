@@ -22,6 +22,8 @@ MIN_FILES_PER_WORKER = 200
 # ahead of the one being read
 PROBE_EVERY = 128
 PREFETCH = 32
+# the rows of files read are written to the cache in transactions of about this many
+WRITE_ROWS = 2048
 
 
 class ScanCancelled(Exception):
@@ -252,6 +254,9 @@ def scan(
                     for (inode, path, size, mtime_ns), (status, reason, values, digest)
                     in zip(part, results)
                 ])
+            if len(new_rows) >= WRITE_ROWS and cache is not None:  # written while workers read
+                cache.write(new_rows, ())
+                new_rows.clear()
             done += len(results)
             if progress is not None:
                 progress(done, total)

@@ -58,12 +58,13 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
     while stack:
         folder = stack.pop()
         try:
-            it = os.scandir(folder)
+            listing = _Listing(folder)
         except OSError as exc:
             out.append((folder, 0, 0, 0, f"cannot list folder: {exc.strerror or exc}"))
             continue
-        with it:
-            for entry in it:
+        prefix = listing.prefix
+        with listing as entries:
+            for entry in entries:
                 name = entry.name
                 if name.lower().endswith(fits_suffixes):
                     try:
@@ -72,17 +73,17 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
                         reason = exc.strerror or str(exc)
                         if entry.is_symlink():
                             reason = f"broken symbolic link ({reason})"
-                        out.append((entry.path, 0, 0, 0, f"cannot read: {reason}"))
+                        out.append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
                         continue
                     mode = st.st_mode & 0o170000
                     if mode == stat.S_IFREG:
-                        out.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, ""))
+                        out.append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
                         continue
                     if mode != stat.S_IFDIR:
-                        out.append(_file_entry(entry.path, st))
+                        out.append(_file_entry(prefix + name, st))
                         continue
                     out.append(
-                        (entry.path, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
+                        (prefix + name, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
                     )
                 else:
                     try:
@@ -96,12 +97,41 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
                 key = (st.st_dev, st.st_ino)
                 if key not in seen:
                     seen.add(key)
-                    stack.append(entry.path)
+                    stack.append(prefix + name)
                     if folders is not None:
-                        folders.append((entry.path, st.st_mtime_ns))
+                        folders.append((prefix + name, st.st_mtime_ns))
     if len(roots) > 1:  # a file given as a root and found in a folder root too: once
         out = list({e[0]: e for e in out}.values())
     return out
+
+
+# scandir on an open folder: each entry's stat is an fstatat relative to it, which skips the
+# look-up of the folder's path (~10 % of the walk); Windows lists by path
+_BY_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Listing:
+    """One folder's entries (``with listing as entries``); ``prefix + entry.name`` is the
+    entry's path (``entry.path`` is only the name when the folder is listed by descriptor)."""
+
+    def __init__(self, folder: str):
+        self.prefix = folder if folder.endswith(os.sep) else folder + os.sep
+        self.fd = os.open(folder, _DIR_FLAGS) if _BY_FD else None
+        try:
+            self.it = os.scandir(folder if self.fd is None else self.fd)
+        except BaseException:
+            if self.fd is not None:
+                os.close(self.fd)
+            raise
+
+    def __enter__(self):
+        return self.it
+
+    def __exit__(self, *exc) -> None:
+        self.it.close()
+        if self.fd is not None:
+            os.close(self.fd)
 
 
 def folders_unchanged(folders: Sequence[tuple[str, int]]) -> bool:
