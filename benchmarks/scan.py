@@ -4,6 +4,7 @@ A 20,000-file ESO-like header-only corpus (~300 cards per primary header, HIERAR
 keywords, NAXIS = 0; six header layouts of different templates, interleaved as in a night, with
 one file in ten carrying an extra card so layouts vary). Measured in one run, page cache warm:
 
+- the walk alone (list the folders, stat every file: an unchanged folder's check);
 - our scanner, 1 and 2 worker processes, no SQLite cache (the reader itself);
 - the first scan into an empty SQLite cache, and the cached re-scan (target < 0.3 s);
 - astropy ``getheader`` on a sample, extrapolated to the corpus (stated in the table);
@@ -284,6 +285,10 @@ def main() -> int:
     if c_floor(files, hdr_bytes, tmp, 1) is not None:
         timed("raw-read floor, C open+pread+close", lambda: c_floor(files, hdr_bytes, tmp, 1),
               "1 process", repeat=2)  # fmt: skip
+    from reflexng.fits.walk import walk
+
+    timed("walk: list the folders, stat every file", lambda: walk([corpus]),
+          "unchanged-folder check", repeat=3)  # fmt: skip
     timed("reflexng.fits.scan, 1 worker", lambda: scan([corpus], KEYWORDS, workers=1),
           "no SQLite cache", repeat=2)  # fmt: skip
     timed("reflexng.fits.scan, 2 workers", lambda: scan([corpus], KEYWORDS, workers=2),
