@@ -54,7 +54,7 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
                     folders.append((path, st.st_mtime_ns))
         else:
             out.append(_file_entry(path, st))
-    fits_suffixes = FITS_SUFFIXES
+    fits_suffixes, regular, append = FITS_SUFFIXES, stat.S_IFREG, out.append
     while stack:
         folder = stack.pop()
         try:
@@ -76,8 +76,8 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
                         out.append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
                         continue
                     mode = st.st_mode & 0o170000
-                    if mode == stat.S_IFREG:
-                        out.append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
+                    if mode == regular:
+                        append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
                         continue
                     if mode != stat.S_IFDIR:
                         out.append(_file_entry(prefix + name, st))
