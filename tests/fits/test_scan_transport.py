@@ -233,3 +233,23 @@ def test_layout_shortcut_with_a_card_answering_two_names(tmp_path):
         assert got == read_file(str(p), size, KeywordSpec(names))
         assert got[2]["DPR.TYPE"] == got[2]["HIERARCH ESO DPR TYPE"] and "NOT.THERE" not in got[2]
     assert by_name(scan([tmp_path], names, workers=1))["f1.fits"].values["DPR.TYPE"] == "FLAT"
+
+
+def test_layout_shortcut_meets_a_value_only_astropy_reads(tmp_path):
+    """A learnt layout whose card holds a value this reader does not parse exactly (here a
+    number with two decimal points, in a file otherwise like the others): the shortcut gives
+    up and the answer equals that of a reader that never learnt the layout."""
+    names = ["DPR.TYPE", "EXPTIME", "DET.BINX"]
+    spec = KeywordSpec(names)
+    paths = [write(tmp_path / f"f{i}.fits", i) for i in range(4)]
+    blob = paths[3].read_bytes()
+    p = blob.index(b"EXPTIME = ")
+    odd = tmp_path / "odd.fits"
+    odd.write_bytes(blob[: p + 10] + b"1.0.0".rjust(20) + b" " * 50 + blob[p + 80 :])
+    for f in paths:  # learn the layout
+        read_file(str(f), f.stat().st_size, spec)
+    assert spec.layouts.match_any(odd.read_bytes(), b"END" + b" " * 77) is not None
+    size = odd.stat().st_size
+    got = read_file(str(odd), size, spec)
+    assert got == read_file(str(odd), size, KeywordSpec(names))
+    assert got[0] == "ok" and got[2]["DPR.TYPE"] == "BIAS" and got[2].get("EXPTIME") != 1.0
