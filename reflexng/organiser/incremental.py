@@ -29,6 +29,7 @@ from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
 from reflexng.organiser.planning import _parameter_set, resolve_targets
+from reflexng.organiser.restat import plan_reads_headers_only, refresh
 
 GONE = "disappeared while organising (the file or its folder was removed); organise again"
 CHANGING = "changed while organising (still being written?); organise again once it is complete"
@@ -84,14 +85,23 @@ def organise_stored(
         if targets is None:
             targets = resolve_targets(cascade, target)
         row = st.get(key, files)
+        run = None
+        if row is None:  # only files' times changed, not their headers? (organiser.restat)
+            run = _Run(cascade, roots, targets, workflow_parameters, parameter_set,
+                       recipe_parameters, db, excluded, prefer, progress, cancelled, workers)
+            try:
+                row = refresh(st, key, entries, files, folders,
+                              lambda todo, _keywords: run.scan(todo, subset=True))
+            except sqlite3.OperationalError:  # a full disk: organised below, not stored
+                row = None
         if row is not None:
             result = row.result()
             _remember(db, key, files, result)
             return _handout(result, build_graph, (db, key, files))
+        assert run is not None
         since = st.latest(class_key)
         prev = None if since is None else since.state()
-        run = _Run(cascade, roots, targets, workflow_parameters, parameter_set, recipe_parameters,
-                   db, excluded, prefer, progress, cancelled, workers)
+        quick = run.keywords if plan_reads_headers_only(cascade) else None
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
         for attempt in range(ATTEMPTS):
@@ -109,7 +119,8 @@ def organise_stored(
             if after_files == files:
                 if not gone and not changing:
                     try:
-                        st.put(key, class_key, files, entries, result, targets, since, run.changes)
+                        st.put(key, class_key, files, entries, result, targets, since, run.changes,
+                               quick)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
                     _remember(db, key, files, result)

@@ -34,9 +34,10 @@ from typing import Any
 
 TABLE = "organise_results"
 # bump when what is stored changes meaning: rows of another format are never used
-FORMAT = "3"
+FORMAT = "4"
 KEEP = 8  # stored results per work directory (the newest are kept)
-_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets"]
+_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets", "quick"]
+CHUNK = 32  # records per separately compressed piece of a base (a few are read alone)
 BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
 OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
 
@@ -189,19 +190,73 @@ def pack_records(files: Sequence[Any]) -> bytes:
         return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack_records(blob: bytes) -> list[Any]:
+def pack_chunks(files: Sequence[Any]) -> bytes:
+    """FileRecords sorted by path, in pieces of :data:`CHUNK` records, each marshal data
+    compressed on its own, with the first path of each piece: :func:`records_of` decodes
+    only the pieces holding the paths asked for (writing the pieces costs no more than one
+    whole: marshal's back-reference table stays small)."""
+    import zlib
+
+    dicts = [f.__dict__ for f in files]
+    paths = [d["path"] for d in dicts]
+    if paths != sorted(paths):
+        dicts.sort(key=lambda d: d["path"])
+    try:
+        dumps, compress = marshal.dumps, zlib.compress
+        pieces = [compress(dumps(dicts[i : i + CHUNK]), 1) for i in range(0, len(dicts), CHUNK)]
+    except ValueError:
+        return b"Z" + _z(pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL))
+    return b"C" + marshal.dumps(([d["path"] for d in dicts[::CHUNK]], pieces))
+
+
+def _records(dicts: Iterable[dict]) -> list[Any]:
     from reflexng.organiser.model import FileRecord
 
-    if blob[:1] == b"P":
-        return pickle.loads(blob[1:])
     new = object.__new__
     set_dict = object.__setattr__
     out = []
     append = out.append
-    for d in marshal.loads(blob[1:]):
+    for d in dicts:
         rec = new(FileRecord)
         set_dict(rec, "__dict__", d)
         append(rec)
+    return out
+
+
+def unpack_records(blob: bytes) -> list[Any]:
+    """The records of :func:`pack_records` or :func:`pack_chunks` data."""
+    kind = blob[:1]
+    if kind == b"P":
+        return pickle.loads(blob[1:])
+    if kind == b"Z":
+        return pickle.loads(_unz(blob[1:]))
+    if kind == b"C":
+        import zlib
+
+        loads, unz = marshal.loads, zlib.decompress
+        out: list[Any] = []
+        for piece in marshal.loads(blob[1:])[1]:
+            out += _records(loads(unz(piece)))
+        return out
+    return _records(marshal.loads(blob[1:]))
+
+
+def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
+    """``{path: FileRecord}`` of those ``paths`` that ``blob`` holds, decoding only the pieces
+    of :func:`pack_chunks` data they are in (other data: decoded whole)."""
+    wanted = set(paths)
+    if blob[:1] != b"C":
+        return {r.path: r for r in unpack_records(blob) if r.path in wanted}
+    import zlib
+    from bisect import bisect_right
+
+    firsts, pieces = marshal.loads(blob[1:])
+    hit = sorted({bisect_right(firsts, p) - 1 for p in wanted} - {-1})
+    out: dict[str, Any] = {}
+    for i in hit:
+        for r in _records(marshal.loads(zlib.decompress(pieces[i]))):
+            if r.path in wanted:
+                out[r.path] = r
     return out
 
 
@@ -233,34 +288,54 @@ class StoredResult:
     def __init__(self, store: ResultStore, row: tuple):
         self._store = store
         (self.key, self.class_key, self.files, self.created, self.base, self._delta,
-         self._result, self.targets) = row
+         self._result, self.targets, self.quick) = row
         self._state: tuple[dict, dict] | None = None
+        self._deltas: tuple[dict, dict] | None = None
 
     def delta(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(path -> FileRecord or None, path -> walk entry or None) against the base."""
-        recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
-        rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
-        rd.update(dict.fromkeys(gone_recs))
-        ed: dict[str, Any] = {e[0]: e for e in ents}
-        ed.update(dict.fromkeys(gone_ents))
-        return rd, ed
+        """(path -> FileRecord or None, path -> walk entry or None) against the base (a new
+        pair of dictionaries on every call)."""
+        if self._deltas is None:
+            recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
+            rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
+            rd.update(dict.fromkeys(gone_recs))
+            ed: dict[str, Any] = {e[0]: e for e in ents}
+            ed.update(dict.fromkeys(gone_ents))
+            self._deltas = (rd, ed)
+        return dict(self._deltas[0]), dict(self._deltas[1])
+
+    def _base(self, column: str) -> bytes:
+        got = self._store.con.execute(
+            f"SELECT {column} FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
+        if got is None:
+            raise LookupError(f"stored organise base {self.base} is missing")
+        return got[0]
+
+    def entries(self) -> dict[str, tuple]:
+        """path -> walk entry of this row (records not decoded)."""
+        if self._state is not None:
+            return self._state[1]
+        entries = {e[0]: e for e in marshal.loads(_unz(self._base("entries")))}
+        _apply(entries, self.delta()[1])
+        return entries
+
+    def records_of(self, paths: Iterable[str]) -> dict[str, Any]:
+        """path -> FileRecord of those ``paths`` this row holds (only their pieces decoded)."""
+        paths = list(paths)
+        if self._state is not None:
+            got = self._state[0]
+            return {p: got[p] for p in paths if p in got}
+        rd = self.delta()[0]
+        out = records_of(self._base("records"), [p for p in paths if p not in rd])
+        out.update({p: rd[p] for p in paths if rd.get(p) is not None})
+        return out
 
     def state(self) -> tuple[dict[str, Any], dict[str, tuple]]:
         """(path -> FileRecord, path -> walk entry) of this row."""
         if self._state is None:
-            blob = self._store.con.execute(
-                f"SELECT records, entries FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
-            if blob is None:
-                raise LookupError(f"stored organise base {self.base} is missing")
-            records = {r.path: r for r in unpack_records(_unz(blob[0]))}
-            entries = {e[0]: e for e in marshal.loads(_unz(blob[1]))}
-            rd, ed = self.delta()
-            for d, changes in ((records, rd), (entries, ed)):
-                for p, v in changes.items():
-                    if v is None:
-                        d.pop(p, None)
-                    else:
-                        d[p] = v
+            records = {r.path: r for r in unpack_records(self._base("records"))}
+            entries = self.entries()
+            _apply(records, self.delta()[0])
             self._state = (records, entries)
         return self._state
 
@@ -273,6 +348,31 @@ class StoredResult:
         shell = pickle.loads(_unz(self._result))
         shell.files = self.records()
         return shell
+
+
+def _small(rd: Mapping, ed: Mapping, total: int) -> bool:
+    """Whether a delta of these changes stays small against a base of ``total`` files."""
+    return len(rd) + len(ed) <= _limit(total)
+
+
+def _limit(total: int) -> int:
+    return max(2000, total // 5)
+
+
+def _delta_blob(rd: Mapping[str, Any], ed: Mapping[str, Any]) -> bytes:
+    return _z(marshal.dumps((
+        pack_records([r for r in rd.values() if r is not None]),
+        [p for p, r in rd.items() if r is None],
+        [e for e in ed.values() if e is not None],
+        [p for p, e in ed.items() if e is None])))
+
+
+def _apply(d: dict, changes: Mapping[str, Any]) -> None:
+    for p, v in changes.items():
+        if v is None:
+            d.pop(p, None)
+        else:
+            d[p] = v
 
 
 _EMPTY_DELTA = _z(marshal.dumps((pack_records([]), [], [], [])))
@@ -297,7 +397,7 @@ class ResultStore:
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, class_key TEXT,"
                 " files TEXT, created INTEGER, base TEXT, delta BLOB, result BLOB,"
-                " targets TEXT)"
+                " targets TEXT, quick TEXT)"
             )
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {BASES} (id TEXT PRIMARY KEY, records BLOB,"
@@ -354,13 +454,19 @@ class ResultStore:
 
     def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result,
             targets: Sequence[str], since: StoredResult | None = None,
-            changes: tuple[dict, dict] | None = None) -> None:
+            changes: tuple[dict, dict] | None = None,
+            keywords: Sequence[str] | None = None) -> None:
         """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand).
 
         ``since`` is the stored row the result was organised from and ``changes`` (path ->
         FileRecord or None, path -> walk entry or None) what differs from it: then only the
-        changes are written (until they exceed a fifth of the files: then a new base)."""
+        changes are written (until they exceed a fifth of the files: then a new base).
+        ``keywords`` (the scanned header keywords), when given, let :meth:`restat` answer
+        the same request later for files whose headers are unchanged (see
+        :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
+        on the files' paths and headers alone, not on their size or time."""
         import time
+        from collections import Counter
 
         delta = _EMPTY_DELTA
         base = None
@@ -368,27 +474,29 @@ class ResultStore:
             rd, ed = since.delta()
             rd.update(changes[0])
             ed.update(changes[1])
-            if len(rd) + len(ed) <= max(2000, len(result.files) // 5):
+            if _small(rd, ed, len(result.files)):
                 base = since.base
-                delta = _z(marshal.dumps((
-                    pack_records([r for r in rd.values() if r is not None]),
-                    [p for p, r in rd.items() if r is None],
-                    [e for e in ed.values() if e is not None],
-                    [p for p, e in ed.items() if e is None])))
+                delta = _delta_blob(rd, ed)
         shell = _shell(result)
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, _z(pack_records(result.files)),
+            new_base = (base, pack_chunks(result.files),
                         _z(marshal.dumps(entries if isinstance(entries, list) else list(entries))))
+        quick = None
+        if keywords is not None:
+            seen = Counter([f.header_digest for f in result.files])
+            quick = json.dumps({"keywords": list(keywords),
+                                "shared": sorted(d for d, n in seen.items() if n > 1)})
         row = (key, class_key, files, time.time_ns(), base, delta,
-               _z(pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL)), json.dumps(list(targets)))
+               _z(pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL)), json.dumps(list(targets)),
+               quick)
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
             if new_base is not None:
                 con.execute(f"INSERT OR REPLACE INTO {BASES} VALUES (?,?,?)", new_base)
-            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?)", row)
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", row)
             con.execute(
                 f"DELETE FROM {TABLE} WHERE key NOT IN "
                 f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
@@ -400,6 +508,37 @@ class ResultStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def restat(self, row: StoredResult, files: str, records: Sequence[Any],
+               entries: Sequence[tuple], total: int) -> bool:
+        """Store ``row``'s result again for file-set digest ``files``: the same jobs, datasets
+        and rendered output, with ``records`` and walk ``entries`` (of the changed files)
+        replacing the row's. False (nothing stored) when the delta would outgrow the base
+        (of ``total`` files) or the row changed meanwhile (another process stored)."""
+        import time
+
+        rd, ed = row.delta()
+        rd.update({r.path: r for r in records})
+        ed.update({e[0]: e for e in entries})
+        if not _small(rd, ed, total):
+            return False
+        new = (row.key, row.class_key, files, time.time_ns(), row.base, _delta_blob(rd, ed),
+               row._result, row.targets, row.quick)
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            now = con.execute(f"SELECT files, base FROM {TABLE} WHERE key = ?", (row.key,)).fetchone()
+            if now != (row.files, row.base):
+                con.execute("ROLLBACK")
+                return False
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", new)
+            con.execute(f"UPDATE {OUTPUTS} SET files = ? WHERE key = ? AND files = ?",
+                        (files, row.key, row.files))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return True
 
     def attach(self, key: str, files: str, kind: str, text: bytes) -> None:
         """Keep rendered output (``kind`` "json" or "summary") with the stored result it was
@@ -417,6 +556,20 @@ class ResultStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def has_output(self, key: str, files: str, kind: str) -> bool:
+        """Whether rendered output of ``kind`` is attached to the row of ``key`` and ``files``."""
+        try:
+            return self.con.execute(
+                f"SELECT 1 FROM {OUTPUTS} WHERE key = ? AND kind = ? AND files = ?",
+                (key, kind, files)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def delta_fits(self, row: StoredResult, changed: int, total: int) -> bool:
+        """Whether ``changed`` more records and entries keep ``row``'s delta small."""
+        rd, ed = row.delta()
+        return len(rd) + len(ed) + 2 * changed <= _limit(total)
 
     def output(self, key: str, files: str, kind: str) -> bytes | None:
         """Rendered output attached to the row of ``key`` and ``files`` (only that column)."""
@@ -655,6 +808,21 @@ def stored_output(
             return None
         _LAST_WALK.clear()
         _LAST_WALK[tuple(roots)] = (entries, folders)  # for organise(), if this is a miss
-        return st.output(key, files_digest(entries), kind)
+        files = files_digest(entries)
+        text = st.output(key, files, kind)
+        if text is None:  # only files' times changed, not their headers? (organise.restat)
+            from reflexng.organiser.restat import refresh
+
+            def scan(todo: list[tuple], keywords: list[str]) -> list:
+                from reflexng.fits import scan
+
+                return scan(roots, keywords, cache_db=st.path, entries=todo, subset=True)
+
+            try:
+                if refresh(st, key, entries, files, folders, scan, kind) is not None:
+                    text = st.output(key, files, kind)
+            except sqlite3.OperationalError:  # a full or read-only disk: organise instead
+                return None
+        return text
     finally:
         st.close()
