@@ -75,15 +75,11 @@ def refresh(
         return None
     if kind is not None and not st.has_output(key, row.files, kind):
         return None
-    old = row.entries()
-    if len(old) != len(entries):
-        return None  # files added or removed
-    get = old.get
-    changed = [e for e in entries if get(e[0]) != e]
+    changed = row.changed_entries(entries)  # None: files added, removed or listed otherwise
     if not changed or not st.delta_fits(row, len(changed), len(entries)):
         return None
     for e in changed:
-        if e[4] or e[0] not in old:
+        if e[4]:
             return None
     paths = [e[0] for e in changed]
     recs = row.records_of(paths)

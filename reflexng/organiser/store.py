@@ -28,6 +28,7 @@ import marshal
 import os
 import pickle
 import sqlite3
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,50 @@ def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def pack_entries(entries: Sequence[tuple]) -> bytes:
+    """Walk entries as columns: paths, then sizes, mtimes and inodes as 64-bit arrays (read
+    back in microseconds), the problems by position; compressed."""
+    from array import array
+
+    try:
+        cols = (sys.byteorder, [e[0] for e in entries], array("Q", [e[1] for e in entries]).tobytes(),
+                array("q", [e[2] for e in entries]).tobytes(),
+                array("Q", [e[3] for e in entries]).tobytes(),
+                {i: e[4] for i, e in enumerate(entries) if e[4]})
+    except (OverflowError, TypeError):  # not 64-bit integers: as they are
+        return b"L" + _z(marshal.dumps(list(entries)))
+    return b"A" + _z(marshal.dumps(cols))
+
+
+def entry_columns(blob: bytes) -> tuple[list[str], Any, Any, Any, dict[int, str]] | None:
+    """(paths, sizes, mtimes, inodes, problems by position) of :func:`pack_entries` data;
+    None for data kept as it was."""
+    from array import array
+
+    if blob[:1] != b"A":
+        return None
+    order, paths, *raw, problems = marshal.loads(_unz(blob[1:]))
+    arrays = []
+    for code, data in zip("QqQ", raw):
+        a = array(code)
+        a.frombytes(data)
+        if order != sys.byteorder:
+            a.byteswap()
+        arrays.append(a)
+    return paths, arrays[0], arrays[1], arrays[2], problems
+
+
+def unpack_entries(blob: bytes) -> list[tuple]:
+    cols = entry_columns(blob)
+    if cols is None:
+        return marshal.loads(_unz(blob[1:]))
+    paths, sizes, mtimes, inodes, problems = cols
+    probs = [""] * len(paths)
+    for i, p in problems.items():
+        probs[i] = p
+    return list(zip(paths, sizes, mtimes, inodes, probs))
+
+
 # ---------------------------------------------------------------------------- the store
 
 
@@ -315,9 +360,37 @@ class StoredResult:
         """path -> walk entry of this row (records not decoded)."""
         if self._state is not None:
             return self._state[1]
-        entries = {e[0]: e for e in marshal.loads(_unz(self._base("entries")))}
+        entries = {e[0]: e for e in unpack_entries(self._base("entries"))}
         _apply(entries, self.delta()[1])
         return entries
+
+    def changed_entries(self, entries: Sequence[tuple]) -> list[tuple] | None:
+        """The walk ``entries`` that differ from this row's, when both list the same paths in
+        the same order (else None): compared column by column, no entry rebuilt."""
+        cols = entry_columns(self._base("entries"))
+        if cols is None:
+            return None
+        paths, sizes, mtimes, inodes, problems = cols
+        ed = self.delta()[1]
+        if ed:
+            pos = {p: i for i, p in enumerate(paths)}
+            for p, e in ed.items():
+                i = pos.get(p)
+                if e is None or i is None:
+                    return None  # files added or removed since the base
+                sizes[i], mtimes[i], inodes[i] = e[1], e[2], e[3]
+                if e[4]:
+                    problems[i] = e[4]
+                else:
+                    problems.pop(i, None)
+        if len(paths) != len(entries) or [e[0] for e in entries] != paths:
+            return None
+        out = [e for e, s, m, i in zip(entries, sizes, mtimes, inodes)
+               if e[2] != m or e[1] != s or e[3] != i or e[4]]
+        # a problem gone, the stat the same
+        out += [entries[i] for i in problems if entries[i][4] == "" and entries[i][1:4] == (
+            sizes[i], mtimes[i], inodes[i])]
+        return out
 
     def records_of(self, paths: Iterable[str]) -> dict[str, Any]:
         """path -> FileRecord of those ``paths`` this row holds (only their pieces decoded)."""
@@ -481,8 +554,7 @@ class ResultStore:
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, pack_chunks(result.files),
-                        _z(marshal.dumps(entries if isinstance(entries, list) else list(entries))))
+            new_base = (base, pack_chunks(result.files), pack_entries(entries))
         quick = None
         if keywords is not None:
             seen = Counter([f.header_digest for f in result.files])
