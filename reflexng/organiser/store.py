@@ -191,23 +191,37 @@ def pack_records(files: Sequence[Any]) -> bytes:
         return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def pack_chunks(files: Sequence[Any]) -> bytes:
+def pack_chunks(files: Sequence[Any]) -> bytearray:
     """FileRecords sorted by path, in pieces of :data:`CHUNK` records, each marshal data
-    compressed on its own, with the first path of each piece: :func:`records_of` decodes
-    only the pieces holding the paths asked for (writing the pieces costs no more than one
-    whole: marshal's back-reference table stays small)."""
+    compressed on its own, then an index (first path and end of each piece): :func:`records_of`
+    decodes only the pieces holding the paths asked for. Written into one buffer as it goes
+    (no second copy of the records' data: peak memory of a first organise)."""
     import zlib
 
     dicts = [f.__dict__ for f in files]
-    paths = [d["path"] for d in dicts]
-    if paths != sorted(paths):
+    if any(dicts[i]["path"] > dicts[i + 1]["path"] for i in range(len(dicts) - 1)):
         dicts.sort(key=lambda d: d["path"])
+    out = bytearray(b"C")
+    ends: list[int] = []
     try:
         dumps, compress = marshal.dumps, zlib.compress
-        pieces = [compress(dumps(dicts[i : i + CHUNK]), 1) for i in range(0, len(dicts), CHUNK)]
+        for i in range(0, len(dicts), CHUNK):
+            out += compress(dumps(dicts[i : i + CHUNK]), 1)
+            ends.append(len(out))
     except ValueError:
-        return b"Z" + _z(pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL))
-    return b"C" + marshal.dumps(([d["path"] for d in dicts[::CHUNK]], pieces))
+        return bytearray(b"Z" + _z(pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)))
+    index = marshal.dumps(([d["path"] for d in dicts[::CHUNK]], ends))
+    out += index
+    out += len(index).to_bytes(8, "little")
+    return out
+
+
+def _pieces(blob: bytes) -> tuple[list[str], list[memoryview]]:
+    """(first paths, pieces) of :func:`pack_chunks` data."""
+    n = int.from_bytes(blob[-8:], "little")
+    firsts, ends = marshal.loads(blob[-8 - n : -8])
+    view = memoryview(blob)
+    return firsts, [view[a:b] for a, b in zip([1, *ends], ends)]
 
 
 def _records(dicts: Iterable[dict]) -> list[Any]:
@@ -236,7 +250,7 @@ def unpack_records(blob: bytes) -> list[Any]:
 
         loads, unz = marshal.loads, zlib.decompress
         out: list[Any] = []
-        for piece in marshal.loads(blob[1:])[1]:
+        for piece in _pieces(blob)[1]:
             out += _records(loads(unz(piece)))
         return out
     return _records(marshal.loads(blob[1:]))
@@ -251,7 +265,7 @@ def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
     import zlib
     from bisect import bisect_right
 
-    firsts, pieces = marshal.loads(blob[1:])
+    firsts, pieces = _pieces(blob)
     hit = sorted({bisect_right(firsts, p) - 1 for p in wanted} - {-1})
     out: dict[str, Any] = {}
     for i in hit:
@@ -261,37 +275,56 @@ def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+_ENTRY_PIECE = 4096  # walk entries per piece of the columns (packing holds one at a time)
+
+
 def pack_entries(entries: Sequence[tuple]) -> bytes:
     """Walk entries as columns: paths, then sizes, mtimes and inodes as 64-bit arrays (read
-    back in microseconds), the problems by position; compressed."""
+    back in microseconds), the problems by position; compressed as they are written, a
+    piece of :data:`_ENTRY_PIECE` entries at a time."""
+    import zlib
     from array import array
 
+    z = zlib.compressobj(1)
+    n = len(entries)
+    out = [b"A", z.compress(marshal.dumps((sys.byteorder, -(-n // _ENTRY_PIECE))))]
+    problems: dict[int, str] = {}
     try:
-        cols = (sys.byteorder, [e[0] for e in entries], array("Q", [e[1] for e in entries]).tobytes(),
-                array("q", [e[2] for e in entries]).tobytes(),
-                array("Q", [e[3] for e in entries]).tobytes(),
-                {i: e[4] for i, e in enumerate(entries) if e[4]})
+        for i in range(0, n, _ENTRY_PIECE):
+            part = entries[i : i + _ENTRY_PIECE]
+            out.append(z.compress(marshal.dumps((
+                [e[0] for e in part], array("Q", [e[1] for e in part]).tobytes(),
+                array("q", [e[2] for e in part]).tobytes(),
+                array("Q", [e[3] for e in part]).tobytes()))))
+            problems.update((i + j, e[4]) for j, e in enumerate(part) if e[4])
     except (OverflowError, TypeError):  # not 64-bit integers: as they are
         return b"L" + _z(marshal.dumps(list(entries)))
-    return b"A" + _z(marshal.dumps(cols))
+    out.append(z.compress(marshal.dumps(problems)))
+    out.append(z.flush())
+    return b"".join(out)
 
 
 def entry_columns(blob: bytes) -> tuple[list[str], Any, Any, Any, dict[int, str]] | None:
     """(paths, sizes, mtimes, inodes, problems by position) of :func:`pack_entries` data;
     None for data kept as it was."""
+    import io
     from array import array
 
     if blob[:1] != b"A":
         return None
-    order, paths, *raw, problems = marshal.loads(_unz(blob[1:]))
-    arrays = []
-    for code, data in zip("QqQ", raw):
-        a = array(code)
-        a.frombytes(data)
-        if order != sys.byteorder:
+    f = io.BytesIO(_unz(blob[1:]))
+    order, pieces = marshal.load(f)
+    paths: list[str] = []
+    arrays = [array("Q"), array("q"), array("Q")]
+    for _ in range(pieces):
+        part, *raw = marshal.load(f)
+        paths += part
+        for a, data in zip(arrays, raw):
+            a.frombytes(data)
+    if order != sys.byteorder:
+        for a in arrays:
             a.byteswap()
-        arrays.append(a)
-    return paths, arrays[0], arrays[1], arrays[2], problems
+    return paths, arrays[0], arrays[1], arrays[2], marshal.load(f)
 
 
 def unpack_entries(blob: bytes) -> list[tuple]:
@@ -418,7 +451,7 @@ class StoredResult:
 
     def result(self):
         """The stored :class:`OrganiseResult` (``job_graph`` None)."""
-        shell = pickle.loads(_unz(self._result))
+        shell = _unpickled(self._result)
         shell.files = self.records()
         return shell
 
@@ -539,7 +572,6 @@ class ResultStore:
         :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
         on the files' paths and headers alone, not on their size or time."""
         import time
-        from collections import Counter
 
         delta = _EMPTY_DELTA
         base = None
@@ -557,12 +589,12 @@ class ResultStore:
             new_base = (base, pack_chunks(result.files), pack_entries(entries))
         quick = None
         if keywords is not None:
-            seen = Counter([f.header_digest for f in result.files])
-            quick = json.dumps({"keywords": list(keywords),
-                                "shared": sorted(d for d, n in seen.items() if n > 1)})
-        row = (key, class_key, files, time.time_ns(), base, delta,
-               _z(pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL)), json.dumps(list(targets)),
-               quick)
+            digests = sorted([f.header_digest for f in result.files])
+            shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
+            del digests
+            quick = json.dumps({"keywords": list(keywords), "shared": shared})
+        row = (key, class_key, files, time.time_ns(), base, delta, _pickled(shell),
+               json.dumps(list(targets)), quick)
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -658,6 +690,54 @@ class ResultStore:
 
     def close(self) -> None:
         self.con.close()
+
+
+_JOB_PIECE = 512  # jobs (or datasets) per pickle of a stored result
+
+
+def _pickled(shell: Any) -> bytes:
+    """A result shell as compressed pickles: the shell without jobs and datasets, then those
+    in pieces of :data:`_JOB_PIECE`, compressed as written (neither the whole pickle nor one
+    memo of every object in memory: peak memory of a first organise)."""
+    import copy
+    import zlib
+
+    class _Sink:
+        def __init__(self) -> None:
+            self.z = zlib.compressobj(1)
+            self.parts: list[bytes] = []
+
+        def write(self, b) -> int:
+            self.parts.append(self.z.compress(b))
+            return len(b)
+
+    sink = _Sink()
+    pickler = pickle.Pickler(sink, protocol=pickle.HIGHEST_PROTOCOL)
+    head = copy.copy(shell)
+    head.jobs, head.datasets = {}, []
+    jobs, datasets = list(shell.jobs.items()), shell.datasets
+    pickler.dump((head, -(-len(jobs) // _JOB_PIECE), -(-len(datasets) // _JOB_PIECE)))
+    for items in (jobs, datasets):
+        for i in range(0, len(items), _JOB_PIECE):
+            pickler.clear_memo()
+            pickler.dump(items[i : i + _JOB_PIECE])
+    sink.parts.append(sink.z.flush())
+    return b"".join(sink.parts)
+
+
+def _unpickled(blob: bytes) -> Any:
+    import io
+
+    f = io.BytesIO(_unz(blob))
+    head, job_pieces, dataset_pieces = pickle.load(f)
+    jobs: dict[str, Any] = {}
+    for _ in range(job_pieces):
+        jobs.update(pickle.load(f))
+    datasets: list[Any] = []
+    for _ in range(dataset_pieces):
+        datasets += pickle.load(f)
+    head.jobs, head.datasets = jobs, datasets
+    return head
 
 
 def _shell(result):
