@@ -86,10 +86,11 @@ def organise_stored(
             targets = resolve_targets(cascade, target)
         row = st.get(key, files)
         run = None
-        if row is None:  # only files' times changed, not their headers? (organiser.restat)
+        if row is None:
             run = _Run(cascade, roots, targets, workflow_parameters, parameter_set,
                        recipe_parameters, db, excluded, prefer, progress, cancelled, workers)
-            try:
+        if row is None and not _store.declined(db, key, files):
+            try:  # only files' times changed, not their headers? (organiser.restat)
                 row = refresh(st, key, entries, files, folders,
                               lambda todo, _keywords: run.scan(todo, subset=True))
             except sqlite3.OperationalError:  # a full disk: organised below, not stored

@@ -62,18 +62,14 @@ def refresh(
     files: str,
     folders: Sequence[tuple[str, int]],
     scan: Callable[[list[tuple], list[str]], list[Any]],
-    kind: str | None = None,
 ) -> _store.StoredResult | None:
     """The stored row of request ``key`` restamped for walk ``entries`` (file-set digest
     ``files``, walked ``folders``), stored; None when that does not hold (see the module
-    docstring). ``scan(entries, keywords)`` reads the changed files; ``kind``: only when the
-    row has that rendered output attached."""
+    docstring). ``scan(entries, keywords)`` reads the changed files."""
     from reflexng.fits.walk import folders_unchanged
 
     row = st.get(key)
     if row is None or row.quick is None or row.files == files:
-        return None
-    if kind is not None and not st.has_output(key, row.files, kind):
         return None
     changed = row.changed_entries(entries)  # None: files added, removed or listed otherwise
     if not changed or not st.delta_fits(row, len(changed), len(entries)):

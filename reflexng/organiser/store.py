@@ -891,6 +891,18 @@ def unpack_output(blob: bytes | None) -> bytes | None:
 
 
 _LAST_WALK: dict[tuple[str, ...], tuple[list, list]] = {}
+# (database, request key, file-set digest) that organise.restat declined in this process
+_DECLINED: set[tuple[str, str, str]] = set()
+
+
+def declined(db: str, key: str, files: str) -> bool:
+    """Whether :func:`stored_output` found in this process that the stored result of ``key``
+    cannot be restamped for file set ``files`` (once)."""
+    try:
+        _DECLINED.remove((db, key, files))
+    except KeyError:
+        return False
+    return True
 
 
 def take_walk(roots: Sequence[str]) -> tuple[list, list] | None:
@@ -970,11 +982,16 @@ def stored_output(
 
                 return scan(roots, keywords, cache_db=st.path, entries=todo, subset=True)
 
+            row = st.get(key)
+            if row is None or not st.has_output(key, row.files, kind):
+                return None
             try:
-                if refresh(st, key, entries, files, folders, scan, kind) is not None:
-                    text = st.output(key, files, kind)
+                if refresh(st, key, entries, files, folders, scan) is None:
+                    _DECLINED.add((st.path, key, files))  # organise() need not try again
+                    return None
             except sqlite3.OperationalError:  # a full or read-only disk: organise instead
                 return None
+            text = st.output(key, files, kind)
         return text
     finally:
         st.close()
