@@ -3,6 +3,10 @@
 - Unchanged request (cascade contents, code, parameters, data folders) on an unchanged set of
   files (path, size, mtime_ns, inode): the stored result is returned (from memory when this
   process made it, else from ``<workdir>/reflexng.sqlite``).
+- The same request, files touched or rewritten with their headers unchanged (a new size
+  of the data, mtime or inode, the same header): the stored result is restamped with the
+  new sizes and times and stored for the new file set (:mod:`reflexng.organiser.restat`:
+  only those files are read; nothing is classified or planned).
 - Same cascade, code and workflow parameters, some files changed: the classification of
   every unchanged file is taken from the newest stored result; only new and changed files
   (and files whose header digest now clashes with another's: duplicate candidates) are

@@ -14,7 +14,15 @@ A stored result is returned only when both match. When only the files changed, t
 stored result of the same cascade and code (:func:`StoredResult.records`) gives back the
 classification of every unchanged file, so only the changed files are read and classified.
 Rendered output (the CLI's ``--json`` text) may be attached to a stored result so that an
-unchanged ``reflexng organise --json`` only writes it out.
+unchanged ``reflexng organise --json`` only writes it out; when only files' times changed,
+not their headers, :mod:`reflexng.organiser.restat` stores the result again for the new
+file set (the CLI then writes the output without loading the cascade).
+
+Layout: a row's records and walk entries are a *base* shared by rows plus the row's own
+*delta*. Base records are pieces of :data:`CHUNK` records sorted by path, each marshal data
+compressed on its own, with an index (a few records are decoded without the others); base
+walk entries are columns (paths, then sizes, mtimes and inodes as 64-bit arrays). Every
+blob is written as it is packed (a first organise's peak memory).
 
 This module is cheap to import (no cascade, numpy or networkx): the CLI's fast path uses it
 before loading the cascade.
