@@ -286,24 +286,30 @@ def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
 _ENTRY_PIECE = 4096  # walk entries per piece of the columns (packing holds one at a time)
 
 
+def _le(a):
+    """An array's bytes little-endian (the stored order on every machine)."""
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
 def pack_entries(entries: Sequence[tuple]) -> bytes:
-    """Walk entries as columns: paths, then sizes, mtimes and inodes as 64-bit arrays (read
-    back in microseconds), the problems by position; compressed as they are written, a
-    piece of :data:`_ENTRY_PIECE` entries at a time."""
+    """Walk entries as columns: paths, then sizes, mtimes and inodes as little-endian 64-bit
+    arrays (read back in microseconds), the problems by position; compressed as they are
+    written, a piece of :data:`_ENTRY_PIECE` entries at a time."""
     import zlib
     from array import array
 
     z = zlib.compressobj(1)
     n = len(entries)
-    out = [b"A", z.compress(marshal.dumps((sys.byteorder, -(-n // _ENTRY_PIECE))))]
+    out = [b"A", z.compress(marshal.dumps(-(-n // _ENTRY_PIECE)))]
     problems: dict[int, str] = {}
     try:
         for i in range(0, n, _ENTRY_PIECE):
             part = entries[i : i + _ENTRY_PIECE]
             out.append(z.compress(marshal.dumps((
-                [e[0] for e in part], array("Q", [e[1] for e in part]).tobytes(),
-                array("q", [e[2] for e in part]).tobytes(),
-                array("Q", [e[3] for e in part]).tobytes()))))
+                [e[0] for e in part], _le(array("Q", [e[1] for e in part])),
+                _le(array("q", [e[2] for e in part])), _le(array("Q", [e[3] for e in part]))))))
             problems.update((i + j, e[4]) for j, e in enumerate(part) if e[4])
     except (OverflowError, TypeError):  # not 64-bit integers: as they are
         return b"L" + _z(marshal.dumps(list(entries)))
@@ -321,7 +327,7 @@ def entry_columns(blob: bytes) -> tuple[list[str], Any, Any, Any, dict[int, str]
     if blob[:1] != b"A":
         return None
     f = io.BytesIO(_unz(blob[1:]))
-    order, pieces = marshal.load(f)
+    pieces = marshal.load(f)
     paths: list[str] = []
     arrays = [array("Q"), array("q"), array("Q")]
     for _ in range(pieces):
@@ -329,7 +335,7 @@ def entry_columns(blob: bytes) -> tuple[list[str], Any, Any, Any, dict[int, str]
         paths += part
         for a, data in zip(arrays, raw):
             a.frombytes(data)
-    if order != sys.byteorder:
+    if sys.byteorder != "little":
         for a in arrays:
             a.byteswap()
     return paths, arrays[0], arrays[1], arrays[2], marshal.load(f)
@@ -427,10 +433,13 @@ class StoredResult:
         if len(paths) != len(entries) or [e[0] for e in entries] != paths:
             return None
         out = [e for e, s, m, i in zip(entries, sizes, mtimes, inodes)
-               if e[2] != m or e[1] != s or e[3] != i or e[4]]
-        # a problem gone, the stat the same
-        out += [entries[i] for i in problems if entries[i][4] == "" and entries[i][1:4] == (
-            sizes[i], mtimes[i], inodes[i])]
+               if e[2] != m or e[1] != s or e[3] != i]
+        # and those whose walk problem changed, the stat the same
+        now = {i: e[4] for i, e in enumerate(entries) if e[4]}
+        for i in sorted(now.keys() | problems.keys()):
+            e = entries[i]
+            if now.get(i, "") != problems.get(i, "") and e[1:4] == (sizes[i], mtimes[i], inodes[i]):
+                out.append(e)
         return out
 
     def records_of(self, paths: Iterable[str]) -> dict[str, Any]:

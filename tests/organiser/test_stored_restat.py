@@ -88,6 +88,7 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("modify"), st.integers(0, 99), headers),
     st.tuples(st.just("copy"), st.integers(0, 99)),
     st.tuples(st.just("exclude"), st.integers(0, 99)),
+    st.tuples(st.just("junk"), st.integers(0, 1)),  # unreadable files beside the touched ones
 ), min_size=1, max_size=6)
 
 
@@ -141,6 +142,10 @@ def test_touched_and_rewritten_files_equal_a_full_organise(quick, initial, chang
                 names[p] = names[src]
             elif op[0] == "exclude" and existing:
                 excluded ^= {str(existing[op[1] % len(existing)])}
+            elif op[0] == "junk":
+                p = raw / f"junk{op[1]}.fits"
+                p.write_bytes(b"not a FITS file at all" * op[1])
+                _later(p)
             clear_memory()  # from the store, as a new process would
             incremental = organise(cascade, raw, target, workdir=work, excluded_files=excluded)
             plain = organise(cascade, raw, target, excluded_files=excluded)
@@ -183,8 +188,10 @@ def _scanner(roots):
 def test_refresh_restamps_touched_files_and_declines_changed_headers(quick, tmp_path):
     raw = tmp_path / "raw"
     files = _night(raw)
+    (raw / "junk.fits").write_bytes(b"not FITS")  # unreadable, untouched: no obstacle
     work = tmp_path / "w"
     first = organise(quick, raw, "flat", workdir=work)
+    assert first.file(str(raw / "junk.fits")).status == "unreadable"
     st = _store.ResultStore(_store.db_path(work))
     try:
         _later(files[0])
