@@ -463,8 +463,27 @@ class StoredResult:
         return self._state
 
     def records(self) -> list[Any]:
-        records = self.state()[0]
-        return [records[p] for p in sorted(records)]
+        """This row's records sorted by path (the base is; a delta is merged in)."""
+        if self._state is not None:
+            records = self._state[0]
+            return [records[p] for p in sorted(records)]
+        base = unpack_records(self._base("records"))
+        rd = self.delta()[0]
+        if not rd:
+            return base
+        if all(v is not None for v in rd.values()):  # changed records only: in place
+            for i, r in enumerate(base):
+                got = rd.pop(r.path, None)
+                if got is not None:
+                    base[i] = got
+            if not rd:
+                return base
+            base.extend(rd.values())  # added files
+            base.sort(key=lambda r: r.path)
+            return base
+        by_path = {r.path: r for r in base}
+        _apply(by_path, rd)
+        return [by_path[p] for p in sorted(by_path)]
 
     def result(self):
         """The stored :class:`OrganiseResult` (``job_graph`` None)."""
