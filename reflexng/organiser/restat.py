@@ -23,8 +23,6 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reflexng.organiser import store as _store
-
 # statuses whose record depends on more than the file's own header
 _NOT_QUICK = ("unreadable", "duplicate")
 
@@ -56,14 +54,15 @@ def _same_values(a: dict, b: dict) -> bool:
 
 
 def refresh(
-    st: _store.ResultStore,
+    st: Any,
     key: str,
     entries: Sequence[tuple],
     files: str,
     folders: Sequence[tuple[str, int]],
     scan: Callable[[list[tuple], list[str]], list[Any]],
-) -> _store.StoredResult | None:
-    """The stored row of request ``key`` restamped for walk ``entries`` (file-set digest
+) -> Any:
+    """The stored row (:class:`~reflexng.organiser.store.StoredResult` of ``st``, a
+    :class:`~reflexng.organiser.store.ResultStore`) of request ``key`` restamped for walk ``entries`` (file-set digest
     ``files``, walked ``folders``), stored; None when that does not hold (see the module
     docstring). ``scan(entries, keywords)`` reads the changed files."""
     from reflexng.fits.walk import folders_unchanged
