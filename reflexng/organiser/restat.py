@@ -77,27 +77,24 @@ def refresh(
         if e[4]:
             return None
     paths = [e[0] for e in changed]
-    recs = row.records_of(paths)
+    recs = row.records_of(paths, raw=True)  # field dictionaries: no FileRecord needed
     quick = json.loads(row.quick)
     shared = set(quick["shared"])
     for p in paths:
         r = recs.get(p)
-        if r is None or r.status in _NOT_QUICK or not r.header_digest or r.header_digest in shared:
+        if (r is None or r["status"] in _NOT_QUICK or not r["header_digest"]
+                or r["header_digest"] in shared):
             return None
     new = []
-    new_record = object.__new__
-    set_dict = object.__setattr__
     for s in scan(changed, quick["keywords"]):
         r = recs.get(s.path)
-        if (r is None or s.status != "ok" or s.header_digest != r.header_digest
-                or not _same_values(s.values, r.headers)):
+        if (r is None or s.status != "ok" or s.header_digest != r["header_digest"]
+                or not _same_values(s.values, r["headers"])):
             return None
-        d = dict(r.__dict__)
+        d = dict(r)
         d["size"] = s.size
         d["mtime_ns"] = s.mtime_ns
-        rec = new_record(type(r))
-        set_dict(rec, "__dict__", d)
-        new.append(rec)
+        new.append(d)
     if len(new) != len(changed) or not folders_unchanged(folders):
         return None
     if not st.restat(row, files, new, changed, len(entries)):

@@ -34,7 +34,6 @@ import hashlib
 import json
 import marshal
 import os
-import pickle
 import sqlite3
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -194,9 +193,13 @@ def pack_records(files: Sequence[Any]) -> bytes:
     Python, and the key strings are shared on loading). Falls back to pickle when a value
     has no marshal form."""
     try:
-        return b"D" + marshal.dumps([f.__dict__ for f in files])
+        return b"D" + marshal.dumps([f if f.__class__ is dict else f.__dict__ for f in files])
     except ValueError:
-        return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
+        import pickle
+
+        return b"P" + pickle.dumps(_records([f if f.__class__ is dict else f.__dict__
+                                             for f in files]),
+                                   protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def pack_chunks(files: Sequence[Any]) -> bytearray:
@@ -217,6 +220,8 @@ def pack_chunks(files: Sequence[Any]) -> bytearray:
             out += compress(dumps(dicts[i : i + CHUNK]), 1)
             ends.append(len(out))
     except ValueError:
+        import pickle
+
         return bytearray(b"Z" + _z(pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)))
     index = marshal.dumps(([d["path"] for d in dicts[::CHUNK]], ends))
     out += index
@@ -246,41 +251,46 @@ def _records(dicts: Iterable[dict]) -> list[Any]:
     return out
 
 
-def unpack_records(blob: bytes) -> list[Any]:
-    """The records of :func:`pack_records` or :func:`pack_chunks` data."""
+def _dicts(blob: bytes) -> list[dict]:
+    """The records' field dictionaries of :func:`pack_records` or :func:`pack_chunks` data
+    (no FileRecord made: this module is used before the organiser's model is imported)."""
     kind = blob[:1]
-    if kind == b"P":
-        return pickle.loads(blob[1:])
-    if kind == b"Z":
-        return pickle.loads(_unz(blob[1:]))
+    if kind in (b"P", b"Z"):
+        import pickle
+
+        return [r.__dict__ for r in pickle.loads(blob[1:] if kind == b"P" else _unz(blob[1:]))]
     if kind == b"C":
         import zlib
 
         loads, unz = marshal.loads, zlib.decompress
-        out: list[Any] = []
+        out: list[dict] = []
         for piece in _pieces(blob)[1]:
-            out += _records(loads(unz(piece)))
+            out += loads(unz(piece))
         return out
-    return _records(marshal.loads(blob[1:]))
+    return marshal.loads(blob[1:])
 
 
-def records_of(blob: bytes, paths: Iterable[str]) -> dict[str, Any]:
-    """``{path: FileRecord}`` of those ``paths`` that ``blob`` holds, decoding only the pieces
-    of :func:`pack_chunks` data they are in (other data: decoded whole)."""
+def unpack_records(blob: bytes) -> list[Any]:
+    """The records of :func:`pack_records` or :func:`pack_chunks` data."""
+    return _records(_dicts(blob))
+
+
+def records_of(blob: bytes, paths: Iterable[str], raw: bool = False) -> dict[str, Any]:
+    """``{path: FileRecord}`` (``raw``: its field dictionary) of those ``paths`` that ``blob``
+    holds, decoding only the pieces of :func:`pack_chunks` data they are in (other data:
+    decoded whole)."""
     wanted = set(paths)
     if blob[:1] != b"C":
-        return {r.path: r for r in unpack_records(blob) if r.path in wanted}
-    import zlib
-    from bisect import bisect_right
+        got = [d for d in _dicts(blob) if d["path"] in wanted]
+    else:
+        import zlib
+        from bisect import bisect_right
 
-    firsts, pieces = _pieces(blob)
-    hit = sorted({bisect_right(firsts, p) - 1 for p in wanted} - {-1})
-    out: dict[str, Any] = {}
-    for i in hit:
-        for r in _records(marshal.loads(zlib.decompress(pieces[i]))):
-            if r.path in wanted:
-                out[r.path] = r
-    return out
+        firsts, pieces = _pieces(blob)
+        got = []
+        for i in sorted({bisect_right(firsts, p) - 1 for p in wanted} - {-1}):
+            got += [d for d in marshal.loads(zlib.decompress(pieces[i])) if d["path"] in wanted]
+    return {d["path"]: d for d in got} if raw else {r.path: r for r in _records(got)}
 
 
 _ENTRY_PIECE = 4096  # walk entries per piece of the columns (packing holds one at a time)
@@ -384,17 +394,21 @@ class StoredResult:
         self._state: tuple[dict, dict] | None = None
         self._deltas: tuple[dict, dict] | None = None
 
-    def delta(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(path -> FileRecord or None, path -> walk entry or None) against the base (a new
-        pair of dictionaries on every call)."""
+    def delta(self, raw: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(path -> FileRecord (``raw``: its field dictionary) or None, path -> walk entry or
+        None) against the base (a new pair of dictionaries on every call)."""
         if self._deltas is None:
             recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
-            rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
+            rd: dict[str, Any] = {d["path"]: d for d in _dicts(recs)}
             rd.update(dict.fromkeys(gone_recs))
             ed: dict[str, Any] = {e[0]: e for e in ents}
             ed.update(dict.fromkeys(gone_ents))
             self._deltas = (rd, ed)
-        return dict(self._deltas[0]), dict(self._deltas[1])
+        rd, ed = self._deltas
+        if raw:
+            return dict(rd), dict(ed)
+        made = {r.path: r for r in _records([d for d in rd.values() if d is not None])}
+        return {p: made.get(p) for p in rd}, dict(ed)
 
     def _base(self, column: str) -> bytes:
         got = self._store.con.execute(
@@ -408,7 +422,7 @@ class StoredResult:
         if self._state is not None:
             return self._state[1]
         entries = {e[0]: e for e in unpack_entries(self._base("entries"))}
-        _apply(entries, self.delta()[1])
+        _apply(entries, self.delta(raw=True)[1])
         return entries
 
     def changed_entries(self, entries: Sequence[tuple]) -> list[tuple] | None:
@@ -418,7 +432,7 @@ class StoredResult:
         if cols is None:
             return None
         paths, sizes, mtimes, inodes, problems = cols
-        ed = self.delta()[1]
+        ed = self.delta(raw=True)[1]
         if ed:
             pos = {p: i for i, p in enumerate(paths)}
             for p, e in ed.items():
@@ -442,14 +456,15 @@ class StoredResult:
                 out.append(e)
         return out
 
-    def records_of(self, paths: Iterable[str]) -> dict[str, Any]:
-        """path -> FileRecord of those ``paths`` this row holds (only their pieces decoded)."""
+    def records_of(self, paths: Iterable[str], raw: bool = False) -> dict[str, Any]:
+        """path -> FileRecord (``raw``: its field dictionary) of those ``paths`` this row
+        holds (only their pieces decoded)."""
         paths = list(paths)
         if self._state is not None:
             got = self._state[0]
-            return {p: got[p] for p in paths if p in got}
-        rd = self.delta()[0]
-        out = records_of(self._base("records"), [p for p in paths if p not in rd])
+            return {p: (got[p].__dict__ if raw else got[p]) for p in paths if p in got}
+        rd = self.delta(raw)[0]
+        out = records_of(self._base("records"), [p for p in paths if p not in rd], raw)
         out.update({p: rd[p] for p in paths if rd.get(p) is not None})
         return out
 
@@ -649,16 +664,16 @@ class ResultStore:
             con.execute("ROLLBACK")
             raise
 
-    def restat(self, row: StoredResult, files: str, records: Sequence[Any],
+    def restat(self, row: StoredResult, files: str, records: Sequence[dict],
                entries: Sequence[tuple], total: int) -> bool:
         """Store ``row``'s result again for file-set digest ``files``: the same jobs, datasets
-        and rendered output, with ``records`` and walk ``entries`` (of the changed files)
-        replacing the row's. False (nothing stored) when the delta would outgrow the base
+        and rendered output, with ``records`` (field dictionaries) and walk ``entries`` (of
+        the changed files) replacing the row's. False (nothing stored) when the delta would outgrow the base
         (of ``total`` files) or the row changed meanwhile (another process stored)."""
         import time
 
-        rd, ed = row.delta()
-        rd.update({r.path: r for r in records})
+        rd, ed = row.delta(raw=True)
+        rd.update({d["path"]: d for d in records})
         ed.update({e[0]: e for e in entries})
         if not _small(rd, ed, total):
             return False
@@ -708,7 +723,7 @@ class ResultStore:
 
     def delta_fits(self, row: StoredResult, changed: int, total: int) -> bool:
         """Whether ``changed`` more records and entries keep ``row``'s delta small."""
-        rd, ed = row.delta()
+        rd, ed = row.delta(raw=True)
         return len(rd) + len(ed) + 2 * changed <= _limit(total)
 
     def output(self, key: str, files: str, kind: str) -> bytes | None:
@@ -736,6 +751,7 @@ def _pickled(shell: Any) -> bytes:
     in pieces of :data:`_JOB_PIECE`, compressed as written (neither the whole pickle nor one
     memo of every object in memory: peak memory of a first organise)."""
     import copy
+    import pickle
     import zlib
 
     class _Sink:
@@ -763,6 +779,7 @@ def _pickled(shell: Any) -> bytes:
 
 def _unpickled(blob: bytes) -> Any:
     import io
+    import pickle
 
     f = io.BytesIO(_unz(blob))
     head, job_pieces, dataset_pieces = pickle.load(f)
