@@ -1000,7 +1000,9 @@ def stored_output(
     prefer: str = "raw",
 ) -> bytes | None:
     """The stored ``kind`` output ("json"/"summary") of ``reflexng organise`` with these
-    arguments when the cascade, the code and the files are unchanged; else None."""
+    arguments when the cascade, the code and the files are unchanged, or when only files'
+    times changed, not their headers (restamped: :mod:`reflexng.organiser.restat`); else
+    None."""
     from reflexng.fits.walk import walk
 
     path = locate_cascade(cascade)
