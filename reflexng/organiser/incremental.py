@@ -76,6 +76,7 @@ def organise_stored(
         entries = walk(roots, folders)  # a missing data folder raises FileNotFoundError
     else:
         entries, folders = walked
+        del walked
     files = _store.files_digest(entries)
     memo = _MEMO.get((db, key))
     if memo is not None and memo[0] == files:
@@ -110,13 +111,16 @@ def organise_stored(
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
         for attempt in range(ATTEMPTS):
-            work = entries + list(gone.values())
-            if changing:
-                work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e
-                        for e in work]
-            result = run.organise(work, prev)
+            # while organising, the walk entries are kept packed (a first organise's peak
+            # memory): the scan and the classification get the only list of them
+            packed = _store.pack_entries(entries)
+            box = [_work(entries, gone, changing), prev]
+            entries = prev = None
+            if since is not None:
+                since.forget()  # put() needs only its delta
+            result = run.organise(box)
             if folders_unchanged(folders):
-                after, after_files = entries, files
+                after, after_files = None, files
             else:
                 folders = []
                 after = _walk_existing(roots, folders)
@@ -124,7 +128,7 @@ def organise_stored(
             if after_files == files:
                 if not gone and not changing:
                     try:
-                        st.put(key, class_key, files, entries, result, targets, since, run.changes,
+                        st.put(key, class_key, files, packed, result, targets, since, run.changes,
                                quick)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
@@ -132,6 +136,8 @@ def organise_stored(
                     return _handout(result, build_graph, (db, key, files))
                 return _handout(result, build_graph)
             # the folders changed while organising: never hand out what they no longer hold
+            entries = _store.unpack_entries(packed)
+            work = _work(entries, gone, changing)  # what this attempt organised
             now = {e[0]: e for e in after}
             before = {e[0]: e for e in entries}
             for p in before.keys() - now.keys():
@@ -148,6 +154,14 @@ def organise_stored(
         st.close()
         if gc_enabled:
             gc.enable()
+
+
+def _work(entries: list[tuple], gone: dict[str, tuple], changing: set[str]) -> list[tuple]:
+    """The entries to organise: the walk's, files gone meanwhile, files still changing."""
+    work = entries + list(gone.values())
+    if changing:
+        work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e for e in work]
+    return work
 
 
 def _walk_existing(roots: Sequence[str], folders: list) -> list[tuple]:
@@ -230,19 +244,25 @@ class _Run:
             raise OrganiseCancelled("organising was cancelled")
         return out
 
-    def organise(self, entries: list[tuple], prev) -> OrganiseResult:
+    def organise(self, box: list) -> OrganiseResult:
+        """Organise ``box`` = [walk entries, previous state or None], emptied here (so the
+        entries and the previous state are not kept while planning)."""
         from reflexng.organiser.classify import classify
         from reflexng.organiser.planning import _content_hash, _plan
 
+        entries, prev = box
+        box.clear()
         content_hash = _content_hash()
         self.changes = None
         if prev is None:
             scanned = self.scan(entries, subset=False)
+            del entries
             records = classify(scanned, self.cascade, excluded=self.excluded,
                                content_hash=content_hash)
             del scanned  # the scan's records are not needed while planning
         else:
             records = self._classify_changed(entries, prev, content_hash)
+            del entries, prev
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
                      parameter_set=self.ps, recipe_parameters=self.rp, prefer=self.prefer,
                      build_graph=False, resolved=True)

@@ -477,6 +477,10 @@ class StoredResult:
             self._state = (records, entries)
         return self._state
 
+    def forget(self) -> None:
+        """Drop the decoded :meth:`state` (memory; it is decoded again when asked for)."""
+        self._state = None
+
     def records(self) -> list[Any]:
         """This row's records sorted by path (the base is; a delta is merged in)."""
         if self._state is not None:
@@ -609,11 +613,12 @@ class ResultStore:
             return None
         return None if row is None or row[0] is None else json.loads(row[0])
 
-    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result,
+    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple] | bytes, result,
             targets: Sequence[str], since: StoredResult | None = None,
             changes: tuple[dict, dict] | None = None,
             keywords: Sequence[str] | None = None) -> None:
-        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand).
+        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand) and the
+        walk ``entries`` it was organised from (or their :func:`pack_entries` data).
 
         ``since`` is the stored row the result was organised from and ``changes`` (path ->
         FileRecord or None, path -> walk entry or None) what differs from it: then only the
@@ -637,7 +642,8 @@ class ResultStore:
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, pack_chunks(result.files), pack_entries(entries))
+            new_base = (base, pack_chunks(result.files),
+                        entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries))
         quick = None
         if keywords is not None:
             digests = sorted([f.header_digest for f in result.files])
