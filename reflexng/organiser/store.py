@@ -306,24 +306,28 @@ def _le(a):
 def pack_entries(entries: Sequence[tuple]) -> bytes:
     """Walk entries as columns: paths, then sizes, mtimes and inodes as little-endian 64-bit
     arrays (read back in microseconds), the problems by position; compressed as they are
-    written, a piece of :data:`_ENTRY_PIECE` entries at a time."""
+    written, a piece of :data:`_ENTRY_PIECE` entries at a time (each piece's marshal data
+    after its length)."""
     import zlib
     from array import array
 
     z = zlib.compressobj(1)
-    n = len(entries)
-    out = [b"A", z.compress(marshal.dumps(-(-n // _ENTRY_PIECE)))]
+    out = [b"A"]
+
+    def put(obj: Any) -> None:
+        data = marshal.dumps(obj)
+        out.append(z.compress(len(data).to_bytes(8, "little") + data))
+
     problems: dict[int, str] = {}
     try:
-        for i in range(0, n, _ENTRY_PIECE):
+        for i in range(0, len(entries), _ENTRY_PIECE):
             part = entries[i : i + _ENTRY_PIECE]
-            out.append(z.compress(marshal.dumps((
-                [e[0] for e in part], _le(array("Q", [e[1] for e in part])),
-                _le(array("q", [e[2] for e in part])), _le(array("Q", [e[3] for e in part]))))))
+            put(([e[0] for e in part], _le(array("Q", [e[1] for e in part])),
+                 _le(array("q", [e[2] for e in part])), _le(array("Q", [e[3] for e in part]))))
             problems.update((i + j, e[4]) for j, e in enumerate(part) if e[4])
     except (OverflowError, TypeError):  # not 64-bit integers: as they are
         return b"L" + _z(marshal.dumps(list(entries)))
-    out.append(z.compress(marshal.dumps(problems)))
+    put(problems)
     out.append(z.flush())
     return b"".join(out)
 
@@ -331,24 +335,28 @@ def pack_entries(entries: Sequence[tuple]) -> bytes:
 def entry_columns(blob: bytes) -> tuple[list[str], Any, Any, Any, dict[int, str]] | None:
     """(paths, sizes, mtimes, inodes, problems by position) of :func:`pack_entries` data;
     None for data kept as it was."""
-    import io
     from array import array
 
     if blob[:1] != b"A":
         return None
-    f = io.BytesIO(_unz(blob[1:]))
-    pieces = marshal.load(f)
+    data = memoryview(_unz(blob[1:]))
+    objs = []
+    at = 0
+    while at < len(data):
+        n = int.from_bytes(data[at : at + 8], "little")
+        objs.append(marshal.loads(data[at + 8 : at + 8 + n]))
+        at += 8 + n
+    problems = objs.pop()
     paths: list[str] = []
     arrays = [array("Q"), array("q"), array("Q")]
-    for _ in range(pieces):
-        part, *raw = marshal.load(f)
+    for part, *raw in objs:
         paths += part
-        for a, data in zip(arrays, raw):
-            a.frombytes(data)
+        for a, col in zip(arrays, raw):
+            a.frombytes(col)
     if sys.byteorder != "little":
         for a in arrays:
             a.byteswap()
-    return paths, arrays[0], arrays[1], arrays[2], marshal.load(f)
+    return paths, arrays[0], arrays[1], arrays[2], problems
 
 
 def unpack_entries(blob: bytes) -> list[tuple]:
