@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reflexng.organiser import store
+from reflexng.organiser import store, storepack
 from reflexng.organiser.model import FileRecord
 
 names = st.text(alphabet="abcxyz/_.é", min_size=1, max_size=12)
@@ -27,20 +27,20 @@ records = st.lists(st.builds(
 @settings(max_examples=60, deadline=None)
 @given(records, st.lists(names, max_size=8))
 def test_records_round_trip_and_are_found_alone(recs, asked):
-    blob = bytes(store.pack_chunks(recs))
-    back = store.unpack_records(blob)
+    blob = bytes(storepack.pack_chunks(recs))
+    back = storepack.unpack_records(blob)
     assert back == sorted(recs, key=lambda r: r.path)
     wanted = [r.path for r in recs[::7]] + ["/d/" + a for a in asked]
     by_path = {r.path: r for r in recs}
-    assert store.records_of(blob, wanted) == {p: by_path[p] for p in wanted if p in by_path}
+    assert storepack.records_of(blob, wanted) == {p: by_path[p] for p in wanted if p in by_path}
 
 
 def test_records_without_a_marshal_form_are_pickled():
     odd = [FileRecord(path="/d/a", size=1, mtime_ns=2, status="ok", headers={"X": 1 + 2j}),
            FileRecord(path="/d/b", size=1, mtime_ns=2, status="ok", headers={"X": frozenset([1])})]
-    blob = bytes(store.pack_chunks(odd))
-    assert store.unpack_records(blob) == odd
-    assert store.records_of(blob, ["/d/b"]) == {"/d/b": odd[1]}
+    blob = bytes(storepack.pack_chunks(odd))
+    assert storepack.unpack_records(blob) == odd
+    assert storepack.records_of(blob, ["/d/b"]) == {"/d/b": odd[1]}
 
 
 entries = st.lists(st.tuples(names, st.integers(0, 2**63), st.integers(-(2**62), 2**62),
@@ -51,14 +51,14 @@ entries = st.lists(st.tuples(names, st.integers(0, 2**63), st.integers(-(2**62),
 @settings(max_examples=40, deadline=None)
 @given(entries)
 def test_entries_round_trip(ents):
-    assert store.unpack_entries(store.pack_entries(ents)) == ents
+    assert storepack.unpack_entries(storepack.pack_entries(ents)) == ents
 
 
 def test_entries_beyond_64_bits_are_kept_as_they_are():
     ents = [("/d/a", 2**64 + 5, -1, 3, ""), ("/d/b", 1, 2, 3, "gone")]
-    blob = store.pack_entries(ents)
-    assert store.entry_columns(blob) is None
-    assert store.unpack_entries(blob) == ents
+    blob = storepack.pack_entries(ents)
+    assert storepack.entry_columns(blob) is None
+    assert storepack.unpack_entries(blob) == ents
 
 
 def test_entries_are_stored_little_endian_on_every_machine():
@@ -66,7 +66,7 @@ def test_entries_are_stored_little_endian_on_every_machine():
     import zlib
 
     ents = [("/d/a", 2880, 1_700_000_000_123_456_789, 42, ""), ("/d/b", 5760, -7, 2**63 + 1, "x")]
-    data = zlib.decompress(store.pack_entries(ents)[1:])
+    data = zlib.decompress(storepack.pack_entries(ents)[1:])
     n = int.from_bytes(data[:8], "little")
     paths, sizes, mtimes, inodes = marshal.loads(data[8 : 8 + n])
     assert paths == ["/d/a", "/d/b"]
