@@ -3,6 +3,10 @@
 - Unchanged request (cascade contents, code, parameters, data folders) on an unchanged set of
   files (path, size, mtime_ns, inode): the stored result is returned (from memory when this
   process made it, else from ``<workdir>/reflexng.sqlite``).
+- The same request, files touched or rewritten with their headers unchanged (a new size
+  of the data, mtime or inode, the same header): the stored result is restamped with the
+  new sizes and times and stored for the new file set (:mod:`reflexng.organiser.restat`:
+  only those files are read; nothing is classified or planned).
 - Same cascade, code and workflow parameters, some files changed: the classification of
   every unchanged file is taken from the newest stored result; only new and changed files
   (and files whose header digest now clashes with another's: duplicate candidates) are
@@ -29,6 +33,7 @@ from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
 from reflexng.organiser.planning import _parameter_set, resolve_targets
+from reflexng.organiser.restat import plan_reads_headers_only, refresh
 
 GONE = "disappeared while organising (the file or its folder was removed); organise again"
 CHANGING = "changed while organising (still being written?); organise again once it is complete"
@@ -71,6 +76,7 @@ def organise_stored(
         entries = walk(roots, folders)  # a missing data folder raises FileNotFoundError
     else:
         entries, folders = walked
+        del walked
     files = _store.files_digest(entries)
     memo = _MEMO.get((db, key))
     if memo is not None and memo[0] == files:
@@ -84,24 +90,37 @@ def organise_stored(
         if targets is None:
             targets = resolve_targets(cascade, target)
         row = st.get(key, files)
+        run = None
+        if row is None:
+            run = _Run(cascade, roots, targets, workflow_parameters, parameter_set,
+                       recipe_parameters, db, excluded, prefer, progress, cancelled, workers)
+        if row is None and not _store.declined(db, key, files):
+            try:  # only files' times changed, not their headers? (organiser.restat)
+                row = refresh(st, key, entries, files, folders,
+                              lambda todo, _keywords: run.scan(todo, subset=True))
+            except sqlite3.OperationalError:  # a full disk: organised below, not stored
+                row = None
         if row is not None:
             result = row.result()
             _remember(db, key, files, result)
             return _handout(result, build_graph, (db, key, files))
+        assert run is not None
         since = st.latest(class_key)
         prev = None if since is None else since.state()
-        run = _Run(cascade, roots, targets, workflow_parameters, parameter_set, recipe_parameters,
-                   db, excluded, prefer, progress, cancelled, workers)
+        quick = run.keywords if plan_reads_headers_only(cascade) else None
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
         for attempt in range(ATTEMPTS):
-            work = entries + list(gone.values())
-            if changing:
-                work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e
-                        for e in work]
-            result = run.organise(work, prev)
+            # while organising, the walk entries are kept packed (a first organise's peak
+            # memory): the scan and the classification get the only list of them
+            packed = _store.pack_entries(entries)
+            box = [_work(entries, gone, changing), prev]
+            entries = prev = None
+            if since is not None:
+                since.forget()  # put() needs only its delta
+            result = run.organise(box)
             if folders_unchanged(folders):
-                after, after_files = entries, files
+                after, after_files = None, files
             else:
                 folders = []
                 after = _walk_existing(roots, folders)
@@ -109,13 +128,16 @@ def organise_stored(
             if after_files == files:
                 if not gone and not changing:
                     try:
-                        st.put(key, class_key, files, entries, result, targets, since, run.changes)
+                        st.put(key, class_key, files, packed, result, targets, since, run.changes,
+                               quick)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
                     _remember(db, key, files, result)
                     return _handout(result, build_graph, (db, key, files))
                 return _handout(result, build_graph)
             # the folders changed while organising: never hand out what they no longer hold
+            entries = _store.unpack_entries(packed)
+            work = _work(entries, gone, changing)  # what this attempt organised
             now = {e[0]: e for e in after}
             before = {e[0]: e for e in entries}
             for p in before.keys() - now.keys():
@@ -132,6 +154,14 @@ def organise_stored(
         st.close()
         if gc_enabled:
             gc.enable()
+
+
+def _work(entries: list[tuple], gone: dict[str, tuple], changing: set[str]) -> list[tuple]:
+    """The entries to organise: the walk's, files gone meanwhile, files still changing."""
+    work = entries + list(gone.values())
+    if changing:
+        work = [(e[0], e[1], e[2], e[3], CHANGING) if e[0] in changing else e for e in work]
+    return work
 
 
 def _walk_existing(roots: Sequence[str], folders: list) -> list[tuple]:
@@ -214,19 +244,25 @@ class _Run:
             raise OrganiseCancelled("organising was cancelled")
         return out
 
-    def organise(self, entries: list[tuple], prev) -> OrganiseResult:
+    def organise(self, box: list) -> OrganiseResult:
+        """Organise ``box`` = [walk entries, previous state or None], emptied here (so the
+        entries and the previous state are not kept while planning)."""
         from reflexng.organiser.classify import classify
         from reflexng.organiser.planning import _content_hash, _plan
 
+        entries, prev = box
+        box.clear()
         content_hash = _content_hash()
         self.changes = None
         if prev is None:
             scanned = self.scan(entries, subset=False)
+            del entries
             records = classify(scanned, self.cascade, excluded=self.excluded,
                                content_hash=content_hash)
             del scanned  # the scan's records are not needed while planning
         else:
             records = self._classify_changed(entries, prev, content_hash)
+            del entries, prev
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
                      parameter_set=self.ps, recipe_parameters=self.rp, prefer=self.prefer,
                      build_graph=False, resolved=True)

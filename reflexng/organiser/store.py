@@ -14,7 +14,15 @@ A stored result is returned only when both match. When only the files changed, t
 stored result of the same cascade and code (:func:`StoredResult.records`) gives back the
 classification of every unchanged file, so only the changed files are read and classified.
 Rendered output (the CLI's ``--json`` text) may be attached to a stored result so that an
-unchanged ``reflexng organise --json`` only writes it out.
+unchanged ``reflexng organise --json`` only writes it out; when only files' times changed,
+not their headers, :mod:`reflexng.organiser.restat` stores the result again for the new
+file set (the CLI then writes the output without loading the cascade).
+
+Layout: a row's records and walk entries are a *base* shared by rows plus the row's own
+*delta*. Base records are pieces of ``storepack.CHUNK`` records sorted by path, each marshal data
+compressed on its own, with an index (a few records are decoded without the others); base
+walk entries are columns (paths, then sizes, mtimes and inodes as 64-bit arrays). Every
+blob is written as it is packed (a first organise's peak memory).
 
 This module is cheap to import (no cascade, numpy or networkx): the CLI's fast path uses it
 before loading the cascade.
@@ -26,17 +34,32 @@ import hashlib
 import json
 import marshal
 import os
-import pickle
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reflexng.organiser.storepack import (
+    _dicts,
+    _pickled,
+    _records,
+    _unpickled,
+    _unz,
+    _z,
+    entry_columns,
+    pack_chunks,
+    pack_entries,
+    pack_records,
+    records_of,
+    unpack_entries,
+    unpack_records,
+)
+
 TABLE = "organise_results"
 # bump when what is stored changes meaning: rows of another format are never used
-FORMAT = "3"
+FORMAT = "4"
 KEEP = 8  # stored results per work directory (the newest are kept)
-_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets"]
+_COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets", "quick"]
 BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
 OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
 
@@ -175,54 +198,6 @@ def files_digest(entries: Sequence[tuple]) -> str:
     return hashlib.sha256(marshal.dumps([tuple(e) for e in entries], 2)).hexdigest()
 
 
-# ---------------------------------------------------------------------------- records
-
-
-def pack_records(files: Sequence[Any]) -> bytes:
-    """FileRecords as marshal data: each record's field dictionary, headers included (marshal
-    writes and reads dictionaries in C, in their order: twice as fast as rows rebuilt in
-    Python, and the key strings are shared on loading). Falls back to pickle when a value
-    has no marshal form."""
-    try:
-        return b"D" + marshal.dumps([f.__dict__ for f in files])
-    except ValueError:
-        return b"P" + pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def unpack_records(blob: bytes) -> list[Any]:
-    from reflexng.organiser.model import FileRecord
-
-    if blob[:1] == b"P":
-        return pickle.loads(blob[1:])
-    new = object.__new__
-    set_dict = object.__setattr__
-    out = []
-    append = out.append
-    for d in marshal.loads(blob[1:]):
-        rec = new(FileRecord)
-        set_dict(rec, "__dict__", d)
-        append(rec)
-    return out
-
-
-# ---------------------------------------------------------------------------- the store
-
-
-def _z(blob: bytes) -> bytes:
-    """Stored blobs are compressed (zlib level 1: ~7x smaller for ~4 ms a MB; writing less
-    matters more on a busy disk)."""
-    import zlib
-
-    return zlib.compress(blob, 1)
-
-
-def _unz(blob: bytes) -> bytes:
-    import zlib
-
-    return zlib.decompress(blob)
-
-
-
 class StoredResult:
     """One stored row; the result and the records are decoded on demand.
 
@@ -233,46 +208,150 @@ class StoredResult:
     def __init__(self, store: ResultStore, row: tuple):
         self._store = store
         (self.key, self.class_key, self.files, self.created, self.base, self._delta,
-         self._result, self.targets) = row
+         self._result, self.targets, self.quick) = row
         self._state: tuple[dict, dict] | None = None
+        self._deltas: tuple[dict, dict] | None = None
 
-    def delta(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(path -> FileRecord or None, path -> walk entry or None) against the base."""
-        recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
-        rd: dict[str, Any] = {r.path: r for r in unpack_records(recs)}
-        rd.update(dict.fromkeys(gone_recs))
-        ed: dict[str, Any] = {e[0]: e for e in ents}
-        ed.update(dict.fromkeys(gone_ents))
-        return rd, ed
+    def delta(self, raw: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(path -> FileRecord (``raw``: its field dictionary) or None, path -> walk entry or
+        None) against the base (a new pair of dictionaries on every call)."""
+        if self._deltas is None:
+            recs, gone_recs, ents, gone_ents = marshal.loads(_unz(self._delta))
+            rd: dict[str, Any] = {d["path"]: d for d in _dicts(recs)}
+            rd.update(dict.fromkeys(gone_recs))
+            ed: dict[str, Any] = {e[0]: e for e in ents}
+            ed.update(dict.fromkeys(gone_ents))
+            self._deltas = (rd, ed)
+        rd, ed = self._deltas
+        if raw:
+            return dict(rd), dict(ed)
+        made = {r.path: r for r in _records([d for d in rd.values() if d is not None])}
+        return {p: made.get(p) for p in rd}, dict(ed)
+
+    def _base(self, column: str) -> bytes:
+        got = self._store.con.execute(
+            f"SELECT {column} FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
+        if got is None:
+            raise LookupError(f"stored organise base {self.base} is missing")
+        return got[0]
+
+    def entries(self) -> dict[str, tuple]:
+        """path -> walk entry of this row (records not decoded)."""
+        if self._state is not None:
+            return self._state[1]
+        entries = {e[0]: e for e in unpack_entries(self._base("entries"))}
+        _apply(entries, self.delta(raw=True)[1])
+        return entries
+
+    def changed_entries(self, entries: Sequence[tuple]) -> list[tuple] | None:
+        """The walk ``entries`` that differ from this row's, when both list the same paths in
+        the same order (else None): compared column by column, no entry rebuilt."""
+        cols = entry_columns(self._base("entries"))
+        if cols is None:
+            return None
+        paths, sizes, mtimes, inodes, problems = cols
+        ed = self.delta(raw=True)[1]
+        if ed:
+            pos = {p: i for i, p in enumerate(paths)}
+            for p, e in ed.items():
+                i = pos.get(p)
+                if e is None or i is None:
+                    return None  # files added or removed since the base
+                sizes[i], mtimes[i], inodes[i] = e[1], e[2], e[3]
+                if e[4]:
+                    problems[i] = e[4]
+                else:
+                    problems.pop(i, None)
+        if len(paths) != len(entries) or [e[0] for e in entries] != paths:
+            return None
+        out = [e for e, s, m, i in zip(entries, sizes, mtimes, inodes)
+               if e[2] != m or e[1] != s or e[3] != i]
+        # and those whose walk problem changed, the stat the same
+        now = {i: e[4] for i, e in enumerate(entries) if e[4]}
+        for i in sorted(now.keys() | problems.keys()):
+            e = entries[i]
+            if now.get(i, "") != problems.get(i, "") and e[1:4] == (sizes[i], mtimes[i], inodes[i]):
+                out.append(e)
+        return out
+
+    def records_of(self, paths: Iterable[str], raw: bool = False) -> dict[str, Any]:
+        """path -> FileRecord (``raw``: its field dictionary) of those ``paths`` this row
+        holds (only their pieces decoded)."""
+        paths = list(paths)
+        if self._state is not None:
+            got = self._state[0]
+            return {p: (got[p].__dict__ if raw else got[p]) for p in paths if p in got}
+        rd = self.delta(raw)[0]
+        out = records_of(self._base("records"), [p for p in paths if p not in rd], raw)
+        out.update({p: rd[p] for p in paths if rd.get(p) is not None})
+        return out
 
     def state(self) -> tuple[dict[str, Any], dict[str, tuple]]:
         """(path -> FileRecord, path -> walk entry) of this row."""
         if self._state is None:
-            blob = self._store.con.execute(
-                f"SELECT records, entries FROM {BASES} WHERE id = ?", (self.base,)).fetchone()
-            if blob is None:
-                raise LookupError(f"stored organise base {self.base} is missing")
-            records = {r.path: r for r in unpack_records(_unz(blob[0]))}
-            entries = {e[0]: e for e in marshal.loads(_unz(blob[1]))}
-            rd, ed = self.delta()
-            for d, changes in ((records, rd), (entries, ed)):
-                for p, v in changes.items():
-                    if v is None:
-                        d.pop(p, None)
-                    else:
-                        d[p] = v
+            records = {r.path: r for r in unpack_records(self._base("records"))}
+            entries = self.entries()
+            _apply(records, self.delta()[0])
             self._state = (records, entries)
         return self._state
 
+    def forget(self) -> None:
+        """Drop the decoded :meth:`state` (memory; it is decoded again when asked for)."""
+        self._state = None
+
     def records(self) -> list[Any]:
-        records = self.state()[0]
-        return [records[p] for p in sorted(records)]
+        """This row's records sorted by path (the base is; a delta is merged in)."""
+        if self._state is not None:
+            records = self._state[0]
+            return [records[p] for p in sorted(records)]
+        base = unpack_records(self._base("records"))
+        rd = self.delta()[0]
+        if not rd:
+            return base
+        if all(v is not None for v in rd.values()):  # changed records only: in place
+            for i, r in enumerate(base):
+                got = rd.pop(r.path, None)
+                if got is not None:
+                    base[i] = got
+            if not rd:
+                return base
+            base.extend(rd.values())  # added files
+            base.sort(key=lambda r: r.path)
+            return base
+        by_path = {r.path: r for r in base}
+        _apply(by_path, rd)
+        return [by_path[p] for p in sorted(by_path)]
 
     def result(self):
         """The stored :class:`OrganiseResult` (``job_graph`` None)."""
-        shell = pickle.loads(_unz(self._result))
+        shell = _unpickled(self._result)
         shell.files = self.records()
         return shell
+
+
+def _small(rd: Mapping, ed: Mapping, total: int) -> bool:
+    """Whether a delta of these changes stays small against a base of ``total`` files."""
+    return len(rd) + len(ed) <= _limit(total)
+
+
+def _limit(total: int) -> int:
+    return max(2000, total // 5)
+
+
+def _delta_blob(rd: Mapping[str, Any], ed: Mapping[str, Any]) -> bytes:
+    return _z(marshal.dumps((
+        pack_records([r for r in rd.values() if r is not None]),
+        [p for p, r in rd.items() if r is None],
+        [e for e in ed.values() if e is not None],
+        [p for p, e in ed.items() if e is None])))
+
+
+def _apply(d: dict, changes: Mapping[str, Any]) -> None:
+    for p, v in changes.items():
+        if v is None:
+            d.pop(p, None)
+        else:
+            d[p] = v
 
 
 _EMPTY_DELTA = _z(marshal.dumps((pack_records([]), [], [], [])))
@@ -297,7 +376,7 @@ class ResultStore:
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, class_key TEXT,"
                 " files TEXT, created INTEGER, base TEXT, delta BLOB, result BLOB,"
-                " targets TEXT)"
+                " targets TEXT, quick TEXT)"
             )
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {BASES} (id TEXT PRIMARY KEY, records BLOB,"
@@ -352,14 +431,20 @@ class ResultStore:
             return None
         return None if row is None or row[0] is None else json.loads(row[0])
 
-    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple], result,
+    def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple] | bytes, result,
             targets: Sequence[str], since: StoredResult | None = None,
-            changes: tuple[dict, dict] | None = None) -> None:
-        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand).
+            changes: tuple[dict, dict] | None = None,
+            keywords: Sequence[str] | None = None) -> None:
+        """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand) and the
+        walk ``entries`` it was organised from (or their :func:`pack_entries` data).
 
         ``since`` is the stored row the result was organised from and ``changes`` (path ->
         FileRecord or None, path -> walk entry or None) what differs from it: then only the
-        changes are written (until they exceed a fifth of the files: then a new base)."""
+        changes are written (until they exceed a fifth of the files: then a new base).
+        ``keywords`` (the scanned header keywords), when given, let :meth:`restat` answer
+        the same request later for files whose headers are unchanged (see
+        :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
+        on the files' paths and headers alone, not on their size or time."""
         import time
 
         delta = _EMPTY_DELTA
@@ -368,27 +453,29 @@ class ResultStore:
             rd, ed = since.delta()
             rd.update(changes[0])
             ed.update(changes[1])
-            if len(rd) + len(ed) <= max(2000, len(result.files) // 5):
+            if _small(rd, ed, len(result.files)):
                 base = since.base
-                delta = _z(marshal.dumps((
-                    pack_records([r for r in rd.values() if r is not None]),
-                    [p for p, r in rd.items() if r is None],
-                    [e for e in ed.values() if e is not None],
-                    [p for p, e in ed.items() if e is None])))
+                delta = _delta_blob(rd, ed)
         shell = _shell(result)
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, _z(pack_records(result.files)),
-                        _z(marshal.dumps(entries if isinstance(entries, list) else list(entries))))
-        row = (key, class_key, files, time.time_ns(), base, delta,
-               _z(pickle.dumps(shell, protocol=pickle.HIGHEST_PROTOCOL)), json.dumps(list(targets)))
+            new_base = (base, pack_chunks(result.files),
+                        entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries))
+        quick = None
+        if keywords is not None:
+            digests = sorted([f.header_digest for f in result.files])
+            shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
+            del digests
+            quick = json.dumps({"keywords": list(keywords), "shared": shared})
+        row = (key, class_key, files, time.time_ns(), base, delta, _pickled(shell),
+               json.dumps(list(targets)), quick)
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
             if new_base is not None:
                 con.execute(f"INSERT OR REPLACE INTO {BASES} VALUES (?,?,?)", new_base)
-            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?)", row)
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", row)
             con.execute(
                 f"DELETE FROM {TABLE} WHERE key NOT IN "
                 f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
@@ -400,6 +487,37 @@ class ResultStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def restat(self, row: StoredResult, files: str, records: Sequence[dict],
+               entries: Sequence[tuple], total: int) -> bool:
+        """Store ``row``'s result again for file-set digest ``files``: the same jobs, datasets
+        and rendered output, with ``records`` (field dictionaries) and walk ``entries`` (of
+        the changed files) replacing the row's. False (nothing stored) when the delta would outgrow the base
+        (of ``total`` files) or the row changed meanwhile (another process stored)."""
+        import time
+
+        rd, ed = row.delta(raw=True)
+        rd.update({d["path"]: d for d in records})
+        ed.update({e[0]: e for e in entries})
+        if not _small(rd, ed, total):
+            return False
+        new = (row.key, row.class_key, files, time.time_ns(), row.base, _delta_blob(rd, ed),
+               row._result, row.targets, row.quick)
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            now = con.execute(f"SELECT files, base FROM {TABLE} WHERE key = ?", (row.key,)).fetchone()
+            if now != (row.files, row.base):
+                con.execute("ROLLBACK")
+                return False
+            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", new)
+            con.execute(f"UPDATE {OUTPUTS} SET files = ? WHERE key = ? AND files = ?",
+                        (files, row.key, row.files))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return True
 
     def attach(self, key: str, files: str, kind: str, text: bytes) -> None:
         """Keep rendered output (``kind`` "json" or "summary") with the stored result it was
@@ -417,6 +535,20 @@ class ResultStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def has_output(self, key: str, files: str, kind: str) -> bool:
+        """Whether rendered output of ``kind`` is attached to the row of ``key`` and ``files``."""
+        try:
+            return self.con.execute(
+                f"SELECT 1 FROM {OUTPUTS} WHERE key = ? AND kind = ? AND files = ?",
+                (key, kind, files)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def delta_fits(self, row: StoredResult, changed: int, total: int) -> bool:
+        """Whether ``changed`` more records and entries keep ``row``'s delta small."""
+        rd, ed = row.delta(raw=True)
+        return len(rd) + len(ed) + 2 * changed <= _limit(total)
 
     def output(self, key: str, files: str, kind: str) -> bytes | None:
         """Rendered output attached to the row of ``key`` and ``files`` (only that column)."""
@@ -586,6 +718,18 @@ def unpack_output(blob: bytes | None) -> bytes | None:
 
 
 _LAST_WALK: dict[tuple[str, ...], tuple[list, list]] = {}
+# (database, request key, file-set digest) that organise.restat declined in this process
+_DECLINED: set[tuple[str, str, str]] = set()
+
+
+def declined(db: str, key: str, files: str) -> bool:
+    """Whether :func:`stored_output` found in this process that the stored result of ``key``
+    cannot be restamped for file set ``files`` (once)."""
+    try:
+        _DECLINED.remove((db, key, files))
+    except KeyError:
+        return False
+    return True
 
 
 def take_walk(roots: Sequence[str]) -> tuple[list, list] | None:
@@ -630,7 +774,9 @@ def stored_output(
     prefer: str = "raw",
 ) -> bytes | None:
     """The stored ``kind`` output ("json"/"summary") of ``reflexng organise`` with these
-    arguments when the cascade, the code and the files are unchanged; else None."""
+    arguments when the cascade, the code and the files are unchanged, or when only files'
+    times changed, not their headers (restamped: :mod:`reflexng.organiser.restat`); else
+    None."""
     from reflexng.fits.walk import walk
 
     path = locate_cascade(cascade)
@@ -655,6 +801,26 @@ def stored_output(
             return None
         _LAST_WALK.clear()
         _LAST_WALK[tuple(roots)] = (entries, folders)  # for organise(), if this is a miss
-        return st.output(key, files_digest(entries), kind)
+        files = files_digest(entries)
+        text = st.output(key, files, kind)
+        if text is None:  # only files' times changed, not their headers? (organise.restat)
+            from reflexng.organiser.restat import refresh
+
+            def scan(todo: list[tuple], keywords: list[str]) -> list:
+                from reflexng.fits import scan
+
+                return scan(roots, keywords, cache_db=st.path, entries=todo, subset=True)
+
+            row = st.get(key)
+            if row is None or not st.has_output(key, row.files, kind):
+                return None
+            try:
+                if refresh(st, key, entries, files, folders, scan) is None:
+                    _DECLINED.add((st.path, key, files))  # organise() need not try again
+                    return None
+            except sqlite3.OperationalError:  # a full or read-only disk: organise instead
+                return None
+            text = st.output(key, files, kind)
+        return text
     finally:
         st.close()
