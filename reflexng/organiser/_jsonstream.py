@@ -49,8 +49,10 @@ def encode_strings(strings: Sequence[Any]) -> Sequence[str] | None:
     return [_enc_str(s)[1:-1] for s in strings]  # a string contains the joint itself
 
 
-def _str_list(o: Sequence[Any], level: int) -> str | None:
-    """A non-empty list of strings as ``encode`` writes it; None when one is not a str."""
+def str_list(o: Sequence[Any], level: int) -> str | None:
+    """A list of strings as ``encode`` writes it at ``level``; None when one is not a str."""
+    if not o:
+        return "[]"
     inner = "\n" + " " * (level + 1)
     try:
         if _plain("".join(o)):
@@ -105,14 +107,14 @@ def _key(k: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
 
 
-_SCALARS: dict[type, Callable[[Any], str]] = {  # exact types only (subclasses: _scalar)
+SCALARS: dict[type, Callable[[Any], str]] = {  # exact types only (subclasses: _scalar)
     str: _enc_str, type(None): lambda o: "null", bool: lambda o: "true" if o else "false",
     int: _int_repr, float: _enc_float}
 
 
 def encode(o: Any, level: int) -> str:
     """``o`` as indent=1 JSON whose first line sits at indentation ``level``."""
-    scalar = _SCALARS.get(o.__class__)
+    scalar = SCALARS.get(o.__class__)
     if scalar is not None:
         return scalar(o)
     s = _scalar(o)
@@ -123,7 +125,7 @@ def encode(o: Any, level: int) -> str:
             return "{}"
         inner = "\n" + " " * (level + 1)
         parts = []
-        scalars = _SCALARS
+        scalars = SCALARS
         for k, v in o.items():
             scalar = scalars.get(v.__class__)
             parts.append((_enc_str(k) if k.__class__ is str else _key(k)) + ": "
@@ -133,7 +135,7 @@ def encode(o: Any, level: int) -> str:
         if not o:
             return "[]"
         if isinstance(o[0], str):
-            text = _str_list(o, level)
+            text = str_list(o, level)
             if text is not None:
                 return text
         inner = "\n" + " " * (level + 1)

@@ -128,10 +128,53 @@ def dataset_text(d) -> str:
 
 
 def job_text(j) -> str:
-    """The text of one job in the "jobs" list."""
-    from reflexng.organiser._jsonstream import encode
+    """The text of one job in the "jobs" list (``job_json(j)`` at its indentation)."""
+    text = _job_fast(j)
+    if text is None:  # a value of another type than the schema's
+        from reflexng.organiser._jsonstream import encode
 
-    return encode(job_json(j), 2)
+        text = encode(job_json(j), 2)
+    return text
+
+
+_JOB = ('{\n   "id": %s,\n   "task": %s,\n   "main": %s,\n   "main_jobs": %s,\n   '
+        '"associated": %s,\n   "complete": %s,\n   "missing": %s\n  }')
+_CANDIDATE = ('{\n      "path": %s,\n      "job": %s,\n      "level": %s,\n      '
+              '"dt_days": %s\n     }')
+
+
+def _job_fast(j) -> str | None:
+    """:func:`job_text` by a template, the values of the schema's types only (else None)."""
+    from json.encoder import encode_basestring_ascii as enc
+
+    from reflexng.organiser._jsonstream import SCALARS, str_list
+
+    job_id, task, complete = j.id, j.task, j.complete
+    main, main_jobs = str_list(j.main, 3), str_list(j.main_jobs, 3)
+    missing = str_list(j.missing, 3)
+    if (job_id.__class__ is not str or task.__class__ is not str
+            or complete.__class__ is not bool or main is None or main_jobs is None
+            or missing is None):
+        return None
+    parts = []
+    for name, a in j.associated.items():
+        if name.__class__ is not str:
+            return None
+        texts = []
+        for c in a.chosen:
+            path, up, level, dt = c.path, c.job_id, c.level, c.dt_days
+            if dt is not None:
+                dt = round(dt, 6)
+            fp, fu = SCALARS.get(path.__class__), SCALARS.get(up.__class__)
+            fl, fd = SCALARS.get(level.__class__), SCALARS.get(dt.__class__)
+            if fp is None or fu is None or fl is None or fd is None:
+                return None
+            texts.append(_CANDIDATE % (fp(path), fu(up), fl(level), fd(dt)))
+        parts.append(enc(name) + (": [\n     " + ",\n     ".join(texts) + "\n    ]" if texts
+                                  else ": []"))
+    associated = "{\n    " + ",\n    ".join(parts) + "\n   }" if parts else "{}"
+    return _JOB % (enc(job_id), enc(task), main, main_jobs, associated,
+                   "true" if complete else "false", missing)
 
 
 _CHUNK = 4096  # files per piece of text

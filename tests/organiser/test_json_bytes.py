@@ -24,6 +24,7 @@ from reflexng.organiser.model import (
 )
 from reflexng.organiser.report import (
     _files_piece,
+    _job_fast,
     dataset_text,
     file_text,
     files_texts,
@@ -141,6 +142,9 @@ def test_jobs_datasets_head_and_fragments():
                  Candidate(path="p", level=True, dt_days=math.inf), Candidate(dt_days=2),
                  Candidate(path="q", level=-1, dt_days=float("nan"))))}),
              job(24, associated={})]
+    # the template for the schema's types (str subclasses, infinities, ints included), else
+    # value by value
+    assert [_job_fast(j) is None for j in jobs] == [False] * 12 + [True, False, True, False, False]
     datasets = [Dataset(id=f"ds-{i}", name=f"sci{i}.fits [OBS.ID={i}]", target="science",
                         target_job=jobs[i].id, jobs=tuple(j.id for j in jobs[: i + 1]),
                         complete=bool(i % 2), missing=("science: x|\"y\"",) * (i % 2))
