@@ -93,11 +93,17 @@ def write_parts(write: Callable[[str], Any], files: Iterable[str], datasets: Ite
                 jobs: Iterable[str], *, first: bool = False) -> None:
     """Write the "files", "datasets" and "jobs" members and the closing brace of the
     document whose opening brace and head members :func:`write_json` wrote (``first``: no
-    member written yet), from the items' texts: ``files`` as :func:`files_texts` gives them
-    (pieces of several files each), ``datasets`` and ``jobs`` one text per item as
-    :func:`dataset_text` and :func:`job_text` give it. A caller keeping those texts (a
-    job's text depends only on the fields :func:`job_json` reads) can write an unchanged
-    item without rendering it again."""
+    member written yet), from the items' texts: ``files`` as :func:`files_texts` gives
+    them (pieces of many files, or one :func:`file_text` per file, each piece after the
+    first starting with ``",\n  "``), ``datasets`` and ``jobs`` one text per item as
+    :func:`dataset_text` and :func:`job_text` give it.
+
+    For a caller that keeps texts between requests: an item's text depends only on the
+    fields its ``*_json`` function reads (a file: path, category, status, reason,
+    duplicate_of; a job: id, task, main, main_jobs, complete, missing and each chosen
+    candidate's path, job_id, level and dt_days; a dataset: id, name, target, complete,
+    missing, jobs), so an item whose fields are unchanged can be written from its kept
+    text; the bytes are those of :func:`write_json`."""
     from reflexng.organiser._jsonstream import write_items
 
     write(("\n " if first else ",\n ") + '"files": ')
@@ -217,8 +223,7 @@ def _files_piece(files: Sequence) -> str | None:
     if any(dups):
         if not set(map(type, dups)) <= _STR_OR_NONE:
             return None
-        ends = [',\n   "duplicate_of": '.join(('"', enc(d) + _END[1:])) if d else _END
-                for d in dups]
+        ends = ['",\n   "duplicate_of": ' + enc(d) + _END[1:] if d else _END for d in dups]
     else:
         ends = [_END] * n
     mid = {}  # (category, status) -> the text between the path and the reason

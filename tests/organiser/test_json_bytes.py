@@ -161,6 +161,13 @@ def test_jobs_datasets_head_and_fragments():
         write_parts(pieces.append, files_texts(result.files), map(dataset_text, result.datasets),
                     map(job_text, result.jobs.values()))
         assert "".join(pieces) == text
+        # texts kept per item (as a caller caching them would): one file per piece
+        kept = [file_text(f) for f in result.files]
+        pieces[1:] = []
+        write_parts(pieces.append, [t if i == 0 else ",\n  " + t for i, t in enumerate(kept)],
+                    [dataset_text(d) for d in result.datasets],
+                    [job_text(j) for j in result.jobs.values()])
+        assert "".join(pieces) == text
 
 
 def test_encode_strings():
