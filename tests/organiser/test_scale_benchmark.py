@@ -21,7 +21,7 @@ def test_big_mode_with_memory_breakdown(tmp_path):
     out = p.stdout
     assert "PYTHONDONTWRITEBYTECODE removed" in out
     assert out.count("same as plain: True") == 2
-    assert "growth exponent of the first organise over 300, 600 files" in out
+    assert "growth exponent of the first organise over 300, 600 files: " in out and " CPU" in out
     memory = out[out.index("where the memory goes"):]
     for phase in ("walk", "classify", "store put", "write_json"):
         assert f"    {phase}" in memory, phase
