@@ -18,8 +18,7 @@ of benchmarks/organise.py, one folder per night), 10k/30k/100k/300k by default: 
 organise, unchanged, 1 % changed (contents rewritten), peak memory (RSS of the organise
 process above a bare ``reflexng --version``) per file record, and the growth exponent of
 the first organise (slope of log time over log files; wall and CPU seconds). Targets at
-300k: first ≤ 25 s,
-unchanged ≤ 1 s, ≤ 1.2 KB per file record, exponent ≤ 1.1.
+300k: first ≤ 25 s, unchanged ≤ 1 s, ≤ 1.2 KB per file record, exponent ≤ 1.1.
 
 At 30,000 files (``--memory-at``) ``big`` also runs benchmarks/scale_memory.py on the same
 files (a separate, untimed run under tracemalloc): where the memory per file record goes,
