@@ -17,11 +17,24 @@ re-organise after touching 1 % of the files. Targets: first ≥ 15× faster than
 of benchmarks/organise.py, one folder per night), 10k/30k/100k/300k by default: first
 organise, unchanged, 1 % changed (contents rewritten), peak memory (RSS of the organise
 process above a bare ``reflexng --version``) per file record, and the growth exponent of
-the first organise (slope of log time over log files). Targets at 300k: first ≤ 25 s,
-unchanged ≤ 1 s, ≤ 1.2 KB per file record, exponent ≤ 1.1.
+the first organise (slope of log time over log files; wall and CPU seconds). Targets at
+300k: first ≤ 25 s, unchanged ≤ 1 s, ≤ 1.2 KB per file record, exponent ≤ 1.1.
+
+At 30,000 files (``--memory-at``) ``big`` also runs benchmarks/scale_memory.py on the same
+files (a separate, untimed run under tracemalloc): where the memory per file record goes,
+by phase (walk, scan, classify, plan, store, JSON), by allocating module, and by structure
+(FileRecord objects, headers dictionaries, strings, walk entries, scanned files, jobs,
+datasets, JSON text).
+
+The timed child processes run as a user's pip-installed package does: with bytecode
+writing allowed (PYTHONDONTWRITEBYTECODE is removed from their environment) after one
+untimed warm-up organise of a small folder (first, unchanged and changed paths, so the
+.pyc files of every module they import exist); otherwise each one would compile ~45
+modules again (~0.1 s).
 
     python benchmarks/scale.py corpus [--dir DIR] [--sample 3000]
     python benchmarks/scale.py big [--sizes 10000,30000,100000,300000] [--dir DIR]
+                                   [--memory-at 30000]
 """
 
 from __future__ import annotations
@@ -49,6 +62,26 @@ def load() -> str:
 
 
 CPU: list[float] = []  # CPU seconds (user + system) of each run(), in order
+# the children's environment: bytecode written and used, as for a user's pip install
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+BYTECODE_NOTE = ("child processes write and use .pyc files (PYTHONDONTWRITEBYTECODE removed; "
+                 "one untimed warm-up organise first)")
+
+
+def warm_up(cascade: str, data: Path, work: Path) -> None:
+    """Untimed organises of the few files in ``data`` (first, unchanged, after a change, no
+    work directory, text summary: each path's modules imported once), so the timed runs
+    find .pyc files as a pip install has them."""
+    shutil.rmtree(work, ignore_errors=True)
+    n = len(CPU)
+    for _ in range(2):
+        run(organise_cmd(cascade, data, work))
+    touch(fits_files(data), 0.05, 0)
+    run(organise_cmd(cascade, data, work))
+    run(organise_cmd(cascade, data, None))
+    run(organise_cmd(cascade, data, work, json=False))
+    del CPU[n:]
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def run(cmd: list[str], out: Path | None = None) -> tuple[float, int]:
@@ -57,7 +90,7 @@ def run(cmd: list[str], out: Path | None = None) -> tuple[float, int]:
     other processes' turns)."""
     with open(out or os.devnull, "wb") as fh:
         t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE)
+        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE, env=ENV)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -106,7 +139,7 @@ def astropy_rate(paths: list[str], sample: int) -> tuple[float, int]:
     code = "import resource\nu0 = resource.getrusage(resource.RUSAGE_SELF)\n" \
            "START = u0.ru_utime + u0.ru_stime\n" + code
     out = subprocess.run([sys.executable, "-c", code, str(listing)], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env=ENV)
     listing.unlink()
     wall, cpu = (float(x) for x in out.stdout.split())
     ASTROPY_CPU.append(cpu / len(pick))
@@ -145,6 +178,12 @@ def corpus(args) -> int:
     def same(tag: str) -> bool:
         return (outs / f"{tag}.json").read_bytes() == (outs / "plain.json").read_bytes()
 
+    small = base / "warm-up-data"
+    if not small.is_dir():
+        subprocess.run([sys.executable, "-m", "reflexng", "demo-data", "--headers-only",
+                        "--mode", "all", "--out", str(small)], check=True, capture_output=True)
+    warm_up(args.cascade, small, base / "warm-up-work")
+    print(BYTECODE_NOTE)
     organise("plain", with_work=False)  # the reference output (and a warm page cache)
     rate, k = astropy_rate(paths, args.sample)
     rows = []
@@ -248,10 +287,16 @@ def big(args) -> int:
     base.mkdir(parents=True, exist_ok=True)
     cascade = base / "bench_cascade.py"
     cascade.write_text(bench_organise.CASCADE)
+    small = base / "warm-up-data"
+    if not small.is_dir():
+        write_big(small, 200)
+    warm_up(str(cascade), small, base / "warm-up-work")
+    print(BYTECODE_NOTE)
     _, bare_rss = run([sys.executable, "-m", "reflexng", "--version"])
     print(f"load average {load()} on {os.cpu_count()} cores; bare `reflexng --version` peak RSS "
           f"{bare_rss / 1024:.0f} MB")
     rows = []
+    first_cpus: list[float] = []  # CPU seconds of each first organise (and its scan workers)
     for n in sizes:
         data = base / f"data{n}"
         if not data.is_dir():
@@ -277,6 +322,7 @@ def big(args) -> int:
         rate, k = astropy_rate(paths, args.sample)
         per_file = (rss - bare_rss) * 1024 / n
         rows.append((n, first, unchanged, changed, count, per_file, rss, rate * n, ok))
+        first_cpus.append(first_cpu)
         print(f"{n:>7} files: first {first:.2f} s (CPU {first_cpu:.2f}), unchanged {unchanged:.3f} s "
               f"(CPU {unchanged_cpu:.3f}), {count} changed {changed:.2f} s (CPU {changed_cpu:.2f}), peak RSS {rss / 1024:.0f} MB ({per_file:.0f} B per file record "
               f"above start-up), getheader {rate * n:.1f} s (extrapolated from {k}); "
@@ -284,13 +330,20 @@ def big(args) -> int:
         out.unlink(missing_ok=True)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        if n == args.memory_at:
+            memory(str(cascade), data, base / f"work{n}-memory")
     if len(rows) >= 2:
         xs = [math.log(r[0]) for r in rows]
-        ys = [math.log(r[1]) for r in rows]
-        mx, my = statistics.fmean(xs), statistics.fmean(ys)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+        def slope(times: list[float]) -> float:
+            ys = [math.log(t) for t in times]
+            mx, my = statistics.fmean(xs), statistics.fmean(ys)
+            return (sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+                    / sum((x - mx) ** 2 for x in xs))
+
         print(f"growth exponent of the first organise over {', '.join(str(r[0]) for r in rows)} "
-              f"files: {slope:.2f}  (target <= 1.1)")
+              f"files: {slope([r[1] for r in rows]):.2f} wall, {slope(first_cpus):.2f} CPU "
+              f"(target <= 1.1)")
     print(f"{'files':>8} {'first s':>8} {'x getheader':>12} {'unchanged s':>12} {'1% changed s':>13} "
           f"{'B/record':>9} {'peak MB':>8}")
     for n, first, unchanged, changed, _, per_file, rss, astro, _ in rows:
@@ -301,6 +354,16 @@ def big(args) -> int:
     if not args.keep and args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
     return 0 if all(r[-1] in (None, True) for r in rows) else 1
+
+
+def memory(cascade: str, data: Path, work: Path) -> None:
+    """benchmarks/scale_memory.py on ``data`` into an empty ``work`` (untimed, traced)."""
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"where the memory goes (benchmarks/scale_memory.py, untimed; load {load()}):",
+          flush=True)
+    subprocess.run([sys.executable, str(HERE / "scale_memory.py"), "--cascade", cascade,
+                    "--data", str(data), "--workdir", str(work)], check=True, env=ENV)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:
@@ -319,7 +382,10 @@ def main() -> int:
     b.add_argument("--sample", type=int, default=1000, help="files timed with astropy")
     b.add_argument("--check-max", type=int, default=100000,
                    help="compare with a plain organise up to this many files")
+    b.add_argument("--memory-at", type=int, default=30000,
+                   help="files at which to break the memory down (0: never)")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # in order with the memory probe's output
     return corpus(args) if args.mode == "corpus" else big(args)
 
 
