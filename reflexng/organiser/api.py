@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reflexng.cascade.parameters import workflow_values
+from reflexng.organiser._gcpause import paused
 from reflexng.organiser.classify import classify, needed_keywords
 from reflexng.organiser.model import OrganiseResult
 from reflexng.organiser.planning import (  # noqa: F401  (re-exported: the package's names)
@@ -38,17 +38,15 @@ def organise_scanned(
     """Classify and associate already-scanned files (``reflexng.fits.ScannedFile``-like)."""
     # organising allocates many small objects and frees none: the cyclic garbage collector
     # would walk them all again and again (a third of the time), so it pauses meanwhile
-    gc_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _organise_scanned(
+    # and a large result is frozen out of its passes when it resumes (organiser._gcpause)
+    with paused() as made:
+        result = _organise_scanned(
             cascade, scanned, target, workflow_parameters=workflow_parameters,
             parameter_set=parameter_set, recipe_parameters=recipe_parameters,
             excluded_files=excluded_files, prefer=prefer, content_hash=content_hash,
             build_graph=build_graph)
-    finally:
-        if gc_enabled:
-            gc.enable()
+        made.append(result)
+        return result
 
 
 def _organise_scanned(cascade, scanned, target, *, workflow_parameters, parameter_set,

@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 
 from reflexng.cascade.parameters import workflow_values
 from reflexng.organiser import store as _store
+from reflexng.organiser._gcpause import paused
 from reflexng.organiser.model import DUPLICATE, UNREADABLE, OrganiseResult
 from reflexng.organiser.planning import _parameter_set, resolve_targets
 from reflexng.organiser.restat import plan_reads_headers_only, refresh
@@ -59,6 +59,20 @@ def organise_stored(
     build_graph: bool,
 ) -> OrganiseResult:
     """``organise()`` with a work directory (see the module docstring)."""
+    # many small objects, none freed: the collector pauses meanwhile (organiser._gcpause)
+    with paused() as made:
+        result = _organise_stored(
+            cascade, roots, target, workflow_parameters=workflow_parameters,
+            parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
+            excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
+            workers=workers, build_graph=build_graph)
+        made.append(result)
+        return result
+
+
+def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_set,
+                     recipe_parameters, workdir, excluded, prefer, progress, cancelled, workers,
+                     build_graph) -> OrganiseResult:
     from reflexng.fits.walk import walk
 
     db = _store.db_path(workdir)
@@ -81,8 +95,6 @@ def organise_stored(
     memo = _MEMO.get((db, key))
     if memo is not None and memo[0] == files:
         return _handout(memo[1], build_graph, (db, key, files))
-    gc_enabled = gc.isenabled()
-    gc.disable()  # many small objects, none freed: see organise_scanned
     st = _store.ResultStore(db)
     try:
         # targets resolved for this very request before (resolving needs the cascade graph)
@@ -152,8 +164,6 @@ def organise_stored(
         return _handout(result, build_graph)
     finally:
         st.close()
-        if gc_enabled:
-            gc.enable()
 
 
 def _work(entries: list[tuple], gone: dict[str, tuple], changing: set[str]) -> list[tuple]:
