@@ -175,8 +175,14 @@ class Finder:
     def find(self, ref_headers: Mapping[str, Any], ref_mjd: float | None, ctx: Any,
              max_ret: int) -> list[tuple[float | None, Item]]:
         """Candidates satisfying the rule, closest in time first (ties by path), at most max_ret."""
+        return self.find_key(self.keyf(ref_headers.get), ref_headers, ref_mjd, ctx, max_ret)
+
+    def find_key(self, key: tuple, ref_headers: Mapping[str, Any], ref_mjd: float | None,
+                 ctx: Any, max_ret: int) -> list[tuple[float | None, Item]]:
+        """:meth:`find` given ``key``, the reference's raw values of the rule's keywords
+        (``self.keyf(ref_headers.get)``: shared by the rules of one job with those keywords)."""
         buckets = self.buckets
-        bucket = buckets.get(self.keyf(ref_headers.get))
+        bucket = buckets.get(key)
         if bucket is None:
             bucket = buckets.get(tuple([norm(ref_headers.get(k)) for k in self.keywords]))
             if bucket is None:
@@ -321,17 +327,18 @@ class LazyRejected(Sequence):
     Reads like a tuple of :class:`Candidate` (iterate, index, ``len``, compare with a tuple).
     """
 
-    __slots__ = ("_args", "_items")
+    __slots__ = ("_args", "_items")  # _items is set when first read
 
     def __init__(self, *args: Any) -> None:
         self._args = args
-        self._items: tuple[Candidate, ...] | None = None
 
     def _get(self) -> tuple[Candidate, ...]:
-        if self._items is None:
-            self._items = rejected(*self._args)
+        try:
+            return self._items
+        except AttributeError:
+            items = self._items = rejected(*self._args)
             self._args = None
-        return self._items
+            return items
 
     def __getitem__(self, i):
         return self._get()[i]
@@ -353,6 +360,16 @@ class LazyRejected(Sequence):
 
     def __reduce__(self):  # pickles (and deep-copies) as the plain tuple it stands for
         return (tuple, (self._get(),))
+
+
+def lazy_rejected(args: tuple) -> LazyRejected:
+    """``LazyRejected(*args)`` without the call of ``__init__`` (one per association)."""
+    lr = _new(LazyRejected)
+    lr._args = args
+    return lr
+
+
+_new = object.__new__
 
 
 def rejected(

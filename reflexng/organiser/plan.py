@@ -19,11 +19,11 @@ from reflexng.cascade.parameters import (
     canonical_keyword,
     task_parameters,
 )
-from reflexng.organiser._fast import maker
+from reflexng.organiser._fast import maker, template
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
-    LazyRejected,
     Pool,
+    lazy_rejected,
     missing_words,
 )
 from reflexng.organiser.classify import PRO_RECIPE, key_function
@@ -36,6 +36,8 @@ _candidate = maker(Candidate)
 _job = maker(Job)
 _make_dataset = maker(Dataset)
 _rule_context = maker(RuleContext)
+_new = object.__new__
+_set_dict = object.__setattr__  # the result classes are frozen: their own __setattr__ refuses
 
 
 def _group_id(g: Group) -> str:
@@ -166,6 +168,7 @@ class Planner(InputSemantics):
         self._inputs: dict[int, tuple] = {}
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
+        self._prefixes: dict[tuple, tuple] = {}  # see _dataset
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
         self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
@@ -357,10 +360,13 @@ class Planner(InputSemantics):
             pools = tuple(self.pool(a, processed) for processed in orders)
             rules = self.rules_for(a)
             finders = tuple(tuple(p.finder(r) for r in rules) for p in pools)
+            # the association's instance dictionary with what is the same for every job
+            tmpl = template(Association, input=a.source.name, kind=kind, optional=a.optional,
+                            categories=a.categories)
             got = self._inputs[id(a)] = (
                 a, rules, orders, pools, task_cond, finders, max(a.min_ret, 1), a.min_ret == 0,
                 a.source.name, kind, a.condition, a.optional, a.max_ret,
-                _group_id if kind == "task" else None)
+                _group_id if kind == "task" else None, tmpl)
         return got
 
     def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
@@ -369,7 +375,7 @@ class Planner(InputSemantics):
         ``materialise=False``: upstream jobs are not made (trying an alternative)."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
-         optional, max_ret, group_id) = plan
+         optional, max_ret, group_id, tmpl) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
@@ -393,45 +399,59 @@ class Planner(InputSemantics):
                 break
             if len(got) > len(chosen):
                 chosen, rule = got, f.rule
-        pool, processed = pools[0], orders[0]
+        processed = orders[0]
+        pool = pools[0]
         if (not complete or not chosen) and len(pools) > 1:
             c2, r2, ok2 = _search(finders[1], headers, mjd, ctx, need, max_ret, optional_ok)
             if ok2 and c2:
                 chosen, rule, complete, pool, processed = c2, r2, ok2, pools[1], orders[1]
-        cands = []
+        d = tmpl.copy()  # the Association's fields (built as in _fast.maker, from a template)
+        note = ""
         if chosen:
             level = rule.level
             jobs = self.jobs
+            cands = []
+            append = cands.append
             for dt, it in chosen:
+                c = _new(Candidate)
                 if it.__class__ is Group:
                     jid = it._id or it.id
-                    if jid not in jobs and materialise:
+                    if materialise and jid not in jobs:
                         self.job(it)
-                    cands.append(_candidate(None, jid, level, dt, ""))
+                    _set_dict(c, "__dict__", {"path": None, "job_id": jid, "level": level,
+                                              "dt_days": dt, "reason": ""})
                 else:
-                    cands.append(_candidate(it.path, None, level, dt, ""))
-        note = ""
-        if optional_ok and cands and cands[0].job_id and materialise:
-            # an optional input does without an upstream job that cannot run
-            bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
-            if bad:
-                cands = [c for c in cands if c not in bad]
-                note = "not used (incomplete): " + ", ".join(
-                    f"{name} job {self.jobs[c.job_id].name}" for c in bad)
-        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen,
-                           None if processed else group_id)
-        if processed and chosen:
-            note = (f"used processed calibration(s) (PRO.REC1.ID "
-                    f"{self.cascade.tasks[name].recipe_name})"
-                    + (": no raw data matched" if self.prefer == "raw" else ": preferred"))
-        missing = ""
+                    _set_dict(c, "__dict__", {"path": it.path, "job_id": None, "level": level,
+                                              "dt_days": dt, "reason": ""})
+                append(c)
+            if optional_ok and cands[0].job_id and materialise:
+                # an optional input does without an upstream job that cannot run
+                bad = [c for c in cands if c.job_id and not jobs[c.job_id].complete]
+                if bad:
+                    cands = [c for c in cands if c not in bad]
+                    note = "not used (incomplete): " + ", ".join(
+                        f"{name} job {jobs[c.job_id].name}" for c in bad)
+            if cands:
+                d["chosen"] = tuple(cands)
+                d["used"] = "processed" if processed else "raw"
+            if processed:
+                note = (f"used processed calibration(s) (PRO.REC1.ID "
+                        f"{self.cascade.tasks[name].recipe_name})"
+                        + (": no raw data matched" if self.prefer == "raw" else ": preferred"))
+        d["rejected"] = lazy_rejected((pool, rule or rules[-1], headers, mjd, ctx, chosen,
+                                       None if processed else group_id))
+        if note:
+            d["note"] = note
         if not complete:
+            d["complete"] = False
             raw_pool = pools[orders.index(False)]
             missing = missing_words(name, raw_pool, rules, headers, mjd, ctx, a.min_ret, len(chosen))
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
-        return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
-                            ("processed" if processed else "raw") if cands else "", note, a.categories)
+            d["missing"] = missing
+        res = _new(Association)
+        _set_dict(res, "__dict__", d)
+        return res
 
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
@@ -583,6 +603,56 @@ class Planner(InputSemantics):
         return got
 
     def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> Dataset:
+        jobs = self.jobs
+        tj = jobs[jid]
+        # jobs with the same upstream jobs (science frames sharing their calibrations) share
+        # everything of their dataset before themselves: the closure, completeness, what is
+        # missing and the digest's state so far
+        key = (target, tj.depends_on)
+        pre = self._prefixes.get(key)
+        if pre is None:
+            pre = self._prefixes[key] = self._prefix(target, tj.depends_on, files_by_path)
+        order, h, complete, missing = pre
+        if jid in order:  # a dependency cycle: the general way
+            return self._dataset_of(target, jid, files_by_path)
+        h = h.copy()
+        h.update((self._contents.get(jid) or self._content(jid, files_by_path))
+                 .encode("utf-8", "surrogateescape"))  # any file name
+        if not tj.complete:
+            complete = False
+            missing = [*missing, *self._missing_of(jid)]
+        return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, (*order, jid),
+                             complete, tuple(dict.fromkeys(missing)) if missing else ())
+
+    def _prefix(self, target: str, deps: tuple[str, ...], files_by_path) -> tuple:
+        """(closure of ``deps`` in execution order, sha1 of the dataset text up to the target
+        job, whether those jobs are complete, what they miss) for :meth:`_dataset`."""
+        merged: dict[str, None] = {}
+        jobs, memo = self.jobs, self._closure
+        for d in deps:
+            if d in jobs:
+                merged.update(dict.fromkeys(memo.get(d) or self.closure(d)))
+        order = tuple(merged)
+        contents = self._contents
+        parts = [target]
+        missing: list[str] = []
+        complete = True
+        for j in order:
+            parts.append(contents.get(j) or self._content(j, files_by_path))
+            if not jobs[j].complete:
+                complete = False
+                missing.extend(self._missing_of(j))
+        parts.append("")  # the separator before the target job's part
+        h = hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape"))
+        return order, h, complete, missing
+
+    def _missing_of(self, j: str) -> list[str]:
+        job = self.jobs[j]
+        return [m if m.startswith(job.task + ":") else f"{job.task}: {m}"
+                for m in self.own_missing.get(j, job.missing)]
+
+    def _dataset_of(self, target: str, jid: str, files_by_path) -> Dataset:
+        """:meth:`_dataset` through :meth:`closure` (any dependency graph)."""
         order = self._closure.get(jid) or self.closure(jid)
         missing: list[str] = []
         complete = True
@@ -591,15 +661,13 @@ class Planner(InputSemantics):
         parts = [target]
         for j in order:
             parts.append(contents.get(j) or self._content(j, files_by_path))
-            job = jobs[j]
-            if not job.complete:
+            if not jobs[j].complete:
                 complete = False
-                missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
-                               for m in self.own_missing.get(j, job.missing))
+                missing.extend(self._missing_of(j))
         h = hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape"))  # any file name
         tj = jobs[jid]
         return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
-                        tuple(dict.fromkeys(missing)))
+                             tuple(dict.fromkeys(missing)))
 
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
