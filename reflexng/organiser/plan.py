@@ -41,7 +41,19 @@ _set_dict = object.__setattr__  # the result classes are frozen: their own __set
 
 
 def _group_id(g: Group) -> str:
-    return g.id
+    return g._id or _make_id(g)
+
+
+def _make_id(g: Group) -> str:
+    """:attr:`Group.id`, computed (once: it is kept in ``g._id``)."""
+    text = g.task
+    if g.files:
+        text += "\0" + "\0".join([f.path for f in g.files])
+    if g.upstream:
+        text += "\1" + "\1".join([u._id or _make_id(u) for u in g.upstream])
+    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+    got = g._id = f"{g.task}-{digest[:12]}"
+    return got
 
 
 class Group:
@@ -67,16 +79,7 @@ class Group:
         """``task-<12 hex digits>``: sha1 of the task name, then NUL + each main file path,
         then \\1 + each upstream group id (hashed in one call; a file name that is not UTF-8 hashes
         its own bytes)."""
-        got = self._id
-        if got is None:
-            text = self.task
-            if self.files:
-                text += "\0" + "\0".join([f.path for f in self.files])
-            if self.upstream:
-                text += "\1" + "\1".join([g._id or g.id for g in self.upstream])
-            digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
-            got = self._id = f"{self.task}-{digest[:12]}"
-        return got
+        return self._id or _make_id(self)
 
     def all_files(self) -> tuple[FileRecord, ...]:
         if not self.upstream:
@@ -169,6 +172,8 @@ class Planner(InputSemantics):
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
         self._prefixes: dict[tuple, tuple] = {}  # see _dataset
+        self._task_plans: dict[str, tuple] = {}  # see _task_plan
+        self._files_by_path: Mapping[str, FileRecord] | None = None  # of datasets()
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
         self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
@@ -415,7 +420,7 @@ class Planner(InputSemantics):
             for dt, it in chosen:
                 c = _new(Candidate)
                 if it.__class__ is Group:
-                    jid = it._id or it.id
+                    jid = it._id or _make_id(it)
                     if materialise and jid not in jobs:
                         self.job(it)
                     _set_dict(c, "__dict__", {"path": None, "job_id": jid, "level": level,
@@ -453,17 +458,32 @@ class Planner(InputSemantics):
         _set_dict(res, "__dict__", d)
         return res
 
+    def _task_plan(self, name: str) -> tuple:
+        """What materialising a job of task ``name`` needs, worked out once per organise call:
+        (task, needs a rule context, input plans, recipe name, has recipe parameters)."""
+        task: Task = self.cascade.tasks[name]
+        plans = self._plans.get(name)
+        if plans is None:
+            plans = self._plans[name] = [
+                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
+                else self.input_plan(a) for a in task.associated_inputs]
+        needs_ctx = self._needs_ctx.get(name)
+        if needs_ctx is None:
+            needs_ctx = self.needs_ctx(task)
+        params = bool(task.recipe_parameters or task.dynamic_parameters or self.parameter_set
+                      or self.overrides)
+        got = self._task_plans[name] = (task, needs_ctx, plans, task.recipe_name, params)
+        return got
+
     def job(self, g: Group) -> str:
         """Materialise the job of a group (once) and every job it needs; returns its id."""
-        jid = g._id or g.id
+        jid = g._id or _make_id(g)
         jobs = self.jobs
         if jid in jobs or jid in self._visiting:
             return jid
         self._visiting.add(jid)
-        task: Task = self.cascade.tasks[g.task]
-        needs_ctx = self._needs_ctx.get(task.name)
-        if needs_ctx is None:
-            needs_ctx = self.needs_ctx(task)
+        task, needs_ctx, plans, recipe, has_params = (self._task_plans.get(g.task)
+                                                      or self._task_plan(g.task))
         ctx = self.ctx(g) if needs_ctx else None
         missing: list[str] = []
         if g.problem:
@@ -472,18 +492,13 @@ class Planner(InputSemantics):
         deps = list(main_jobs)
         assoc: dict[str, Association] = {}
         associate = self.associate
-        plans = self._plans.get(task.name)
-        if plans is None:
-            plans = self._plans[task.name] = [
-                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
-                else self.input_plan(a) for a in task.associated_inputs]
         for plan in plans:
             if plan.__class__ is _Alternatives:
                 res = self.associate_alternatives(g, plan, ctx)
                 name = res.input
             else:
                 res = associate(g, plan, ctx)
-                name = plan[0].name
+                name = plan[8]
             if name in assoc:
                 prev = assoc[name]
                 if not prev.skipped_reason and res.skipped_reason:
@@ -491,19 +506,25 @@ class Planner(InputSemantics):
             assoc[name] = res
             if not res.complete:
                 missing.append(res.missing)
+        # what the job consists of (see _content), unless job processing may change it
+        parts = None
+        if self._files_by_path is None and not task.job_processing:
+            parts = [jid, *[f.header_digest for f in g.files]]
         for res in assoc.values():
             for c in res.chosen:
-                if c.job_id:
-                    deps.append(c.job_id)
+                cj = c.job_id
+                if cj:
+                    deps.append(cj)
+                if parts is not None:
+                    parts.append(c.path or cj or "")
         try:
-            if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
+            if has_params:
                 params = task_parameters(task, ctx or self.ctx(g), self.parameter_set, self.overrides)
             else:
                 params = {}
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
-        recipe = task.recipe_name
         main_paths = tuple([f.path for f in g.files])
         job_params: Mapping[str, Any] = {}
         if task.job_parameters:
@@ -534,6 +555,8 @@ class Planner(InputSemantics):
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
             job_params,
         )
+        if parts is not None:
+            self._contents[jid] = "\1".join(parts)
         self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
@@ -546,6 +569,7 @@ class Planner(InputSemantics):
         ``files_by_path``: where main files' header digests are looked up (default: the
         jobs' own groups, which hold those very records)."""
         out: list[Dataset] = []
+        self._files_by_path = files_by_path
         for target in targets:
             groups = self.groups(target)
             if not groups:
