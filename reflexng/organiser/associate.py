@@ -248,6 +248,54 @@ class Finder:
                         break
         return out
 
+    def find_many(self, keys: Sequence[tuple], refs: Sequence[tuple[Mapping[str, Any], float | None]],
+                  max_ret: int) -> list[list[tuple[float | None, Item]]]:
+        """``[self.find_key(key, headers, mjd, None, max_ret) for key, (headers, mjd) in
+        zip(keys, refs)]`` (rules without a match function): the common case, the nearest
+        candidate in a time window, in one loop; the others through :meth:`find_key`."""
+        if max_ret != 1 or self.fn is not None:
+            return [self.find_key(k, h, m, None, max_ret) for k, (h, m) in zip(keys, refs)]
+        buckets = self.buckets
+        same_night, b, a, unlimited = self.same_night, self.before, self.after, self.unlimited
+        find_key = self.find_key
+        floor = math.floor
+        inf = _INF
+        out: list[list[tuple[float | None, Item]]] = []
+        append = out.append
+        for key, (h, m) in zip(keys, refs):
+            bucket = buckets.get(key)
+            if bucket is None or m is None:
+                append(find_key(key, h, m, None, 1))
+                continue
+            mjds, items, undated = bucket
+            if not mjds:
+                append([(None, undated[0])] if unlimited and undated else [])
+                continue
+            if same_night:
+                n = floor(m - 0.5)
+                start = bisect_left(mjds, n + 0.5)
+                stop = bisect_left(mjds, n + 1.5)
+            else:
+                start = 0 if b is None else bisect_left(mjds, m - b - 1e-9)
+                stop = len(mjds) if a is None else bisect_right(mjds, m + a + 1e-9)
+            i = bisect_left(mjds, m, start, stop)
+            left = i - 1
+            dl = m - mjds[left] if left >= start else inf
+            dr = mjds[i] - m if i < stop else inf
+            # the nearer neighbour, unless a tie needs the path to decide (as find_key)
+            if dl < dr:
+                if left - 1 < start or mjds[left - 1] != mjds[left]:
+                    it = items[left]
+                    append([(it.mjd - m, it)])
+                    continue
+            elif dr < dl:
+                if i + 1 >= stop or mjds[i + 1] != mjds[i]:
+                    it = items[i]
+                    append([(it.mjd - m, it)])
+                    continue
+            append(find_key(key, h, m, None, 1))
+        return out
+
 
 _INF = math.inf
 _path = attrgetter("path")

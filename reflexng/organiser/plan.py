@@ -9,6 +9,7 @@ calibration jobs shared by several datasets exist once.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any
@@ -36,8 +37,14 @@ _candidate = maker(Candidate)
 _job = maker(Job)
 _make_dataset = maker(Dataset)
 _rule_context = maker(RuleContext)
+_NONE = itertools.repeat(None)  # "no prefetched searches" for zip()
+_EMPTY = ([], None)
 _new = object.__new__
 _set_dict = object.__setattr__  # the result classes are frozen: their own __setattr__ refuses
+
+
+def _NONES(n: int) -> list[None]:
+    return [None] * n
 
 
 def _group_id(g: Group) -> str:
@@ -375,9 +382,10 @@ class Planner(InputSemantics):
         return got
 
     def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
-                  materialise: bool = True) -> Association:
+                  materialise: bool = True, found: tuple | None = None) -> Association:
         """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``.
-        ``materialise=False``: upstream jobs are not made (trying an alternative)."""
+        ``materialise=False``: upstream jobs are not made (trying an alternative).
+        ``found``: the search's (chosen, rule, complete), worked out by :meth:`_prefetch`."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
          optional, max_ret, group_id, tmpl) = plan
@@ -392,20 +400,23 @@ class Planner(InputSemantics):
                                     f"task {name}: {why}", "", "", a.categories)
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
-        # the quality levels in order: the first rule giving enough candidates wins
-        # (associate.search over prepared finders)
-        chosen: list = []
-        rule = None
-        complete = optional_ok
-        for f in finders[0]:
-            got = f.find(headers, mjd, ctx, max_ret)
-            if len(got) >= need:
-                chosen, rule, complete = got, f.rule, True
-                break
-            if len(got) > len(chosen):
-                chosen, rule = got, f.rule
         processed = orders[0]
         pool = pools[0]
+        if found is not None:
+            chosen, rule, complete = found
+        else:
+            # the quality levels in order: the first rule giving enough candidates wins
+            # (associate.search over prepared finders)
+            chosen = []
+            rule = None
+            complete = optional_ok
+            for f in finders[0]:
+                got = f.find(headers, mjd, ctx, max_ret)
+                if len(got) >= need:
+                    chosen, rule, complete = got, f.rule, True
+                    break
+                if len(got) > len(chosen):
+                    chosen, rule = got, f.rule
         if (not complete or not chosen) and len(pools) > 1:
             c2, r2, ok2 = _search(finders[1], headers, mjd, ctx, need, max_ret, optional_ok)
             if ok2 and c2:
@@ -475,8 +486,9 @@ class Planner(InputSemantics):
         got = self._task_plans[name] = (task, needs_ctx, plans, task.recipe_name, params)
         return got
 
-    def job(self, g: Group) -> str:
-        """Materialise the job of a group (once) and every job it needs; returns its id."""
+    def job(self, g: Group, found: Sequence[tuple | None] | None = None) -> str:
+        """Materialise the job of a group (once) and every job it needs; returns its id.
+        ``found``: the searches of its input plans (:meth:`_prefetch`), None where not made."""
         jid = g._id or _make_id(g)
         jobs = self.jobs
         if jid in jobs or jid in self._visiting:
@@ -492,12 +504,12 @@ class Planner(InputSemantics):
         deps = list(main_jobs)
         assoc: dict[str, Association] = {}
         associate = self.associate
-        for plan in plans:
+        for plan, fd in zip(plans, found or _NONE):
             if plan.__class__ is _Alternatives:
                 res = self.associate_alternatives(g, plan, ctx)
                 name = res.input
             else:
-                res = associate(g, plan, ctx)
+                res = associate(g, plan, ctx, True, fd)
                 name = plan[8]
             if name in assoc:
                 prev = assoc[name]
@@ -575,15 +587,69 @@ class Planner(InputSemantics):
             if not groups:
                 self.notes.append(f"target {target}: {self._no_groups_words(target)}")
             skipped = 0
-            for g in groups:
+            found = self._prefetch(target, groups)
+            for i, g in enumerate(groups):
                 why = self.condition_problem(g)
                 if why:
                     skipped += 1
                     continue
-                out.append(self._dataset(target, self.job(g), files_by_path))
+                out.append(self._dataset(target, self.job(g, found[i] if found else None),
+                                         files_by_path))
             if skipped:
                 self.notes.append(f"target {target}: {skipped} group(s) skipped: {why}")
         return out
+
+    def _prefetch(self, target: str, groups: Sequence[Group]) -> list[tuple] | None:
+        """The searches of every input of every group of a target task (all become jobs), one
+        input at a time over all groups (columns: the groups' keyword values, their times):
+        per group a list of (chosen, rule, complete) per input plan, None where the job's own
+        search must run (alternatives, conditions, match functions, processed fallback).
+        None when the task needs a rule context or has a condition."""
+        if len(groups) < 2 or self.cascade.tasks[target].condition is not None:
+            return None
+        task, needs_ctx, plans, _, _ = self._task_plans.get(target) or self._task_plan(target)
+        if needs_ctx:
+            return None
+        refs = [(g.ref.headers, g.ref.mjd) for g in groups]
+        keys: dict[tuple[str, ...], list[tuple]] = {}  # keyword tuple -> the groups' values
+        columns = []
+        n = len(groups)
+        for plan in plans:
+            if plan.__class__ is _Alternatives:
+                columns.append(_NONES(n))
+                continue
+            finders, need, optional_ok, max_ret, npools = plan[5][0], plan[6], plan[7], plan[12], len(plan[3])
+            res: list = [None] * n
+            best: dict[int, tuple] = {}
+            pending = range(n)
+            for f in finders:
+                col = keys.get(f.keywords)
+                if col is None:
+                    keyf = f.keyf
+                    col = keys[f.keywords] = [keyf(h.get) for h, _ in refs]
+                if len(pending) == n:
+                    gots = f.find_many(col, refs, max_ret)
+                else:
+                    gots = f.find_many([col[i] for i in pending], [refs[i] for i in pending], max_ret)
+                still = []
+                rule = f.rule
+                for i, got in zip(pending, gots):
+                    if len(got) >= need:
+                        res[i] = (got, rule, True)
+                    else:
+                        if len(got) > len(best.get(i, _EMPTY)[0]):
+                            best[i] = (got, rule)
+                        still.append(i)
+                pending = still
+                if not pending:
+                    break
+            for i in pending:  # no level sufficed: the best partial result
+                chosen, rule = best.get(i, _EMPTY)
+                if (not optional_ok or not chosen) and npools > 1:
+                    continue  # the processed fallback: the job's own search
+                res[i] = (chosen, rule, optional_ok)
+            columns.append(res)
+        return list(zip(*columns)) if columns else None
 
     def _no_groups_words(self, target: str) -> str:
         t = self.cascade.tasks[target]
