@@ -458,17 +458,31 @@ def missing_words(
         return f"{text}; {pool.empty_words}"
     if ref_mjd is None and not unlimited(tr):
         return f"{text}; the job's reference file has no MJD-OBS or DATE-OBS"
-    # nearest candidate agreeing on keywords (then time is the problem), else nearest at all
+    # nearest candidate agreeing on keywords (then time is the problem), else nearest at all:
+    # the candidates agreeing on keywords are the pool's bucket of the reference's values,
+    # walked in the same order (by distance, ties later first, undated last)
     best_kw: Item | None = None
     best_any: Item | None = None
-    for it in _by_distance(pool, ref_mjd):
-        if best_any is None:
-            best_any = it
-        if all(norm(ref_headers.get(k)) == norm(it.headers.get(k)) for k in rule.keywords) and (
-            rule.function is None or _call(rule.function, ctx, it.headers)
-        ):
-            best_kw = it
-            break
+    fn = rule.function
+    try:
+        bucket = pool.buckets(rule.keywords).get(tuple([norm(ref_headers.get(k)) for k in rule.keywords]))
+    except TypeError:  # an unhashable value: compare one by one
+        bucket = None
+        for it in _by_distance(pool, ref_mjd):
+            if best_any is None:
+                best_any = it
+            if all(norm(ref_headers.get(k)) == norm(it.headers.get(k)) for k in rule.keywords) and (
+                fn is None or _call(fn, ctx, it.headers)
+            ):
+                best_kw = it
+                break
+    if bucket is not None:
+        for it in _walk(bucket[0], bucket[1], bucket[2], ref_mjd):
+            if fn is None or _call(fn, ctx, it.headers):
+                best_kw = it
+                break
+    if best_kw is None and best_any is None:
+        best_any = next(_by_distance(pool, ref_mjd), None)
     if best_kw is not None:
         if ref_mjd is not None and best_kw.mjd is not None:
             return f"{text}; nearest is {abs(best_kw.mjd - ref_mjd):.1f} days away ({os.path.basename(best_kw.path)})"
@@ -478,12 +492,18 @@ def missing_words(
 
 
 def _by_distance(pool: Pool, ref_mjd: float | None):
-    items = pool.items
+    return _walk(pool.mjds, pool.items, pool.undated, ref_mjd)
+
+
+def _walk(mjds: list[float], items: list[Item], undated: list[Item], ref_mjd: float | None):
+    """Dated ``items`` (with their ``mjds``, in time order) by distance from ``ref_mjd``
+    (ties: the later first), then the ``undated``."""
     if ref_mjd is not None and items:
-        i = bisect_left(pool.mjds, ref_mjd)
+        i = bisect_left(mjds, ref_mjd)
         left, right = i - 1, i
-        while left >= 0 or right < len(items):
-            if right < len(items) and (left < 0 or pool.mjds[right] - ref_mjd <= ref_mjd - pool.mjds[left]):
+        n = len(items)
+        while left >= 0 or right < n:
+            if right < n and (left < 0 or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
                 yield items[right]
                 right += 1
             else:
@@ -491,4 +511,4 @@ def _by_distance(pool: Pool, ref_mjd: float | None):
                 left -= 1
     else:
         yield from items
-    yield from pool.undated
+    yield from undated
