@@ -27,7 +27,7 @@ from reflexng.organiser.associate import (
     lazy_rejected,
     missing_words,
 )
-from reflexng.organiser.classify import PRO_RECIPE, key_function
+from reflexng.organiser.classify import PRO_RECIPE, _value_tuples, key_function
 from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
 from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 
@@ -223,10 +223,8 @@ class Planner(InputSemantics):
                             buckets[k] = [f]
                         else:
                             b.append(f)
-                else:
-                    keyf = key_function(keys)
-                    for f in files:
-                        k = keyf(f.headers.get)
+                else:  # every file's values first, in one comprehension (no call per file)
+                    for k, f in zip(_value_tuples([f.headers for f in files], keys), files):
                         b = buckets.get(k)
                         if b is None:
                             buckets[k] = [f]
