@@ -55,3 +55,20 @@ def maker(cls: type[T]):
     build = scope["build"]
     build.__doc__ = f"{cls.__name__}({args}) without the frozen-field overhead"
     return build
+
+
+def template(cls: type, **fields: Any) -> dict[str, Any]:
+    """The instance dictionary of ``cls(**fields)`` (fields in declaration order), to be
+    copied and completed: ``d = t.copy(); d["x"] = ...; o = object.__new__(cls);
+    object.__setattr__(o, "__dict__", d)`` (copying a dictionary beats building one)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in fields:
+            out[f.name] = fields[f.name]
+        elif f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            raise ValueError(f"{cls.__name__}.{f.name}: a template cannot share a mutable default")
+        else:
+            raise ValueError(f"{cls.__name__}.{f.name} has no default: give a value")
+    return out

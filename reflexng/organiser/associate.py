@@ -175,8 +175,14 @@ class Finder:
     def find(self, ref_headers: Mapping[str, Any], ref_mjd: float | None, ctx: Any,
              max_ret: int) -> list[tuple[float | None, Item]]:
         """Candidates satisfying the rule, closest in time first (ties by path), at most max_ret."""
+        return self.find_key(self.keyf(ref_headers.get), ref_headers, ref_mjd, ctx, max_ret)
+
+    def find_key(self, key: tuple, ref_headers: Mapping[str, Any], ref_mjd: float | None,
+                 ctx: Any, max_ret: int) -> list[tuple[float | None, Item]]:
+        """:meth:`find` given ``key``, the reference's raw values of the rule's keywords
+        (``self.keyf(ref_headers.get)``: shared by the rules of one job with those keywords)."""
         buckets = self.buckets
-        bucket = buckets.get(self.keyf(ref_headers.get))
+        bucket = buckets.get(key)
         if bucket is None:
             bucket = buckets.get(tuple([norm(ref_headers.get(k)) for k in self.keywords]))
             if bucket is None:
@@ -240,6 +246,54 @@ class Finder:
                     out.append((None, it))
                     if len(out) >= max_ret:
                         break
+        return out
+
+    def find_many(self, keys: Sequence[tuple], refs: Sequence[tuple[Mapping[str, Any], float | None]],
+                  max_ret: int) -> list[list[tuple[float | None, Item]]]:
+        """``[self.find_key(key, headers, mjd, None, max_ret) for key, (headers, mjd) in
+        zip(keys, refs)]`` (rules without a match function): the common case, the nearest
+        candidate in a time window, in one loop; the others through :meth:`find_key`."""
+        if max_ret != 1 or self.fn is not None:
+            return [self.find_key(k, h, m, None, max_ret) for k, (h, m) in zip(keys, refs)]
+        buckets = self.buckets
+        same_night, b, a, unlimited = self.same_night, self.before, self.after, self.unlimited
+        find_key = self.find_key
+        floor = math.floor
+        inf = _INF
+        out: list[list[tuple[float | None, Item]]] = []
+        append = out.append
+        for key, (h, m) in zip(keys, refs):
+            bucket = buckets.get(key)
+            if bucket is None or m is None:
+                append(find_key(key, h, m, None, 1))
+                continue
+            mjds, items, undated = bucket
+            if not mjds:
+                append([(None, undated[0])] if unlimited and undated else [])
+                continue
+            if same_night:
+                n = floor(m - 0.5)
+                start = bisect_left(mjds, n + 0.5)
+                stop = bisect_left(mjds, n + 1.5)
+            else:
+                start = 0 if b is None else bisect_left(mjds, m - b - 1e-9)
+                stop = len(mjds) if a is None else bisect_right(mjds, m + a + 1e-9)
+            i = bisect_left(mjds, m, start, stop)
+            left = i - 1
+            dl = m - mjds[left] if left >= start else inf
+            dr = mjds[i] - m if i < stop else inf
+            # the nearer neighbour, unless a tie needs the path to decide (as find_key)
+            if dl < dr:
+                if left - 1 < start or mjds[left - 1] != mjds[left]:
+                    it = items[left]
+                    append([(it.mjd - m, it)])
+                    continue
+            elif dr < dl:
+                if i + 1 >= stop or mjds[i + 1] != mjds[i]:
+                    it = items[i]
+                    append([(it.mjd - m, it)])
+                    continue
+            append(find_key(key, h, m, None, 1))
         return out
 
 
@@ -321,17 +375,18 @@ class LazyRejected(Sequence):
     Reads like a tuple of :class:`Candidate` (iterate, index, ``len``, compare with a tuple).
     """
 
-    __slots__ = ("_args", "_items")
+    __slots__ = ("_args", "_items")  # _items is set when first read
 
     def __init__(self, *args: Any) -> None:
         self._args = args
-        self._items: tuple[Candidate, ...] | None = None
 
     def _get(self) -> tuple[Candidate, ...]:
-        if self._items is None:
-            self._items = rejected(*self._args)
+        try:
+            return self._items
+        except AttributeError:
+            items = self._items = rejected(*self._args)
             self._args = None
-        return self._items
+            return items
 
     def __getitem__(self, i):
         return self._get()[i]
@@ -353,6 +408,16 @@ class LazyRejected(Sequence):
 
     def __reduce__(self):  # pickles (and deep-copies) as the plain tuple it stands for
         return (tuple, (self._get(),))
+
+
+def lazy_rejected(args: tuple) -> LazyRejected:
+    """``LazyRejected(*args)`` without the call of ``__init__`` (one per association)."""
+    lr = _new(LazyRejected)
+    lr._args = args
+    return lr
+
+
+_new = object.__new__
 
 
 def rejected(
@@ -393,17 +458,31 @@ def missing_words(
         return f"{text}; {pool.empty_words}"
     if ref_mjd is None and not unlimited(tr):
         return f"{text}; the job's reference file has no MJD-OBS or DATE-OBS"
-    # nearest candidate agreeing on keywords (then time is the problem), else nearest at all
+    # nearest candidate agreeing on keywords (then time is the problem), else nearest at all:
+    # the candidates agreeing on keywords are the pool's bucket of the reference's values,
+    # walked in the same order (by distance, ties later first, undated last)
     best_kw: Item | None = None
     best_any: Item | None = None
-    for it in _by_distance(pool, ref_mjd):
-        if best_any is None:
-            best_any = it
-        if all(norm(ref_headers.get(k)) == norm(it.headers.get(k)) for k in rule.keywords) and (
-            rule.function is None or _call(rule.function, ctx, it.headers)
-        ):
-            best_kw = it
-            break
+    fn = rule.function
+    try:
+        bucket = pool.buckets(rule.keywords).get(tuple([norm(ref_headers.get(k)) for k in rule.keywords]))
+    except TypeError:  # an unhashable value: compare one by one
+        bucket = None
+        for it in _by_distance(pool, ref_mjd):
+            if best_any is None:
+                best_any = it
+            if all(norm(ref_headers.get(k)) == norm(it.headers.get(k)) for k in rule.keywords) and (
+                fn is None or _call(fn, ctx, it.headers)
+            ):
+                best_kw = it
+                break
+    if bucket is not None:
+        for it in _walk(bucket[0], bucket[1], bucket[2], ref_mjd):
+            if fn is None or _call(fn, ctx, it.headers):
+                best_kw = it
+                break
+    if best_kw is None and best_any is None:
+        best_any = next(_by_distance(pool, ref_mjd), None)
     if best_kw is not None:
         if ref_mjd is not None and best_kw.mjd is not None:
             return f"{text}; nearest is {abs(best_kw.mjd - ref_mjd):.1f} days away ({os.path.basename(best_kw.path)})"
@@ -413,12 +492,18 @@ def missing_words(
 
 
 def _by_distance(pool: Pool, ref_mjd: float | None):
-    items = pool.items
+    return _walk(pool.mjds, pool.items, pool.undated, ref_mjd)
+
+
+def _walk(mjds: list[float], items: list[Item], undated: list[Item], ref_mjd: float | None):
+    """Dated ``items`` (with their ``mjds``, in time order) by distance from ``ref_mjd``
+    (ties: the later first), then the ``undated``."""
     if ref_mjd is not None and items:
-        i = bisect_left(pool.mjds, ref_mjd)
+        i = bisect_left(mjds, ref_mjd)
         left, right = i - 1, i
-        while left >= 0 or right < len(items):
-            if right < len(items) and (left < 0 or pool.mjds[right] - ref_mjd <= ref_mjd - pool.mjds[left]):
+        n = len(items)
+        while left >= 0 or right < n:
+            if right < n and (left < 0 or mjds[right] - ref_mjd <= ref_mjd - mjds[left]):
                 yield items[right]
                 right += 1
             else:
@@ -426,4 +511,4 @@ def _by_distance(pool: Pool, ref_mjd: float | None):
                 left -= 1
     else:
         yield from items
-    yield from pool.undated
+    yield from undated

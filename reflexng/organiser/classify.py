@@ -305,10 +305,13 @@ def classify(
     # every file's verdict look-up key, in one comprehension (no call per file)
     fast_keys = _value_tuples([s.values if s.status == "ok" else {} for s in items],
                                   raw_tables[0][0]) if fast_keyf else ()
+    # without function or predicate rules a raw file's verdict depends only on the values of
+    # the rules' keywords: with several raw tables every file goes through ``others``
+    cached = not clf.slow
     for n, s in enumerate(items):
-        if fast_keyf is not None and s.status == "ok":
+        if cached and s.status == "ok":
             values = s.values
-            v = verdicts.get(fast_keys[n])
+            v = verdicts.get(fast_keys[n]) if fast_keyf is not None else None
             if PRO_CATG not in values and not (dup_of and s.path in dup_of):
                 if v is None:
                     key = all_keyf(values.get)

@@ -9,6 +9,7 @@ calibration jobs shared by several datasets exist once.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any
@@ -19,27 +20,42 @@ from reflexng.cascade.parameters import (
     canonical_keyword,
     task_parameters,
 )
-from reflexng.organiser._fast import maker
+from reflexng.organiser._fast import maker, template
 from reflexng.organiser.associate import (
     DEFAULT_RULE,
-    LazyRejected,
     Pool,
+    lazy_rejected,
     missing_words,
 )
-from reflexng.organiser.classify import PRO_RECIPE, key_function
-from reflexng.organiser.model import OK, Association, Candidate, Dataset, FileRecord, Job
+from reflexng.organiser.classify import PRO_RECIPE, _value_tuples, key_function
+from reflexng.organiser.model import OK, Association, Candidate, FileRecord, Job
+from reflexng.organiser.plan_datasets import DatasetPlanning
 from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 
 _INF = float("inf")
 _association = maker(Association)
 _candidate = maker(Candidate)
 _job = maker(Job)
-_make_dataset = maker(Dataset)
 _rule_context = maker(RuleContext)
+_NONE = itertools.repeat(None)  # "no prefetched searches" for zip()
+_new = object.__new__
+_set_dict = object.__setattr__  # the result classes are frozen: their own __setattr__ refuses
 
 
 def _group_id(g: Group) -> str:
-    return g.id
+    return g._id or _make_id(g)
+
+
+def _make_id(g: Group) -> str:
+    """:attr:`Group.id`, computed (once: it is kept in ``g._id``)."""
+    text = g.task
+    if g.files:
+        text += "\0" + "\0".join([f.path for f in g.files])
+    if g.upstream:
+        text += "\1" + "\1".join([u._id or _make_id(u) for u in g.upstream])
+    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+    got = g._id = f"{g.task}-{digest[:12]}"
+    return got
 
 
 class Group:
@@ -65,16 +81,7 @@ class Group:
         """``task-<12 hex digits>``: sha1 of the task name, then NUL + each main file path,
         then \\1 + each upstream group id (hashed in one call; a file name that is not UTF-8 hashes
         its own bytes)."""
-        got = self._id
-        if got is None:
-            text = self.task
-            if self.files:
-                text += "\0" + "\0".join([f.path for f in self.files])
-            if self.upstream:
-                text += "\1" + "\1".join([g._id or g.id for g in self.upstream])
-            digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
-            got = self._id = f"{self.task}-{digest[:12]}"
-        return got
+        return self._id or _make_id(self)
 
     def all_files(self) -> tuple[FileRecord, ...]:
         if not self.upstream:
@@ -115,9 +122,10 @@ def resolve_keywords(items: Sequence[Any], wp: Mapping[str, Any]) -> tuple[str, 
     return tuple(str(k) for k in out if k)
 
 
-class Planner(InputSemantics):
+class Planner(InputSemantics, DatasetPlanning):
     """Builds jobs and datasets for one organise call (EDPS input semantics: the
-    :class:`~reflexng.organiser.plan_inputs.InputSemantics` mixin)."""
+    :class:`~reflexng.organiser.plan_inputs.InputSemantics` mixin; datasets: the
+    :class:`~reflexng.organiser.plan_datasets.DatasetPlanning` mixin)."""
 
     def __init__(self, cascade, files: Sequence[FileRecord], workflow_parameters: Mapping[str, Any],
                  *, parameter_set=None, recipe_parameters=None, prefer: str = "raw") -> None:
@@ -166,6 +174,9 @@ class Planner(InputSemantics):
         self._inputs: dict[int, tuple] = {}
         self._needs_ctx: dict[str, bool] = {}
         self._contents: dict[str, str] = {}
+        self._prefixes: dict[tuple, tuple] = {}  # see _dataset
+        self._task_plans: dict[str, tuple] = {}  # see _task_plan
+        self._files_by_path: Mapping[str, FileRecord] | None = None  # of datasets()
         self._group_of: dict[str, Group] = {}  # job id -> its group
         self._plans: dict[str, list[tuple]] = {}  # task -> input plans of its associated inputs
         self._jp: dict[Group, dict[str, Any]] = {}  # job parameters per group
@@ -208,10 +219,8 @@ class Planner(InputSemantics):
                             buckets[k] = [f]
                         else:
                             b.append(f)
-                else:
-                    keyf = key_function(keys)
-                    for f in files:
-                        k = keyf(f.headers.get)
+                else:  # every file's values first, in one comprehension (no call per file)
+                    for k, f in zip(_value_tuples([f.headers for f in files], keys), files):
                         b = buckets.get(k)
                         if b is None:
                             buckets[k] = [f]
@@ -357,19 +366,23 @@ class Planner(InputSemantics):
             pools = tuple(self.pool(a, processed) for processed in orders)
             rules = self.rules_for(a)
             finders = tuple(tuple(p.finder(r) for r in rules) for p in pools)
+            # the association's instance dictionary with what is the same for every job
+            tmpl = template(Association, input=a.source.name, kind=kind, optional=a.optional,
+                            categories=a.categories)
             got = self._inputs[id(a)] = (
                 a, rules, orders, pools, task_cond, finders, max(a.min_ret, 1), a.min_ret == 0,
                 a.source.name, kind, a.condition, a.optional, a.max_ret,
-                _group_id if kind == "task" else None)
+                _group_id if kind == "task" else None, tmpl)
         return got
 
     def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
-                  materialise: bool = True) -> Association:
+                  materialise: bool = True, found: tuple | None = None) -> Association:
         """The association of input ``a`` (or its :meth:`input_plan`) for the job of ``g``.
-        ``materialise=False``: upstream jobs are not made (trying an alternative)."""
+        ``materialise=False``: upstream jobs are not made (trying an alternative).
+        ``found``: the search's (chosen, rule, complete), worked out by :meth:`_prefetch`."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
-         optional, max_ret, group_id) = plan
+         optional, max_ret, group_id, tmpl) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
@@ -381,69 +394,102 @@ class Planner(InputSemantics):
                                     f"task {name}: {why}", "", "", a.categories)
         ref = g.ref
         headers, mjd = ref.headers, ref.mjd
-        # the quality levels in order: the first rule giving enough candidates wins
-        # (associate.search over prepared finders)
-        chosen: list = []
-        rule = None
-        complete = optional_ok
-        for f in finders[0]:
-            got = f.find(headers, mjd, ctx, max_ret)
-            if len(got) >= need:
-                chosen, rule, complete = got, f.rule, True
-                break
-            if len(got) > len(chosen):
-                chosen, rule = got, f.rule
-        pool, processed = pools[0], orders[0]
+        processed = orders[0]
+        pool = pools[0]
+        if found is not None:
+            chosen, rule, complete = found
+        else:
+            # the quality levels in order: the first rule giving enough candidates wins
+            # (associate.search over prepared finders)
+            chosen = []
+            rule = None
+            complete = optional_ok
+            for f in finders[0]:
+                got = f.find(headers, mjd, ctx, max_ret)
+                if len(got) >= need:
+                    chosen, rule, complete = got, f.rule, True
+                    break
+                if len(got) > len(chosen):
+                    chosen, rule = got, f.rule
         if (not complete or not chosen) and len(pools) > 1:
             c2, r2, ok2 = _search(finders[1], headers, mjd, ctx, need, max_ret, optional_ok)
             if ok2 and c2:
                 chosen, rule, complete, pool, processed = c2, r2, ok2, pools[1], orders[1]
-        cands = []
+        d = tmpl.copy()  # the Association's fields (built as in _fast.maker, from a template)
+        note = ""
         if chosen:
             level = rule.level
             jobs = self.jobs
+            cands = []
+            append = cands.append
             for dt, it in chosen:
+                c = _new(Candidate)
                 if it.__class__ is Group:
-                    jid = it._id or it.id
-                    if jid not in jobs and materialise:
+                    jid = it._id or _make_id(it)
+                    if materialise and jid not in jobs:
                         self.job(it)
-                    cands.append(_candidate(None, jid, level, dt, ""))
+                    _set_dict(c, "__dict__", {"path": None, "job_id": jid, "level": level,
+                                              "dt_days": dt, "reason": ""})
                 else:
-                    cands.append(_candidate(it.path, None, level, dt, ""))
-        note = ""
-        if optional_ok and cands and cands[0].job_id and materialise:
-            # an optional input does without an upstream job that cannot run
-            bad = [c for c in cands if c.job_id and not self.jobs[c.job_id].complete]
-            if bad:
-                cands = [c for c in cands if c not in bad]
-                note = "not used (incomplete): " + ", ".join(
-                    f"{name} job {self.jobs[c.job_id].name}" for c in bad)
-        rej = LazyRejected(pool, rule or rules[-1], headers, mjd, ctx, chosen,
-                           None if processed else group_id)
-        if processed and chosen:
-            note = (f"used processed calibration(s) (PRO.REC1.ID "
-                    f"{self.cascade.tasks[name].recipe_name})"
-                    + (": no raw data matched" if self.prefer == "raw" else ": preferred"))
-        missing = ""
+                    _set_dict(c, "__dict__", {"path": it.path, "job_id": None, "level": level,
+                                              "dt_days": dt, "reason": ""})
+                append(c)
+            if optional_ok and cands[0].job_id and materialise:
+                # an optional input does without an upstream job that cannot run
+                bad = [c for c in cands if c.job_id and not jobs[c.job_id].complete]
+                if bad:
+                    cands = [c for c in cands if c not in bad]
+                    note = "not used (incomplete): " + ", ".join(
+                        f"{name} job {jobs[c.job_id].name}" for c in bad)
+            if cands:
+                d["chosen"] = tuple(cands)
+                d["used"] = "processed" if processed else "raw"
+            if processed:
+                note = (f"used processed calibration(s) (PRO.REC1.ID "
+                        f"{self.cascade.tasks[name].recipe_name})"
+                        + (": no raw data matched" if self.prefer == "raw" else ": preferred"))
+        d["rejected"] = lazy_rejected((pool, rule or rules[-1], headers, mjd, ctx, chosen,
+                                       None if processed else group_id))
+        if note:
+            d["note"] = note
         if not complete:
+            d["complete"] = False
             raw_pool = pools[orders.index(False)]
             missing = missing_words(name, raw_pool, rules, headers, mjd, ctx, a.min_ret, len(chosen))
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
-        return _association(name, kind, tuple(cands), rej, complete, missing, optional, "",
-                            ("processed" if processed else "raw") if cands else "", note, a.categories)
+            d["missing"] = missing
+        res = _new(Association)
+        _set_dict(res, "__dict__", d)
+        return res
 
-    def job(self, g: Group) -> str:
-        """Materialise the job of a group (once) and every job it needs; returns its id."""
-        jid = g._id or g.id
+    def _task_plan(self, name: str) -> tuple:
+        """What materialising a job of task ``name`` needs, worked out once per organise call:
+        (task, needs a rule context, input plans, recipe name, has recipe parameters)."""
+        task: Task = self.cascade.tasks[name]
+        plans = self._plans.get(name)
+        if plans is None:
+            plans = self._plans[name] = [
+                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
+                else self.input_plan(a) for a in task.associated_inputs]
+        needs_ctx = self._needs_ctx.get(name)
+        if needs_ctx is None:
+            needs_ctx = self.needs_ctx(task)
+        params = bool(task.recipe_parameters or task.dynamic_parameters or self.parameter_set
+                      or self.overrides)
+        got = self._task_plans[name] = (task, needs_ctx, plans, task.recipe_name, params)
+        return got
+
+    def job(self, g: Group, found: Sequence[tuple | None] | None = None) -> str:
+        """Materialise the job of a group (once) and every job it needs; returns its id.
+        ``found``: the searches of its input plans (:meth:`_prefetch`), None where not made."""
+        jid = g._id or _make_id(g)
         jobs = self.jobs
         if jid in jobs or jid in self._visiting:
             return jid
         self._visiting.add(jid)
-        task: Task = self.cascade.tasks[g.task]
-        needs_ctx = self._needs_ctx.get(task.name)
-        if needs_ctx is None:
-            needs_ctx = self.needs_ctx(task)
+        task, needs_ctx, plans, recipe, has_params = (self._task_plans.get(g.task)
+                                                      or self._task_plan(g.task))
         ctx = self.ctx(g) if needs_ctx else None
         missing: list[str] = []
         if g.problem:
@@ -452,18 +498,13 @@ class Planner(InputSemantics):
         deps = list(main_jobs)
         assoc: dict[str, Association] = {}
         associate = self.associate
-        plans = self._plans.get(task.name)
-        if plans is None:
-            plans = self._plans[task.name] = [
-                _Alternatives(a, tuple(self.input_plan(x) for x in a.alternatives)) if a.alternatives
-                else self.input_plan(a) for a in task.associated_inputs]
-        for plan in plans:
+        for plan, fd in zip(plans, found or _NONE):
             if plan.__class__ is _Alternatives:
                 res = self.associate_alternatives(g, plan, ctx)
                 name = res.input
             else:
-                res = associate(g, plan, ctx)
-                name = plan[0].name
+                res = associate(g, plan, ctx, True, fd)
+                name = plan[8]
             if name in assoc:
                 prev = assoc[name]
                 if not prev.skipped_reason and res.skipped_reason:
@@ -471,19 +512,25 @@ class Planner(InputSemantics):
             assoc[name] = res
             if not res.complete:
                 missing.append(res.missing)
+        # what the job consists of (see _content), unless job processing may change it
+        parts = None
+        if self._files_by_path is None and not task.job_processing:
+            parts = [jid, *[f.header_digest for f in g.files]]
         for res in assoc.values():
             for c in res.chosen:
-                if c.job_id:
-                    deps.append(c.job_id)
+                cj = c.job_id
+                if cj:
+                    deps.append(cj)
+                if parts is not None:
+                    parts.append(c.path or cj or "")
         try:
-            if task.recipe_parameters or task.dynamic_parameters or self.parameter_set or self.overrides:
+            if has_params:
                 params = task_parameters(task, ctx or self.ctx(g), self.parameter_set, self.overrides)
             else:
                 params = {}
         except Exception as exc:  # a dynamic parameter failing is the job's problem, said in words
             params = {}
             missing.append(f"{g.task}: dynamic parameter failed: {type(exc).__name__}: {exc}")
-        recipe = task.recipe_name
         main_paths = tuple([f.path for f in g.files])
         job_params: Mapping[str, Any] = {}
         if task.job_parameters:
@@ -514,93 +561,11 @@ class Planner(InputSemantics):
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
             job_params,
         )
+        if parts is not None:
+            self._contents[jid] = "\1".join(parts)
         self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
-
-    # ------------------------------------------------------------------ datasets
-
-    def datasets(self, targets: Sequence[str],
-                 files_by_path: Mapping[str, FileRecord] | None = None) -> list[Dataset]:
-        """One dataset per (condition-passing) group of each target task, in order.
-        ``files_by_path``: where main files' header digests are looked up (default: the
-        jobs' own groups, which hold those very records)."""
-        out: list[Dataset] = []
-        for target in targets:
-            groups = self.groups(target)
-            if not groups:
-                self.notes.append(f"target {target}: {self._no_groups_words(target)}")
-            skipped = 0
-            for g in groups:
-                why = self.condition_problem(g)
-                if why:
-                    skipped += 1
-                    continue
-                out.append(self._dataset(target, self.job(g), files_by_path))
-            if skipped:
-                self.notes.append(f"target {target}: {skipped} group(s) skipped: {why}")
-        return out
-
-    def _no_groups_words(self, target: str) -> str:
-        t = self.cascade.tasks[target]
-        if t.main_input is None:
-            return "the task has no main input"
-        if t.main_input.kind == "data_source":
-            return f"no {self.what(t.main_input.name, 'data_source')} files found"
-        return f"no {t.main_input.name} jobs (no {self.what(t.main_input.name, 'task')} files found)"
-
-    def closure(self, jid: str) -> list[str]:
-        """Every job ``jid`` needs, upstream first, ``jid`` last (memoised)."""
-        got = self._closure.get(jid)
-        if got is None:
-            self._closure[jid] = [jid]  # guards against cycles
-            merged: dict[str, None] = {}
-            jobs, memo = self.jobs, self._closure
-            for d in jobs[jid].depends_on:
-                if d in jobs:
-                    merged.update(dict.fromkeys(memo.get(d) or self.closure(d)))
-            merged.pop(jid, None)
-            got = self._closure[jid] = [*merged, jid]
-        return got
-
-    def _content(self, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> str:
-        """What a job consists of: id, its main files' header digests, chosen inputs."""
-        got = self._contents.get(jid)
-        if got is None:
-            job = self.jobs[jid]
-            parts = [jid]
-            g = self._group_of.get(jid)
-            if files_by_path is None and g is not None:  # the group holds the main files
-                parts.extend([f.header_digest for f in g.files])
-            else:
-                for p in job.main:
-                    f = files_by_path.get(p) if files_by_path is not None else None
-                    parts.append(f.header_digest if f is not None else "")
-            for a in job.associated.values():
-                for c in a.chosen:
-                    parts.append(c.path or c.job_id or "")
-            got = self._contents[jid] = "\1".join(parts)
-        return got
-
-    def _dataset(self, target: str, jid: str, files_by_path: Mapping[str, FileRecord] | None) -> Dataset:
-        order = self._closure.get(jid) or self.closure(jid)
-        missing: list[str] = []
-        complete = True
-        jobs = self.jobs
-        contents = self._contents
-        parts = [target]
-        for j in order:
-            parts.append(contents.get(j) or self._content(j, files_by_path))
-            job = jobs[j]
-            if not job.complete:
-                complete = False
-                missing.extend(m if m.startswith(job.task + ":") else f"{job.task}: {m}"
-                               for m in self.own_missing.get(j, job.missing))
-        h = hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape"))  # any file name
-        tj = jobs[jid]
-        return _make_dataset(f"ds-{h.hexdigest()[:16]}", tj.name, target, jid, tuple(order), complete,
-                        tuple(dict.fromkeys(missing)))
-
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
     """:func:`reflexng.organiser.associate.search` over prepared finders."""
