@@ -6,6 +6,7 @@ import marshal
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -24,6 +25,9 @@ PROBE_EVERY = 128
 PREFETCH = 32
 # the rows of files read are written to the cache in transactions of about this many
 WRITE_ROWS = 2048
+# where a writer process can be forked (see _deferred_writes), rows wait for it unless the scan
+# has been reading this long since the last write (a slow scan keeps its progress meanwhile)
+WRITE_EVERY_S = 2.0
 
 
 class ScanCancelled(Exception):
@@ -181,6 +185,7 @@ def scan(
     entries: Sequence[tuple] | None = None,
     subset: bool = False,
     forget: Iterable[str] = (),
+    defer_cache_write: bool = False,
 ) -> list[ScannedFile]:
     """Scan folders (recursively) and files for FITS headers; sorted by path.
 
@@ -194,6 +199,10 @@ def scan(
     With ``subset=True`` they are only some of the files under ``roots`` (the changed ones):
     only their cache rows are consulted and only theirs may be dropped, plus the ``forget``
     paths (files gone since the last scan).
+
+    ``defer_cache_write=True`` lets a forked child write the cache rows after the reading, where
+    that is possible (see ``_fork_writer_ok``): the scan returns before they are all written;
+    :func:`wait_writers` waits for them (the next scan and the interpreter's exit do).
     """
     names = None if keywords is None else tuple(dict.fromkeys(keywords))
     if entries is None:
@@ -235,8 +244,13 @@ def scan(
             progress(done, total)
 
         new_rows: list[tuple] = []
+        wait_writers()  # an earlier scan's rows are all in the cache before this one writes
+        deferred = (defer_cache_write and cache is not None and len(files) >= WRITE_ROWS
+                    and _fork_writer_ok())
+        last_write = time.monotonic()
 
         def on_chunk(start: int, payload: tuple) -> None:
+            nonlocal last_write
             nonlocal done
             results, blobs = payload
             part = todo[start : start + len(results)]
@@ -254,27 +268,101 @@ def scan(
                     for (inode, path, size, mtime_ns), (status, reason, values, digest)
                     in zip(part, results)
                 ])
-            if len(new_rows) >= WRITE_ROWS and cache is not None:  # written while workers read
-                cache.write(new_rows, ())
+            if (len(new_rows) >= WRITE_ROWS and cache is not None
+                    and (not deferred or time.monotonic() - last_write >= WRITE_EVERY_S)):
+                cache.write(new_rows, ())  # written while workers read
                 new_rows.clear()
+                last_write = time.monotonic()
             done += len(results)
             if progress is not None:
                 progress(done, total)
 
+        read = False
         try:
             _read_all(files, names, workers, on_chunk, cancelled, for_cache=cache is not None)
+            read = True
         finally:
             if cache is not None:
                 drop: list[str] = list(forget)
                 if len(hits) < len(cached) and len(out) == total:  # some rows may be stale
                     ok_paths = {f.path for f in out if f.status == OK}
                     drop += _stale(cached, ok_paths, roots)
-                cache.write(new_rows, drop)
+                if read and deferred and (new_rows or drop):
+                    keysets = dict(cache._new_keysets)
+                    cache.close()
+                    cache = None
+                    _write_in_child(cache_db, new_rows, drop, keysets)
+                else:
+                    cache.write(new_rows, drop)
     finally:
         if cache is not None:
             cache.close()
     out.sort(key=attrgetter("path"))
     return out
+
+
+# ---------------------------------------------------------------------------- deferred writes
+#
+# Reading is CPU-bound on every core (the workers read, this process decodes what they send),
+# while what follows a scan (classification, planning) runs on one core. Where a process can be
+# forked cheaply (POSIX, no other threads), the rows of a scan are written by a forked child
+# after the reading, on the core the rest would leave idle (threads would not do: binding each
+# row's values needs the interpreter lock). The next scan in this process, and its exit, wait
+# for the child, so a later scan never misses a row; a killed child loses only cache rows (the
+# files are read again), never the database (one transaction per write).
+
+_WRITERS: list[int] = []
+_REAPER = False
+
+
+def _fork_writer_ok() -> bool:
+    return hasattr(os, "fork") and _pool_context().get_start_method() == "fork"
+
+
+def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, str]) -> None:
+    global _REAPER
+    try:
+        pid = os.fork()
+    except OSError:  # no memory for a child: written here
+        cache = ScanCache(db)
+        try:
+            cache._new_keysets.update(keysets)
+            cache.write(rows, drop)
+        finally:
+            cache.close()
+        return
+    if pid == 0:  # the child: write, then leave without the parent's clean-up
+        code = 1
+        try:
+            cache = ScanCache(db)
+            cache._new_keysets.update(keysets)
+            # in parts: the parent's own writes (its stored result) wait for one part at most
+            parts = [rows[i : i + WRITE_ROWS] for i in range(0, len(rows), WRITE_ROWS)] or [[]]
+            for part in parts[:-1]:
+                cache.write(part, ())
+            cache.write(parts[-1], drop)
+            cache.close()
+            code = 0
+        except BaseException:  # noqa: BLE001 - the child reports by its exit code
+            pass
+        finally:
+            os._exit(code)
+    _WRITERS.append(pid)
+    if not _REAPER:
+        import atexit
+
+        atexit.register(wait_writers)
+        _REAPER = True
+
+
+def wait_writers() -> None:
+    """Wait until the cache rows of earlier scans in this process are written."""
+    while _WRITERS:
+        pid = _WRITERS.pop()
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def _decode_hits(hits: list[tuple], todo: list[tuple]) -> list[dict]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import sqlite3
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,12 @@ def organise_stored(
             excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
             workers=workers, build_graph=build_graph)
         made.append(result)
-        return result
+    # the scan's cache rows, written by a forked child while this process planned, are all
+    # in the work directory before organise returns (fits.scanner, deferred writes)
+    scanner = sys.modules.get("reflexng.fits.scanner")
+    if scanner is not None:
+        scanner.wait_writers()
+    return result
 
 
 def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_set,
@@ -245,7 +251,7 @@ class _Run:
         try:
             out = scan(self.roots, self.keywords, cache_db=self.db, workers=self.workers,
                        progress=self.progress, cancelled=self.cancelled, entries=entries,
-                       subset=subset, forget=forget)
+                       subset=subset, forget=forget, defer_cache_write=True)
         except Exception as exc:
             if type(exc).__name__ == "ScanCancelled":
                 raise OrganiseCancelled("organising was cancelled during the scan") from exc

@@ -1,0 +1,117 @@
+"""Cache rows written by a forked child after the reading (fits/scanner.py, deferred writes):
+every row arrives, the next scan answers from them alone, the child's exit is waited for,
+and where no child can be forked (another thread runs) the rows are written in the scan."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from reflexng.fits import scan
+from reflexng.fits import scanner as scanner_module
+from reflexng.fits.scanner import WRITE_ROWS, wait_writers
+
+from .test_scan import KEYS, cache_rows, fast_copies
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+
+
+def _reads(monkeypatch) -> list[int]:
+    """The number of files each later scan hands to its readers (the real reading goes on)."""
+    calls: list[int] = []
+    real = scanner_module._read_all
+
+    def counting(todo, *args, **kwargs):
+        calls.append(len(todo))
+        return real(todo, *args, **kwargs)
+
+    monkeypatch.setattr(scanner_module, "_read_all", counting)
+    return calls
+
+
+def test_deferred_rows_all_arrive_and_answer_the_next_scan(tmp_path, monkeypatch):
+    if [t for t in threading.enumerate() if t is not threading.main_thread()]:
+        pytest.skip("another thread runs in this test process: no child is forked")
+    n = WRITE_ROWS + 500
+    fast_copies(tmp_path / "raw", n, per_folder=500)
+    db = tmp_path / "work.sqlite"
+    first = scan([tmp_path / "raw"], KEYS, cache_db=db, workers=2, defer_cache_write=True)
+    assert scanner_module._WRITERS, "a writer child was forked"
+    wait_writers()
+    assert not scanner_module._WRITERS
+    rows = cache_rows(db)
+    assert len(rows) == n == len(first)
+    calls = _reads(monkeypatch)
+    again = scan([tmp_path / "raw"], KEYS, cache_db=db, workers=2, defer_cache_write=True)
+    assert calls == [0]  # nothing read again
+    assert [(f.path, f.values) for f in again] == [(f.path, f.values) for f in first]
+
+
+def test_the_next_scan_waits_for_the_writer(tmp_path):
+    """A scan right after a deferred one (no explicit wait) finds every row: it waits."""
+    n = WRITE_ROWS + 10
+    fast_copies(tmp_path / "raw", n, per_folder=1000)
+    db = tmp_path / "work.sqlite"
+    code = textwrap.dedent(f'''
+        import sys
+        from reflexng.fits import scan
+        from reflexng.fits import scanner
+        keys = {KEYS!r}
+        scan([{str(tmp_path / "raw")!r}], keys, cache_db={str(db)!r}, workers=2,
+             defer_cache_write=True)
+        forked = bool(scanner._WRITERS)
+        real = scanner._read_all
+        sizes = []
+        scanner._read_all = lambda todo, *a, **k: (sizes.append(len(todo)), real(todo, *a, **k))[1]
+        scan([{str(tmp_path / "raw")!r}], keys, cache_db={str(db)!r}, workers=2,
+             defer_cache_write=True)
+        print(forked, sizes)
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "[0]"]
+    # the process exited after its writer: every row is there
+    assert len(cache_rows(db)) == n
+
+
+def test_rows_are_written_in_the_scan_while_another_thread_runs(tmp_path):
+    n = WRITE_ROWS + 10
+    fast_copies(tmp_path / "raw", n, per_folder=1000)
+    db = tmp_path / "work.sqlite"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="another")
+    other.start()
+    try:
+        scan([tmp_path / "raw"], KEYS, cache_db=db, workers=2, defer_cache_write=True)
+        assert not scanner_module._WRITERS  # nothing forked beside a running thread
+        assert len(cache_rows(db)) == n
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_an_organise_returns_with_its_cache_rows_written(tmp_path):
+    """The organiser defers the scan's writes and waits for them before returning."""
+    n = WRITE_ROWS + 100
+    fast_copies(tmp_path / "raw", n, per_folder=1000)
+    work = tmp_path / "work"
+    work.mkdir()
+    code = textwrap.dedent(f'''
+        from reflexng.cascade import load
+        from reflexng.organiser import organise
+        from reflexng.fits import scanner
+        cascade = load("demo_imaging")
+        organise(cascade, [{str(tmp_path / "raw")!r}], workdir={str(work)!r})
+        print(len(scanner._WRITERS))
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0"]
+    assert len(cache_rows(work / "reflexng.sqlite")) == n
