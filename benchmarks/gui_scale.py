@@ -5,12 +5,16 @@ benchmarks/organise.py) on 300,000 in-memory scanned files, one night of calibra
 science frames after another. Measured, wall and CPU, in one run:
 
 - file table: load (``set_records`` until the event loop is idle), worst of 100 scroll
-  steps (``setValue`` + repaint; then again with the result's objects frozen out of the
-  cyclic garbage collector, whose passes over 300k records are what the worst step meets),
-  first search (the search text is built in idle time after loading: the scroll steps give
-  it time), a second search, the status filter; the alternative in the same run: Qt's ``QSortFilterProxyModel``
-  (every column, fixed string) searching the same rows of the same model;
-- dataset tree: ``set_result`` and the worst of 100 scroll steps.
+  steps (``setValue`` + repaint; the search text is built in idle-time slices meanwhile),
+  a full cyclic-GC pass while the views hold the result frozen (``reflexng.gui.gc_hold``)
+  and, the alternative, the same pass unfrozen (what a scroll step or click meets when the
+  collector's turn comes), first search, a second search, the status filter; the
+  alternative in the same run: Qt's ``QSortFilterProxyModel`` (every column, fixed string)
+  searching the same rows of the same model;
+- dataset tree: ``set_result``, a reload as after an untick (``set_result`` again plus
+  ``set_job_state`` for every job, as the window does), expanding a dataset whose items are
+  made lazily, the worst of 100 scroll steps; the alternative: every dataset's items made
+  up front (the tree before issue 17).
 
 Targets: load < 1 s, scroll steps < 50 ms, search < 0.5 s.
 
@@ -106,6 +110,7 @@ def main() -> int:
         tmp.unlink()
     wall, _, scanned = timed(lambda: scanned_files(args.files))
     wall, _, result = timed(lambda: organise_scanned(cascade, scanned, build_graph=False))
+    del scanned  # the window keeps the result only
     print(f"organised {len(result.files)} files in {wall:.1f} s: {len(result.jobs)} jobs, "
           f"{len(result.datasets)} datasets")
     rows = []
@@ -120,10 +125,14 @@ def main() -> int:
     rows.append(("file table: worst scroll step", *scroll(app, ft.view), 0.05))
     import gc
 
-    gc.collect()
-    gc.freeze()  # what the worst step above includes: a cyclic-GC pass over the result
-    rows.append(("file table: worst scroll step after gc.freeze()", *scroll(app, ft.view), 0.05))
-    gc.unfreeze()
+    from reflexng.gui import gc_hold
+
+    rows.append((f"full GC pass, result held frozen ({len(gc.get_objects())} tracked)",
+                 *timed(gc.collect)[:2], 0.05))
+    gc_hold.release(ft)
+    rows.append((f"alternative: full GC pass unfrozen ({len(gc.get_objects())} tracked)",
+                 *timed(gc.collect)[:2], None))
+    gc_hold.hold(ft, len(result.files))
     w, c, _ = timed(lambda: (ft.search.setText("lamp_arc"), app.processEvents()))
     found = ft.model.rowCount()
     rows.append((f"file table: first search ({found} rows)", w, c, 0.5))
@@ -156,7 +165,21 @@ def main() -> int:
     app.processEvents()
     w, c, _ = timed(lambda: (dt.set_result(result), app.processEvents()))
     rows.append((f"dataset tree: load ({len(result.datasets)} datasets)", w, c, 1.0))
+
+    def reload():
+        dt.set_result(result, ["/data/night00000/b1_BIAS_00.fits"])
+        for jid in result.jobs:
+            dt.set_job_state(jid, "waiting")
+        app.processEvents()
+
+    rows.append(("dataset tree: reload + a state per job (after an untick)", *timed(reload)[:2], 1.0))
+    last = dt.tree.topLevelItem(len(result.datasets) - 1)
+    w, c, _ = timed(lambda: (dt.tree.scrollToItem(last), last.setExpanded(True), app.processEvents()))
+    rows.append((f"dataset tree: expand the last dataset ({last.childCount()} jobs made)", w, c, 0.05))
     rows.append(("dataset tree: worst scroll step", *scroll(app, dt.tree), 0.05))
+    dt.EAGER_ITEMS = 10**9
+    w, c, _ = timed(lambda: (dt.set_result(result), app.processEvents()))
+    rows.append(("alternative: every dataset's items made up front", w, c, None))
     dt.close()
 
     print(f"{len(result.files)} files")

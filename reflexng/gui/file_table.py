@@ -4,6 +4,7 @@ header keywords) with filter and search."""
 from __future__ import annotations
 
 import os
+import time
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate, chain
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from reflexng.gui import gc_hold
 
 BASE_COLUMNS = ("File", "Category", "Status", "Reason")
 STATUS_COLOURS = {
@@ -131,7 +134,7 @@ class FileTableModel(QAbstractTableModel):
             self._keys.append(self._column_text(len(self._keys)))
         return self._keys
 
-    def warm(self, chunk: int = 30000):
+    def warm(self, chunk: int = 5000):
         """A generator building the search columns a slice at a time (``FileTable`` runs it
         in idle time after loading, so the first search does not pay for them)."""
         recs = self.records
@@ -141,12 +144,21 @@ class FileTableModel(QAbstractTableModel):
         while self.records is recs and self._keys is not None and len(self._keys) < ncols:
             col = len(self._keys)
             texts: list[str] = []
+            starts: list[int] = []  # where each row starts, made a slice at a time too
+            offset = 0
             for lo in range(0, len(recs), chunk):
-                texts.extend(self._texts(col, recs[lo:lo + chunk]))
+                part = self._texts(col, recs[lo:lo + chunk])
+                texts.extend(part)
+                at = list(accumulate((len(t) + 1 for t in part), initial=offset))
+                offset = at.pop()
+                starts.extend(at)
                 yield
                 if self.records is not recs or self._keys is None or len(self._keys) != col:
                     return  # new records, keywords or a search built it meanwhile
-            self._keys.append(self._finish(texts))
+            joined = "\n".join(texts)
+            lowered = joined.lower()
+            # a character whose lower case is longer (İ) moves the starts: made again
+            self._keys.append((lowered, starts) if len(lowered) == len(joined) else self._finish(texts))
             yield
 
     def _column_text(self, col: int) -> tuple[str, list[int]]:
@@ -275,6 +287,7 @@ class FileTable(QWidget):
 
     sig_file_selected = Signal(str)
     sig_columns_changed = Signal(list)
+    WARM_SLICE = 0.02  # seconds of search-text building per event-loop turn
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -324,6 +337,7 @@ class FileTable(QWidget):
 
     def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
         self.model.set_records(records, keywords)
+        gc_hold.hold(self, len(self.model.records))  # a large result: out of full GC passes
         self._start_warming()
         counts: dict[str, int] = {}
         for r in self.model.records:
@@ -334,7 +348,8 @@ class FileTable(QWidget):
         self.view.resizeColumnToContents(0)
 
     def _start_warming(self) -> None:
-        """Build the search text in idle time, a slice (< ~50 ms) per event-loop turn."""
+        """Build the search text in idle time, slices of 5,000 rows for up to ``WARM_SLICE``
+        seconds per event-loop turn."""
         self._warming = self.model.warm()
         QTimer.singleShot(0, self._warm_step)
 
@@ -342,8 +357,10 @@ class FileTable(QWidget):
         gen = getattr(self, "_warming", None)
         if gen is None:
             return
+        end = time.perf_counter() + self.WARM_SLICE
         try:
-            next(gen)
+            while time.perf_counter() < end:
+                next(gen)
         except StopIteration:
             self._warming = None
             return
