@@ -4,10 +4,12 @@ incomplete (what is missing, in red); select datasets; untick single frames."""
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -32,14 +34,16 @@ OVERRIDE = QColor("#7b3fa0")
 
 class DatasetTree(QWidget):
     """``sig_selection_changed(list[dataset id])``, ``sig_excluded_changed(list[path])``,
-    ``sig_job_clicked(job id)``."""
+    ``sig_job_clicked(job id)``; ``sig_loaded`` once a result's items are all made."""
 
     sig_selection_changed = Signal(list)
     sig_excluded_changed = Signal(list)
     sig_job_clicked = Signal(str)
     sig_override = Signal(dict)  # {job_id, input, action: use|exclude, path, job}
     sig_override_removed = Signal(str, str)  # job id, associated input
-    EAGER_ITEMS = 3000  # items made by set_result; a dataset's beyond these when expanded
+    sig_loaded = Signal()  # every dataset's item made (and the first datasets' jobs and frames)
+    EAGER_ITEMS = 2000  # jobs and frames made with their datasets; the rest when expanded
+    SLICE = 0.03  # seconds of dataset items made per event-loop turn
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -72,6 +76,12 @@ class DatasetTree(QWidget):
         self._unfilled: dict[str, Any] = {}  # dataset id -> dataset whose jobs are not made yet
         self._job_states: dict[str, str] = {}  # shown on a job's items when they are made
         self._excluded: set[str] = set()  # unticked frames, shown or not
+        self._statuses: dict[str, str] = {}  # dataset id -> run status (shown when made)
+        self._pending: deque[Any] = deque()  # datasets whose items are not made yet
+        self._to_fill: deque[str] = deque()  # datasets made, their jobs and frames to make up front
+        self._budget = 0  # items below datasets still to make up front
+        self._slicing = False
+        self._loaded = True
         self._updating = False
 
     # ------------------------------------------------------------------ content
@@ -79,10 +89,11 @@ class DatasetTree(QWidget):
         """Fill the tree from an :class:`~reflexng.organiser.model.OrganiseResult`; frames
         in ``excluded`` are listed unticked under "Excluded frames" (tick to take them back).
 
-        An item per dataset at once; a dataset's jobs and frames are made while fewer than
-        ``EAGER_ITEMS`` items exist (those datasets are shown expanded), the others' when
-        the dataset is expanded or asked for (``dataset_item``): 300,000 files, 6,666
-        datasets load in a fraction of a second instead of 500,000 items up front."""
+        Lazily, for 300,000 files and 6,666 datasets: the datasets' items are made in slices
+        of ``SLICE`` seconds per event-loop turn (the first slice now: the tree shows at
+        once); a dataset's jobs and frames are made with it while fewer than
+        ``EAGER_ITEMS`` such items exist (those datasets are shown expanded, as every one
+        was), the others' when the dataset is expanded or asked for (``dataset_item``)."""
         self._updating = True
         self.result = result
         self.tree.clear()
@@ -91,44 +102,74 @@ class DatasetTree(QWidget):
         self._frame_items.clear()
         self._unfilled.clear()
         self._job_states.clear()
+        self._statuses.clear()
         self._excluded = set(excluded)
+        self._pending = deque(result.datasets)
+        self._to_fill.clear()
+        self._loaded = False
+        self._budget = self.EAGER_ITEMS
         gc_hold.hold(self, len(getattr(result, "files", ())))  # a large result: out of full GC passes
-        top: list[QTreeWidgetItem] = []
-        for ds in result.datasets:
-            di = QTreeWidgetItem([dataset_label(result, ds), "new" if ds.complete else "incomplete", "", "", ""])
-            di.setToolTip(0, dataset_tooltip(result, ds))
-            di.setData(0, KIND_ROLE, "dataset")
-            di.setData(0, ID_ROLE, ds.id)
-            di.setFlags(di.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            di.setCheckState(0, Qt.CheckState.Checked if ds.complete else Qt.CheckState.Unchecked)
-            if not ds.complete:
-                di.setText(4, "missing: " + "; ".join(ds.missing))
-                di.setForeground(4, QBrush(RED))
-                di.setForeground(1, QBrush(RED))
-            di.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
-            top.append(di)
-            self._dataset_items[ds.id] = di
-            self._unfilled[ds.id] = ds
-        xi = None
         if excluded:
             xi = QTreeWidgetItem(["Excluded frames", f"{len(excluded)}", "", "", "kept in the work directory; tick to use again"])
             xi.setData(0, KIND_ROLE, "excluded")
             for p in excluded:
                 self._add_frame(xi, p, "excluded", None, None)
-            top.append(xi)
-        self.tree.addTopLevelItems(top)
-        made = len(top) + (xi.childCount() if xi is not None else 0)
-        for ds in result.datasets:
-            if made >= self.EAGER_ITEMS:
-                break
-            made += self._fill(ds.id)
-            self._dataset_items[ds.id].setExpanded(True)
-        if xi is not None:
+            self.tree.addTopLevelItem(xi)
             xi.setExpanded(True)
+        self._updating = False
+        self._make_datasets()
         self.tree.resizeColumnToContents(0)
         # wide enough for the readable names; the reason column scrolls into view, never off-screen
         self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), max(340, self.tree.viewport().width() // 2)))
-        self._updating = False
+
+    def _make_datasets(self, everything: bool = False) -> None:
+        """Make the next slice of dataset items, then fill the first datasets while the
+        slice lasts and ``EAGER_ITEMS`` allow (``everything``: all the dataset items now)."""
+        self._slicing = False
+        end = time.perf_counter() + self.SLICE
+        batch: list[QTreeWidgetItem] = []
+        pending, result, to_fill = self._pending, self.result, self._to_fill
+        while pending and (everything or len(batch) < 50 or time.perf_counter() < end):
+            ds = pending.popleft()
+            batch.append(self._dataset_item(result, ds))
+            if self._budget > 0:
+                to_fill.append(ds.id)
+        updating, self._updating = self._updating, True
+        self.tree.insertTopLevelItems(len(self._dataset_items) - len(batch), batch)
+        first = True
+        while to_fill and self._budget > 0 and (first or time.perf_counter() < end):
+            ds_id = to_fill.popleft()
+            self._budget -= self._fill(ds_id)
+            self._dataset_items[ds_id].setExpanded(True)
+            first = False
+        if self._budget <= 0:
+            to_fill.clear()
+        self._updating = updating
+        if (pending or to_fill) and not self._slicing:
+            self._slicing = True
+            QTimer.singleShot(0, self, self._make_datasets)
+        elif not (pending or to_fill or self._loaded):
+            self._loaded = True
+            self.sig_loaded.emit()
+
+    def _dataset_item(self, result: Any, ds: Any) -> QTreeWidgetItem:
+        di = QTreeWidgetItem([dataset_label(result, ds), "new" if ds.complete else "incomplete", "", "", ""])
+        di.setToolTip(0, dataset_tooltip(result, ds))
+        di.setData(0, KIND_ROLE, "dataset")
+        di.setData(0, ID_ROLE, ds.id)
+        di.setFlags(di.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        di.setCheckState(0, Qt.CheckState.Checked if ds.complete else Qt.CheckState.Unchecked)
+        if not ds.complete:
+            di.setText(4, "missing: " + "; ".join(ds.missing))
+            di.setForeground(4, QBrush(RED))
+            di.setForeground(1, QBrush(RED))
+        status = self._statuses.get(ds.id)
+        if status is not None:
+            _show_state(di, status)
+        di.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+        self._dataset_items[ds.id] = di
+        self._unfilled[ds.id] = ds
+        return di
 
     def _fill(self, dataset_id: str) -> int:
         """Make a dataset's jobs and their inputs (once); returns the number of items made."""
@@ -223,7 +264,9 @@ class DatasetTree(QWidget):
 
     # ------------------------------------------------------------------ selection
     def selected_datasets(self) -> list[str]:
-        return [i for i, it in self._dataset_items.items() if it.checkState(0) == Qt.CheckState.Checked]
+        """Ticked datasets, in order (those whose items are not made yet: if complete)."""
+        return [i for i, it in self._dataset_items.items() if it.checkState(0) == Qt.CheckState.Checked] + [
+            ds.id for ds in self._pending if ds.complete]
 
     def excluded_files(self) -> list[str]:
         """The unticked frames (those of datasets not yet shown included)."""
@@ -231,13 +274,15 @@ class DatasetTree(QWidget):
 
     def select_complete(self) -> None:
         self._updating = True
-        for ds in self.result.datasets if self.result else ():
-            self._dataset_items[ds.id].setCheckState(0, Qt.CheckState.Checked if ds.complete else Qt.CheckState.Unchecked)
+        datasets = {ds.id: ds for ds in self.result.datasets} if self.result else {}
+        for ds_id, di in self._dataset_items.items():  # those not made yet: ticked if complete
+            di.setCheckState(0, Qt.CheckState.Checked if datasets[ds_id].complete else Qt.CheckState.Unchecked)
         self._updating = False
         self.sig_selection_changed.emit(self.selected_datasets())
 
     def set_frame_excluded(self, path: str, excluded: bool) -> None:
         if path not in self._frame_items:  # a frame of datasets not made yet: make them
+            self._make_datasets(everything=True)
             for dataset_id in [d for d, ds in self._unfilled.items() if _has_frame(self.result, ds, path)]:
                 self._fill(dataset_id)
         items = self._frame_items.get(path, [])
@@ -321,13 +366,15 @@ class DatasetTree(QWidget):
 
     def set_dataset_status(self, dataset_id: str, status: str) -> None:
         """new / reduced / failed / cancelled / stale / incomplete."""
+        self._statuses[dataset_id] = status
         di = self._dataset_items.get(dataset_id)
         if di is not None:
-            di.setText(1, status)
-            di.setForeground(1, QBrush(QColor(status_text_colour(status))))
+            _show_state(di, status)
 
     def dataset_item(self, dataset_id: str) -> QTreeWidgetItem | None:
         """The dataset's item, its jobs and inputs made if they were not yet."""
+        if dataset_id not in self._dataset_items and self._pending:
+            self._make_datasets(everything=True)
         self._fill(dataset_id)
         return self._dataset_items.get(dataset_id)
 

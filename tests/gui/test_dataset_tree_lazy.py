@@ -8,6 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from dataclasses import replace  # noqa: E402
+
 from PySide6.QtCore import Qt  # noqa: E402
 
 
@@ -31,7 +33,7 @@ def _lazy_and_eager(qtbot, result, excluded=()):
     lazy, eager = DatasetTree(), DatasetTree()
     qtbot.addWidget(lazy)
     qtbot.addWidget(eager)
-    lazy.EAGER_ITEMS = 1  # nothing below the datasets made up front
+    lazy.EAGER_ITEMS = 0  # nothing below the datasets made up front
     lazy.set_result(result, excluded)
     eager.set_result(result, excluded)
     return lazy, eager
@@ -60,8 +62,6 @@ def test_expanding_shows_what_the_eager_tree_shows(qtbot, organise_result):
 
 
 def test_an_unticked_frame_stays_unticked_where_it_is_made_later(qtbot, organise_result):
-    from dataclasses import replace
-
     ds2 = organise_result.datasets[1]  # ds-2 shares the bias job (and its frames) with ds-1
     organise_result.datasets[1] = replace(ds2, jobs=("bias-1", *ds2.jobs))
     lazy, eager = _lazy_and_eager(qtbot, organise_result)
@@ -87,7 +87,7 @@ def test_excluding_a_frame_of_a_dataset_not_made_yet(qtbot, organise_result):
 
     dt = DatasetTree()
     qtbot.addWidget(dt)
-    dt.EAGER_ITEMS = 1
+    dt.EAGER_ITEMS = 0
     dt.set_result(organise_result)
     path = organise_result.jobs["science-2"].main[0]
     with qtbot.waitSignal(dt.sig_excluded_changed) as blocker:
@@ -117,13 +117,39 @@ def test_a_large_result_makes_a_few_datasets_items_up_front(qtbot):
     dt = DatasetTree()
     qtbot.addWidget(dt)
     dt.EAGER_ITEMS = 1000
-    dt.set_result(result)
+    dt.SLICE = 0.0  # the fewest dataset items per event-loop turn: 50
+    with qtbot.waitSignal(dt.sig_loaded):
+        dt.set_result(result, ["/gone/excluded.fits"])
+        assert dt.tree.topLevelItemCount() == 50 + 1  # the excluded frames stay last
+        assert dt.selected_datasets() == [d.id for d in datasets]  # those not made yet count
+    assert dt.tree.topLevelItemCount() == 400 + 1
+    assert dt.tree.topLevelItem(400).text(0) == "Excluded frames"
+    assert [dt.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole + 1) for i in range(400)] == [
+        d.id for d in datasets]
     made = [i for i in range(400) if dt.tree.topLevelItem(i).childCount()]
-    # the first datasets, until 1,000 items exist (400 datasets, 10 items each below them)
-    assert made == list(range(60))
+    # the first datasets, until 1,000 items below them exist (10 each: a job and 9 frames)
+    assert made == list(range(100))
     assert all(dt.tree.topLevelItem(i).isExpanded() for i in made)
-    assert not dt.tree.topLevelItem(60).isExpanded()
+    assert not dt.tree.topLevelItem(100).isExpanded()
     dt.tree.topLevelItem(399).setExpanded(True)
     job = dt.tree.topLevelItem(399).child(0)
     assert job.text(4) == "sci-399" and job.isExpanded() and job.childCount() == 9
     assert dt.selected_datasets() == [d.id for d in datasets]
+
+
+def test_statuses_and_asking_for_datasets_not_made_yet(qtbot, organise_result):
+    from reflexng.gui.dataset_tree import DatasetTree
+
+    dt = DatasetTree()
+    qtbot.addWidget(dt)
+    dt.SLICE = 0.0
+    many = [replace(organise_result.datasets[0], id=f"ok-{i}") for i in range(119)]
+    organise_result.datasets[:] = many + [organise_result.datasets[1]]
+    dt.set_result(organise_result)
+    assert dt.tree.topLevelItemCount() == 50
+    dt.set_dataset_status("ok-100", "reduced")  # shown when its item is made
+    dt.select_complete()
+    assert dt.selected_datasets() == [d.id for d in many]
+    assert dt.dataset_item("ok-100").text(1) == "reduced"  # asking makes the items
+    assert dt.tree.topLevelItemCount() == 120
+    assert dt.dataset_item("ds-2").text(1) == "incomplete"
