@@ -296,7 +296,7 @@ class FileTable(QWidget):
 
     sig_file_selected = Signal(str)
     sig_columns_changed = Signal(list)
-    WARM_SLICE = 0.02  # seconds of search-text building per event-loop turn
+    WARM_SLICE = 0.01  # seconds of search-text building per event-loop turn (beside a ~15 ms paint)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
