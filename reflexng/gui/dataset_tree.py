@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -363,6 +363,16 @@ class DatasetTree(QWidget):
         self._job_states[job_id] = state
         for ji in self._job_items.get(job_id, []):
             _show_state(ji, state)
+
+    def set_job_states(self, states: Mapping[str, str]) -> None:
+        """``set_job_state`` for many jobs (a result's restored states): kept, and shown on
+        the items made so far only (the others show theirs when they are made)."""
+        self._job_states.update(states)
+        for job_id, items in self._job_items.items():
+            state = states.get(job_id)
+            if state is not None:
+                for ji in items:
+                    _show_state(ji, state)
 
     def set_dataset_status(self, dataset_id: str, status: str) -> None:
         """new / reduced / failed / cancelled / stale / incomplete."""
