@@ -381,6 +381,10 @@ class DatasetTree(QWidget):
         if di is not None:
             _show_state(di, status)
 
+    def is_loaded(self) -> bool:
+        """Every dataset's item made (``sig_loaded`` was emitted)?"""
+        return self._loaded
+
     def dataset_item(self, dataset_id: str) -> QTreeWidgetItem | None:
         """The dataset's item, its jobs and inputs made if they were not yet."""
         if dataset_id not in self._dataset_items and self._pending:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from reflexng.engine.state import task_status
 from reflexng.gui.labels import prepare as prepare_labels
 from reflexng.gui.preferences import RecentSession
-from reflexng.gui.turns import in_turns
+from reflexng.gui.turns import LATER, in_turns
 from reflexng.gui.worker import start_worker
 
 
@@ -158,7 +158,8 @@ class OrganiseControl:
 
     def organised(self, result) -> None:
         """Show a new result, a step per event-loop turn (none blocks the window for long at
-        300,000 files): now the dataset tree's first slice; then the jobs' restored states
+        300,000 files): now the dataset tree's first slice; once its items are made (its own
+        slices), the jobs' restored states
         (kept for the items not made yet), the tasks', the task details', the datasets' (a
         slice a turn), the file table, ``sig_organised`` (a newer result meanwhile takes over).
         Once idle, what ``run_control.repaint_states`` shows."""
@@ -174,6 +175,10 @@ class OrganiseControl:
         w.tabs.setCurrentWidget(w.dataset_tree)
         c.update_controls()
 
+        def tree_made():  # the tree's own slices first: a step and a slice in one turn is too long
+            while not w.dataset_tree.is_loaded():
+                yield LATER
+
         def job_states() -> None:  # restored from the work directory (done, reused, ...)
             w.dataset_tree.set_job_states({j: str(r.status) if (r := st.jobs.get(j)) else "" for j in result.jobs})
 
@@ -187,7 +192,7 @@ class OrganiseControl:
                 yield
 
         n = self._shown
-        in_turns(w, [job_states, task_states, c.panes.refresh_states, dataset_states,
+        in_turns(w, [tree_made, job_states, task_states, c.panes.refresh_states, dataset_states,
                      lambda: c.panes.fill_file_table(result), self._remember, lambda: w.sig_organised.emit(result)],
                  lambda: n == self._shown)
 
