@@ -114,3 +114,40 @@ def test_the_window_shows_a_result_over_turns_and_signals_once(qtbot, flow_setup
     assert {d.id: win.dataset_tree.dataset_item(d.id).text(1) for d in result.datasets} == st.dataset_statuses()
     assert win.file_table.model.records == list(result.files)
     assert win.run_button.isEnabled()
+
+
+def test_steps_run_a_turn_each_and_a_waiting_step_waits(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from reflexng.gui import turns
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    log: list = []
+    ready = {"now": False}
+
+    def waits():
+        while not ready["now"]:
+            yield turns.LATER
+        log.append("waited")
+
+    def sliced():
+        for i in range(3):
+            log.append(f"slice {i}")
+            yield
+
+    turns.in_turns(owner, [lambda: log.append("a"), waits, sliced, lambda: log.append("b")])
+    assert log == []  # nothing in the caller's turn
+    qtbot.waitUntil(lambda: log == ["a"])
+    qtbot.wait(50)
+    assert log == ["a"]  # the waiting step holds the rest back
+    ready["now"] = True
+    qtbot.waitUntil(lambda: log[-1:] == ["b"])
+    assert log == ["a", "waited", "slice 0", "slice 1", "slice 2", "b"]
+    # dropped once not current any more
+    current = {"yes": True}
+    more: list = []
+    turns.in_turns(owner, [lambda: (more.append(1), current.update(yes=False)), lambda: more.append(2)],
+                   lambda: current["yes"])
+    qtbot.wait(50)
+    assert more == [1]
