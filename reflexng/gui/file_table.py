@@ -4,9 +4,13 @@ header keywords) with filter and search."""
 from __future__ import annotations
 
 import os
+import time
+from array import array
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate, chain
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
@@ -24,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reflexng.gui import gc_hold
+
 BASE_COLUMNS = ("File", "Category", "Status", "Reason")
 STATUS_COLOURS = {
     "unclassified": "#fff3cd",
@@ -31,6 +37,11 @@ STATUS_COLOURS = {
     "ambiguous": "#ffe5b4",
     "duplicate": "#e2e3e5",
 }
+_BACKGROUNDS = {status: QColor(c) for status, c in STATUS_COLOURS.items()}
+_DISPLAY, _BACKGROUND, _TOOLTIP, _USER = (int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.UserRole))
+_ROLES = frozenset((_DISPLAY, _BACKGROUND, _TOOLTIP, _USER))
 ALL_STATUSES = "all statuses"
 AUTO_KEYWORDS = 8  # keyword columns shown when the user never chose
 
@@ -70,7 +81,9 @@ class FileTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.records: list[Any] = list(records)
         self.keywords: list[str] = list(keywords)
-        self._keys: list[tuple[str, list[int]]] | None = None  # per column: text, row starts
+        # per column: text, row starts (an array: no container for the garbage collector to
+        # walk, 300k entries x 12 columns would be ~30 ms of every full pass)
+        self._keys: list[tuple[str, array]] | None = None
         self._visible: list[int] | None = None  # indices into records; None: every record
         self.status: str | None = None
         self.text = ""
@@ -121,7 +134,7 @@ class FileTableModel(QAbstractTableModel):
                 pos = column.find(text, nxt)
         return sorted(hits)
 
-    def search_columns(self) -> list[tuple[str, list[int]]]:
+    def search_columns(self) -> list[tuple[str, array]]:
         """Per column: the lower-case text of every row joined by newlines, and where each
         row starts (made on the first search, a column at a time, C loops mostly)."""
         if self._keys is None:
@@ -131,7 +144,7 @@ class FileTableModel(QAbstractTableModel):
             self._keys.append(self._column_text(len(self._keys)))
         return self._keys
 
-    def warm(self, chunk: int = 30000):
+    def warm(self, chunk: int = 5000):
         """A generator building the search columns a slice at a time (``FileTable`` runs it
         in idle time after loading, so the first search does not pay for them)."""
         recs = self.records
@@ -141,15 +154,24 @@ class FileTableModel(QAbstractTableModel):
         while self.records is recs and self._keys is not None and len(self._keys) < ncols:
             col = len(self._keys)
             texts: list[str] = []
+            starts = array("q")  # where each row starts, made a slice at a time too
+            offset = 0
             for lo in range(0, len(recs), chunk):
-                texts.extend(self._texts(col, recs[lo:lo + chunk]))
+                part = self._texts(col, recs[lo:lo + chunk])
+                texts.extend(part)
+                at = array("q", accumulate((len(t) + 1 for t in part), initial=offset))
+                offset = at.pop()
+                starts.extend(at)
                 yield
                 if self.records is not recs or self._keys is None or len(self._keys) != col:
                     return  # new records, keywords or a search built it meanwhile
-            self._keys.append(self._finish(texts))
+            joined = "\n".join(texts)
+            lowered = joined.lower()
+            # a character whose lower case is longer (İ) moves the starts: made again
+            self._keys.append((lowered, starts) if len(lowered) == len(joined) else self._finish(texts))
             yield
 
-    def _column_text(self, col: int) -> tuple[str, list[int]]:
+    def _column_text(self, col: int) -> tuple[str, array]:
         return self._finish(self._texts(col, self.records))
 
     def _texts(self, col: int, recs: Sequence[Any]) -> list[str]:
@@ -169,13 +191,14 @@ class FileTableModel(QAbstractTableModel):
         return texts
 
     @staticmethod
-    def _finish(texts: list[str]) -> tuple[str, list[int]]:
+    def _finish(texts: list[str]) -> tuple[str, array]:
         joined = "\n".join(texts)
         lowered = joined.lower()
         if len(lowered) != len(joined):  # a character whose lower case is longer (İ)
             texts = [t.lower() for t in texts]
             lowered = "\n".join(texts)
-        starts = [0, *accumulate(len(t) + 1 for t in texts)][:-1] if texts else []
+        starts = array("q", accumulate((len(t) + 1 for t in texts), initial=0))
+        starts.pop()
         return lowered, starts
 
     def search_key(self, row: int) -> str:
@@ -247,22 +270,20 @@ class FileTableModel(QAbstractTableModel):
         self._visible = self._filtered()
         self.layoutChanged.emit()
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+    def data(self, index, role=_DISPLAY):
+        """Asked ~3,000 times per scroll step (cells x roles): the roles not shown return at
+        once, the roles are compared as plain ints, the colours are made once."""
+        if role not in _ROLES or not index.isValid():
             return None
-        row, col = index.row(), index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            v = self.value(row, col)
-            return v if isinstance(v, str) else str(v)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            c = STATUS_COLOURS.get(self.record(row).status)
-            return QColor(c) if c else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            r = self.record(row)
+        if role == _DISPLAY:
+            v = self.value(index.row(), index.column())
+            return v if v.__class__ is str else str(v)
+        r = self.record(index.row())
+        if role == _BACKGROUND:
+            return _BACKGROUNDS.get(r.status)
+        if role == _TOOLTIP:
             return f"{r.path}\n{r.reason}" if r.reason else r.path
-        if role == Qt.ItemDataRole.UserRole:
-            return self.record(row).path
-        return None
+        return r.path  # UserRole
 
 
 def _text(v: Any) -> str:
@@ -275,6 +296,7 @@ class FileTable(QWidget):
 
     sig_file_selected = Signal(str)
     sig_columns_changed = Signal(list)
+    WARM_SLICE = 0.01  # seconds of search-text building per event-loop turn (beside a ~15 ms paint)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -324,17 +346,17 @@ class FileTable(QWidget):
 
     def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
         self.model.set_records(records, keywords)
+        gc_hold.hold(self, len(self.model.records))  # a large result: out of full GC passes
         self._start_warming()
-        counts: dict[str, int] = {}
-        for r in self.model.records:
-            counts[r.status] = counts.get(r.status, 0) + 1
+        counts = Counter(map(attrgetter("status"), self.model.records))  # C loops: 300k in ~10 ms
         self.summary.setText(
             f"{len(self.model.records)} files: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         )
         self.view.resizeColumnToContents(0)
 
     def _start_warming(self) -> None:
-        """Build the search text in idle time, a slice (< ~50 ms) per event-loop turn."""
+        """Build the search text in idle time, slices of 5,000 rows for up to ``WARM_SLICE``
+        seconds per event-loop turn."""
         self._warming = self.model.warm()
         QTimer.singleShot(0, self._warm_step)
 
@@ -342,8 +364,10 @@ class FileTable(QWidget):
         gen = getattr(self, "_warming", None)
         if gen is None:
             return
+        end = time.perf_counter() + self.WARM_SLICE
         try:
-            next(gen)
+            while time.perf_counter() < end:
+                next(gen)
         except StopIteration:
             self._warming = None
             return

@@ -5,9 +5,13 @@ first file's name. The full organiser name stays available for tooltips."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
 _MJD0 = _dt.datetime(1858, 11, 17)
+_path = attrgetter("path")
 
 
 def _night(mjd: float | None) -> str:
@@ -15,23 +19,59 @@ def _night(mjd: float | None) -> str:
         return ""
     try:
         # the night starts at local noon: an observation before noon UT belongs to the previous date
-        return (_MJD0 + _dt.timedelta(days=float(mjd) - 0.5)).strftime("%Y-%m-%d")
+        day = (_MJD0 + _dt.timedelta(days=float(mjd) - 0.5)).date()
     except (OverflowError, ValueError):
         return ""
+    # isoformat: the text strftime("%Y-%m-%d") gives, 4x faster; before the year 1000 strftime's
+    # year is not zero-padded on some platforms (glibc): kept as it was there
+    return day.isoformat() if day.year >= 1000 else day.strftime("%Y-%m-%d")
 
 
-def _headers(result: Any, path: str | None) -> dict[str, Any]:
+def _reference(result: Any, job: Any) -> str | None:
+    """The frame a job's readable name is read from."""
+    ref = job.reference_path or (job.main[0] if job.main else None)
+    if ref is None and job.main_jobs:  # the main input is a task: use its first job's frame
+        up = result.jobs.get(job.main_jobs[0])
+        ref = (up.reference_path or (up.main[0] if up.main else None)) if up is not None else None
+    return ref
+
+
+def prepare(result: Any) -> None:
+    """Build the path index the labels read (one pass over the files: call it in a worker,
+    the first label builds it otherwise)."""
+    _index(result)
+
+
+def _index(result: Any) -> tuple[set[str], dict[str, Any]]:
+    """(paths looked for, record by path) for the reference frames of the datasets' target
+    jobs only — 6,666 of 300,000 files: one C-level pass, no dictionary over every file."""
+    cached = getattr(result, "_label_index", None)
+    if cached is not None:
+        return cached
+    jobs = getattr(result, "jobs", None) or {}
+    wanted = {ref for ds in getattr(result, "datasets", ()) if (job := jobs.get(ds.target_job)) is not None
+              and (ref := _reference(result, job))}
+    files = getattr(result, "files", ())
+    found = compress(files, map(wanted.__contains__, map(_path, files)))
+    cached = (wanted, {f.path: f for f in found})
+    try:
+        result._label_index = cached
+    except AttributeError:
+        pass
+    return cached
+
+
+def _headers(result: Any, path: str | None) -> Mapping[str, Any]:
     if not path:
         return {}
-    index = getattr(result, "_label_index", None)
-    if index is None:
-        index = {f.path: f for f in getattr(result, "files", ())}
-        try:
-            result._label_index = index
-        except AttributeError:
-            pass
+    wanted, index = _index(result)
+    if path not in wanted:  # a dataset the result does not list: found by a pass of its own
+        wanted.add(path)
+        rec = next((f for f in getattr(result, "files", ()) if f.path == path), None)
+        if rec is not None:
+            index[path] = rec
     rec = index.get(path)
-    return dict(getattr(rec, "headers", None) or {}) if rec is not None else {}
+    return (getattr(rec, "headers", None) or {}) if rec is not None else {}
 
 
 def dataset_label(result: Any, ds: Any) -> str:
@@ -40,11 +80,7 @@ def dataset_label(result: Any, ds: Any) -> str:
     job = result.jobs.get(ds.target_job) if getattr(result, "jobs", None) else None
     if job is None:
         return ds.name
-    ref = job.reference_path or (job.main[0] if job.main else None)
-    if ref is None and job.main_jobs:  # the main input is a task: use its first job's frame
-        up = result.jobs.get(job.main_jobs[0])
-        ref = (up.reference_path or (up.main[0] if up.main else None)) if up is not None else None
-    h = _headers(result, ref)
+    h = _headers(result, _reference(result, job))
     parts: list[str] = []
     for key in ("OBJECT", "OBS.NAME"):
         v = str(h.get(key) or "").strip()

@@ -5,7 +5,10 @@ The session itself is owned by the :class:`~reflexng.gui.controller.Controller`.
 
 from __future__ import annotations
 
+from reflexng.engine.state import task_status
+from reflexng.gui.labels import prepare as prepare_labels
 from reflexng.gui.preferences import RecentSession
+from reflexng.gui.turns import LATER, in_turns
 from reflexng.gui.worker import start_worker
 
 
@@ -15,6 +18,7 @@ class OrganiseControl:
         self.w = w = controller.w
         self._loading: str | None = None  # the cascade being loaded
         self.task = None  # the running organise (its progress dialog), kept alive here
+        self._shown = 0  # results shown so far (the file table is filled a turn later)
         sb = w.session_bar
         sb.sig_cascade_chosen.connect(self.open_cascade)
         sb.sig_organise.connect(self.organise)
@@ -125,7 +129,9 @@ class OrganiseControl:
             opened["session"], opened["unsubscribe"] = s, s.subscribe(bridge)
             for task in breakpoints:
                 s.set_breakpoint(task, True)
-            return s.organise(progress=progress, cancelled=cancelled)
+            result = s.organise(progress=progress, cancelled=cancelled)
+            prepare_labels(result)  # the readable names' path index: here, not on the GUI thread
+            return result
 
         def adopt() -> None:  # GUI thread: the session opened in the worker is the window's
             if "session" in opened:
@@ -151,23 +157,44 @@ class OrganiseControl:
         self.w.show_message(message if "cancelled" in message else f"organising failed: {message}")
 
     def organised(self, result) -> None:
-        c = self.c
-        self.w.session_bar.organise_button.setEnabled(True)
-        self.w.inspection.reset()  # jobs may have changed: no pane keeps an old job
-        self.w.run_controls.set_progress(0, 0, None)
-        c.panes.fill_file_table(result)
-        self.w.dataset_tree.set_result(result, list(c.session.state.exclusions))
-        for jid in result.jobs:  # statuses restored from the work directory (done, reused, ...)
-            self.w.dataset_tree.set_job_state(jid, c.job_status(jid))
-        c.runs.repaint_states()
+        """Show a new result, a step per event-loop turn (none blocks the window for long at
+        300,000 files): now the dataset tree's first slice; once its items are made (its own
+        slices), the jobs' restored states
+        (kept for the items not made yet), the tasks', the task details', the datasets' (a
+        slice a turn), the file table, ``sig_organised`` (a newer result meanwhile takes over).
+        Once idle, what ``run_control.repaint_states`` shows."""
+        c, w = self.c, self.w
+        self._shown += 1
+        w.session_bar.organise_button.setEnabled(True)
+        w.inspection.reset()  # jobs may have changed: no pane keeps an old job
+        w.run_controls.set_progress(0, 0, None)
+        st = c.session.state
+        w.dataset_tree.set_result(result, list(st.exclusions))
         n_ok = sum(1 for d in result.datasets if d.complete)
-        self.w.show_message(
-            f"{len(result.files)} files, {len(result.jobs)} jobs, {len(result.datasets)} datasets ({n_ok} complete)"
-        )
-        self.w.tabs.setCurrentWidget(self.w.dataset_tree)
-        self._remember()
+        w.show_message(f"{len(result.files)} files, {len(result.jobs)} jobs, {len(result.datasets)} datasets ({n_ok} complete)")
+        w.tabs.setCurrentWidget(w.dataset_tree)
         c.update_controls()
-        self.w.sig_organised.emit(result)
+
+        def tree_made():  # the tree's own slices first: a step and a slice in one turn is too long
+            while not w.dataset_tree.is_loaded():
+                yield LATER
+
+        def job_states() -> None:  # restored from the work directory (done, reused, ...)
+            w.dataset_tree.set_job_states({j: str(r.status) if (r := st.jobs.get(j)) else "" for j in result.jobs})
+
+        def task_states() -> None:
+            counts = st.task_counts()
+            w.cascade_view.set_task_states(counts, {t: task_status(n) for t, n in counts.items()})
+
+        def dataset_states():
+            for ds_id in list(st.dataset_jobs):
+                w.dataset_tree.set_dataset_status(ds_id, st.dataset_status(ds_id))
+                yield
+
+        n = self._shown
+        in_turns(w, [tree_made, job_states, task_states, c.panes.refresh_states, dataset_states,
+                     lambda: c.panes.fill_file_table(result), self._remember, lambda: w.sig_organised.emit(result)],
+                 lambda: n == self._shown)
 
     # ------------------------------------------------------------------ recent sessions
     def _remember(self) -> None:
@@ -206,7 +233,12 @@ class OrganiseControl:
         if s is None or self.c.running:
             return
         self.w.show_message(f"{len(paths)} frame(s) excluded; organising again …")
-        start_worker(s.exclude_files, paths,
+
+        def exclude() -> None:  # worker thread
+            s.exclude_files(paths)
+            prepare_labels(s.result)
+
+        start_worker(exclude,
                      on_finished=lambda _r: self.organised(self.c.session.result),
                      on_failed=self.c.fail("cannot exclude the frames"))
 

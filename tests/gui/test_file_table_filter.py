@@ -52,3 +52,27 @@ def test_search_and_status_filter_equal_a_plain_filter(qtbot):
     with qtbot.waitSignal(ft.sig_file_selected) as blocker:
         ft.view.selectRow(0)
     assert blocker.args[0].endswith(shown()[0])
+
+
+def test_search_text_built_in_idle_slices_equals_the_text_built_at_once(qtbot):
+    """The slices (rows and row starts a chunk at a time) give the columns a search builds
+    at once, a lower case longer than its letter (İ) included."""
+    from reflexng.gui.file_table import FileTable, FileTableModel
+    from reflexng.organiser.model import FileRecord
+
+    recs = [FileRecord(f"/data/f{i:05d}.fits", 1, 0, "ok", "BIAS" if i % 3 else None, None,
+                       "", {"OBJECT": "İstanbul" if i == 7 else f"NGC {i % 7}", "EXPTIME": i})
+            for i in range(1234)]
+    ft = FileTable()
+    qtbot.addWidget(ft)
+    ft.set_records(recs, ["OBJECT", "EXPTIME"])
+    qtbot.waitUntil(lambda: ft._warming is None)  # built in idle time
+    warmed = ft.model.search_columns()
+    at_once = FileTableModel(recs, ["OBJECT", "EXPTIME"])
+    assert warmed == at_once.search_columns()
+    m = FileTableModel(recs, ["OBJECT", "EXPTIME"])
+    for _ in m.warm(chunk=100):  # slices smaller than the rows
+        pass
+    assert m.search_columns() == warmed
+    ft.search.setText("i̇stanbul")  # İ in lower case: i and a combining dot
+    assert [ft.model.value(r, 0) for r in range(ft.model.rowCount())] == ["f00007.fits"]
