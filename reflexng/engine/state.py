@@ -405,8 +405,11 @@ class SessionState:
             out.setdefault(r.task, Counter())[str(r.status)] += 1
         return out
 
-    def task_statuses(self) -> dict[str, str | None]:
-        return {t: task_status(c) for t, c in self.task_counts().items()}
+    def task_statuses(self, counts: dict[str, Counter] | None = None) -> dict[str, str | None]:
+        """Per task: its status (from ``counts``, :meth:`task_counts`, when given)."""
+        if counts is None:
+            counts = self.task_counts()
+        return {t: task_status(c) for t, c in counts.items()}
 
     def dataset_status(self, dataset_id: str) -> str:
         return dataset_status(self.datasets_complete.get(dataset_id, False),
