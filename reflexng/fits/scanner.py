@@ -205,6 +205,7 @@ def scan(
     :func:`wait_writers` waits for them (the next scan and the interpreter's exit do).
     """
     names = None if keywords is None else tuple(dict.fromkeys(keywords))
+    wait_writers()  # an earlier scan's rows are all in the cache before this one reads it
     if entries is None:
         entries = walk(roots)
         subset = False
@@ -244,7 +245,6 @@ def scan(
             progress(done, total)
 
         new_rows: list[tuple] = []
-        wait_writers()  # an earlier scan's rows are all in the cache before this one writes
         deferred = (defer_cache_write and cache is not None and len(files) >= WRITE_ROWS
                     and _fork_writer_ok())
         last_write = time.monotonic()
