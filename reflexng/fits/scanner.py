@@ -324,24 +324,12 @@ def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, s
     try:
         pid = os.fork()
     except OSError:  # no memory for a child: written here
-        cache = ScanCache(db)
-        try:
-            cache._new_keysets.update(keysets)
-            cache.write(rows, drop)
-        finally:
-            cache.close()
+        _write_rows(db, rows, drop, keysets)
         return
     if pid == 0:  # the child: write, then leave without the parent's clean-up
         code = 1
         try:
-            cache = ScanCache(db)
-            cache._new_keysets.update(keysets)
-            # in parts: the parent's own writes (its stored result) wait for one part at most
-            parts = [rows[i : i + WRITE_ROWS] for i in range(0, len(rows), WRITE_ROWS)] or [[]]
-            for part in parts[:-1]:
-                cache.write(part, ())
-            cache.write(parts[-1], drop)
-            cache.close()
+            _write_rows(db, rows, drop, keysets)
             code = 0
         except BaseException:  # noqa: BLE001 - the child reports by its exit code
             pass
@@ -353,6 +341,20 @@ def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, s
 
         atexit.register(wait_writers)
         _REAPER = True
+
+
+def _write_rows(db, rows: list[tuple], drop: list[str], keysets: dict[str, str]) -> None:
+    """The deferred rows, in parts: the parent's own writes (its stored result) wait for one
+    part at most."""
+    cache = ScanCache(db)
+    try:
+        cache._new_keysets.update(keysets)
+        parts = [rows[i : i + WRITE_ROWS] for i in range(0, len(rows), WRITE_ROWS)] or [[]]
+        for part in parts[:-1]:
+            cache.write(part, ())
+        cache.write(parts[-1], drop)
+    finally:
+        cache.close()
 
 
 def wait_writers() -> None:

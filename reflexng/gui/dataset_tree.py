@@ -160,9 +160,7 @@ class DatasetTree(QWidget):
         di.setFlags(di.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         di.setCheckState(0, Qt.CheckState.Checked if ds.complete else Qt.CheckState.Unchecked)
         if not ds.complete:
-            di.setText(4, "missing: " + "; ".join(ds.missing))
-            di.setForeground(4, QBrush(RED))
-            di.setForeground(1, QBrush(RED))
+            _mark_missing(di, ds.missing)
         status = self._statuses.get(ds.id)
         if status is not None:
             _show_state(di, status)
@@ -198,9 +196,7 @@ class DatasetTree(QWidget):
         ji.setData(0, KIND_ROLE, "job")
         ji.setData(0, ID_ROLE, job.id)
         if not job.complete:
-            ji.setText(4, "missing: " + "; ".join(job.missing))
-            ji.setForeground(4, QBrush(RED))
-            ji.setForeground(1, QBrush(RED))
+            _mark_missing(ji, job.missing)
         state = self._job_states.get(job.id)
         if state is not None:
             _show_state(ji, state)
@@ -396,6 +392,13 @@ class DatasetTree(QWidget):
 def _show_state(job_item: QTreeWidgetItem, state: str) -> None:
     job_item.setText(1, state)
     job_item.setForeground(1, QBrush(QColor(status_text_colour(state))))
+
+
+def _mark_missing(item: QTreeWidgetItem, missing) -> None:
+    """An incomplete dataset's or job's item: what is missing, in red."""
+    item.setText(4, "missing: " + "; ".join(missing))
+    item.setForeground(4, QBrush(RED))
+    item.setForeground(1, QBrush(RED))
 
 
 def _count(item: QTreeWidgetItem) -> int:

@@ -21,6 +21,14 @@ from .test_scan import KEYS, cache_rows, fast_copies
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 
 
+def _child(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (no other thread there: a writer can be forked)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def test_deferred_rows_all_arrive_and_answer_the_next_scan(tmp_path):
     """In a child process (no other thread there: a writer child is forked)."""
     n = WRITE_ROWS + 500
@@ -36,9 +44,7 @@ def test_deferred_rows_all_arrive_and_answer_the_next_scan(tmp_path):
         scanner.wait_writers()
         print(forked, len(scanner._WRITERS), len(first))
     ''')
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _child(code)
     assert out.stdout.split() == ["1", "0", str(n)]  # a writer was forked, then waited for
     rows = cache_rows(db)
     assert len(rows) == n
@@ -64,9 +70,7 @@ def test_the_next_scan_waits_for_the_writer(tmp_path):
              defer_cache_write=True)
         print(forked, sizes)
     ''')
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _child(code)
     assert out.stdout.split() == ["True", "[0]"]
     # the process exited after its writer: every row is there
     assert len(cache_rows(db)) == n
@@ -102,8 +106,6 @@ def test_an_organise_returns_with_its_cache_rows_written(tmp_path):
         organise(cascade, [{str(tmp_path / "raw")!r}], workdir={str(work)!r})
         print(len(scanner._WRITERS))
     ''')
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = _child(code)
     assert out.stdout.split() == ["0"]
     assert len(cache_rows(work / "reflexng.sqlite")) == n

@@ -5,25 +5,12 @@ rule words), time, everything."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reflexng.organiser.classify import Classifier, _classify_one, classify, key_function
 
-
-@dataclass
-class Scanned:  # the fields classify() reads from reflexng.fits.ScannedFile
-    path: str
-    size: int = 2880
-    mtime_ns: int = 0
-    inode: int = 0
-    status: str = "ok"
-    reason: str = ""
-    values: dict = field(default_factory=dict)
-    header_digest: str = ""
-
+from .test_classify_property import Scanned
 
 header = st.fixed_dictionaries(
     {},

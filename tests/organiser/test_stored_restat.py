@@ -26,7 +26,8 @@ from reflexng.organiser.report import to_json
 from reflexng.organiser.restat import plan_reads_headers_only, refresh
 from reflexng.organiser.spectest import write_header_fits
 
-from .conftest import MINI, T0
+from .conftest import MINI
+from .test_stored import header_of
 
 _clock = [1_950_000_000 * 10**9]
 
@@ -39,16 +40,6 @@ def _later(path: Path) -> None:
 def put(path: Path, header: dict) -> None:
     write_header_fits(path, header)
     _later(path)
-
-
-def header_of(kind: str, night: int, i: int, binx: int) -> dict:
-    mjd = T0 + night + i * 0.001
-    if kind == "OBJECT":
-        return {"DPR.CATG": "SCIENCE", "DPR.TYPE": "OBJECT", "DET.BINX": binx, "OBS.ID": 1 + i % 2,
-                "OBJECT": "NGC 253", "EXPTIME": 100.0, "MJD-OBS": mjd}
-    if kind == "LINE_LIST":
-        return {"PRO.CATG": "LINE_LIST"}
-    return {"DPR.TYPE": kind, "DET.BINX": binx, "TPL.START": f"{kind}-{night}", "MJD-OBS": mjd}
 
 
 def dump(result) -> str:
