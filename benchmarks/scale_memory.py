@@ -10,8 +10,8 @@ Runs the real command (``reflexng.cli.main``, output to /dev/null) in this proce
   scan is done and at the moment the JSON is written (everything the result holds);
 - a census (``sys.getsizeof`` of every object reached, each object counted once, in the
   order listed): walk entries (measured as ``walk`` returns), scanned files (as
-  ``classify`` is called), then, as ``write_json`` is called, the FileRecord objects and
-  their instance dictionaries, their headers dictionaries and values, the records' own
+  ``classify`` is called), then, as ``write_json`` is called, the FileRecord objects (named
+  tuples), their headers dictionaries and values, the records' own
   strings, their other fields, jobs, datasets; and the JSON text written (its length) and
   the compressed copy kept for the store.
 
@@ -132,8 +132,8 @@ def _short(filename: str) -> str:
 def records_census(c: Census, files: list, moment: str, probe: Probe) -> None:
     rows = probe.rows
     rows.append((moment, "list of records", c.size(files, deep=False)))
-    rows.append((moment, "FileRecord objects + instance dicts",
-                 sum(c.size(f, deep=False) + c.size(f.__dict__, deep=False) for f in files)))
+    rows.append((moment, "FileRecord objects (named tuples)",
+                 sum(c.size(f, deep=False) for f in files)))
     rows.append((moment, "headers dicts + their values", sum(c.size(f.headers) for f in files)))
     strs = [getattr(f, k) for f in files
             for k in ("path", "reason", "header_digest", "category", "status", "data_source",
@@ -141,7 +141,7 @@ def records_census(c: Census, files: list, moment: str, probe: Probe) -> None:
     rows.append((moment, "record strings (path, reason, digest, category...)",
                  c.size(*[s for s in strs if isinstance(s, str)])))
     rows.append((moment, "other fields (sizes, mtimes, mjd, data_sources)",
-                 sum(c.size(*[v for k, v in f.__dict__.items() if k != "headers"]) for f in files)))
+                 sum(c.size(*[v for k, v in f._asdict().items() if k != "headers"]) for f in files)))
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ fall back to astropy for that file.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 ODD = object()  # marker: the value text is not in a form this parser reproduces exactly
@@ -94,6 +95,8 @@ class _Memo(dict):
 
     def __missing__(self, raw: bytes) -> Any:
         value = parse_value(raw.decode("latin-1"), self.standard)
+        if value.__class__ is str:  # shared by every file with it (see KeywordSpec.names)
+            value = sys.intern(value)
         if len(self) >= _MAX_CACHE:
             self.clear()
         self[raw] = value

@@ -23,6 +23,7 @@ import gzip
 import operator
 import os
 import re
+import sys
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -59,7 +60,10 @@ class KeywordSpec:
 
     def __init__(self, keywords: Iterable[str] | None):
         self.all = keywords is None
-        self.names: tuple[str, ...] = () if keywords is None else tuple(dict.fromkeys(keywords))
+        # interned: every file's values share these key objects, and marshal (the transport
+        # from scan workers, the cache rows) keeps them shared in the reading process
+        self.names: tuple[str, ...] = (
+            () if keywords is None else tuple(map(sys.intern, dict.fromkeys(keywords))))
         eso: dict[bytes, list[str]] = {}
         self.std: list[tuple[bytes, str]] = []  # (b"EXPTIME = ", name)
         self.hier: list[tuple[bytes, str]] = []  # (b"HIERARCH FOO", name): non-ESO HIERARCH
@@ -199,7 +203,7 @@ def _extract_all(buf: bytes, start: int, end: int) -> dict:
             raise _Odd("non-standard card")
         value = _card_value(buf, p, text, standard)  # parsed even when duplicated: RVKC check
         if name not in out:
-            out[name] = value
+            out[sys.intern(name)] = value
     return out
 
 

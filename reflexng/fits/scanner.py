@@ -7,15 +7,15 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from reflexng.fits.cache import ScanCache, dumps, loads_many
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
-from reflexng.fits.walk import walk
+from reflexng.fits.walk import FORK_SAFE_THREADS, walk
 
 # below this many files to read, worker processes cost more than they save
 MIN_FILES_PER_WORKER = 200
@@ -34,24 +34,29 @@ class ScanCancelled(Exception):
     """Raised by ``scan`` when its ``cancelled`` callback answered True."""
 
 
-@dataclass(frozen=True, slots=True)
-class ScannedFile:
-    """One file found by a scan.
+class ScannedFile(namedtuple("_ScannedFileFields", ("path", "size", "mtime_ns", "inode",
+                                                    "status", "reason", "values",
+                                                    "header_digest"))):
+    """One file found by a scan: path, size, mtime_ns, inode, status, reason, values,
+    header_digest (the last three with defaults).
 
     ``values`` holds the requested keywords the file has (cascade names -> astropy-equal
     values); ``reason`` says why a file is ``unreadable``. ``header_digest`` is a cheap hash of
     the primary header bytes and the file size: equal digests mean "maybe a copy", to be
-    confirmed with ``content_hash``.
+    confirmed with ``content_hash``. Immutable, and a tuple underneath (made for every file
+    of a scan: a tuple is made in one C call, a frozen dataclass a field at a time).
     """
 
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-    status: str
-    reason: str = ""
-    values: dict[str, Any] = field(default_factory=dict)
-    header_digest: str = ""
+    __slots__ = ()
+
+    def __new__(cls, path: str, size: int, mtime_ns: int, inode: int, status: str,
+                reason: str = "", values: dict[str, Any] | None = None,
+                header_digest: str = ""):
+        return _tuple_new(cls, (path, size, mtime_ns, inode, status, reason,
+                                {} if values is None else values, header_digest))
+
+
+_tuple_new = tuple.__new__
 
 
 # ---------------------------------------------------------------------------- worker side
@@ -118,9 +123,6 @@ def _covers(cache: ScanCache | None, keyset_text: str, names: tuple[str, ...] | 
     return ks.issuperset(names)
 
 
-# threads that never hold a lock a forked scan worker needs (the CLI's Ctrl-C watcher waits
-# in sigwait): they do not stop the scan from forking its workers
-FORK_SAFE_THREADS = frozenset({"reflexng-ctrl-c"})
 
 
 def _pool_context() -> Any:
@@ -263,8 +265,9 @@ def scan(
                         for (inode, path, size, mtime_ns), r, blob in zip(part, results, blobs)
                         if blob is not None
                     ])
+                new = _tuple_new
                 out.extend([
-                    ScannedFile(path, size, mtime_ns, inode, status, reason, values, digest)
+                    new(ScannedFile, (path, size, mtime_ns, inode, status, reason, values, digest))
                     for (inode, path, size, mtime_ns), (status, reason, values, digest)
                     in zip(part, results)
                 ])
@@ -396,11 +399,11 @@ def _add_hits(out: list[ScannedFile], hits: list[tuple], decoded: list[dict], na
               keyset_text: str) -> None:
     """Cached files; rows read for more names are narrowed to the requested ones."""
     wanted = None if names is None else set(names)
-    append = out.append
+    append, new = out.append, _tuple_new
     for (path, size, mtime_ns, inode, ks, _, digest), values in zip(hits, decoded):
         if ks != keyset_text and wanted is not None:
             values = {k: v for k, v in values.items() if k in wanted}
-        append(ScannedFile(path, size, mtime_ns, inode, OK, "", values, digest))
+        append(new(ScannedFile, (path, size, mtime_ns, inode, OK, "", values, digest)))
 
 
 def _merge_chunk(out, new_rows, part, results, blobs, cache, merge, names, keyset_text) -> None:

@@ -6,16 +6,37 @@ Rules: folders are scanned recursively; folders whose name starts with ``.`` are
 its name ends (case-insensitively) in one of ``FITS_SUFFIXES``. A root given as a file is
 always considered. A folder named like a FITS file (``x.fits``) is reported as unreadable
 ("is a folder") and its contents are scanned like any folder's.
+
+A large walk is shared out: the stat of every file is most of an unchanged re-organise,
+and one core would do it all. Once the walk has seen ``SPLIT_AFTER`` entries, the folders
+still to list are dealt into ``SHARES`` shares, each listed as if alone (knowing only the
+folders seen before the deal); where a process can be forked safely (POSIX, no other
+threads: :func:`fork_is_safe`) forked children list some shares, one child per further
+core, and send back per folder its entries. Shares are added in order, a folder an earlier
+share (or the walk before the deal) entered skipped, so the result is the same, in the same
+order, however many processes listed it: an unchanged tree gives the same entries in the
+same order every time, in the GUI (threads: no child) as on the command line.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
+import signal
 import stat
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
+# entries seen before the rest of a walk is dealt into SHARES shares (the order of a walk's
+# result depends on both: changing them changes every stored file-set digest once)
+SPLIT_AFTER = 20000
+SHARES = 4
+# threads that never hold a lock a forked child needs (the CLI's Ctrl-C watcher waits in
+# sigwait): they do not stop a walk or a scan from forking
+FORK_SAFE_THREADS = frozenset({"reflexng-ctrl-c"})
+SPLITS = 0  # children forked by walks in this process (for tests and benchmarks)
 
 
 def is_fits_name(name: str) -> bool:
@@ -23,12 +44,24 @@ def is_fits_name(name: str) -> bool:
     return name.lower().endswith(FITS_SUFFIXES)
 
 
+def fork_is_safe() -> bool:
+    """True when this process may fork a child that runs Python: POSIX, and no thread but
+    the main one (and ``FORK_SAFE_THREADS``) could hold a lock the child needs."""
+    if not hasattr(os, "fork"):
+        return False
+    main = threading.main_thread()
+    if threading.current_thread() is not main:
+        return False
+    return all(t is main or t.name in FORK_SAFE_THREADS for t in threading.enumerate())
+
+
 # one entry: (path, size, mtime_ns, inode, problem) — problem is "" or the reason it is unreadable
 Entry = tuple[str, int, int, int, str]
 
 
 def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = None) -> list[Entry]:
-    """Every candidate file under ``roots`` with its stat, in no particular order.
+    """Every candidate file under ``roots`` with its stat, in an order that depends only on
+    the tree (not on whether the walk was shared out).
 
     ``folders``, when given, receives (path, mtime_ns) of every folder entered: a file
     added, removed or renamed in a folder changes the folder's mtime (see
@@ -36,7 +69,8 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
     """
     out: list[Entry] = []
     seen: set[tuple[int, int]] = set()
-    stack: list[str] = []
+    stack: list[tuple[str, tuple[int, int]]] = []
+    found: list[tuple[str, int]] = [] if folders is None else folders
     for root in roots:
         path = os.path.abspath(os.fspath(root))
         try:
@@ -47,62 +81,183 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
             out.append((path, 0, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
         if stat.S_ISDIR(st.st_mode):
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                stack.append(path)
-                if folders is not None:
-                    folders.append((path, st.st_mtime_ns))
+            key = (st.st_dev, st.st_ino)
+            if key not in seen:
+                seen.add(key)
+                stack.append((path, key))
+                found.append((path, st.st_mtime_ns))
         else:
             out.append(_file_entry(path, st))
-    fits_suffixes, regular, append = FITS_SUFFIXES, stat.S_IFREG, out.append
-    while stack:
-        folder = stack.pop()
-        try:
-            listing = _Listing(folder)
-        except OSError as exc:
-            out.append((folder, 0, 0, 0, f"cannot list folder: {exc.strerror or exc}"))
-            continue
-        prefix = listing.prefix
-        with listing as entries:
-            for entry in entries:
-                name = entry.name
-                if name.lower().endswith(fits_suffixes):
-                    try:
-                        st = entry.stat()
-                    except OSError as exc:
-                        reason = exc.strerror or str(exc)
-                        if entry.is_symlink():
-                            reason = f"broken symbolic link ({reason})"
-                        out.append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
-                        continue
-                    mode = st.st_mode & 0o170000
-                    if mode == regular:
-                        append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
-                        continue
-                    if mode != stat.S_IFDIR:
-                        out.append(_file_entry(prefix + name, st))
-                        continue
-                    out.append(
-                        (prefix + name, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file")
-                    )
-                else:
-                    try:
-                        if not entry.is_dir():
-                            continue
-                        st = entry.stat()
-                    except OSError:
-                        continue
-                if name[0] == ".":
-                    continue
-                key = (st.st_dev, st.st_ino)
-                if key not in seen:
-                    seen.add(key)
-                    stack.append(prefix + name)
-                    if folders is not None:
-                        folders.append((prefix + name, st.st_mtime_ns))
+    while stack and (len(out) < SPLIT_AFTER or len(stack) < 2):
+        folder, _ = stack.pop()
+        _list(folder, out, stack, seen, found)
+    if stack:
+        _walk_shares(stack, seen, out, found)
     if len(roots) > 1:  # a file given as a root and found in a folder root too: once
         out = list({e[0]: e for e in out}.values())
     return out
+
+
+def _list(folder: str, out: list, stack: list, seen: set, found: list) -> None:
+    """List one folder: its candidate files and problems into ``out``, its sub-folders not
+    yet seen onto ``stack`` (and their (path, mtime_ns) into ``found``)."""
+    try:
+        listing = _Listing(folder)
+    except OSError as exc:
+        out.append((folder, 0, 0, 0, f"cannot list folder: {exc.strerror or exc}"))
+        return
+    prefix = listing.prefix
+    fits_suffixes, regular, append = FITS_SUFFIXES, stat.S_IFREG, out.append
+    with listing as entries:
+        for entry in entries:
+            name = entry.name
+            if name.lower().endswith(fits_suffixes):
+                try:
+                    st = entry.stat()
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    if entry.is_symlink():
+                        reason = f"broken symbolic link ({reason})"
+                    append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
+                    continue
+                mode = st.st_mode & 0o170000
+                if mode == regular:
+                    append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
+                    continue
+                if mode != stat.S_IFDIR:
+                    append(_file_entry(prefix + name, st))
+                    continue
+                append((prefix + name, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file"))
+            else:
+                try:
+                    if not entry.is_dir():
+                        continue
+                    st = entry.stat()
+                except OSError:
+                    continue
+            if name[0] == ".":
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key not in seen:
+                seen.add(key)
+                stack.append((prefix + name, key))
+                found.append((prefix + name, st.st_mtime_ns))
+
+
+def _walk_shares(stack: list, seen: set, out: list, found: list) -> None:
+    """The rest of a walk: the folders on ``stack`` dealt into ``SHARES`` shares, each
+    listed as if alone (with the folders seen so far), by this process and forked children
+    (one per further core) where that is safe; what they found is added share by share, a
+    folder entered by an earlier share (or before) skipped."""
+    global SPLITS
+    shares = [stack[i::SHARES] for i in range(SHARES)]
+    entered = seen - {key for _, key in stack}
+    procs = min(SHARES, os.cpu_count() or 1) if fork_is_safe() else 1
+    children: list[_Part] = []
+    results: dict[int, list] = {}
+    try:
+        for p in range(1, procs):
+            mine = list(range(p, SHARES, procs))
+            part = _Part.fork(mine, [shares[i] for i in mine], seen, children)
+            if part is None:
+                break
+            SPLITS += 1
+            children.append(part)
+        here = [i for i in range(SHARES)
+                if not any(i in part.shares for part in children)]
+        for i in here:
+            results[i] = _walk_share(shares[i], seen)
+        for part in children:
+            got = part.result()
+            for n, i in enumerate(part.shares):  # a child that failed: its shares here
+                results[i] = got[n] if got is not None else _walk_share(shares[i], seen)
+    except BaseException:  # interrupted: the children are stopped, not left behind
+        for part in children:
+            part.stop()
+        raise
+    for i in range(SHARES):
+        for key, entries, subfolders in results[i]:
+            if key not in entered:
+                entered.add(key)
+                out.extend(entries)
+                found.extend(subfolders)
+
+
+def _walk_share(share: list, seen: set) -> list:
+    """One share as if alone: per folder entered, (key, its entries, its new sub-folders)."""
+    records = []
+    seen = set(seen)
+    stack = list(share)
+    while stack:
+        folder, key = stack.pop()
+        entries: list[Entry] = []
+        subfolders: list[tuple[str, int]] = []
+        _list(folder, entries, stack, seen, subfolders)
+        records.append((key, entries, subfolders))
+    return records
+
+
+class _Part:
+    """Shares of a walk listed by a forked child, and how to collect what it found."""
+
+    def __init__(self, shares: list[int], pid: int, fd: int):
+        self.shares, self.pid, self.fd = shares, pid, fd
+
+    @classmethod
+    def fork(cls, numbers: list[int], shares: list, seen: set, others: list) -> _Part | None:
+        """A child listing ``shares`` (numbered ``numbers``); None when it cannot be forked."""
+        try:
+            r, w = os.pipe()
+        except OSError:
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return None
+        if pid == 0:  # the child: list, send, leave without the parent's clean-up
+            code = 1
+            try:
+                os.close(r)
+                for part in others:
+                    os.close(part.fd)
+                data = marshal.dumps([_walk_share(share, seen) for share in shares], 4)
+                with open(w, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the child reports by its exit code
+                pass
+            finally:
+                os._exit(code)
+        os.close(w)
+        return cls(numbers, pid, r)
+
+    def stop(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+
+    def result(self) -> list | None:
+        """The child's records per share (see :func:`_walk_share`); None when it failed."""
+        try:
+            with open(self.fd, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            _, status = os.waitpid(self.pid, 0)
+        if status != 0:
+            return None
+        try:
+            got = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        return got if isinstance(got, list) and len(got) == len(self.shares) else None
 
 
 # scandir on an open folder: each entry's stat is an fstatat relative to it, which skips the

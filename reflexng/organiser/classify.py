@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from reflexng.cascade.model import ClassificationRule, WorkflowParameter
-from reflexng.organiser._fast import maker
 from reflexng.organiser.model import (
     AMBIGUOUS,
     DUPLICATE,
@@ -31,7 +30,14 @@ TIME_KEYWORDS = ("MJD-OBS", "DATE-OBS")
 ALWAYS = (PRO_CATG, PRO_RECIPE, *TIME_KEYWORDS, "OBJECT", "EXPTIME", "DPR.CATG", "DPR.TYPE",
           "DPR.TECH", "TPL.START", "INSTRUME")
 _MJD0 = _dt.datetime(1858, 11, 17)
-_record = maker(FileRecord)
+
+
+def _record(*fields: Any) -> FileRecord:
+    """FileRecord(every field, in order), without the keyword handling."""
+    return _new_tuple(FileRecord, fields)
+
+
+_new_tuple = tuple.__new__
 
 
 # --------------------------------------------------------------------------- keywords
@@ -284,9 +290,9 @@ def classify(
     # raw files (no PRO.CATG) can only hit tables not keyed on PRO.CATG; with one such table
     # and no function rules, a file's verdict is one dictionary look-up
     raw_tables = [(keys, t) for keys, t in clf.tables if PRO_CATG not in keys]
-    # a verdict is the instance dictionary of its records with the per-file fields left to
-    # fill in (copying a 14-key dictionary is cheaper than building one)
-    verdicts: dict[tuple, dict[str, Any]] = {}
+    # a verdict is what records of one classification share: (status, category, data
+    # source, reason, data sources)
+    verdicts: dict[tuple, tuple] = {}
     fast_keyf = None
     if len(raw_tables) == 1 and not clf.slow:
         fast_keyf = key_function(raw_tables[0][0])
@@ -294,14 +300,13 @@ def classify(
             cats = {rules[i][1].category for i in hits}
             if len(cats) == 1:
                 names = tuple(dict.fromkeys(rules[i][0] for i in hits))
-                verdicts[key] = _verdict(OK, rules[hits[0]][1].category, names[0], "", names)
+                verdicts[key] = (OK, rules[hits[0]][1].category, names[0], "", names)
     # files no compiled verdict fits (unclassified, ambiguous, stray spaces): the general
     # case's verdict depends only on the rule keywords' values, so it is kept per value tuple
     # (bools are left out: a dictionary takes True for 1, classification does not)
-    others: dict[tuple, dict[str, Any]] = {}
+    others: dict[tuple, tuple] = {}
     all_keyf = key_function(clf._all_keys)
-    new = object.__new__
-    set_dict = object.__setattr__  # FileRecord is frozen: its own __setattr__ refuses
+    new = _new_tuple
     # every file's verdict look-up key, in one comprehension (no call per file)
     fast_keys = _value_tuples([s.values if s.status == "ok" else {} for s in items],
                                   raw_tables[0][0]) if fast_keyf else ()
@@ -323,8 +328,8 @@ def classify(
                         rec = _classify_one(s, clf, tables, dup_of, excluded)
                         append(rec)
                         if key is not None and not any([x.__class__ is bool for x in key]):
-                            others[key] = _verdict(rec.status, rec.category, rec.data_source,
-                                                   rec.reason, rec.data_sources)
+                            others[key] = (rec.status, rec.category, rec.data_source,
+                                           rec.reason, rec.data_sources)
                         continue
                     if any([x.__class__ is bool for x in key]):
                         append(_classify_one(s, clf, tables, dup_of, excluded))
@@ -332,18 +337,10 @@ def classify(
                 m = values.get("MJD-OBS")
                 mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
                 path = s.path
-                d = v.copy()
-                d["path"] = path
-                d["size"] = s.size
-                d["mtime_ns"] = s.mtime_ns
-                d["headers"] = values
-                d["mjd"] = mjd
-                d["header_digest"] = s.header_digest
-                if excluded:
-                    d["excluded"] = path in excluded
-                rec = new(FileRecord)
-                set_dict(rec, "__dict__", d)
-                append(rec)
+                status, category, source, reason, sources = v
+                append(new(FileRecord, (path, s.size, s.mtime_ns, status, category, source,
+                                        reason, values, mjd, False, None, s.header_digest,
+                                        sources, path in excluded if excluded else False)))
                 continue
         append(_classify_one(s, clf, tables, dup_of, excluded))
     return out
@@ -363,15 +360,6 @@ def _value_tuples(headers: list[Mapping[str, Any]], keys: tuple[str, ...]) -> li
         return [(h.get(k0), h.get(k1), h.get(k2)) for h in headers]
     keyf = key_function(keys)
     return [keyf(h.get) for h in headers]
-
-
-def _verdict(status: str, category: str | None, data_source: str | None, reason: str,
-             data_sources: tuple[str, ...]) -> dict[str, Any]:
-    """The instance dictionary shared (as a template) by unprocessed files with one verdict."""
-    return {"path": "", "size": 0, "mtime_ns": 0, "status": status, "category": category,
-            "data_source": data_source, "reason": reason, "headers": {}, "mjd": None,
-            "processed": False, "duplicate_of": None, "header_digest": "",
-            "data_sources": data_sources, "excluded": False}
 
 
 def _classify_one(s, clf: Classifier, tables, dup_of, excluded) -> FileRecord:

@@ -327,11 +327,7 @@ class _Run:
         fresh = classify(scanned, self.cascade, excluded=excluded, content_hash=content_hash)
         rec_changes: dict[str, Any] = {r.path: r for r in fresh}
         for p in [p for p in flipped if p in keep]:
-            d = dict(keep[p].__dict__)
-            d["excluded"] = p in excluded
-            rec = object.__new__(type(keep[p]))
-            object.__setattr__(rec, "__dict__", d)
-            keep[p] = rec_changes[p] = rec
+            keep[p] = rec_changes[p] = keep[p]._replace(excluded=p in excluded)
         by_path = dict(keep)
         by_path.update({r.path: r for r in fresh})
         rec_changes.update(dict.fromkeys(forget))

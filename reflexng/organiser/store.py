@@ -280,7 +280,7 @@ class StoredResult:
         paths = list(paths)
         if self._state is not None:
             got = self._state[0]
-            return {p: (got[p].__dict__ if raw else got[p]) for p in paths if p in got}
+            return {p: (got[p]._asdict() if raw else got[p]) for p in paths if p in got}
         rd = self.delta(raw)[0]
         out = records_of(self._base("records"), [p for p in paths if p not in rd], raw)
         out.update({p: rd[p] for p in paths if rd.get(p) is not None})

@@ -1,6 +1,6 @@
 """How stored organise results are packed (:mod:`reflexng.organiser.store`'s blobs).
 
-- Records: field dictionaries as marshal data (:func:`pack_records`); a base's records in
+- Records: tuples of their fields as marshal data (:func:`pack_records`); a base's records in
   pieces of :data:`CHUNK` sorted by path, each compressed on its own, with an index, written
   into one buffer (:func:`pack_chunks`; :func:`records_of` decodes only the pieces asked for).
 - Walk entries: columns (paths, then sizes, mtimes and inodes as little-endian 64-bit arrays,
@@ -19,21 +19,37 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 CHUNK = 32  # records per separately compressed piece of a base (a few are read alone)
+# the fields of reflexng.organiser.model.FileRecord, in order: a stored record is a tuple of
+# them (a "raw" record, for code that must not import the model, a dictionary of them)
+RECORD_FIELDS = ("path", "size", "mtime_ns", "status", "category", "data_source", "reason",
+                 "headers", "mjd", "processed", "duplicate_of", "header_digest",
+                 "data_sources", "excluded")
+
+
+def _row(f: Any) -> tuple:
+    """A record (a FileRecord, or a raw record: a dictionary of its fields) as the plain
+    tuple stored (marshal writes no tuple subclass)."""
+    if f.__class__ is dict:
+        return tuple([f[k] for k in RECORD_FIELDS])
+    return tuple(f)
+
+
+def raw_record(row: tuple) -> dict[str, Any]:
+    """A stored row as a raw record (a dictionary of the FileRecord fields)."""
+    return dict(zip(RECORD_FIELDS, row))
 
 
 def pack_records(files: Sequence[Any]) -> bytes:
-    """FileRecords as marshal data: each record's field dictionary, headers included (marshal
-    writes and reads dictionaries in C, in their order: twice as fast as rows rebuilt in
-    Python, and the key strings are shared on loading). Falls back to pickle when a value
-    has no marshal form."""
+    """FileRecords (or raw records) as marshal data: each record's fields as a tuple, headers
+    included (marshal writes and reads tuples and dictionaries in C, and the key strings are
+    shared on loading). Falls back to pickle when a value has no marshal form."""
+    rows = [_row(f) for f in files]
     try:
-        return b"D" + marshal.dumps([f if f.__class__ is dict else f.__dict__ for f in files])
+        return b"T" + marshal.dumps(rows)
     except ValueError:
         import pickle
 
-        return b"P" + pickle.dumps(_records([f if f.__class__ is dict else f.__dict__
-                                             for f in files]),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
+        return b"Q" + pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def pack_chunks(files: Sequence[Any]) -> bytearray:
@@ -43,21 +59,22 @@ def pack_chunks(files: Sequence[Any]) -> bytearray:
     (no second copy of the records' data: peak memory of a first organise)."""
     import zlib
 
-    dicts = [f.__dict__ for f in files]
-    if any(dicts[i]["path"] > dicts[i + 1]["path"] for i in range(len(dicts) - 1)):
-        dicts.sort(key=lambda d: d["path"])
-    out = bytearray(b"C")
+    recs = files if isinstance(files, list) else list(files)
+    if any(recs[i][0] > recs[i + 1][0] for i in range(len(recs) - 1)):
+        recs = sorted(recs, key=lambda r: r[0])
+    out = bytearray(b"K")
     ends: list[int] = []
     try:
         dumps, compress = marshal.dumps, zlib.compress
-        for i in range(0, len(dicts), CHUNK):
-            out += compress(dumps(dicts[i : i + CHUNK]), 1)
+        for i in range(0, len(recs), CHUNK):
+            out += compress(dumps([tuple(r) for r in recs[i : i + CHUNK]]), 1)
             ends.append(len(out))
     except ValueError:
         import pickle
 
-        return bytearray(b"Z" + _z(pickle.dumps(list(files), protocol=pickle.HIGHEST_PROTOCOL)))
-    index = marshal.dumps(([d["path"] for d in dicts[::CHUNK]], ends))
+        rows = [tuple(r) for r in recs]
+        return bytearray(b"Z" + _z(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)))
+    index = marshal.dumps(([r[0] for r in recs[::CHUNK]], ends))
     out += index
     out += len(index).to_bytes(8, "little")
     return out
@@ -71,42 +88,45 @@ def _pieces(blob: bytes) -> tuple[list[str], list[memoryview]]:
     return firsts, [view[a:b] for a, b in zip([1, *ends], ends)]
 
 
-def _records(dicts: Iterable[dict]) -> list[Any]:
+def _records(rows: Iterable[Any]) -> list[Any]:
+    """FileRecords of stored rows (tuples) or raw records (dictionaries)."""
     from reflexng.organiser.model import FileRecord
 
-    new = object.__new__
-    set_dict = object.__setattr__
-    out = []
-    append = out.append
-    for d in dicts:
-        rec = new(FileRecord)
-        set_dict(rec, "__dict__", d)
-        append(rec)
-    return out
+    new = tuple.__new__
+    return [new(FileRecord, r if r.__class__ is tuple else _row(r)) for r in rows]
 
 
-def _dicts(blob: bytes) -> list[dict]:
-    """The records' field dictionaries of :func:`pack_records` or :func:`pack_chunks` data
-    (no FileRecord made: this module is used before the organiser's model is imported)."""
+def _rows(blob: bytes) -> list[tuple]:
+    """The stored rows (tuples of the record fields) of :func:`pack_records` or
+    :func:`pack_chunks` data (no FileRecord made: this module is used before the
+    organiser's model is imported)."""
     kind = blob[:1]
-    if kind in (b"P", b"Z"):
+    if kind in (b"Q", b"Z"):
         import pickle
 
-        return [r.__dict__ for r in pickle.loads(blob[1:] if kind == b"P" else _unz(blob[1:]))]
-    if kind == b"C":
+        return pickle.loads(blob[1:] if kind == b"Q" else _unz(blob[1:]))
+    if kind == b"K":
         import zlib
 
         loads, unz = marshal.loads, zlib.decompress
-        out: list[dict] = []
+        out: list[tuple] = []
         for piece in _pieces(blob)[1]:
             out += loads(unz(piece))
         return out
+    if kind != b"T":
+        raise ValueError(f"not stored records (format {kind!r})")
     return marshal.loads(blob[1:])
+
+
+def _dicts(blob: bytes) -> list[dict]:
+    """The raw records (dictionaries of the fields) of :func:`pack_records` or
+    :func:`pack_chunks` data."""
+    return [dict(zip(RECORD_FIELDS, r)) for r in _rows(blob)]
 
 
 def unpack_records(blob: bytes) -> list[Any]:
     """The records of :func:`pack_records` or :func:`pack_chunks` data."""
-    return _records(_dicts(blob))
+    return _records(_rows(blob))
 
 
 def records_of(blob: bytes, paths: Iterable[str], raw: bool = False) -> dict[str, Any]:
@@ -114,8 +134,8 @@ def records_of(blob: bytes, paths: Iterable[str], raw: bool = False) -> dict[str
     holds, decoding only the pieces of :func:`pack_chunks` data they are in (other data:
     decoded whole)."""
     wanted = set(paths)
-    if blob[:1] != b"C":
-        got = [d for d in _dicts(blob) if d["path"] in wanted]
+    if blob[:1] != b"K":
+        got = [r for r in _rows(blob) if r[0] in wanted]
     else:
         import zlib
         from bisect import bisect_right
@@ -123,8 +143,10 @@ def records_of(blob: bytes, paths: Iterable[str], raw: bool = False) -> dict[str
         firsts, pieces = _pieces(blob)
         got = []
         for i in sorted({bisect_right(firsts, p) - 1 for p in wanted} - {-1}):
-            got += [d for d in marshal.loads(zlib.decompress(pieces[i])) if d["path"] in wanted]
-    return {d["path"]: d for d in got} if raw else {r.path: r for r in _records(got)}
+            got += [r for r in marshal.loads(zlib.decompress(pieces[i])) if r[0] in wanted]
+    if raw:
+        return {r[0]: raw_record(r) for r in got}
+    return {r.path: r for r in _records(got)}
 
 
 _ENTRY_PIECE = 4096  # walk entries per piece of the columns (packing holds one at a time)

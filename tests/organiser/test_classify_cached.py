@@ -43,4 +43,4 @@ def test_cached_verdicts_equal_the_general_path(headers, excluded_idx):
     tables = [(key_function(keys), table) for keys, table in clf.tables]
     got = classify(scanned, cascade, excluded=excluded)
     want = [_classify_one(s, clf, tables, {}, excluded) for s in scanned]
-    assert [r.__dict__ for r in got] == [r.__dict__ for r in want]
+    assert [r._asdict() for r in got] == [r._asdict() for r in want]

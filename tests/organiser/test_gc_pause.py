@@ -19,10 +19,12 @@ CHILD = textwrap.dedent('''
     from reflexng.cascade import load
 
     cascade = load(sys.argv[2])
+    class Marker:  # a header value a weak reference can watch
+        pass
     def scanned(n):
         return [ScannedFile(f"/d/f{i:06d}.fits", 2880, i, i + 1, "ok", "",
                             {"DPR.TYPE": "BIAS", "DET.BINX": 1, "TPL.START": f"t{i // 5}",
-                             "MJD-OBS": 61000.0 + i * 1e-4}, f"{i:016x}")
+                             "MJD-OBS": 61000.0 + i * 1e-4, "X.MARK": Marker()}, f"{i:016x}")
                 for i in range(n)]
     n = int(sys.argv[1])
     before = gc.get_freeze_count()
@@ -33,7 +35,7 @@ CHILD = textwrap.dedent('''
     # no pass walks the result now: a full collection costs little
     t = time.process_time(); gc.collect(); collect = time.process_time() - t
     # a frozen result is still freed by reference counting (it forms no cycles)
-    ref = weakref.ref(result.files[0])
+    ref = weakref.ref(result.files[0].headers["X.MARK"])
     del result
     print(frozen, f"{collect:.4f}", ref() is None)
 ''')

@@ -92,7 +92,7 @@ def records(n: int, odd: dict | None = None) -> list[FileRecord]:
                     f"identical to {NAMES[0]}", "", "truncated: ≥ 2880 bytes"][kind],
             duplicate_of=NAMES[0] if kind == 2 else None))
     for i, changes in (odd or {}).items():
-        out[i] = FileRecord(**{**out[i].__dict__, **changes})
+        out[i] = out[i]._replace(**changes)
     return out
 
 

@@ -25,7 +25,7 @@ def test_big_mode_with_memory_breakdown(tmp_path):
     memory = out[out.index("where the memory goes"):]
     for phase in ("walk", "classify", "store put", "write_json"):
         assert f"    {phase}" in memory, phase
-    for row in ("walk entries", "scanned files", "FileRecord objects + instance dicts",
+    for row in ("walk entries", "scanned files", "FileRecord objects (named tuples)",
                 "headers dicts + their values", "record strings", "jobs (Job", "datasets",
                 "text written"):
         assert row in memory, row

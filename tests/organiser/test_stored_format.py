@@ -96,7 +96,7 @@ def test_changed_entries_compares_columns_with_the_delta_applied(tmp_path):
         assert row.changed_entries(now[:-1]) is None  # a file removed
         assert row.changed_entries(now[::-1]) is None  # listed in another order
         # restamped: the delta holds f003's new entry, the base the old one
-        assert st_.restat(row, "f2", [recs[3].__dict__], [now[3]], len(now))
+        assert st_.restat(row, "f2", [recs[3]._asdict()], [now[3]], len(now))
         row2 = st_.get("k", "f2")
         assert row2.changed_entries(now) == [now[7], now[9]]
         assert row2.entries()["/d/f003"] == now[3]
