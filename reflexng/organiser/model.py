@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reflexng.organiser.storepack import RECORD_FIELDS
+from reflexng.organiser.record_fields import RECORD_FIELDS
 
 # file statuses
 OK = "ok"

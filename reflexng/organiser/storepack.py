@@ -18,12 +18,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from reflexng.organiser.record_fields import RECORD_FIELDS
+
 CHUNK = 32  # records per separately compressed piece of a base (a few are read alone)
-# the fields of reflexng.organiser.model.FileRecord, in order: a stored record is a tuple of
-# them (a "raw" record, for code that must not import the model, a dictionary of them)
-RECORD_FIELDS = ("path", "size", "mtime_ns", "status", "category", "data_source", "reason",
-                 "headers", "mjd", "processed", "duplicate_of", "header_digest",
-                 "data_sources", "excluded")
+# a stored record is a tuple of the FileRecord fields (a "raw" record, for code that need not
+# import the model, a dictionary of them)
 
 
 def _row(f: Any) -> tuple:
