@@ -43,7 +43,16 @@ def make(cls: type[T], **fields: Any) -> T:
 
 
 def maker(cls: type[T]):
-    """A function ``f(*values)`` building ``cls`` from every field value, in field order."""
+    """A function ``f(*values)`` building ``cls`` from every field value, in field order
+    (for a named tuple class: ``tuple.__new__(cls, values)``)."""
+    if issubclass(cls, tuple):
+        new = tuple.__new__
+
+        def build_tuple(*values):
+            return new(cls, values)
+
+        build_tuple.__doc__ = f"{cls.__name__}(every field) in one C call"
+        return build_tuple
     names = [f.name for f in dataclasses.fields(cls)]
     args = ", ".join(names)
     body = ", ".join(f"{n!r}: {n}" for n in names)
@@ -62,6 +71,16 @@ def template(cls: type, **fields: Any) -> dict[str, Any]:
     copied and completed: ``d = t.copy(); d["x"] = ...; o = object.__new__(cls);
     object.__setattr__(o, "__dict__", d)`` (copying a dictionary beats building one)."""
     out: dict[str, Any] = {}
+    if issubclass(cls, tuple):  # a named tuple: make with cls._make(d.values())
+        defaults = cls._field_defaults
+        for name in cls._fields:
+            if name in fields:
+                out[name] = fields[name]
+            elif name in defaults:
+                out[name] = defaults[name]
+            else:
+                raise ValueError(f"{cls.__name__}.{name} has no default: give a value")
+        return out
     for f in dataclasses.fields(cls):
         if f.name in fields:
             out[f.name] = fields[f.name]

@@ -407,7 +407,10 @@ class LazyRejected(Sequence):
         return repr(self._get())
 
     def __reduce__(self):  # pickles (and deep-copies) as the plain tuple it stands for
-        return (tuple, (self._get(),))
+        # worked out, not kept, when not asked for yet: storing a result would otherwise keep
+        # every association's rejected candidates in memory
+        items = getattr(self, "_items", None)
+        return (tuple, (rejected(*self._args) if items is None else items,))
 
 
 def lazy_rejected(args: tuple) -> LazyRejected:

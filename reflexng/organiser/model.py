@@ -61,39 +61,38 @@ def file_record(fields: tuple) -> FileRecord:
     return _tuple_new(FileRecord, fields)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A file (``path``) or an upstream job (``job_id``) considered for an associated input."""
+class Candidate(namedtuple("_CandidateFields", ("path", "job_id", "level", "dt_days", "reason"),
+                           defaults=(None, None, None, None, ""))):
+    """A file (``path``) or an upstream job (``job_id``) considered for an associated input:
+    path, job_id, level, dt_days, reason (for rejected candidates: the rule and keyword that
+    failed). Immutable, a named tuple (as :class:`FileRecord`)."""
 
-    path: str | None = None
-    job_id: str | None = None
-    level: int | None = None
-    dt_days: float | None = None
-    reason: str = ""  # for rejected candidates: the rule and keyword that failed
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Association:
-    """The outcome of one associated input of one job, with its explanation."""
+class Association(namedtuple("_AssociationFields", (
+        "input", "kind", "chosen", "rejected", "complete", "missing", "optional",
+        "skipped_reason", "used", "note", "categories"),
+        defaults=((), (), True, "", False, "", "", "", ()))):
+    """The outcome of one associated input of one job, with its explanation.
 
-    input: str  # name of the data source or task
-    kind: str  # "data_source" or "task"
-    chosen: tuple[Candidate, ...] = ()
-    rejected: tuple[Candidate, ...] = ()  # a few nearest rejected candidates, with why
-    complete: bool = True
-    missing: str = ""  # in words, when incomplete
-    optional: bool = False
-    skipped_reason: str = ""  # condition false: the input is not needed for this job
-    # added by the organiser (issue 3): "raw" (files / upstream jobs) or "processed"
-    # (products of earlier reductions carrying PRO.CATG), with why when processed was used
-    used: str = ""
-    note: str = ""
-    # added for EDPS workflows (issue 18): only products/files of these categories ( () = all )
-    categories: tuple[str, ...] = ()
+    Fields: input (name of the data source or task), kind ("data_source" or "task"),
+    chosen (candidates), rejected (a few nearest rejected candidates, with why), complete,
+    missing (in words, when incomplete), optional, skipped_reason (condition false: the
+    input is not needed for this job); added by the organiser (issue 3): used ("raw": files
+    or upstream jobs, or "processed": products of earlier reductions carrying PRO.CATG),
+    note (why processed was used); added for EDPS workflows (issue 18): categories (only
+    products/files of these categories; () = all). Immutable, a named tuple (as
+    :class:`FileRecord`).
+    """
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(namedtuple("_JobFields", (
+        "id", "task", "recipe", "main", "main_jobs", "associated", "depends_on", "parameters",
+        "grouping", "mjd", "complete", "missing", "name", "reference_path",
+        "job_parameters"))):
     """One execution of a task on one group of files.
 
     ``main`` are the main input files (absolute paths); when the main input is a task,
@@ -101,27 +100,29 @@ class Job:
     ``depends_on`` lists every upstream job id (main and associated).
     ``parameters`` are the cascade-level recipe parameters already resolved for this job
     (cascade < parameter set < user override; dynamic parameters evaluated; workflow
-    parameters substituted). Recipe defaults are applied by the engine.
+    parameters substituted). Recipe defaults are applied by the engine. Added by the
+    organiser (issue 3): ``name`` (first main file and grouping values, for display),
+    ``reference_path`` (the main file whose header and time rule matching used); for EDPS
+    workflows (issue 18): ``job_parameters`` (EDPS dynamic parameters) seen by conditions,
+    never passed to the recipe. Immutable, a named tuple (as :class:`FileRecord`).
     """
 
-    id: str
-    task: str
-    recipe: str
-    main: tuple[str, ...] = ()
-    main_jobs: tuple[str, ...] = ()
-    associated: Mapping[str, Association] = field(default_factory=dict)
-    depends_on: tuple[str, ...] = ()
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    grouping: Mapping[str, Any] = field(default_factory=dict)
-    mjd: float | None = None
-    complete: bool = True
-    missing: tuple[str, ...] = ()
-    # added by the organiser (issue 3)
-    name: str = ""  # first main file and grouping values, for display
-    reference_path: str | None = None  # the main file whose header and time rule matching used
-    # added for EDPS workflows (issue 18): job parameters (EDPS dynamic parameters) seen by
-    # conditions; never passed to the recipe
-    job_parameters: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ()
+
+    def __new__(cls, id: str, task: str, recipe: str, main: tuple[str, ...] = (),
+                main_jobs: tuple[str, ...] = (),
+                associated: Mapping[str, Association] | None = None,
+                depends_on: tuple[str, ...] = (), parameters: Mapping[str, Any] | None = None,
+                grouping: Mapping[str, Any] | None = None, mjd: float | None = None,
+                complete: bool = True, missing: tuple[str, ...] = (), name: str = "",
+                reference_path: str | None = None,
+                job_parameters: Mapping[str, Any] | None = None):
+        return _tuple_new(cls, (id, task, recipe, main, main_jobs,
+                                {} if associated is None else associated, depends_on,
+                                {} if parameters is None else parameters,
+                                {} if grouping is None else grouping, mjd, complete, missing,
+                                name, reference_path,
+                                {} if job_parameters is None else job_parameters))
 
     def input_files(self) -> list[tuple[str, str, str]]:
         """Raw/static input files as (path, category placeholder role, input name).

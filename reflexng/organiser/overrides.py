@@ -145,18 +145,18 @@ def apply_overrides(result: Any, overrides: list[Override], strict: bool = False
                     raise OverrideError(f"override for {o.job_id}/{o.input}: {o.path or o.job} is not a candidate")
                 continue
             rejected = [c for c in rejected if not _same(c, o)] + [
-                replace(c, reason="replaced by the user's override") for c in chosen if not _same(c, o)]
-            chosen = [replace(cand, reason="chosen by the user's override")]
+                c._replace(reason="replaced by the user's override") for c in chosen if not _same(c, o)]
+            chosen = [cand._replace(reason="chosen by the user's override")]
         else:
             if not any(_same(c, o) for c in chosen):
                 if strict:
                     raise OverrideError(f"override for {o.job_id}/{o.input}: {o.path or o.job} is not chosen")
                 continue
-            rejected = [*rejected, *[replace(c, reason="excluded by the user's override") for c in chosen if _same(c, o)]]
+            rejected = [*rejected, *[c._replace(reason="excluded by the user's override") for c in chosen if _same(c, o)]]
             chosen = [c for c in chosen if not _same(c, o)]
         complete = bool(chosen) or assoc.optional
         note = "; ".join(filter(None, [assoc.note, o.words()]))
-        new_assoc = replace(assoc, chosen=tuple(chosen), rejected=tuple(rejected), complete=complete,
+        new_assoc = assoc._replace(chosen=tuple(chosen), rejected=tuple(rejected), complete=complete,
                             missing="" if complete else "every candidate was excluded by the user", note=note)
         associated = dict(job.associated)
         associated[o.input] = new_assoc
@@ -170,7 +170,7 @@ def apply_overrides(result: Any, overrides: list[Override], strict: bool = False
         if not complete:
             missing = (*missing, f"{o.input}: every candidate was excluded by the user")
         job_complete = not missing and (job.complete or bool(job.missing))
-        jobs[o.job_id] = replace(job, associated=associated, depends_on=tuple(depends),
+        jobs[o.job_id] = job._replace(associated=associated, depends_on=tuple(depends),
                                  complete=job_complete, missing=missing)
         applied.append(o)
     datasets = []

@@ -38,8 +38,7 @@ _candidate = maker(Candidate)
 _job = maker(Job)
 _rule_context = maker(RuleContext)
 _NONE = itertools.repeat(None)  # "no prefetched searches" for zip()
-_new = object.__new__
-_set_dict = object.__setattr__  # the result classes are frozen: their own __setattr__ refuses
+_new = tuple.__new__  # the result classes are named tuples: made from all their fields
 
 
 def _group_id(g: Group) -> str:
@@ -423,17 +422,13 @@ class Planner(InputSemantics, DatasetPlanning):
             cands = []
             append = cands.append
             for dt, it in chosen:
-                c = _new(Candidate)
                 if it.__class__ is Group:
                     jid = it._id or _make_id(it)
                     if materialise and jid not in jobs:
                         self.job(it)
-                    _set_dict(c, "__dict__", {"path": None, "job_id": jid, "level": level,
-                                              "dt_days": dt, "reason": ""})
+                    append(_new(Candidate, (None, jid, level, dt, "")))
                 else:
-                    _set_dict(c, "__dict__", {"path": it.path, "job_id": None, "level": level,
-                                              "dt_days": dt, "reason": ""})
-                append(c)
+                    append(_new(Candidate, (it.path, None, level, dt, "")))
             if optional_ok and cands[0].job_id and materialise:
                 # an optional input does without an upstream job that cannot run
                 bad = [c for c in cands if c.job_id and not jobs[c.job_id].complete]
@@ -459,9 +454,7 @@ class Planner(InputSemantics, DatasetPlanning):
             if len(pools) > 1 and not len(pools[orders.index(True)]):
                 missing += f" ({pools[orders.index(True)].empty_words})"
             d["missing"] = missing
-        res = _new(Association)
-        _set_dict(res, "__dict__", d)
-        return res
+        return _new(Association, tuple(d.values()))  # d: the fields in order (a template)
 
     def _task_plan(self, name: str) -> tuple:
         """What materialising a job of task ``name`` needs, worked out once per organise call:

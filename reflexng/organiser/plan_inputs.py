@@ -8,7 +8,6 @@ never reach this code, so their results do not change.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +97,7 @@ class InputSemantics:
         i = best[0]
         res = self.associate(g, plans[i], ctx)
         words = f"alternative {i + 1} of {len(plans)}"
-        return dataclasses.replace(res, note=f"{words}; {res.note}" if res.note else words)
+        return res._replace(note=f"{words}; {res.note}" if res.note else words)
 
     def _distance(self, ref: Mapping[str, Any], res: Association, keys: tuple[str, ...]) -> float:
         """How far the first chosen candidate of ``res`` is from the reference in ``keys``."""
@@ -162,6 +161,6 @@ class InputSemantics:
             for name, a in list(assoc.items()):
                 chosen = tuple(c for c in a.chosen if not c.path or c.path in kept)
                 if len(chosen) != len(a.chosen):
-                    assoc[name] = dataclasses.replace(a, chosen=chosen, note=(
+                    assoc[name] = a._replace(chosen=chosen, note=(
                         (a.note + "; " if a.note else "") + "files dropped by job processing"))
         return new_main, dict(edit.parameters.recipe_parameters), str(edit.command)

@@ -239,7 +239,7 @@ def _unz(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
-_JOB_PIECE = 512  # jobs (or datasets) per pickle of a stored result
+_JOB_PIECE = 128  # jobs (or datasets) per pickle of a stored result (its memo: peak memory)
 
 
 def _pickled(shell: Any) -> bytes:

@@ -6,7 +6,6 @@ categories); the placeholder recipe itself is :mod:`reflexng.recipes.placeholder
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from reflexng.recipes.placeholder import CATEGORIES, PREFIX, is_placeholder
@@ -52,4 +51,4 @@ def placeholder_jobs(result: Any, cascade: Any) -> None:
         if c is None:
             c = cats[job.task] = downstream_categories(cascade, job.task)
         params = {**dict(job.parameters), CATEGORIES: list(c)}
-        result.jobs[jid] = dataclasses.replace(job, recipe=PREFIX + (job.recipe or job.task), parameters=params)
+        result.jobs[jid] = job._replace(recipe=PREFIX + (job.recipe or job.task), parameters=params)

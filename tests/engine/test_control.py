@@ -148,10 +148,9 @@ def test_dynamic_two_workers_run_in_parallel(make_session, raw_dir):
 
 @pytest.mark.parametrize("policy", ["stop", "ask"])
 def test_failure_policies(make_session, raw_dir, policy):
-    import dataclasses
 
     res = helpers.diamond(raw_dir, objects=("A", "B"))
-    res.jobs["prep-A"] = dataclasses.replace(res.jobs["prep-A"], recipe="test_raise")
+    res.jobs["prep-A"] = res.jobs["prep-A"]._replace(recipe="test_raise")
     s = make_session(res, ordering="dfs", failure_policy=policy)
     if policy == "stop":
         st = _status(s.run())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 def _with_recipe(result, job_id, recipe, params=None):
     job = result.jobs[job_id]
-    result.jobs[job_id] = dataclasses.replace(job, recipe=recipe, parameters={**job.parameters, **(params or {})})
+    result.jobs[job_id] = job._replace(recipe=recipe, parameters={**job.parameters, **(params or {})})
     return result
 
 

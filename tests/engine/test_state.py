@@ -198,10 +198,9 @@ def test_events_keep_their_order_for_every_subscriber(make_session, raw_dir):
 
 
 def test_state_summaries_per_task_and_dataset(make_session, raw_dir):
-    import dataclasses
 
     res = helpers.diamond(raw_dir, objects=("A", "B"))
-    res.jobs["left-A"] = dataclasses.replace(res.jobs["left-A"], recipe="test_raise")
+    res.jobs["left-A"] = res.jobs["left-A"]._replace(recipe="test_raise")
     s = make_session(res)
     s.run()
     counts = s.state.task_counts()

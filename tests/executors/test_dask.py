@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -117,7 +116,7 @@ def test_worker_lost_in_a_session_fails_the_job_then_the_policy_retries_it(tmp_p
     ex = make_executor("dask", workers=1)
     res = helpers.diamond(tmp_path / "raw", objects=("A",))
     job = res.jobs["left-A"]
-    res.jobs["left-A"] = dataclasses.replace(job, recipe="test_sleep", parameters={**job.parameters, "seconds": 60.0})
+    res.jobs["left-A"] = job._replace(recipe="test_sleep", parameters={**job.parameters, "seconds": 60.0})
     s = Session(helpers.CASCADE, workdir=tmp_path / "work", executor="dask", executor_options={"shared": ex},
                 ordering="dfs", failure_policy="ask")
     s.options.worker_loss_retries = 0  # no automatic retry (tests/executors/test_worker_loss.py): the policy's

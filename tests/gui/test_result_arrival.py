@@ -27,7 +27,7 @@ def test_night_text_is_the_strftime_text():
 
 def _with_objects(result):
     """The fixture's files with an OBJECT and OBS.NAME each (what the labels read)."""
-    result.files[:] = [replace(f, headers={**f.headers, "OBJECT": f"T{i}", "OBS.NAME": f"ob{i}"})
+    result.files[:] = [f._replace(headers={**f.headers, "OBJECT": f"T{i}", "OBS.NAME": f"ob{i}"})
                        for i, f in enumerate(result.files)]
     return result
 
