@@ -249,6 +249,9 @@ def scan(
         new_rows: list[tuple] = []
         deferred = (defer_cache_write and cache is not None and len(files) >= WRITE_ROWS
                     and _fork_writer_ok())
+        # rows a forked child writes hold the values, not their stored form: the child makes
+        # that (the workers need not send it, and this process need not keep it)
+        later = deferred and not merge
         last_write = time.monotonic()
 
         def on_chunk(start: int, payload: tuple) -> None:
@@ -259,7 +262,12 @@ def scan(
             if merge:
                 _merge_chunk(out, new_rows, part, results, blobs, cache, merge, names, keyset_text)
             else:
-                if blobs is not None:
+                if later:
+                    new_rows.extend([
+                        (path, size, mtime_ns, inode, keyset_text, r[2], r[3])
+                        for (inode, path, size, mtime_ns), r in zip(part, results) if r[0] == OK
+                    ])
+                elif blobs is not None:
                     new_rows.extend([
                         (path, size, mtime_ns, inode, keyset_text, blob, r[3])
                         for (inode, path, size, mtime_ns), r, blob in zip(part, results, blobs)
@@ -273,7 +281,7 @@ def scan(
                 ])
             if (len(new_rows) >= WRITE_ROWS and cache is not None
                     and (not deferred or time.monotonic() - last_write >= WRITE_EVERY_S)):
-                cache.write(new_rows, ())  # written while workers read
+                cache.write(_stored_form(new_rows) if later else new_rows, ())  # while reading
                 new_rows.clear()
                 last_write = time.monotonic()
             done += len(results)
@@ -282,7 +290,8 @@ def scan(
 
         read = False
         try:
-            _read_all(files, names, workers, on_chunk, cancelled, for_cache=cache is not None)
+            _read_all(files, names, workers, on_chunk, cancelled,
+                      for_cache=cache is not None and not later)
             read = True
         finally:
             if cache is not None:
@@ -294,9 +303,9 @@ def scan(
                     keysets = dict(cache._new_keysets)
                     cache.close()
                     cache = None
-                    _write_in_child(cache_db, new_rows, drop, keysets)
+                    _write_in_child(cache_db, new_rows, drop, keysets, later)
                 else:
-                    cache.write(new_rows, drop)
+                    cache.write(_stored_form(new_rows) if later else new_rows, drop)
     finally:
         if cache is not None:
             cache.close()
@@ -322,17 +331,29 @@ def _fork_writer_ok() -> bool:
     return hasattr(os, "fork") and _pool_context().get_start_method() == "fork"
 
 
-def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, str]) -> None:
+def _stored_form(rows: list[tuple]) -> list[tuple]:
+    """Cache rows holding values as rows holding their stored form (a value with no stored
+    form: the row is left out, as a worker leaves it out)."""
+    out = []
+    for path, size, mtime_ns, inode, keyset, values, digest in rows:
+        blob = dumps(values)
+        if blob is not None:
+            out.append((path, size, mtime_ns, inode, keyset, blob, digest))
+    return out
+
+
+def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, str],
+                    values: bool = False) -> None:
     global _REAPER
     try:
         pid = os.fork()
     except OSError:  # no memory for a child: written here
-        _write_rows(db, rows, drop, keysets)
+        _write_rows(db, rows, drop, keysets, values)
         return
     if pid == 0:  # the child: write, then leave without the parent's clean-up
         code = 1
         try:
-            _write_rows(db, rows, drop, keysets)
+            _write_rows(db, rows, drop, keysets, values)
             code = 0
         except BaseException:  # noqa: BLE001 - the child reports by its exit code
             pass
@@ -346,16 +367,18 @@ def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, s
         _REAPER = True
 
 
-def _write_rows(db, rows: list[tuple], drop: list[str], keysets: dict[str, str]) -> None:
-    """The deferred rows, in parts: the parent's own writes (its stored result) wait for one
-    part at most."""
+def _write_rows(db, rows: list[tuple], drop: list[str], keysets: dict[str, str],
+                values: bool = False) -> None:
+    """The deferred rows (``values``: holding values, see :func:`_stored_form`), in parts:
+    the parent's own writes (its stored result) wait for one part at most."""
     cache = ScanCache(db)
     try:
         cache._new_keysets.update(keysets)
         parts = [rows[i : i + WRITE_ROWS] for i in range(0, len(rows), WRITE_ROWS)] or [[]]
+        form = _stored_form if values else list
         for part in parts[:-1]:
-            cache.write(part, ())
-        cache.write(parts[-1], drop)
+            cache.write(form(part), ())
+        cache.write(form(parts[-1]), drop)
     finally:
         cache.close()
 
