@@ -15,7 +15,7 @@ from typing import Any
 
 from reflexng.fits.cache import ScanCache, dumps, loads_many
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
-from reflexng.fits.walk import FORK_SAFE_THREADS, walk
+from reflexng.fits.walk import FORK_SAFE_THREADS, exit_after, walk
 
 # below this many files to read, worker processes cost more than they save
 MIN_FILES_PER_WORKER = 200
@@ -351,14 +351,7 @@ def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, s
         _write_rows(db, rows, drop, keysets, values)
         return
     if pid == 0:  # the child: write, then leave without the parent's clean-up
-        code = 1
-        try:
-            _write_rows(db, rows, drop, keysets, values)
-            code = 0
-        except BaseException:  # noqa: BLE001 - the child reports by its exit code
-            pass
-        finally:
-            os._exit(code)
+        exit_after(lambda: _write_rows(db, rows, drop, keysets, values))
     _WRITERS.append(pid)
     if not _REAPER:
         import atexit

@@ -25,8 +25,9 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 # entries seen before the rest of a walk is dealt into SHARES shares (the order of a walk's
@@ -53,6 +54,19 @@ def fork_is_safe() -> bool:
     if threading.current_thread() is not main:
         return False
     return all(t is main or t.name in FORK_SAFE_THREADS for t in threading.enumerate())
+
+
+def exit_after(work: Callable[[], object]) -> NoReturn:
+    """In a forked child: run ``work``, then leave without the parent's clean-up, by exit code
+    0 when it finished and 1 when it raised (the parent reads the code)."""
+    code = 1
+    try:
+        work()
+        code = 0
+    except BaseException:  # noqa: BLE001 - the child reports by its exit code
+        pass
+    finally:
+        os._exit(code)
 
 
 # one entry: (path, size, mtime_ns, inode, problem) — problem is "" or the reason it is unreadable
@@ -216,20 +230,17 @@ class _Part:
             os.close(r)
             os.close(w)
             return None
-        if pid == 0:  # the child: list, send, leave without the parent's clean-up
-            code = 1
-            try:
+        if pid == 0:  # the child: list, send, leave
+
+            def send() -> None:
                 os.close(r)
                 for part in others:
                     os.close(part.fd)
                 data = marshal.dumps([_walk_share(share, seen) for share in shares], 4)
                 with open(w, "wb") as pipe:
                     pipe.write(data)
-                code = 0
-            except BaseException:  # noqa: BLE001 - the child reports by its exit code
-                pass
-            finally:
-                os._exit(code)
+
+            exit_after(send)
         os.close(w)
         return cls(numbers, pid, r)
 

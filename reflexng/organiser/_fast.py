@@ -71,7 +71,7 @@ def template(cls: type, **fields: Any) -> dict[str, Any]:
     copied and completed: ``d = t.copy(); d["x"] = ...; o = object.__new__(cls);
     object.__setattr__(o, "__dict__", d)`` (copying a dictionary beats building one)."""
     out: dict[str, Any] = {}
-    if issubclass(cls, tuple):  # a named tuple: make with cls._make(d.values())
+    if issubclass(cls, tuple):  # a named tuple: tuple.__new__(cls, tuple(d.values()))
         defaults = cls._field_defaults
         for name in cls._fields:
             if name in fields:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from reflexng.cascade.model import ClassificationRule, WorkflowParameter
+from reflexng.organiser._fast import maker
 from reflexng.organiser.model import (
     AMBIGUOUS,
     DUPLICATE,
@@ -30,13 +31,7 @@ TIME_KEYWORDS = ("MJD-OBS", "DATE-OBS")
 ALWAYS = (PRO_CATG, PRO_RECIPE, *TIME_KEYWORDS, "OBJECT", "EXPTIME", "DPR.CATG", "DPR.TYPE",
           "DPR.TECH", "TPL.START", "INSTRUME")
 _MJD0 = _dt.datetime(1858, 11, 17)
-
-
-def _record(*fields: Any) -> FileRecord:
-    """FileRecord(every field, in order), without the keyword handling."""
-    return _new_tuple(FileRecord, fields)
-
-
+_record = maker(FileRecord)
 _new_tuple = tuple.__new__
 
 

@@ -55,12 +55,6 @@ class FileRecord(namedtuple("_FileRecordFields", RECORD_FIELDS)):
 _tuple_new = tuple.__new__
 
 
-def file_record(fields: tuple) -> FileRecord:
-    """A :class:`FileRecord` from a tuple of all its fields in order (no checks: the fast
-    way the organiser builds them)."""
-    return _tuple_new(FileRecord, fields)
-
-
 class Candidate(namedtuple("_CandidateFields", ("path", "job_id", "level", "dt_days", "reason"),
                            defaults=(None, None, None, None, ""))):
     """A file (``path``) or an upstream job (``job_id``) considered for an associated input:

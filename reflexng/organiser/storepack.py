@@ -120,7 +120,7 @@ def _rows(blob: bytes) -> list[tuple]:
 def _dicts(blob: bytes) -> list[dict]:
     """The raw records (dictionaries of the fields) of :func:`pack_records` or
     :func:`pack_chunks` data."""
-    return [dict(zip(RECORD_FIELDS, r)) for r in _rows(blob)]
+    return [raw_record(r) for r in _rows(blob)]
 
 
 def unpack_records(blob: bytes) -> list[Any]:
