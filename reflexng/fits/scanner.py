@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reflexng.fits.cache import ScanCache, dumps, loads_many
+from reflexng.fits.keyshare import shared
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
 from reflexng.fits.walk import FORK_SAFE_THREADS, exit_after, walk
 
@@ -275,7 +276,8 @@ def scan(
                     ])
                 new = _tuple_new
                 out.extend([
-                    new(ScannedFile, (path, size, mtime_ns, inode, status, reason, values, digest))
+                    new(ScannedFile, (path, size, mtime_ns, inode, status, reason,
+                                      shared(values), digest))
                     for (inode, path, size, mtime_ns), (status, reason, values, digest)
                     in zip(part, results)
                 ])

@@ -41,15 +41,15 @@ from typing import Any
 
 from reflexng.organiser.storepack import (
     _dicts,
-    _pickled,
     _records,
     _unpickled,
     _unz,
     _z,
+    chunk_parts,
     entry_columns,
-    pack_chunks,
     pack_entries,
     pack_records,
+    pickled_parts,
     records_of,
     unpack_entries,
     unpack_records,
@@ -60,6 +60,7 @@ TABLE = "organise_results"
 FORMAT = "4"
 KEEP = 8  # stored results per work directory (the newest are kept)
 _COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets", "quick"]
+_BASE_COLUMNS = ["id", "records", "entries"]
 BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
 OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
 
@@ -460,7 +461,7 @@ class ResultStore:
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, pack_chunks(result.files),
+            new_base = (base, chunk_parts(result.files),
                         entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries))
         quick = None
         if keywords is not None:
@@ -468,14 +469,14 @@ class ResultStore:
             shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
             del digests
             quick = json.dumps({"keywords": list(keywords), "shared": shared})
-        row = (key, class_key, files, time.time_ns(), base, delta, _pickled(shell),
+        row = (key, class_key, files, time.time_ns(), base, delta, pickled_parts(shell),
                json.dumps(list(targets)), quick)
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
             if new_base is not None:
-                con.execute(f"INSERT OR REPLACE INTO {BASES} VALUES (?,?,?)", new_base)
-            con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?,?,?,?,?,?,?,?,?)", row)
+                _insert(con, BASES, _BASE_COLUMNS, new_base)
+            _insert(con, TABLE, _COLUMNS, row)
             con.execute(
                 f"DELETE FROM {TABLE} WHERE key NOT IN "
                 f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
@@ -565,6 +566,26 @@ class ResultStore:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _insert(con: sqlite3.Connection, table: str, columns: Sequence[str], values: Sequence) -> None:
+    """INSERT OR REPLACE a row whose list values are blobs in parts: each written into the
+    row's blob a part at a time, each part freed once written (sqlite3 would copy a bound
+    blob whole: the peak memory of storing a large result). Without ``blobopen`` (Python <
+    3.11) the parts are joined."""
+    marks = ", ".join(["zeroblob(?)" if v.__class__ is list else "?" for v in values])
+    blobs = {c: v for c, v in zip(columns, values) if v.__class__ is list}
+    if not blobs or not hasattr(con, "blobopen"):
+        con.execute(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(values))})",
+                    [b"".join(v) if v.__class__ is list else v for v in values])
+        return
+    params = [sum(map(len, v)) if v.__class__ is list else v for v in values]
+    rowid = con.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", params).lastrowid
+    for column, parts in blobs.items():
+        parts.reverse()
+        with con.blobopen(table, column, rowid) as blob:
+            while parts:
+                blob.write(parts.pop())
 
 
 def _shell(result):

@@ -6,7 +6,7 @@
 - Walk entries: columns (paths, then sizes, mtimes and inodes as little-endian 64-bit arrays,
   problems by position), compressed a piece at a time (:func:`pack_entries`).
 - A result shell (jobs, datasets, notes): pickles of :data:`_JOB_PIECE` jobs, compressed as
-  written (:func:`_pickled`).
+  written (:func:`pickled_parts`).
 
 Values without a marshal form fall back to pickle. Cheap to import (no organiser model).
 """
@@ -51,31 +51,40 @@ def pack_records(files: Sequence[Any]) -> bytes:
         return b"Q" + pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def pack_chunks(files: Sequence[Any]) -> bytearray:
+def pack_chunks(files: Sequence[Any]) -> bytes:
     """FileRecords sorted by path, in pieces of :data:`CHUNK` records, each marshal data
     compressed on its own, then an index (first path and end of each piece): :func:`records_of`
-    decodes only the pieces holding the paths asked for. Written into one buffer as it goes
-    (no second copy of the records' data: peak memory of a first organise)."""
+    decodes only the pieces holding the paths asked for."""
+    return b"".join(chunk_parts(files))
+
+
+def chunk_parts(files: Sequence[Any]) -> list[bytes]:
+    """:func:`pack_chunks` data as the parts it is the concatenation of (the store writes
+    them into the database one after the other: no copy of the whole is made, the peak
+    memory of a first organise)."""
     import zlib
 
     recs = files if isinstance(files, list) else list(files)
     if any(recs[i][0] > recs[i + 1][0] for i in range(len(recs) - 1)):
         recs = sorted(recs, key=lambda r: r[0])
-    out = bytearray(b"K")
+    out = [b"K"]
     ends: list[int] = []
+    at = 1
     try:
         dumps, compress = marshal.dumps, zlib.compress
         for i in range(0, len(recs), CHUNK):
-            out += compress(dumps([tuple(r) for r in recs[i : i + CHUNK]]), 1)
-            ends.append(len(out))
+            piece = compress(dumps([tuple(r) for r in recs[i : i + CHUNK]]), 1)
+            out.append(piece)
+            at += len(piece)
+            ends.append(at)
     except ValueError:
         import pickle
 
         rows = [tuple(r) for r in recs]
-        return bytearray(b"Z" + _z(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)))
+        return [b"Z" + _z(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))]
     index = marshal.dumps(([r[0] for r in recs[::CHUNK]], ends))
-    out += index
-    out += len(index).to_bytes(8, "little")
+    out.append(index)
+    out.append(len(index).to_bytes(8, "little"))
     return out
 
 
@@ -242,10 +251,11 @@ def _unz(blob: bytes) -> bytes:
 _JOB_PIECE = 128  # jobs (or datasets) per pickle of a stored result (its memo: peak memory)
 
 
-def _pickled(shell: Any) -> bytes:
-    """A result shell as compressed pickles: the shell without jobs and datasets, then those
-    in pieces of :data:`_JOB_PIECE`, compressed as written (neither the whole pickle nor one
-    memo of every object in memory: peak memory of a first organise)."""
+def pickled_parts(shell: Any) -> list[bytes]:
+    """A result shell as compressed pickles, in the parts they are the concatenation of: the
+    shell without jobs and datasets, then those in pieces of :data:`_JOB_PIECE`, compressed as
+    written (neither the whole pickle nor one memo of every object in memory: peak memory of a
+    first organise)."""
     import copy
     import pickle
     import zlib
@@ -256,7 +266,9 @@ def _pickled(shell: Any) -> bytes:
             self.parts: list[bytes] = []
 
         def write(self, b) -> int:
-            self.parts.append(self.z.compress(b))
+            part = self.z.compress(b)
+            if part:
+                self.parts.append(part)
             return len(b)
 
     sink = _Sink()
@@ -270,7 +282,7 @@ def _pickled(shell: Any) -> bytes:
             pickler.clear_memo()
             pickler.dump(items[i : i + _JOB_PIECE])
     sink.parts.append(sink.z.flush())
-    return b"".join(sink.parts)
+    return sink.parts
 
 
 def _unpickled(blob: bytes) -> Any:
