@@ -9,7 +9,7 @@ import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ MIN_FILES_PER_WORKER = 200
 # ahead of the one being read
 PROBE_EVERY = 128
 PREFETCH = 32
+# chunks handed to each worker ahead of the results this process has taken
+AHEAD = 3
 # the rows of files read are written to the cache in transactions of about this many
 WRITE_ROWS = 2048
 # where a writer process can be forked (see _deferred_writes), rows wait for it unless the scan
@@ -109,6 +111,14 @@ def _read_chunk(job: tuple) -> tuple[list[tuple], list[bytes | None] | None] | b
 
 # ---------------------------------------------------------------------------- parent side
 
+# files are read in inode order: a cold disk is read in fewer seeks on most file systems
+_INODE = itemgetter(3)
+
+
+def _paths(todo: list[tuple], start: int, n: int) -> list[tuple[str, int]]:
+    """(path, size) of ``n`` walk entries from ``start`` (what a worker needs of them)."""
+    return [(e[0], e[1]) for e in todo[start : start + n]]
+
 
 def _covers(cache: ScanCache | None, keyset_text: str, names: tuple[str, ...] | None) -> bool:
     """Whether a cached row read for another keyword set answers this request."""
@@ -142,14 +152,14 @@ def _pool_context() -> Any:
 
 
 def _read_all(
-    todo: list[tuple[str, int]],
+    todo: list[tuple],
     keywords: tuple[str, ...] | None,
     workers: int,
     on_chunk: Callable[[int, tuple], None],
     cancelled: Callable[[], bool] | None,
     for_cache: bool = False,
 ) -> None:
-    """Read ``todo`` (path, size) in chunks; ``on_chunk(first index, (results, blobs))`` in
+    """Read ``todo`` (walk entries: path, size, ...) in chunks; ``on_chunk(first index, (results, blobs))`` in
     order (see ``_read_chunk``)."""
     n = len(todo)
     if workers <= 1 or n < MIN_FILES_PER_WORKER * 2:
@@ -157,20 +167,37 @@ def _read_all(
         for i in range(0, n, step):
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
-            on_chunk(i, _read_chunk((keywords, todo[i : i + step], for_cache, False)))
+            on_chunk(i, _read_chunk((keywords, _paths(todo, i, step), for_cache, False)))
         return
     size = max(64, min(1024, -(-n // (workers * 8))))
     starts = range(0, n, size)
+    # at most AHEAD chunks per worker are given out before this process has taken the results
+    # of earlier ones: on a busy machine the workers outpace it, and what they send would pile
+    # up here (the peak memory of a large first organise)
+    slots = threading.Semaphore(AHEAD * workers)
+    stop = False
+
+    def jobs():  # consumed by the pool's task thread
+        for i in starts:
+            slots.acquire()
+            if stop:
+                return
+            yield (keywords, _paths(todo, i, size), for_cache, True)
+
     ctx = _pool_context()
     pool = ctx.Pool(min(workers, len(starts)))
     try:
-        jobs = ((keywords, todo[i : i + size], for_cache, True) for i in starts)
-        for start, res in zip(starts, pool.imap(_read_chunk, jobs)):
+        for start, res in zip(starts, pool.imap(_read_chunk, jobs())):
             on_chunk(start, marshal.loads(res) if type(res) is bytes else res)
+            del res
+            slots.release()
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
         pool.close()
     except BaseException:
+        stop = True  # the task thread leaves the generator (terminate() waits for it)
+        for _ in starts:
+            slots.release()
         pool.terminate()
         raise
     finally:
@@ -220,13 +247,14 @@ def scan(
             cached = {}
         else:
             cached = cache.load([e[0] for e in entries] if subset else None)
-        todo: list[tuple[int, str, int, int]] = []  # inode, path, size, mtime_ns
+        todo: list[tuple] = []  # walk entries of the files to read
         hits: list[tuple] = []  # cache rows (path, size, mtime_ns, inode, keyset, vals, digest)
         # rows of unchanged files read for other keywords: what they knew is kept (by path)
         merge: dict[str, tuple] = {}
         keyset_text = cache.keyset_id(names) if cache is not None else ""
         get = cached.get
-        for path, size, mtime_ns, inode, problem in entries:
+        for e in entries:
+            path, size, mtime_ns, inode, problem = e
             if problem:
                 out.append(ScannedFile(path, size, mtime_ns, inode, UNREADABLE, problem))
                 continue
@@ -237,23 +265,28 @@ def scan(
                     continue
                 if names is not None:
                     merge[path] = row
-            todo.append((inode, path, size, mtime_ns))
+            todo.append(e)
         hit_values = _decode_hits(hits, todo)
-        # inode order reads a cold disk in fewer seeks on most file systems
-        todo.sort()
-        files = [(path, size) for _, path, size, _ in todo]
+        todo.sort(key=_INODE)
         _add_hits(out, hits, hit_values, names, keyset_text)
         done = len(out)
         if progress is not None:
             progress(done, total)
 
         new_rows: list[tuple] = []
-        deferred = (defer_cache_write and cache is not None and len(files) >= WRITE_ROWS
+        deferred = (defer_cache_write and cache is not None and len(todo) >= WRITE_ROWS
                     and _fork_writer_ok())
         # rows a forked child writes hold the values, not their stored form: the child makes
-        # that (the workers need not send it, and this process need not keep it)
+        # that (the workers need not send it, and this process need not keep it), and it
+        # makes them from the scanned files (this process keeps no rows while reading)
         later = deferred and not merge
+        pending = [len(out)]  # later: the files out[pending[0]:] have no row written yet
         last_write = time.monotonic()
+
+        def later_rows() -> list[tuple]:
+            return [(path, size, mtime_ns, inode, keyset_text, values, digest)
+                    for path, size, mtime_ns, inode, status, _, values, digest
+                    in out[pending[0]:] if status == OK]
 
         def on_chunk(start: int, payload: tuple) -> None:
             nonlocal last_write
@@ -263,27 +296,27 @@ def scan(
             if merge:
                 _merge_chunk(out, new_rows, part, results, blobs, cache, merge, names, keyset_text)
             else:
-                if later:
-                    new_rows.extend([
-                        (path, size, mtime_ns, inode, keyset_text, r[2], r[3])
-                        for (inode, path, size, mtime_ns), r in zip(part, results) if r[0] == OK
-                    ])
-                elif blobs is not None:
+                if blobs is not None:
                     new_rows.extend([
                         (path, size, mtime_ns, inode, keyset_text, blob, r[3])
-                        for (inode, path, size, mtime_ns), r, blob in zip(part, results, blobs)
+                        for (path, size, mtime_ns, inode, _), r, blob in zip(part, results, blobs)
                         if blob is not None
                     ])
                 new = _tuple_new
                 out.extend([
                     new(ScannedFile, (path, size, mtime_ns, inode, status, reason,
                                       shared(values), digest))
-                    for (inode, path, size, mtime_ns), (status, reason, values, digest)
+                    for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
                     in zip(part, results)
                 ])
-            if (len(new_rows) >= WRITE_ROWS and cache is not None
+            if (later and len(out) - pending[0] >= WRITE_ROWS
+                    and time.monotonic() - last_write >= WRITE_EVERY_S):
+                cache.write(_stored_form(later_rows()), ())  # a slow scan keeps its progress
+                pending[0] = len(out)
+                last_write = time.monotonic()
+            elif (len(new_rows) >= WRITE_ROWS and cache is not None
                     and (not deferred or time.monotonic() - last_write >= WRITE_EVERY_S)):
-                cache.write(_stored_form(new_rows) if later else new_rows, ())  # while reading
+                cache.write(new_rows, ())  # while reading
                 new_rows.clear()
                 last_write = time.monotonic()
             done += len(results)
@@ -292,7 +325,7 @@ def scan(
 
         read = False
         try:
-            _read_all(files, names, workers, on_chunk, cancelled,
+            _read_all(todo, names, workers, on_chunk, cancelled,
                       for_cache=cache is not None and not later)
             read = True
         finally:
@@ -301,13 +334,14 @@ def scan(
                 if len(hits) < len(cached) and len(out) == total:  # some rows may be stale
                     ok_paths = {f.path for f in out if f.status == OK}
                     drop += _stale(cached, ok_paths, roots)
-                if read and deferred and (new_rows or drop):
+                if read and deferred and (new_rows or drop or len(out) > pending[0]):
                     keysets = dict(cache._new_keysets)
                     cache.close()
                     cache = None
-                    _write_in_child(cache_db, new_rows, drop, keysets, later)
+                    _write_in_child(cache_db, later_rows if later else new_rows, drop, keysets,
+                                    later)
                 else:
-                    cache.write(_stored_form(new_rows) if later else new_rows, drop)
+                    cache.write(_stored_form(later_rows()) if later else new_rows, drop)
     finally:
         if cache is not None:
             cache.close()
@@ -344,16 +378,21 @@ def _stored_form(rows: list[tuple]) -> list[tuple]:
     return out
 
 
-def _write_in_child(db, rows: list[tuple], drop: list[str], keysets: dict[str, str],
-                    values: bool = False) -> None:
+def _write_in_child(db, rows: list[tuple] | Callable[[], list[tuple]], drop: list[str],
+                    keysets: dict[str, str], values: bool = False) -> None:
+    """Write ``rows`` (or the rows ``rows()`` makes, made in the child) in a forked child."""
     global _REAPER
+
+    def write() -> None:
+        _write_rows(db, rows() if callable(rows) else rows, drop, keysets, values)
+
     try:
         pid = os.fork()
     except OSError:  # no memory for a child: written here
-        _write_rows(db, rows, drop, keysets, values)
+        write()
         return
     if pid == 0:  # the child: write, then leave without the parent's clean-up
-        exit_after(lambda: _write_rows(db, rows, drop, keysets, values))
+        exit_after(write)
     _WRITERS.append(pid)
     if not _REAPER:
         import atexit
@@ -408,7 +447,7 @@ def _decode_hits(hits: list[tuple], todo: list[tuple]) -> list[dict]:
             good.append(h)
             values.append(v)
         else:
-            todo.append((h[3], h[0], h[1], h[2]))
+            todo.append((h[0], h[1], h[2], h[3], ""))
     hits[:] = good
     return values
 
@@ -426,7 +465,7 @@ def _add_hits(out: list[ScannedFile], hits: list[tuple], decoded: list[dict], na
 
 def _merge_chunk(out, new_rows, part, results, blobs, cache, merge, names, keyset_text) -> None:
     """``on_chunk`` when some files' older rows (other keywords) are kept: merged per file."""
-    for i, ((inode, path, size, mtime_ns), (status, reason, values, digest)) in enumerate(
+    for i, ((path, size, mtime_ns, inode, _), (status, reason, values, digest)) in enumerate(
         zip(part, results)
     ):
         if status == OK and cache is not None:

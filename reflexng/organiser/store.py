@@ -35,7 +35,7 @@ import json
 import marshal
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +45,15 @@ from reflexng.organiser.storepack import (
     _unpickled,
     _unz,
     _z,
-    chunk_parts,
     entry_columns,
     pack_entries,
     pack_records,
-    pickled_parts,
+    pickled_records,
     records_of,
     unpack_entries,
     unpack_records,
+    write_chunks,
+    write_pickled,
 )
 
 TABLE = "organise_results"
@@ -461,15 +462,18 @@ class ResultStore:
         new_base = None
         if base is None:
             base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, chunk_parts(result.files),
+            new_base = (base, _Spooled(lambda w: write_chunks(result.files, w),
+                                       lambda: pickled_records(result.files)),
                         entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries))
         quick = None
         if keywords is not None:
-            digests = sorted([f.header_digest for f in result.files])
+            digests = [f.header_digest for f in result.files]
+            digests.sort()
             shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
             del digests
             quick = json.dumps({"keywords": list(keywords), "shared": shared})
-        row = (key, class_key, files, time.time_ns(), base, delta, pickled_parts(shell),
+        row = (key, class_key, files, time.time_ns(), base, delta,
+               _Spooled(lambda w: write_pickled(shell, w)),
                json.dumps(list(targets)), quick)
         con = self.con
         con.execute("BEGIN IMMEDIATE")
@@ -568,24 +572,72 @@ class ResultStore:
         self.con.close()
 
 
+class _Spooled:
+    """A blob made a part at a time by ``make(write)`` (``instead()``: the whole blob, when
+    ``make`` raised ValueError); :func:`_insert` spools it into a temporary file, then copies
+    it into the row's blob, so neither the whole blob nor a copy of it is ever in memory
+    (sqlite3 copies a bound value whole: the peak memory of storing a large result)."""
+
+    def __init__(self, make: Callable[[Callable[[bytes], Any]], None],
+                 instead: Callable[[], bytes] | None = None):
+        self.make, self.instead = make, instead
+
+    def whole(self) -> bytes:
+        with self.spool() as f:
+            return f.read()
+
+    def spool(self):
+        import tempfile
+
+        f = tempfile.TemporaryFile()
+        try:
+            try:
+                self.make(f.write)
+            except ValueError:
+                if self.instead is None:
+                    raise
+                f.seek(0)
+                f.truncate()
+                f.write(self.instead())
+            f.seek(0)
+            return f
+        except BaseException:
+            f.close()
+            raise
+
+
+_COPY = 1 << 20  # bytes copied into a blob at a time (and values this large are copied)
+
+
 def _insert(con: sqlite3.Connection, table: str, columns: Sequence[str], values: Sequence) -> None:
-    """INSERT OR REPLACE a row whose list values are blobs in parts: each written into the
-    row's blob a part at a time, each part freed once written (sqlite3 would copy a bound
-    blob whole: the peak memory of storing a large result). Without ``blobopen`` (Python <
-    3.11) the parts are joined."""
-    marks = ", ".join(["zeroblob(?)" if v.__class__ is list else "?" for v in values])
-    blobs = {c: v for c, v in zip(columns, values) if v.__class__ is list}
-    if not blobs or not hasattr(con, "blobopen"):
+    """INSERT OR REPLACE a row; its :class:`_Spooled` values are spooled, then copied into the
+    row's blobs a megabyte at a time, and so are its other large values (SQLite would build a
+    row holding a bound blob, or a zero blob followed by other values, whole in memory).
+    Without ``blobopen`` (Python < 3.11) the values are bound."""
+    if not hasattr(con, "blobopen"):
         con.execute(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(values))})",
-                    [b"".join(v) if v.__class__ is list else v for v in values])
+                    [v.whole() if isinstance(v, _Spooled) else v for v in values])
         return
-    params = [sum(map(len, v)) if v.__class__ is list else v for v in values]
-    rowid = con.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", params).lastrowid
-    for column, parts in blobs.items():
-        parts.reverse()
-        with con.blobopen(table, column, rowid) as blob:
-            while parts:
-                blob.write(parts.pop())
+    big = {c: v for c, v in zip(columns, values) if isinstance(v, _Spooled)
+           or (isinstance(v, (bytes, bytearray)) and len(v) >= _COPY)}
+    spooled = {c: v.spool() for c, v in big.items() if isinstance(v, _Spooled)}
+    try:
+        marks = ", ".join(["zeroblob(?)" if c in big else "?" for c in columns])
+        params = [(os.fstat(spooled[c].fileno()).st_size if c in spooled else len(v))
+                  if c in big else v for c, v in zip(columns, values)]
+        rowid = con.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", params).lastrowid
+        for column, v in big.items():
+            with con.blobopen(table, column, rowid) as blob:
+                if column in spooled:
+                    while part := spooled[column].read(_COPY):
+                        blob.write(part)
+                else:
+                    view = memoryview(v)
+                    for i in range(0, len(view), _COPY):
+                        blob.write(view[i : i + _COPY])
+    finally:
+        for f in spooled.values():
+            f.close()
 
 
 def _shell(result):

@@ -6,7 +6,7 @@
 - Walk entries: columns (paths, then sizes, mtimes and inodes as little-endian 64-bit arrays,
   problems by position), compressed a piece at a time (:func:`pack_entries`).
 - A result shell (jobs, datasets, notes): pickles of :data:`_JOB_PIECE` jobs, compressed as
-  written (:func:`pickled_parts`).
+  written (:func:`write_pickled`).
 
 Values without a marshal form fall back to pickle. Cheap to import (no organiser model).
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import marshal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from reflexng.organiser.record_fields import RECORD_FIELDS
@@ -54,38 +55,47 @@ def pack_records(files: Sequence[Any]) -> bytes:
 def pack_chunks(files: Sequence[Any]) -> bytes:
     """FileRecords sorted by path, in pieces of :data:`CHUNK` records, each marshal data
     compressed on its own, then an index (first path and end of each piece): :func:`records_of`
-    decodes only the pieces holding the paths asked for."""
-    return b"".join(chunk_parts(files))
+    decodes only the pieces holding the paths asked for. (Records holding a value without a
+    marshal form: all pickled, compressed whole.)"""
+    parts: list[bytes] = []
+    try:
+        write_chunks(files, parts.append)
+    except ValueError:
+        return pickled_records(files)
+    return b"".join(parts)
 
 
-def chunk_parts(files: Sequence[Any]) -> list[bytes]:
-    """:func:`pack_chunks` data as the parts it is the concatenation of (the store writes
-    them into the database one after the other: no copy of the whole is made, the peak
-    memory of a first organise)."""
+def write_chunks(files: Sequence[Any], write: Callable[[bytes], Any]) -> None:
+    """:func:`pack_chunks` data, passed to ``write`` a part at a time as it is made (the store
+    spools it: the whole is never in memory, the peak memory of a first organise). Raises
+    ValueError (some parts written) for a value without a marshal form: then the records are
+    stored as :func:`pickled_records`."""
     import zlib
 
     recs = files if isinstance(files, list) else list(files)
     if any(recs[i][0] > recs[i + 1][0] for i in range(len(recs) - 1)):
         recs = sorted(recs, key=lambda r: r[0])
-    out = [b"K"]
+    dumps, compress = marshal.dumps, zlib.compress
     ends: list[int] = []
     at = 1
-    try:
-        dumps, compress = marshal.dumps, zlib.compress
-        for i in range(0, len(recs), CHUNK):
-            piece = compress(dumps([tuple(r) for r in recs[i : i + CHUNK]]), 1)
-            out.append(piece)
-            at += len(piece)
-            ends.append(at)
-    except ValueError:
-        import pickle
-
-        rows = [tuple(r) for r in recs]
-        return [b"Z" + _z(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))]
+    write(b"K")
+    for i in range(0, len(recs), CHUNK):
+        piece = compress(dumps([tuple(r) for r in recs[i : i + CHUNK]]), 1)
+        write(piece)
+        at += len(piece)
+        ends.append(at)
     index = marshal.dumps(([r[0] for r in recs[::CHUNK]], ends))
-    out.append(index)
-    out.append(len(index).to_bytes(8, "little"))
-    return out
+    write(index)
+    write(len(index).to_bytes(8, "little"))
+
+
+def pickled_records(files: Sequence[Any]) -> bytes:
+    """Records sorted by path, pickled and compressed whole (:func:`pack_chunks` data for
+    records holding a value marshal has no form for)."""
+    import pickle
+
+    rows = sorted([tuple(r) for r in files], key=lambda r: r[0])
+    return b"Z" + _z(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _pieces(blob: bytes) -> tuple[list[str], list[memoryview]]:
@@ -251,11 +261,11 @@ def _unz(blob: bytes) -> bytes:
 _JOB_PIECE = 128  # jobs (or datasets) per pickle of a stored result (its memo: peak memory)
 
 
-def pickled_parts(shell: Any) -> list[bytes]:
-    """A result shell as compressed pickles, in the parts they are the concatenation of: the
-    shell without jobs and datasets, then those in pieces of :data:`_JOB_PIECE`, compressed as
-    written (neither the whole pickle nor one memo of every object in memory: peak memory of a
-    first organise)."""
+def write_pickled(shell: Any, write: Callable[[bytes], Any]) -> None:
+    """A result shell as compressed pickles, passed to ``write`` a part at a time: the shell
+    without jobs and datasets, then those in pieces of :data:`_JOB_PIECE`, compressed as
+    written (neither the whole pickle nor one memo of every object in memory: peak memory of
+    a first organise)."""
     import copy
     import pickle
     import zlib
@@ -263,26 +273,24 @@ def pickled_parts(shell: Any) -> list[bytes]:
     class _Sink:
         def __init__(self) -> None:
             self.z = zlib.compressobj(1)
-            self.parts: list[bytes] = []
 
         def write(self, b) -> int:
             part = self.z.compress(b)
             if part:
-                self.parts.append(part)
+                write(part)
             return len(b)
 
     sink = _Sink()
     pickler = pickle.Pickler(sink, protocol=pickle.HIGHEST_PROTOCOL)
     head = copy.copy(shell)
     head.jobs, head.datasets = {}, []
-    jobs, datasets = list(shell.jobs.items()), shell.datasets
+    jobs, datasets = shell.jobs, shell.datasets
     pickler.dump((head, -(-len(jobs) // _JOB_PIECE), -(-len(datasets) // _JOB_PIECE)))
-    for items in (jobs, datasets):
-        for i in range(0, len(items), _JOB_PIECE):
+    for items in (iter(jobs.items()), iter(datasets)):  # (no list of every job's item)
+        while piece := list(islice(items, _JOB_PIECE)):
             pickler.clear_memo()
-            pickler.dump(items[i : i + _JOB_PIECE])
-    sink.parts.append(sink.z.flush())
-    return sink.parts
+            pickler.dump(piece)
+    write(sink.z.flush())
 
 
 def _unpickled(blob: bytes) -> Any:

@@ -105,3 +105,27 @@ def test_changed_entries_compares_columns_with_the_delta_applied(tmp_path):
         assert not st_.restat(row, "f3", [], [now[9]], len(now))
     finally:
         st_.close()
+
+
+def test_blobs_are_written_into_the_row_a_part_at_a_time(tmp_path):
+    """store._insert: spooled and large values arrive whole and exact (zero blobs filled in
+    place), the pickled form where a value has no marshal form, small values as bound."""
+    import sqlite3
+    from fractions import Fraction
+
+    recs = [FileRecord(path=f"/d/{i:05d}", size=i, mtime_ns=i, status="ok",
+                       headers={"X": i, "Y": "v" * (i % 50)}) for i in range(3000)]
+    odd = [FileRecord(path="/d/a", size=1, mtime_ns=2, status="ok", headers={"X": Fraction(1, 3)})]
+    large = bytes(range(256)) * (3 * store._COPY // 256 + 7)
+    con = sqlite3.connect(tmp_path / "t.sqlite", isolation_level=None)
+    con.execute("CREATE TABLE t (id TEXT PRIMARY KEY, a BLOB, b BLOB, c BLOB)")
+    for rid, rs in (("plain", recs), ("odd", odd)):
+        store._insert(con, "t", ["id", "a", "b", "c"], [
+            rid,
+            store._Spooled(lambda w, rs=rs: storepack.write_chunks(rs, w),
+                           lambda rs=rs: storepack.pickled_records(rs)),
+            large, b"small"])
+    got = dict((r[0], r[1:]) for r in con.execute("SELECT id, a, b, c FROM t"))
+    assert got["plain"] == (storepack.pack_chunks(recs), large, b"small")
+    assert storepack.unpack_records(got["plain"][0]) == recs
+    assert got["odd"][0][:1] == b"Z" and storepack.unpack_records(got["odd"][0]) == odd
