@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
@@ -216,6 +216,7 @@ def scan(
     subset: bool = False,
     forget: Iterable[str] = (),
     defer_cache_write: bool = False,
+    known: Mapping[str, tuple] | None = None,
 ) -> list[ScannedFile]:
     """Scan folders (recursively) and files for FITS headers; sorted by path.
 
@@ -233,6 +234,10 @@ def scan(
     ``defer_cache_write=True`` lets a forked child write the cache rows after the reading, where
     that is possible (see ``_fork_writer_ok``): the scan returns before they are all written;
     :func:`wait_writers` waits for them (the next scan and the interpreter's exit do).
+
+    ``known`` (path -> (size, mtime_ns, inode, values, header digest)) is what is known of
+    some files' headers already (an earlier organise's stored result): a file with the same
+    size, mtime and inode is not read.
     """
     names = None if keywords is None else tuple(dict.fromkeys(keywords))
     wait_writers()  # an earlier scan's rows are all in the cache before this one reads it
@@ -253,11 +258,18 @@ def scan(
         merge: dict[str, tuple] = {}
         keyset_text = cache.keyset_id(names) if cache is not None else ""
         get = cached.get
+        kget = known.get if known else None
         for e in entries:
             path, size, mtime_ns, inode, problem = e
             if problem:
                 out.append(ScannedFile(path, size, mtime_ns, inode, UNREADABLE, problem))
                 continue
+            if kget is not None:
+                k = kget(path)
+                if k is not None and k[0] == size and k[1] == mtime_ns and k[2] == inode:
+                    out.append(_tuple_new(ScannedFile, (path, size, mtime_ns, inode, OK, "",
+                                                        k[3], k[4])))
+                    continue
             row = get(path)
             if row is not None and row[1] == size and row[2] == mtime_ns and row[3] == inode:
                 if row[4] == keyset_text or _covers(cache, row[4], names):

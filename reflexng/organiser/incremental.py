@@ -125,6 +125,8 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
         assert run is not None
         since = st.latest(class_key)
         prev = None if since is None else since.state()
+        if since is None:  # read only what no stored result knows the headers of
+            run.known = st.scanned(run.keywords)
         quick = run.keywords if plan_reads_headers_only(cascade) else None
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
@@ -147,7 +149,7 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
                 if not gone and not changing:
                     try:
                         st.put(key, class_key, files, packed, result, targets, since, run.changes,
-                               quick)
+                               quick, scanned=run.keywords)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
                     _remember(db, key, files, result)
@@ -238,20 +240,25 @@ class _Run:
     workers: int
     # what the last organise() changed against ``prev``: path -> record / entry or None
     changes: tuple[dict, dict] | None = None
+    # what a stored result knows of the files' headers (store.ResultStore.scanned), for the
+    # next full scan: path -> (size, mtime_ns, inode, values, header digest)
+    known: dict[str, tuple] | None = None
 
     def __post_init__(self) -> None:
         from reflexng.organiser.classify import needed_keywords
 
         self.keywords = needed_keywords(self.cascade)
 
-    def scan(self, entries: list[tuple], subset: bool, forget=()) -> list:
+    def scan(self, entries: list[tuple], subset: bool) -> list:
         from reflexng.fits import scan
         from reflexng.organiser.planning import OrganiseCancelled
 
+        # no header cache of its own: the stored results are the header cache (each file's
+        # headers are stored once, in the result it was organised into)
+        known, self.known = (None, self.known) if subset else (self.known, None)
         try:
-            out = scan(self.roots, self.keywords, cache_db=self.db, workers=self.workers,
-                       progress=self.progress, cancelled=self.cancelled, entries=entries,
-                       subset=subset, forget=forget, defer_cache_write=True)
+            out = scan(self.roots, self.keywords, workers=self.workers, progress=self.progress,
+                       cancelled=self.cancelled, entries=entries, subset=subset, known=known)
         except Exception as exc:
             if type(exc).__name__ == "ScanCancelled":
                 raise OrganiseCancelled("organising was cancelled during the scan") from exc
@@ -310,7 +317,7 @@ class _Run:
             todo.append(e)
         present = {e[0] for e in entries}
         forget = [p for p in old_entry if p not in present]
-        scanned = self.scan(todo, subset=True, forget=forget) if todo or forget else []
+        scanned = self.scan(todo, subset=True) if todo else []
         # duplicates depend on other files: every file sharing a header digest with another
         # is classified again, together with the others of its digest
         seen = Counter(kept_digests)

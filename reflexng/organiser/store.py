@@ -63,6 +63,10 @@ KEEP = 8  # stored results per work directory (the newest are kept)
 _COLUMNS = ["key", "class_key", "files", "created", "base", "delta", "result", "targets", "quick"]
 _BASE_COLUMNS = ["id", "records", "entries"]
 BASES = "organise_bases"  # records and walk entries shared by rows (rows keep a delta)
+# per base, the header keywords its files were scanned for: a base is also the header cache
+# of its files (see ResultStore.scanned)
+BASE_KEYWORDS = "organise_base_keywords"
+_UNREADABLE = "unreadable"  # organiser.model.UNREADABLE (this module does not import the model)
 OUTPUTS = "organise_outputs"  # rendered output of a stored result (apart: rows stay unchanged)
 
 # reflexng packages whose code decides an organise result
@@ -373,7 +377,7 @@ class ResultStore:
             self.con.execute("PRAGMA journal_mode=WAL")
             cols = [r[1] for r in self.con.execute(f"PRAGMA table_info({TABLE})")]
             if cols and cols != _COLUMNS:
-                for t in (TABLE, OUTPUTS, BASES):
+                for t in (TABLE, OUTPUTS, BASES, BASE_KEYWORDS):
                     self.con.execute(f"DROP TABLE IF EXISTS {t}")
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, class_key TEXT,"
@@ -383,6 +387,9 @@ class ResultStore:
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {BASES} (id TEXT PRIMARY KEY, records BLOB,"
                 " entries BLOB)"
+            )
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {BASE_KEYWORDS} (base TEXT PRIMARY KEY, keywords TEXT)"
             )
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {OUTPUTS} (key TEXT, files TEXT, kind TEXT,"
@@ -425,6 +432,43 @@ class ResultStore:
             return None
         return None if row is None else StoredResult(self, row)
 
+    def scanned(self, keywords: Sequence[str]) -> dict[str, tuple] | None:
+        """What the newest stored row scanned for (at least) ``keywords`` knows of its files'
+        headers: path -> (size, mtime_ns, inode, values of ``keywords``, header digest), for
+        each file it read (not the unreadable ones); None without such a row.
+
+        A stored result holds every file's header values: it answers a later scan of the
+        unchanged files for another request (other workflow parameters, an edited cascade),
+        so the organiser writes no header cache of its own (each header is stored once)."""
+        wanted = set(keywords)
+        cols = ", ".join(f"r.{c}" for c in _COLUMNS)
+        try:
+            rows = self.con.execute(
+                f"SELECT {cols}, k.keywords FROM {TABLE} r JOIN {BASE_KEYWORDS} k"
+                " ON k.base = r.base ORDER BY r.created DESC").fetchall()
+        except sqlite3.Error:
+            return None
+        for *row, got in rows:
+            have = set(json.loads(got))
+            if not wanted <= have:
+                continue
+            try:
+                records, entries = StoredResult(self, tuple(row)).state()
+            except (LookupError, sqlite3.Error, ValueError, EOFError, TypeError):
+                continue
+            narrow = have != wanted
+            out: dict[str, tuple] = {}
+            for path, r in records.items():
+                e = entries.get(path)
+                if e is None or e[4] or r.status == _UNREADABLE:
+                    continue
+                values = r.headers
+                if narrow:
+                    values = {k: v for k, v in values.items() if k in wanted}
+                out[path] = (e[1], e[2], e[3], values, r.header_digest)
+            return out
+        return None
+
     def targets(self, key: str) -> list[str] | None:
         """The task names a request of ``key`` resolved its target to (any file set)."""
         try:
@@ -436,7 +480,8 @@ class ResultStore:
     def put(self, key: str, class_key: str, files: str, entries: Sequence[tuple] | bytes, result,
             targets: Sequence[str], since: StoredResult | None = None,
             changes: tuple[dict, dict] | None = None,
-            keywords: Sequence[str] | None = None) -> None:
+            keywords: Sequence[str] | None = None,
+            scanned: Sequence[str] | None = None) -> None:
         """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand) and the
         walk ``entries`` it was organised from (or their :func:`pack_entries` data).
 
@@ -446,7 +491,9 @@ class ResultStore:
         ``keywords`` (the scanned header keywords), when given, let :meth:`restat` answer
         the same request later for files whose headers are unchanged (see
         :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
-        on the files' paths and headers alone, not on their size or time."""
+        on the files' paths and headers alone, not on their size or time. ``scanned`` (the
+        header keywords the files were scanned for) makes a new base the header cache of its
+        files for later requests (:meth:`scanned`)."""
         import time
 
         delta = _EMPTY_DELTA
@@ -480,12 +527,16 @@ class ResultStore:
         try:
             if new_base is not None:
                 _insert(con, BASES, _BASE_COLUMNS, new_base)
+                if scanned is not None:
+                    con.execute(f"INSERT OR REPLACE INTO {BASE_KEYWORDS} VALUES (?, ?)",
+                                (base, json.dumps(sorted(set(scanned)))))
             _insert(con, TABLE, _COLUMNS, row)
             con.execute(
                 f"DELETE FROM {TABLE} WHERE key NOT IN "
                 f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
             )
             con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
+            con.execute(f"DELETE FROM {BASE_KEYWORDS} WHERE base NOT IN (SELECT base FROM {TABLE})")
             con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
                         f" OR key = ?", (key,))
             con.execute("COMMIT")

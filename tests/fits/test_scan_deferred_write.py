@@ -90,22 +90,3 @@ def test_rows_are_written_in_the_scan_while_another_thread_runs(tmp_path):
     finally:
         stop.set()
         other.join()
-
-
-def test_an_organise_returns_with_its_cache_rows_written(tmp_path):
-    """The organiser defers the scan's writes and waits for them before returning."""
-    n = WRITE_ROWS + 100
-    fast_copies(tmp_path / "raw", n, per_folder=1000)
-    work = tmp_path / "work"
-    work.mkdir()
-    code = textwrap.dedent(f'''
-        from reflexng.cascade import load
-        from reflexng.organiser import organise
-        from reflexng.fits import scanner
-        cascade = load("demo_imaging")
-        organise(cascade, [{str(tmp_path / "raw")!r}], workdir={str(work)!r})
-        print(len(scanner._WRITERS))
-    ''')
-    out = _child(code)
-    assert out.stdout.split() == ["0"]
-    assert len(cache_rows(work / "reflexng.sqlite")) == n
