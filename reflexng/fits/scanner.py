@@ -24,6 +24,9 @@ MIN_FILES_PER_WORKER = 200
 # ahead of the one being read
 PROBE_EVERY = 128
 PREFETCH = 32
+# from this many files to read, their values dictionaries share their keys (fits.keyshare):
+# half the memory of the largest part of a record, for ~1 µs a file (3-5 % of reading it)
+SHARE_FROM = 50_000
 # chunks handed to each worker ahead of the results this process has taken
 AHEAD = 3
 # the rows of files read are written to the cache in transactions of about this many
@@ -286,6 +289,8 @@ def scan(
             progress(done, total)
 
         new_rows: list[tuple] = []
+        # the values of a large scan share their keys: ~120 bytes less per file for ~1 µs
+        share = len(todo) >= SHARE_FROM
         deferred = (defer_cache_write and cache is not None and len(todo) >= WRITE_ROWS
                     and _fork_writer_ok())
         # rows a forked child writes hold the values, not their stored form: the child makes
@@ -315,12 +320,20 @@ def scan(
                         if blob is not None
                     ])
                 new = _tuple_new
-                out.extend([
-                    new(ScannedFile, (path, size, mtime_ns, inode, status, reason,
-                                      shared(values), digest))
-                    for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
-                    in zip(part, results)
-                ])
+                if share:
+                    out.extend([
+                        new(ScannedFile, (path, size, mtime_ns, inode, status, reason,
+                                          shared(values), digest))
+                        for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
+                        in zip(part, results)
+                    ])
+                else:
+                    out.extend([
+                        new(ScannedFile, (path, size, mtime_ns, inode, status, reason, values,
+                                          digest))
+                        for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
+                        in zip(part, results)
+                    ])
             if (later and len(out) - pending[0] >= WRITE_ROWS
                     and time.monotonic() - last_write >= WRITE_EVERY_S):
                 cache.write(_stored_form(later_rows()), ())  # a slow scan keeps its progress

@@ -102,13 +102,13 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
     if memo is not None and memo[0] == files:
         return _handout(memo[1], build_graph, (db, key, files))
     st = _store.ResultStore(db)
+    run = None
     try:
         # targets resolved for this very request before (resolving needs the cascade graph)
         targets = st.targets(key)
         if targets is None:
             targets = resolve_targets(cascade, target)
         row = st.get(key, files)
-        run = None
         if row is None:
             run = _Run(cascade, roots, targets, workflow_parameters, parameter_set,
                        recipe_parameters, db, excluded, prefer, progress, cancelled, workers)
@@ -127,6 +127,7 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
         prev = None if since is None else since.state()
         if since is None:  # read only what no stored result knows the headers of
             run.known = st.scanned(run.keywords)
+            run.prespool = True  # a new base: its records packed while planning
         quick = run.keywords if plan_reads_headers_only(cascade) else None
         gone: dict[str, tuple] = {}
         changing: set[str] = set()
@@ -148,8 +149,9 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
             if after_files == files:
                 if not gone and not changing:
                     try:
+                        spooled, run.spooled = run.spooled, None
                         st.put(key, class_key, files, packed, result, targets, since, run.changes,
-                               quick, scanned=run.keywords)
+                               quick, scanned=run.keywords, records=spooled)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
                     _remember(db, key, files, result)
@@ -171,6 +173,8 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
             entries, files = after, after_files
         return _handout(result, build_graph)
     finally:
+        if run is not None:
+            run.discard()
         st.close()
 
 
@@ -243,6 +247,10 @@ class _Run:
     # what a stored result knows of the files' headers (store.ResultStore.scanned), for the
     # next full scan: path -> (size, mtime_ns, inode, values, header digest)
     known: dict[str, tuple] | None = None
+    # a first organise: the records' stored form is packed by a forked child while planning
+    # (store.records_spool), for the put that follows
+    prespool: bool = False
+    spooled: Any = None
 
     def __post_init__(self) -> None:
         from reflexng.organiser.classify import needed_keywords
@@ -283,12 +291,21 @@ class _Run:
             records = classify(scanned, self.cascade, excluded=self.excluded,
                                content_hash=content_hash)
             del scanned  # the scan's records are not needed while planning
+            self.discard()
+            if self.prespool:
+                self.spooled = _store.records_spool(records)
         else:
             records = self._classify_changed(entries, prev, content_hash)
             del entries, prev
         return _plan(self.cascade, records, self.target, workflow_parameters=self.wp,
                      parameter_set=self.ps, recipe_parameters=self.rp, prefer=self.prefer,
                      build_graph=False, resolved=True)
+
+    def discard(self) -> None:
+        """Reap a records spool not given to a put (an attempt organised again, an error)."""
+        if self.spooled is not None:
+            self.spooled[1].close()
+            self.spooled = None
 
     def _classify_changed(self, entries, prev, content_hash) -> list:
         """Records of all files: unchanged ones from ``prev``, the others classified anew."""

@@ -481,7 +481,8 @@ class ResultStore:
             targets: Sequence[str], since: StoredResult | None = None,
             changes: tuple[dict, dict] | None = None,
             keywords: Sequence[str] | None = None,
-            scanned: Sequence[str] | None = None) -> None:
+            scanned: Sequence[str] | None = None,
+            records: tuple[list, _Spooled] | None = None) -> None:
         """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand) and the
         walk ``entries`` it was organised from (or their :func:`pack_entries` data).
 
@@ -493,56 +494,64 @@ class ResultStore:
         :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
         on the files' paths and headers alone, not on their size or time. ``scanned`` (the
         header keywords the files were scanned for) makes a new base the header cache of its
-        files for later requests (:meth:`scanned`)."""
+        files for later requests (:meth:`scanned`). ``records`` is ``(result.files,``
+        :func:`records_spool` of them``)``, started earlier (it is closed here)."""
         import time
 
-        delta = _EMPTY_DELTA
-        base = None
-        if since is not None and changes is not None:
-            rd, ed = since.delta()
-            rd.update(changes[0])
-            ed.update(changes[1])
-            if _small(rd, ed, len(result.files)):
-                base = since.base
-                delta = _delta_blob(rd, ed)
-        shell = _shell(result)
-        new_base = None
-        if base is None:
-            base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-            new_base = (base, _Spooled(lambda w: write_chunks(result.files, w),
-                                       lambda: pickled_records(result.files)),
-                        entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries))
-        quick = None
-        if keywords is not None:
-            digests = [f.header_digest for f in result.files]
-            digests.sort()
-            shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
-            del digests
-            quick = json.dumps({"keywords": list(keywords), "shared": shared})
-        row = (key, class_key, files, time.time_ns(), base, delta,
-               _Spooled(lambda w: write_pickled(shell, w)),
-               json.dumps(list(targets)), quick)
-        con = self.con
-        con.execute("BEGIN IMMEDIATE")
         try:
-            if new_base is not None:
-                _insert(con, BASES, _BASE_COLUMNS, new_base)
-                if scanned is not None:
-                    con.execute(f"INSERT OR REPLACE INTO {BASE_KEYWORDS} VALUES (?, ?)",
-                                (base, json.dumps(sorted(set(scanned)))))
-            _insert(con, TABLE, _COLUMNS, row)
-            con.execute(
-                f"DELETE FROM {TABLE} WHERE key NOT IN "
-                f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
-            )
-            con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
-            con.execute(f"DELETE FROM {BASE_KEYWORDS} WHERE base NOT IN (SELECT base FROM {TABLE})")
-            con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
-                        f" OR key = ?", (key,))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            delta = _EMPTY_DELTA
+            base = None
+            if since is not None and changes is not None:
+                rd, ed = since.delta()
+                rd.update(changes[0])
+                ed.update(changes[1])
+                if _small(rd, ed, len(result.files)):
+                    base = since.base
+                    delta = _delta_blob(rd, ed)
+            shell = _shell(result)
+            new_base = None
+            if base is None:
+                base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
+                if records is None or records[0] is not result.files:
+                    if records is not None:
+                        records[1].close()
+                    records = (None, _records_spool(result.files, fork=False))
+                packed = entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries)
+                new_base = (base, records[1], packed)
+            quick = None
+            if keywords is not None:
+                digests = [f.header_digest for f in result.files]
+                digests.sort()
+                shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
+                del digests
+                quick = json.dumps({"keywords": list(keywords), "shared": shared})
+            row = (key, class_key, files, time.time_ns(), base, delta,
+                   _Spooled(lambda w: write_pickled(shell, w)),
+                   json.dumps(list(targets)), quick)
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if new_base is not None:
+                    _insert(con, BASES, _BASE_COLUMNS, new_base)
+                    if scanned is not None:
+                        con.execute(f"INSERT OR REPLACE INTO {BASE_KEYWORDS} VALUES (?, ?)",
+                                    (base, json.dumps(sorted(set(scanned)))))
+                _insert(con, TABLE, _COLUMNS, row)
+                con.execute(
+                    f"DELETE FROM {TABLE} WHERE key NOT IN "
+                    f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
+                )
+                con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
+                con.execute(f"DELETE FROM {BASE_KEYWORDS} WHERE base NOT IN (SELECT base FROM {TABLE})")
+                con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
+                            f" OR key = ?", (key,))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            if records is not None:
+                records[1].close()  # (a blob not used: its child reaped)
 
     def restat(self, row: StoredResult, files: str, records: Sequence[dict],
                entries: Sequence[tuple], total: int) -> bool:
@@ -633,6 +642,52 @@ class _Spooled:
                  instead: Callable[[], bytes] | None = None):
         self.make, self.instead = make, instead
 
+    child: tuple[int, Any] | None = None  # a forked child spooling it (pid, the file)
+
+    @classmethod
+    def forked(cls, make: Callable[[Callable[[bytes], Any]], None],
+               instead: Callable[[], bytes] | None = None) -> _Spooled:
+        """A blob a forked child starts spooling now (where a child can be forked safely:
+        :func:`reflexng.fits.walk.fork_is_safe`), while this process goes on: the records of
+        a first organise are packed on the core the planning leaves idle."""
+        import tempfile
+
+        from reflexng.fits.walk import exit_after, fork_is_safe
+
+        out = cls(make, instead)
+        if not fork_is_safe():
+            return out
+        f = tempfile.TemporaryFile()
+        try:
+            pid = os.fork()
+        except OSError:
+            f.close()
+            return out
+        if pid == 0:  # the child: spool, flush (its exit skips that), leave
+            exit_after(lambda: (make(f.write), f.flush()))
+        out.child = (pid, f)
+        return out
+
+    def close(self) -> None:
+        """Wait for the spooling child and drop its file (the blob was not used)."""
+        self._taken()
+
+    def _taken(self):
+        """The spooling child's file, complete (None without a child or when it failed)."""
+        if self.child is None:
+            return None
+        pid, f = self.child
+        self.child = None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = 1
+        if status != 0:
+            f.close()
+            return None
+        f.seek(0)
+        return f
+
     def whole(self) -> bytes:
         with self.spool() as f:
             return f.read()
@@ -640,6 +695,9 @@ class _Spooled:
     def spool(self):
         import tempfile
 
+        got = self._taken()
+        if got is not None:
+            return got
         f = tempfile.TemporaryFile()
         try:
             try:
@@ -655,6 +713,18 @@ class _Spooled:
         except BaseException:
             f.close()
             raise
+
+
+def records_spool(files: list) -> tuple[list, _Spooled]:
+    """``(files, their stored form)``, packed by a forked child from now on (where one can be
+    forked) for :meth:`ResultStore.put` (``records=``); :meth:`_Spooled.close` what is not
+    given to it."""
+    return files, _records_spool(files, fork=True)
+
+
+def _records_spool(files: list, fork: bool) -> _Spooled:
+    make = (_Spooled.forked if fork else _Spooled)
+    return make(lambda w: write_chunks(files, w), lambda: pickled_records(files))
 
 
 _COPY = 1 << 20  # bytes copied into a blob at a time (and values this large are copied)
