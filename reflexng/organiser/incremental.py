@@ -11,6 +11,10 @@
   every unchanged file is taken from the newest stored result; only new and changed files
   (and files whose header digest now clashes with another's: duplicate candidates) are
   read and classified; jobs and datasets are planned again from all records.
+- Another request (an edited cascade, other workflow parameters) with nothing stored for its
+  cascade, code and workflow parameters: every file is classified, but only files no stored
+  result knows the headers of are read (``store.ResultStore.scanned``: a stored result is the
+  organiser's header cache; it writes no header cache rows of its own).
 - After organising, the folders' modification times are checked (a file added, removed or
   renamed changes its folder's). When they changed, the folders are walked again and
   organising is repeated on the new state (at most twice more); files that disappeared get
