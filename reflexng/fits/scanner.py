@@ -118,6 +118,10 @@ def _read_chunk(job: tuple) -> tuple[list[tuple], list[bytes | None] | None] | b
 _INODE = itemgetter(3)
 
 
+def _as_read(values: dict) -> dict:
+    return values
+
+
 def _paths(todo: list[tuple], start: int, n: int) -> list[tuple[str, int]]:
     """(path, size) of ``n`` walk entries from ``start`` (what a worker needs of them)."""
     return [(e[0], e[1]) for e in todo[start : start + n]]
@@ -162,8 +166,8 @@ def _read_all(
     cancelled: Callable[[], bool] | None,
     for_cache: bool = False,
 ) -> None:
-    """Read ``todo`` (walk entries: path, size, ...) in chunks; ``on_chunk(first index, (results, blobs))`` in
-    order (see ``_read_chunk``)."""
+    """Read ``todo`` (walk entries: path, size, ...) in chunks; ``on_chunk(first index,
+    (results, blobs))`` in order (see ``_read_chunk``)."""
     n = len(todo)
     if workers <= 1 or n < MIN_FILES_PER_WORKER * 2:
         step = 256
@@ -319,21 +323,13 @@ def scan(
                         for (path, size, mtime_ns, inode, _), r, blob in zip(part, results, blobs)
                         if blob is not None
                     ])
-                new = _tuple_new
-                if share:
-                    out.extend([
-                        new(ScannedFile, (path, size, mtime_ns, inode, status, reason,
-                                          shared(values), digest))
-                        for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
-                        in zip(part, results)
-                    ])
-                else:
-                    out.extend([
-                        new(ScannedFile, (path, size, mtime_ns, inode, status, reason, values,
-                                          digest))
-                        for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
-                        in zip(part, results)
-                    ])
+                new, keep = _tuple_new, shared if share else _as_read
+                out.extend([
+                    new(ScannedFile, (path, size, mtime_ns, inode, status, reason, keep(values),
+                                      digest))
+                    for (path, size, mtime_ns, inode, _), (status, reason, values, digest)
+                    in zip(part, results)
+                ])
             if (later and len(out) - pending[0] >= WRITE_ROWS
                     and time.monotonic() - last_write >= WRITE_EVERY_S):
                 cache.write(_stored_form(later_rows()), ())  # a slow scan keeps its progress

@@ -153,9 +153,8 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
             if after_files == files:
                 if not gone and not changing:
                     try:
-                        spooled, run.spooled = run.spooled, None
                         st.put(key, class_key, files, packed, result, targets, since, run.changes,
-                               quick, scanned=run.keywords, records=spooled)
+                               quick, scanned=run.keywords, records=run.spooled)
                     except sqlite3.OperationalError:  # a full disk: organised, not stored
                         return _handout(result, build_graph)
                     _remember(db, key, files, result)
@@ -267,7 +266,9 @@ class _Run:
 
         # no header cache of its own: the stored results are the header cache (each file's
         # headers are stored once, in the result it was organised into)
-        known, self.known = (None, self.known) if subset else (self.known, None)
+        known = None if subset else self.known
+        if not subset:
+            self.known = None  # (once: memory)
         try:
             out = scan(self.roots, self.keywords, workers=self.workers, progress=self.progress,
                        cancelled=self.cancelled, entries=entries, subset=subset, known=known)
@@ -306,9 +307,10 @@ class _Run:
                      build_graph=False, resolved=True)
 
     def discard(self) -> None:
-        """Reap a records spool not given to a put (an attempt organised again, an error)."""
+        """Reap the records spool (used by a put, or not: an attempt organised again, a row
+        that keeps its base, an error)."""
         if self.spooled is not None:
-            self.spooled[1].close()
+            self.spooled.close()
             self.spooled = None
 
     def _classify_changed(self, entries, prev, content_hash) -> list:

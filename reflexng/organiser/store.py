@@ -482,7 +482,7 @@ class ResultStore:
             changes: tuple[dict, dict] | None = None,
             keywords: Sequence[str] | None = None,
             scanned: Sequence[str] | None = None,
-            records: tuple[list, _Spooled] | None = None) -> None:
+            records: _Spooled | None = None) -> None:
         """Store ``result`` (its ``job_graph`` is not stored; it is rebuilt on demand) and the
         walk ``entries`` it was organised from (or their :func:`pack_entries` data).
 
@@ -494,64 +494,59 @@ class ResultStore:
         :mod:`reflexng.organiser.restat`): give them only when the jobs and datasets depend
         on the files' paths and headers alone, not on their size or time. ``scanned`` (the
         header keywords the files were scanned for) makes a new base the header cache of its
-        files for later requests (:meth:`scanned`). ``records`` is ``(result.files,``
-        :func:`records_spool` of them``)``, started earlier (it is closed here)."""
+        files for later requests (:meth:`scanned`). ``records`` is :func:`records_spool` of
+        ``result.files``, started earlier (the caller closes it: a row that keeps its base
+        does not use it)."""
         import time
 
+        delta = _EMPTY_DELTA
+        base = None
+        if since is not None and changes is not None:
+            rd, ed = since.delta()
+            rd.update(changes[0])
+            ed.update(changes[1])
+            if _small(rd, ed, len(result.files)):
+                base = since.base
+                delta = _delta_blob(rd, ed)
+        shell = _shell(result)
+        new_base = None
+        if base is None:
+            base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
+            if records is None or records.files is not result.files:
+                records = _records_spool(result.files, fork=False)
+            packed = entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries)
+            new_base = (base, records, packed)
+        quick = None
+        if keywords is not None:
+            digests = [f.header_digest for f in result.files]
+            digests.sort()
+            shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
+            del digests
+            quick = json.dumps({"keywords": list(keywords), "shared": shared})
+        row = (key, class_key, files, time.time_ns(), base, delta,
+               _Spooled(lambda w: write_pickled(shell, w)),
+               json.dumps(list(targets)), quick)
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
         try:
-            delta = _EMPTY_DELTA
-            base = None
-            if since is not None and changes is not None:
-                rd, ed = since.delta()
-                rd.update(changes[0])
-                ed.update(changes[1])
-                if _small(rd, ed, len(result.files)):
-                    base = since.base
-                    delta = _delta_blob(rd, ed)
-            shell = _shell(result)
-            new_base = None
-            if base is None:
-                base = hashlib.sha256(f"{key}|{files}".encode()).hexdigest()[:32]
-                if records is None or records[0] is not result.files:
-                    if records is not None:
-                        records[1].close()
-                    records = (None, _records_spool(result.files, fork=False))
-                packed = entries if isinstance(entries, (bytes, bytearray)) else pack_entries(entries)
-                new_base = (base, records[1], packed)
-            quick = None
-            if keywords is not None:
-                digests = [f.header_digest for f in result.files]
-                digests.sort()
-                shared = sorted({a for a, b in zip(digests, digests[1:]) if a == b})
-                del digests
-                quick = json.dumps({"keywords": list(keywords), "shared": shared})
-            row = (key, class_key, files, time.time_ns(), base, delta,
-                   _Spooled(lambda w: write_pickled(shell, w)),
-                   json.dumps(list(targets)), quick)
-            con = self.con
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                if new_base is not None:
-                    _insert(con, BASES, _BASE_COLUMNS, new_base)
-                    if scanned is not None:
-                        con.execute(f"INSERT OR REPLACE INTO {BASE_KEYWORDS} VALUES (?, ?)",
-                                    (base, json.dumps(sorted(set(scanned)))))
-                _insert(con, TABLE, _COLUMNS, row)
-                con.execute(
-                    f"DELETE FROM {TABLE} WHERE key NOT IN "
-                    f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
-                )
-                con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
-                con.execute(f"DELETE FROM {BASE_KEYWORDS} WHERE base NOT IN (SELECT base FROM {TABLE})")
-                con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
-                            f" OR key = ?", (key,))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            if records is not None:
-                records[1].close()  # (a blob not used: its child reaped)
+            if new_base is not None:
+                _insert(con, BASES, _BASE_COLUMNS, new_base)
+                if scanned is not None:
+                    con.execute(f"INSERT OR REPLACE INTO {BASE_KEYWORDS} VALUES (?, ?)",
+                                (base, json.dumps(sorted(set(scanned)))))
+            _insert(con, TABLE, _COLUMNS, row)
+            con.execute(
+                f"DELETE FROM {TABLE} WHERE key NOT IN "
+                f"(SELECT key FROM {TABLE} ORDER BY created DESC LIMIT {KEEP})"
+            )
+            con.execute(f"DELETE FROM {BASES} WHERE id NOT IN (SELECT base FROM {TABLE})")
+            con.execute(f"DELETE FROM {BASE_KEYWORDS} WHERE base NOT IN (SELECT base FROM {TABLE})")
+            con.execute(f"DELETE FROM {OUTPUTS} WHERE key NOT IN (SELECT key FROM {TABLE})"
+                        f" OR key = ?", (key,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def restat(self, row: StoredResult, files: str, records: Sequence[dict],
                entries: Sequence[tuple], total: int) -> bool:
@@ -643,6 +638,7 @@ class _Spooled:
         self.make, self.instead = make, instead
 
     child: tuple[int, Any] | None = None  # a forked child spooling it (pid, the file)
+    files: list | None = None  # the records it is the stored form of (records_spool)
 
     @classmethod
     def forked(cls, make: Callable[[Callable[[bytes], Any]], None],
@@ -669,7 +665,7 @@ class _Spooled:
         return out
 
     def close(self) -> None:
-        """Wait for the spooling child and drop its file (the blob was not used)."""
+        """Wait for the spooling child and drop its file, if the blob was not used."""
         self._taken()
 
     def _taken(self):
@@ -715,16 +711,18 @@ class _Spooled:
             raise
 
 
-def records_spool(files: list) -> tuple[list, _Spooled]:
-    """``(files, their stored form)``, packed by a forked child from now on (where one can be
-    forked) for :meth:`ResultStore.put` (``records=``); :meth:`_Spooled.close` what is not
-    given to it."""
-    return files, _records_spool(files, fork=True)
+def records_spool(files: list) -> _Spooled:
+    """The stored form of the records ``files``, packed by a forked child from now on (where
+    one can be forked) for :meth:`ResultStore.put` (``records=``); the caller
+    closes it (:meth:`_Spooled.close`) once the put is done."""
+    return _records_spool(files, fork=True)
 
 
 def _records_spool(files: list, fork: bool) -> _Spooled:
-    make = (_Spooled.forked if fork else _Spooled)
-    return make(lambda w: write_chunks(files, w), lambda: pickled_records(files))
+    make = _Spooled.forked if fork else _Spooled
+    out = make(lambda w: write_chunks(files, w), lambda: pickled_records(files))
+    out.files = files
+    return out
 
 
 _COPY = 1 << 20  # bytes copied into a blob at a time (and values this large are copied)
