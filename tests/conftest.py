@@ -47,3 +47,23 @@ def promote_setup(tmp_path):
     from flow_data import make_flow_data
 
     return make_flow_data(tmp_path, n_bias=2, other_instrument=True, name="promote.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report):
+    """Print a failure's report at once, not only in the summary: a later crash of the interpreter
+    (CI fails on "Fatal Python error") would otherwise take the reason for the first failure with it."""
+    if not report.failed:
+        return
+    reporter = _TERMINAL.get("reporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("!", f"{report.nodeid} failed ({report.when})")
+        reporter.write_line(report.longreprtext)
+
+
+_TERMINAL: dict = {}
+
+
+def pytest_sessionstart(session):
+    _TERMINAL["reporter"] = session.config.pluginmanager.get_plugin("terminalreporter")

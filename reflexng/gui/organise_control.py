@@ -46,6 +46,7 @@ class OrganiseControl:
         def loaded(cascade) -> None:
             self._loading = None
             c.cascade = cascade
+            c.runs.shutdown()  # a repaint of the previous run's states still due is not this cascade's
             self.w.inspection.reset()  # nothing of the previous cascade stays on screen
             self.w.log_view.clear()
             self.w.run_controls.set_progress(0, 0, None)

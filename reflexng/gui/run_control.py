@@ -136,7 +136,7 @@ class RunControl:
         self.w.sig_event.emit(ev)
 
     def repaint_states(self) -> None:
-        if self.c.session is None:
+        if self.c.result is None:  # no session, or one organised for another cascade: not this view's states
             return
         st = self.c.session.state
         counts = st.task_counts()  # once: 20k jobs cost ~30 ms a pass
