@@ -20,6 +20,7 @@ same order every time, in the GUI (threads: no child) as on the command line.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import signal
@@ -73,6 +74,56 @@ def exit_after(work: Callable[[], object]) -> NoReturn:
 Entry = tuple[str, int, int, int, str]
 
 
+def entries_digest(entries: Sequence[tuple]) -> str:
+    """Digest of walk entries in walk order (the file set of a stored result).
+
+    The walk lists an unchanged folder in the same order; a folder listed in another order
+    only costs a re-organise (a miss), never a wrong hit. marshal format 2 writes no
+    back-references, so equal entries give equal bytes in every process, and a list's
+    bytes are its length and then its items' bytes: :meth:`Walked.digest` hashes the
+    folders' listings as the children sent them, without making the entries.
+    """
+    return hashlib.sha256(marshal.dumps([tuple(e) for e in entries], 2)).hexdigest()
+
+
+class Walked:
+    """A walk's entries as its folders' listings, in order: lists of entries, (marshal
+    format 2) bytes of the listings forked children made, and (list, bytes) pairs of this
+    process's listings packed while it waited for them. :meth:`digest` needs no entries
+    made: an unchanged re-organise, which needs only the digest, never makes them."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: list):
+        self._parts = parts
+
+    def digest(self) -> str:
+        """``entries_digest(self.entries())``, from the listings as they are."""
+        parts = self._parts
+        blobs = [part if type(part) is bytes else part[1] if type(part) is tuple else marshal.dumps(part, 2)
+                 for part in parts]
+        for i, part in enumerate(parts):  # a listing packed while waiting: now only its entries
+            if type(part) is tuple:
+                parts[i] = part[0]
+        n = sum(int.from_bytes(blob[1:5], "little") for blob in blobs)
+        h = hashlib.sha256(b"[" + n.to_bytes(4, "little"))
+        for blob in blobs:
+            h.update(memoryview(blob)[5:])
+        return h.hexdigest()
+
+    def entries(self) -> list[Entry]:
+        """The entries (made once; the listings are let go of as they are added)."""
+        parts = self._parts
+        if len(parts) == 1 and type(parts[0]) is list:
+            return parts[0]
+        out: list[Entry] = []
+        for i, part in enumerate(parts):
+            out.extend(part if type(part) is list else part[0] if type(part) is tuple else marshal.loads(part))
+            parts[i] = None
+        self._parts = [out]
+        return out
+
+
 def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = None) -> list[Entry]:
     """Every candidate file under ``roots`` with its stat, in an order that depends only on
     the tree (not on whether the walk was shared out).
@@ -81,6 +132,11 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
     added, removed or renamed in a folder changes the folder's mtime (see
     :func:`folders_unchanged`). Raises FileNotFoundError when a root does not exist.
     """
+    return walk_parts(roots, folders).entries()
+
+
+def walk_parts(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = None) -> Walked:
+    """:func:`walk`, its entries made only when asked for (:class:`Walked`)."""
     out: list[Entry] = []
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[str, tuple[int, int]]] = []
@@ -105,11 +161,12 @@ def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = No
     while stack and (len(out) < SPLIT_AFTER or len(stack) < 2):
         folder, _ = stack.pop()
         _list(folder, out, stack, seen, found)
+    parts: list = [out]
     if stack:
-        _walk_shares(stack, seen, out, found)
+        _walk_shares(stack, seen, parts, found)
     if len(roots) > 1:  # a file given as a root and found in a folder root too: once
-        out = list({e[0]: e for e in out}.values())
-    return out
+        return Walked([list({e[0]: e for e in Walked(parts).entries()}.values())])
+    return Walked(parts)
 
 
 def _list(folder: str, out: list, stack: list, seen: set, found: list) -> None:
@@ -158,11 +215,12 @@ def _list(folder: str, out: list, stack: list, seen: set, found: list) -> None:
                 found.append((prefix + name, st.st_mtime_ns))
 
 
-def _walk_shares(stack: list, seen: set, out: list, found: list) -> None:
+def _walk_shares(stack: list, seen: set, parts: list, found: list) -> None:
     """The rest of a walk: the folders on ``stack`` dealt into ``SHARES`` shares, each
     listed as if alone (with the folders seen so far), by this process and forked children
-    (one per further core) where that is safe; what they found is added share by share, a
-    folder entered by an earlier share (or before) skipped."""
+    (one per further core) where that is safe; what they found is added to ``parts`` share
+    by share (a child's listings as it sent them: :class:`Walked`), a folder entered by an
+    earlier share (or before) skipped."""
     global SPLITS
     shares = [stack[i::SHARES] for i in range(SHARES)]
     entered = seen - {key for _, key in stack}
@@ -181,6 +239,10 @@ def _walk_shares(stack: list, seen: set, out: list, found: list) -> None:
                 if not any(i in part.shares for part in children)]
         for i in here:
             results[i] = _walk_share(shares[i], seen)
+        if children:  # while the children finish: this process's listings packed for the digest
+            parts[:] = [(p, marshal.dumps(p, 2)) if type(p) is list else p for p in parts]
+            for i in here:
+                results[i] = [(key, (entries, marshal.dumps(entries, 2)), sub) for key, entries, sub in results[i]]
         for part in children:
             got = part.result()
             for n, i in enumerate(part.shares):  # a child that failed: its shares here
@@ -193,12 +255,13 @@ def _walk_shares(stack: list, seen: set, out: list, found: list) -> None:
         for key, entries, subfolders in results[i]:
             if key not in entered:
                 entered.add(key)
-                out.extend(entries)
+                parts.append(entries)
                 found.extend(subfolders)
 
 
-def _walk_share(share: list, seen: set) -> list:
-    """One share as if alone: per folder entered, (key, its entries, its new sub-folders)."""
+def _walk_share(share: list, seen: set, packed: bool = False) -> list:
+    """One share as if alone: per folder entered, (key, its entries, its new sub-folders);
+    ``packed`` (in a child): the entries as marshal format 2 bytes (see :class:`Walked`)."""
     records = []
     seen = set(seen)
     stack = list(share)
@@ -207,7 +270,7 @@ def _walk_share(share: list, seen: set) -> list:
         entries: list[Entry] = []
         subfolders: list[tuple[str, int]] = []
         _list(folder, entries, stack, seen, subfolders)
-        records.append((key, entries, subfolders))
+        records.append((key, marshal.dumps(entries, 2) if packed else entries, subfolders))
     return records
 
 
@@ -236,7 +299,7 @@ class _Part:
                 os.close(r)
                 for part in others:
                     os.close(part.fd)
-                data = marshal.dumps([_walk_share(share, seen) for share in shares], 4)
+                data = marshal.dumps([_walk_share(share, seen, packed=True) for share in shares], 4)
                 with open(w, "wb") as pipe:
                     pipe.write(data)
 

@@ -83,7 +83,7 @@ def organise_stored(
 def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_set,
                      recipe_parameters, workdir, excluded, prefer, progress, cancelled, workers,
                      build_graph) -> OrganiseResult:
-    from reflexng.fits.walk import walk
+    from reflexng.fits.walk import walk_parts
 
     db = _store.db_path(workdir)
     key, class_key = _store.keys(
@@ -97,11 +97,12 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
     walked = _store.take_walk(roots)  # the CLI's look-up walked the folders a moment ago
     if walked is None:
         folders: list[tuple[str, int]] = []
-        entries = walk(roots, folders)  # a missing data folder raises FileNotFoundError
+        parts = walk_parts(roots, folders)  # a missing data folder raises FileNotFoundError
+        files = parts.digest()
     else:
-        entries, folders = walked
-        del walked
-    files = _store.files_digest(entries)
+        parts, folders, files = walked
+    entries = parts.entries()
+    del walked, parts
     memo = _MEMO.get((db, key))
     if memo is not None and memo[0] == files:
         return _handout(memo[1], build_graph, (db, key, files))

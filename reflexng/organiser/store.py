@@ -195,13 +195,11 @@ def _hash(obj: Any) -> str:
 
 
 def files_digest(entries: Sequence[tuple]) -> str:
-    """Digest of walk entries (path, size, mtime_ns, inode, problem) in walk order.
+    """Digest of walk entries (path, size, mtime_ns, inode, problem) in walk order
+    (:func:`reflexng.fits.walk.entries_digest`; a walk's own: ``walk_parts(...).digest()``)."""
+    from reflexng.fits.walk import entries_digest
 
-    The walk lists an unchanged folder in the same order; a folder listed in another order
-    only costs a re-organise (a miss), never a wrong hit. marshal format 2 writes no
-    back-references, so equal entries give equal bytes in every process.
-    """
-    return hashlib.sha256(marshal.dumps([tuple(e) for e in entries], 2)).hexdigest()
+    return entries_digest(entries)
 
 
 class StoredResult:
@@ -909,7 +907,7 @@ def unpack_output(blob: bytes | None) -> bytes | None:
     return zlib.decompress(blob[1:])
 
 
-_LAST_WALK: dict[tuple[str, ...], tuple[list, list]] = {}
+_LAST_WALK: dict[tuple[str, ...], tuple[Any, list, str]] = {}
 # (database, request key, file-set digest) that organise.restat declined in this process
 _DECLINED: set[tuple[str, str, str]] = set()
 
@@ -924,9 +922,10 @@ def declined(db: str, key: str, files: str) -> bool:
     return True
 
 
-def take_walk(roots: Sequence[str]) -> tuple[list, list] | None:
-    """The walk :func:`stored_output` made of ``roots`` in this process (once). Using it is
-    safe: organise checks the folders again when it has finished."""
+def take_walk(roots: Sequence[str]) -> tuple[Any, list, str] | None:
+    """The walk :func:`stored_output` made of ``roots`` in this process (once): its
+    ``Walked``, folders and file-set digest. Using it is safe: organise checks the folders
+    again when it has finished."""
     return _LAST_WALK.pop(tuple(roots), None)
 
 
@@ -969,7 +968,7 @@ def stored_output(
     arguments when the cascade, the code and the files are unchanged, or when only files'
     times changed, not their headers (restamped: :mod:`reflexng.organiser.restat`); else
     None."""
-    from reflexng.fits.walk import walk
+    from reflexng.fits.walk import walk_parts
 
     path = locate_cascade(cascade)
     if path is None:
@@ -988,12 +987,12 @@ def stored_output(
                       excluded=(), prefer=prefer)
         folders: list[tuple[str, int]] = []
         try:
-            entries = walk(roots, folders)
+            walked = walk_parts(roots, folders)  # a hit needs only the digest, not the entries
         except OSError:
             return None
+        files = walked.digest()
         _LAST_WALK.clear()
-        _LAST_WALK[tuple(roots)] = (entries, folders)  # for organise(), if this is a miss
-        files = files_digest(entries)
+        _LAST_WALK[tuple(roots)] = (walked, folders, files)  # for organise(), if this is a miss
         text = st.output(key, files, kind)
         if text is None:  # only files' times changed, not their headers? (organise.restat)
             from reflexng.organiser.restat import refresh
@@ -1007,7 +1006,7 @@ def stored_output(
             if row is None or not st.has_output(key, row.files, kind):
                 return None
             try:
-                if refresh(st, key, entries, files, folders, scan) is None:
+                if refresh(st, key, walked.entries(), files, folders, scan) is None:
                     _DECLINED.add((st.path, key, files))  # organise() need not try again
                     return None
             except sqlite3.OperationalError:  # a full or read-only disk: organise instead

@@ -27,12 +27,15 @@ def run(split_after, thread=False):
         t.start()
     try:
         folders = []
-        entries = w.walk(sys.argv[1:], folders)
+        walked = w.walk_parts(sys.argv[1:], folders)
+        digest = walked.digest()  # from the listings as the children sent them
+        entries = walked.entries()
     finally:
         if thread:
             stop.set()
             t.join()
-    return {"entries": entries, "folders": folders, "children": w.SPLITS - before}
+    return {"entries": entries, "folders": folders, "children": w.SPLITS - before,
+            "digest": digest, "of_entries": w.entries_digest(entries), "after": walked.digest()}
 
 print(json.dumps({"alone": run(10**9), "shared": run(1), "again": run(1),
                   "threads": run(1, thread=True)}))
@@ -89,3 +92,17 @@ def test_shared_walk_order_depends_only_on_the_tree(tmp_path):
     assert got["threads"]["children"] == 0
     assert got["shared"]["entries"] == got["again"]["entries"] == got["threads"]["entries"]
     assert got["shared"]["folders"] == got["again"]["folders"] == got["threads"]["folders"]
+
+
+def test_a_walks_digest_is_its_entries_digest_however_it_was_listed(tmp_path):
+    """The file-set digest made from the children's listings (an unchanged re-organise makes
+    no entries) is the digest of the entries: alone, shared, with threads, of two roots. (A
+    walk alone is dealt later: another order, another digest.)"""
+    data = shared_tree(tmp_path)
+    for roots in ((data,), (data, data / "a.fits")):
+        got = walks(*roots)
+        assert got["shared"]["children"] > 0 or (os.cpu_count() or 1) == 1
+        for run in got.values():
+            assert run["digest"] == run["of_entries"] == run["after"], (roots, run)
+        assert got["shared"]["digest"] == got["again"]["digest"] == got["threads"]["digest"]
+    assert got["shared"]["digest"] != walks(data)["shared"]["digest"]  # another file set, another digest
