@@ -63,8 +63,15 @@ def run(args) -> int:
                              workflow_parameters=params, parameter_set=args.parameter_set,
                              recipe_parameters=rparams, prefer=args.prefer)
         if text is not None:
+            import zlib
+
             sys.stdout.flush()
-            sys.stdout.buffer.write(text)
+            try:
+                for piece in text:  # as it is inflated
+                    sys.stdout.buffer.write(piece)
+            except zlib.error as exc:
+                return fail(f"the stored output in {args.workdir} is damaged ({exc}); organise with "
+                            "another --workdir, or delete its reflexng.sqlite")
             sys.stdout.buffer.flush()
             return 0
     from reflexng.cascade import CascadeError, load

@@ -156,3 +156,25 @@ def test_a_disk_that_fills_during_a_job_fails_that_job_and_the_next_run_continue
     (tmp_path / "filler").write_bytes(b"")
     summary, _ = run_json(cascade, data, w, code=0, env=env)
     assert {j["status"] for j in jobs_by_task(summary)["prep"]} == {"executed"}
+
+
+def test_a_damaged_stored_output_is_a_message_naming_the_work_directory(tmp_path, raw_guard):
+    """The stored ``--json`` text of an unchanged re-organise is inflated as it is written out;
+    a damaged one ends the command with one line naming the work directory, no traceback."""
+    data = raw_guard(tmp_path / "data")
+    write_raw(data, 3)
+    cascade = TINY(tmp_path / "c.py", "test_noop")
+    w = tmp_path / "w"
+    first = rx("organise", "--cascade", cascade, "--data", data, "--workdir", w, "--json")
+    assert first.returncode == 0, first.stderr
+    again = rx("organise", "--cascade", cascade, "--data", data, "--workdir", w, "--json")
+    assert again.returncode == 0 and again.stdout == first.stdout, again.stderr  # the stored output
+    with sqlite3.connect(w / "reflexng.sqlite") as con:
+        (blob,) = con.execute("SELECT text FROM organise_outputs WHERE kind = 'json'").fetchone()
+        assert blob[:1] == b"Z"
+        con.execute("UPDATE organise_outputs SET text = ? WHERE kind = 'json'",
+                    (blob[:1] + blob[1:3] + bytes(b ^ 0x5A for b in blob[3:]),))
+    res = rx("organise", "--cascade", cascade, "--data", data, "--workdir", w, "--json")
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    assert str(w) in res.stderr and "damaged" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
