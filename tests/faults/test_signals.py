@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from reflexng.recipes.builtin.testing import write_header_fits
+
 from ._faults import function_cascade, recipe_cascade, run_json, write_raw
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signals only")
@@ -78,6 +80,10 @@ def _wait_for(pred, timeout=120.0):
 def test_ctrl_c_at_any_moment_exits_130_within_a_second_with_one_line(moment, tmp_path, raw_guard):
     data = raw_guard(tmp_path / "data")
     write_raw(data, 3)
+    if moment == "organising":  # enough other files that organising lasts beyond the poll below
+        (data / "other").mkdir()
+        for i in range(4000):
+            write_header_fits(data / "other" / f"other_{i}.fits", {"OBJECT": "X", "DPR.TYPE": "UNUSED"})
     w = tmp_path / "w"
     cascade = recipe_cascade(tmp_path / "c.py", "test_sleep", ', "seconds": 30')
     run = Run("--cascade", cascade, "--data", data, "--workdir", w, "--jobs", "1")
@@ -98,6 +104,8 @@ def test_ctrl_c_at_any_moment_exits_130_within_a_second_with_one_line(moment, tm
     assert done - t < LIMIT, f"exit {done - t:.2f} s after Ctrl-C"
     assert not [ln for ln in run.lines if "Traceback" in ln or "KeyboardInterrupt" in ln], run.lines
     assert len([ln for ln in after if ln.strip()]) == 1 and "interrupted" in after[-1], after
+    if moment == "organising":  # it was: no job had started
+        assert not any("running 3 jobs" in ln for ln in run.lines), run.lines
     if moment == "job running":  # the work directory is consistent: the next run re-runs the jobs
         summary, _ = run_json(recipe_cascade(tmp_path / "c.py", "test_noop"), data, w, code=0)
         assert [j["status"] for j in summary["jobs"]] == ["executed"] * 3
