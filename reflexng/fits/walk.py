@@ -99,12 +99,9 @@ class Walked:
 
     def digest(self) -> str:
         """``entries_digest(self.entries())``, from the listings as they are."""
-        parts = self._parts
-        blobs = [part if type(part) is bytes else part[1] if type(part) is tuple else marshal.dumps(part, 2)
-                 for part in parts]
-        for i, part in enumerate(parts):  # a listing packed while waiting: now only its entries
-            if type(part) is tuple:
-                parts[i] = part[0]
+        blobs = [_packed(part) for part in self._parts]
+        # a listing packed while waiting is kept as its entries only
+        self._parts = [part[0] if type(part) is tuple else part for part in self._parts]
         n = sum(int.from_bytes(blob[1:5], "little") for blob in blobs)
         h = hashlib.sha256(b"[" + n.to_bytes(4, "little"))
         for blob in blobs:
@@ -118,10 +115,24 @@ class Walked:
             return parts[0]
         out: list[Entry] = []
         for i, part in enumerate(parts):
-            out.extend(part if type(part) is list else part[0] if type(part) is tuple else marshal.loads(part))
+            out.extend(_unpacked(part))
             parts[i] = None
         self._parts = [out]
         return out
+
+
+def _packed(part: list | bytes | tuple) -> bytes:
+    """A listing's marshal format 2 bytes (see :class:`Walked`)."""
+    if type(part) is bytes:
+        return part
+    return part[1] if type(part) is tuple else marshal.dumps(part, 2)
+
+
+def _unpacked(part: list | bytes | tuple) -> list[Entry]:
+    """A listing's entries (see :class:`Walked`)."""
+    if type(part) is bytes:
+        return marshal.loads(part)
+    return part[0] if type(part) is tuple else part
 
 
 def walk(roots: Sequence[str | Path], folders: list[tuple[str, int]] | None = None) -> list[Entry]:
