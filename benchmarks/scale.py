@@ -9,7 +9,8 @@ times every file).
 (written once into ``--dir``), organised as one folder by one command (``--json``, cascade
 ``demo_imaging`` by default: the spectroscopy files are reported unclassified, with their
 nearest rule): first organise into an empty work directory, unchanged re-organise,
-re-organise after touching 1 % of the files. Targets: first ≥ 15× faster than getheader; unchanged ≤ 0.3 s;
+re-organise after touching 1 % of the files (each ``--repeat`` times: the median, and the
+best). Targets: first ≥ 15× faster than getheader; unchanged ≤ 0.3 s;
 1 % touched ≤ 0.5 s. Every output is compared byte for byte with a plain organise
 (no work directory: nothing stored, nothing cached).
 
@@ -187,10 +188,13 @@ def corpus(args) -> int:
     organise("plain", with_work=False)  # the reference output (and a warm page cache)
     rate, k = astropy_rate(paths, args.sample)
     rows = []
-    shutil.rmtree(work, ignore_errors=True)
-    first = organise("first")
-    rows.append(("first organise --json, empty work directory", first, cpu_of[first],
-                 same("first"), ""))
+    firsts = []
+    for _ in range(args.repeat):  # each into an empty work directory
+        shutil.rmtree(work, ignore_errors=True)
+        firsts.append(organise("first"))
+    best = min(firsts)
+    rows.append(("first organise --json, empty work directory", statistics.median(firsts),
+                 cpu_of[best], same("first"), f"best {best:.3f}"))
     unchanged = [organise("unchanged") for _ in range(args.repeat)]
     best = min(unchanged)
     rows.append(("unchanged re-organise --json", statistics.median(unchanged), cpu_of[best],

@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = _show_warning
     own_process = argv is None  # the command line of this process (not a call from Python code)
+    args.own_process = own_process
     if own_process:
         escaped_output()  # a file name that is not UTF-8 is shown with \\xNN escapes
     try:
@@ -121,4 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         from reflexng.cli._common import leave_if_interrupted
 
         leave_if_interrupted(code)  # after Ctrl-C the verb has cleaned up: no slow interpreter shutdown
+        if args.verb == "organise":
+            from reflexng.cli._common import leave_now
+
+            leave_now(code)
     return code

@@ -74,6 +74,30 @@ def leave_if_interrupted(code: int) -> None:
         os._exit(code)
 
 
+def leave_now(code: int) -> None:
+    """End the process now with ``code``: output flushed and the exit handlers run (the
+    scan's cache writer waited for, say), the interpreter's shutdown skipped: freeing a large
+    organise result object by object (~0.1 s for 34k files) gains a command nothing."""
+    import atexit
+    import os
+
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_handlers is None:  # not CPython: the normal exit
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    run_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def install_interrupts() -> bool:
     """Ctrl-C for a CLI verb: exit 130 within a second with one line.
 

@@ -52,6 +52,20 @@ def run(args) -> int:
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     errors = getattr(sys.stdout, "errors", None) or "strict"
     kind = "json" if args.json else f"summary:{encoding}:{errors}"
+    if args.workdir is not None and getattr(args, "own_process", False):
+        from reflexng.organiser.store import walk_ahead
+
+        walk_ahead(args.data)  # the folders walked while the request is looked up or loaded
+    try:
+        return _run(args, params, rparams, encoding, errors, kind)
+    finally:
+        if args.workdir is not None:
+            from reflexng.organiser.store import drop_walks
+
+            drop_walks()
+
+
+def _run(args, params, rparams, encoding: str, errors: str, kind: str) -> int:
     if args.workdir is not None:
         # an unchanged request on unchanged files: the stored output, without even loading
         # the cascade (reflexng.organiser.store checks cascade contents, code and files)

@@ -285,15 +285,16 @@ def _walk_share(share: list, seen: set, packed: bool = False) -> list:
     return records
 
 
-class _Part:
-    """Shares of a walk listed by a forked child, and how to collect what it found."""
+class _Child:
+    """A forked child that sends bytes back through a pipe, and how to collect them."""
 
-    def __init__(self, shares: list[int], pid: int, fd: int):
-        self.shares, self.pid, self.fd = shares, pid, fd
+    def __init__(self, pid: int, fd: int):
+        self.pid, self.fd = pid, fd
 
     @classmethod
-    def fork(cls, numbers: list[int], shares: list, seen: set, others: list) -> _Part | None:
-        """A child listing ``shares`` (numbered ``numbers``); None when it cannot be forked."""
+    def fork(cls, make: Callable[[], bytes], others: Sequence[_Child] = ()) -> _Child | None:
+        """A child sending what ``make()`` returns (it closes the pipes of ``others``, forked
+        before it); None when it cannot be forked."""
         try:
             r, w = os.pipe()
         except OSError:
@@ -304,19 +305,19 @@ class _Part:
             os.close(r)
             os.close(w)
             return None
-        if pid == 0:  # the child: list, send, leave
+        if pid == 0:  # the child: make, send, leave
 
             def send() -> None:
                 os.close(r)
-                for part in others:
-                    os.close(part.fd)
-                data = marshal.dumps([_walk_share(share, seen, packed=True) for share in shares], 4)
+                for other in others:
+                    os.close(other.fd)
+                data = make()
                 with open(w, "wb") as pipe:
                     pipe.write(data)
 
             exit_after(send)
         os.close(w)
-        return cls(numbers, pid, r)
+        return cls(pid, r)
 
     def stop(self) -> None:
         try:
@@ -329,20 +330,89 @@ class _Part:
         except OSError:
             pass
 
-    def result(self) -> list | None:
-        """The child's records per share (see :func:`_walk_share`); None when it failed."""
+    def data(self) -> bytes | None:
+        """What the child sent (waits for it); None when it failed."""
         try:
             with open(self.fd, "rb") as pipe:
                 data = pipe.read()
         finally:
             _, status = os.waitpid(self.pid, 0)
-        if status != 0:
+        return data if status == 0 else None
+
+
+class _Part:
+    """Shares of a walk listed by a forked child, and how to collect what it found."""
+
+    def __init__(self, shares: list[int], child: _Child):
+        self.shares, self.child = shares, child
+
+    @classmethod
+    def fork(cls, numbers: list[int], shares: list, seen: set, others: list) -> _Part | None:
+        """A child listing ``shares`` (numbered ``numbers``); None when it cannot be forked."""
+        child = _Child.fork(
+            lambda: marshal.dumps([_walk_share(share, seen, packed=True) for share in shares], 4),
+            [other.child for other in others])
+        return None if child is None else cls(numbers, child)
+
+    def stop(self) -> None:
+        self.child.stop()
+
+    def result(self) -> list | None:
+        """The child's records per share (see :func:`_walk_share`); None when it failed."""
+        data = self.child.data()
+        if data is None:
             return None
         try:
             got = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
             return None
         return got if isinstance(got, list) and len(got) == len(self.shares) else None
+
+
+class WalkAhead:
+    """A walk of ``roots`` started now in a forked child and taken later: the command line
+    walks the data folders on the core that would idle while it loads the cascade."""
+
+    def __init__(self, child: _Child):
+        self._child: _Child | None = child
+
+    @classmethod
+    def start(cls, roots: Sequence[str]) -> WalkAhead | None:
+        """The walk, started; None where forking is not safe (see :func:`fork_is_safe`)."""
+        if not fork_is_safe():
+            return None
+
+        def make() -> bytes:
+            folders: list[tuple[str, int]] = []
+            walked = walk_parts(roots, folders)
+            blobs = [_packed(part) for part in walked._parts]
+            return marshal.dumps((Walked(blobs).digest(), blobs, folders), 4)
+
+        child = _Child.fork(make)
+        return None if child is None else cls(child)
+
+    def take(self) -> tuple[Walked, list[tuple[str, int]], str] | None:
+        """(walk, folders entered, file-set digest), waited for; None when the child failed
+        (a root missing, say: the caller walks, and reports it) or it was taken already."""
+        child, self._child = self._child, None
+        if child is None:
+            return None
+        data = child.data()
+        if data is None:
+            return None
+        try:
+            digest, blobs, folders = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        if type(digest) is not str or type(blobs) is not list or type(folders) is not list:
+            return None
+        return Walked(blobs), folders, digest
+
+    def stop(self) -> None:
+        """Not taken after all: the child is stopped and reaped."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
 
 
 # scandir on an open folder: each entry's stat is an fstatat relative to it, which skips the

@@ -923,7 +923,8 @@ def output_pieces(blob: bytes | None) -> Iterator[bytes] | None:
     return pieces()
 
 
-_LAST_WALK: dict[tuple[str, ...], tuple[Any, list, str]] = {}
+# roots -> (Walked, folders, file-set digest), or the WalkAhead that will give them
+_LAST_WALK: dict[tuple[str, ...], Any] = {}
 # (database, request key, file-set digest) that organise.restat declined in this process
 _DECLINED: set[tuple[str, str, str]] = set()
 
@@ -938,11 +939,32 @@ def declined(db: str, key: str, files: str) -> bool:
     return True
 
 
+def walk_ahead(data_dirs: Sequence[str]) -> None:
+    """Start walking ``data_dirs`` in a forked child where that is safe
+    (``reflexng.fits.walk.WalkAhead``), for :func:`stored_output` or organise to take."""
+    from reflexng.fits.walk import WalkAhead
+
+    drop_walks()
+    roots = tuple(str(Path(d).resolve()) for d in data_dirs)
+    ahead = WalkAhead.start(roots)
+    if ahead is not None:
+        _LAST_WALK[roots] = ahead
+
+
+def drop_walks() -> None:
+    """Forget the walks made for organise (a walk ahead not taken is stopped)."""
+    for walked in _LAST_WALK.values():
+        if hasattr(walked, "stop"):
+            walked.stop()
+    _LAST_WALK.clear()
+
+
 def take_walk(roots: Sequence[str]) -> tuple[Any, list, str] | None:
-    """The walk :func:`stored_output` made of ``roots`` in this process (once): its
-    ``Walked``, folders and file-set digest. Using it is safe: organise checks the folders
-    again when it has finished."""
-    return _LAST_WALK.pop(tuple(roots), None)
+    """The walk :func:`stored_output` made (or :func:`walk_ahead` started) of ``roots`` in
+    this process (once): its ``Walked``, folders and file-set digest. Using it is safe:
+    organise checks the folders again when it has finished."""
+    walked = _LAST_WALK.pop(tuple(roots), None)
+    return walked.take() if hasattr(walked, "take") else walked
 
 
 def locate_cascade(name_or_path: str) -> str | None:
@@ -1001,13 +1023,17 @@ def stored_output(
         key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
                       parameter_set=parameter_set, recipe_parameters=recipe_parameters,
                       excluded=(), prefer=prefer)
-        folders: list[tuple[str, int]] = []
-        try:
-            walked = walk_parts(roots, folders)  # a hit needs only the digest, not the entries
-        except OSError:
-            return None
-        files = walked.digest()
-        _LAST_WALK.clear()
+        ahead = take_walk(roots)
+        if ahead is not None:
+            walked, folders, files = ahead
+        else:
+            folders = []
+            try:
+                walked = walk_parts(roots, folders)  # a hit needs only the digest, not the entries
+            except OSError:
+                return None
+            files = walked.digest()
+        drop_walks()
         _LAST_WALK[tuple(roots)] = (walked, folders, files)  # for organise(), if this is a miss
         text = st.output(key, files, kind)
         if text is None:  # only files' times changed, not their headers? (organise.restat)
