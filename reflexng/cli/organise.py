@@ -129,7 +129,7 @@ def _run(args, params, rparams, encoding: str, errors: str, kind: str) -> int:
             result = organise(
                 cascade, args.data, target_of(args), workflow_parameters=params, progress=update,
                 parameter_set=args.parameter_set, recipe_parameters=rparams, workdir=args.workdir, prefer=args.prefer,
-                build_graph=False,
+                build_graph=False, store_later=True,  # stored once written out (attach_output)
             )
     except CascadeError as exc:
         print(str(exc), file=sys.stderr)

@@ -74,6 +74,7 @@ def organise(
     cancelled: Callable[[], bool] | None = None,
     workers: int = 2,
     build_graph: bool = True,
+    store_later: bool = False,
 ) -> OrganiseResult:
     """Scan ``data_dirs`` and organise the files for ``target`` (default: the cascade's).
 
@@ -82,6 +83,9 @@ def organise(
     returns the stored result, and when some files changed only those are read and
     classified again (``reflexng.organiser.incremental``).
     ``build_graph=False`` leaves ``job_graph`` None (saves importing networkx).
+    ``store_later=True`` (the command line) leaves storing a first result (a new base) to
+    ``reflexng.organiser.incremental.store_now(result)`` (or ``attach_output``), called once
+    the result is written out: its records are packed by a forked child meanwhile.
     Raises ValueError for unknown targets/parameters, :class:`OrganiseCancelled` when cancelled.
     """
     if isinstance(data_dirs, (str, os.PathLike)):
@@ -99,7 +103,7 @@ def organise(
             cascade, roots, target, workflow_parameters=workflow_parameters,
             parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
             excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
-            workers=workers, build_graph=build_graph)
+            workers=workers, build_graph=build_graph, store_later=store_later)
     # validate parameters before the (long) scan
     ps = _parameter_set(cascade, parameter_set)
     workflow_values(cascade, ps, workflow_parameters)

@@ -62,15 +62,17 @@ def organise_stored(
     cancelled: Callable[[], bool] | None,
     workers: int,
     build_graph: bool,
+    store_later: bool = False,
 ) -> OrganiseResult:
-    """``organise()`` with a work directory (see the module docstring)."""
+    """``organise()`` with a work directory (see the module docstring); ``store_later``: see
+    ``organise()``."""
     # many small objects, none freed: the collector pauses meanwhile (organiser._gcpause)
     with paused() as made:
         result = _organise_stored(
             cascade, roots, target, workflow_parameters=workflow_parameters,
             parameter_set=parameter_set, recipe_parameters=recipe_parameters, workdir=workdir,
             excluded=excluded, prefer=prefer, progress=progress, cancelled=cancelled,
-            workers=workers, build_graph=build_graph)
+            workers=workers, build_graph=build_graph, store_later=store_later)
         made.append(result)
     # the scan's cache rows, written by a forked child while this process planned, are all
     # in the work directory before organise returns (fits.scanner, deferred writes)
@@ -82,7 +84,7 @@ def organise_stored(
 
 def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_set,
                      recipe_parameters, workdir, excluded, prefer, progress, cancelled, workers,
-                     build_graph) -> OrganiseResult:
+                     build_graph, store_later=False) -> OrganiseResult:
     from reflexng.fits.walk import walk_parts
 
     db = _store.db_path(workdir)
@@ -152,6 +154,15 @@ def _organise_stored(cascade, roots, target, *, workflow_parameters, parameter_s
                 after = _walk_existing(roots, folders)
                 after_files = _store.files_digest(after)
             if after_files == files:
+                if not gone and not changing and store_later and since is None:
+                    # a new base: stored when the caller has written the result out
+                    # (store_now), the records packed meanwhile by a forked child
+                    put = (key, class_key, files, packed, result, targets)
+                    later = dict(keywords=quick, scanned=run.keywords, records=run.spooled)
+                    run.spooled = None  # (kept for the put)
+                    out = _handout(result, build_graph)
+                    out.__dict__["_pending"] = (db, put, later)
+                    return out
                 if not gone and not changing:
                     try:
                         st.put(key, class_key, files, packed, result, targets, since, run.changes,
@@ -211,6 +222,32 @@ def _remember(db: str, key: str, files: str, result: OrganiseResult) -> None:
     _MEMO[(db, key)] = (files, result)
 
 
+def store_now(result: OrganiseResult) -> bool:
+    """Store a result ``organise(..., store_later=True)`` left to store (see there); True
+    when it is stored (now or before), False when it was not (a full disk: the next request
+    organises again) or is not to be."""
+    pending = result.__dict__.pop("_pending", None)
+    if pending is None:
+        return result.__dict__.get("_stored") is not None
+    db, put, later = pending
+    records = later["records"]
+    try:
+        st = _store.ResultStore(db)
+        try:
+            st.put(*put, **later)
+        finally:
+            st.close()
+    except sqlite3.OperationalError:  # a full or read-only disk: organised, not stored
+        return False
+    finally:
+        if records is not None:
+            records.close()
+    key, files, organised = put[0], put[2], put[4]
+    _remember(db, key, files, organised)
+    result.__dict__["_stored"] = (db, key, files)
+    return True
+
+
 def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> OrganiseResult:
     """A shallow copy (callers may set ``job_graph``), with the job graph when asked for.
 
@@ -221,6 +258,7 @@ def _handout(result: OrganiseResult, build_graph: bool, stored=None) -> Organise
     out = copy.copy(result)
     out.__dict__.pop("_file_index", None)
     out.__dict__.pop("_stored", None)
+    out.__dict__.pop("_pending", None)
     if stored is not None:
         out.__dict__["_stored"] = stored
     if build_graph and out.job_graph is None:
@@ -371,10 +409,9 @@ class _Run:
 def attach_output(result: OrganiseResult, kind: str, text: bytes) -> bool:
     """Keep rendered output of a stored ``result`` (the CLI's ``--json`` text, or its summary)
     for the next unchanged request; False when the result is not stored."""
-    stored = result.__dict__.get("_stored")
-    if stored is None:
+    if not store_now(result):
         return False
-    db, key, files = stored
+    db, key, files = result.__dict__["_stored"]
     st = _store.ResultStore(db)
     try:
         st.attach(key, files, kind, text)
@@ -388,4 +425,4 @@ def clear_memory() -> None:
     _MEMO.clear()
 
 
-__all__ = ["CHANGING", "GONE", "attach_output", "clear_memory", "organise_stored"]
+__all__ = ["CHANGING", "GONE", "attach_output", "clear_memory", "organise_stored", "store_now"]
