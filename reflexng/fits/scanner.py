@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshal
 import multiprocessing
 import os
+import pickle
+import signal
 import threading
 import time
 from collections import namedtuple
@@ -16,7 +18,7 @@ from typing import Any
 from reflexng.fits.cache import ScanCache, dumps, loads_many
 from reflexng.fits.keyshare import shared
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
-from reflexng.fits.walk import FORK_SAFE_THREADS, exit_after, walk
+from reflexng.fits.walk import FORK_SAFE_THREADS, exit_after, fork_is_safe, walk
 
 # below this many files to read, worker processes cost more than they save
 MIN_FILES_PER_WORKER = 200
@@ -178,6 +180,10 @@ def _read_all(
         return
     size = max(64, min(1024, -(-n // (workers * 8))))
     starts = range(0, n, size)
+    if fork_is_safe():
+        _read_forked(todo, keywords, min(workers, len(starts)), size, on_chunk, cancelled,
+                     for_cache)
+        return
     # at most AHEAD chunks per worker are given out before this process has taken the results
     # of earlier ones: on a busy machine the workers outpace it, and what they send would pile
     # up here (the peak memory of a large first organise)
@@ -209,6 +215,73 @@ def _read_all(
         raise
     finally:
         pool.join()
+
+
+def _read_forked(todo: list[tuple], keywords: tuple[str, ...] | None, workers: int, size: int,
+                 on_chunk: Callable[[int, tuple], None], cancelled: Callable[[], bool] | None,
+                 for_cache: bool) -> None:
+    """:func:`_read_all` by ``workers`` forked children (where forking is safe: POSIX, no
+    other threads), without a pool: each child reads every ``workers``-th chunk of ``todo``
+    (which it has from the fork: nothing is sent to it) and sends each chunk's results
+    through its own pipe as soon as they are read, the parent takes them in order. A pool
+    would pickle every chunk's paths to its worker and move every result through two threads
+    of this process, which competes with the children for the cores. A pipe holds little:
+    a child waits while this process is behind (the peak memory stays that of a chunk or two
+    per child). A child that fails has its chunks read here."""
+    starts = range(0, len(todo), size)
+    children: list[tuple[int, Any]] = []
+
+    def child_work(mine: range, fd: int) -> None:
+        with open(fd, "wb") as pipe:
+            for start in mine:
+                res = _read_chunk((keywords, _paths(todo, start, size), for_cache, True))
+                data = res if type(res) is bytes else b"P" + pickle.dumps(res, 5)
+                pipe.write(len(data).to_bytes(8, "little") + data)
+
+    try:
+        for w in range(workers):
+            r, wfd = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                for _, f in children:
+                    f.close()
+                exit_after(lambda w=w, wfd=wfd: child_work(starts[w::workers], wfd))
+            os.close(wfd)
+            children.append((pid, open(r, "rb")))
+        dead: set[int] = set()
+        for k, start in enumerate(starts):
+            w = k % workers
+            payload = None
+            if w not in dead:
+                f = children[w][1]
+                head = f.read(8)
+                data = f.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+                if len(head) == 8 and len(data) == int.from_bytes(head, "little"):
+                    payload = (pickle.loads(memoryview(data)[1:]) if data[:1] == b"P"
+                               else marshal.loads(data))
+                else:
+                    dead.add(w)  # the child failed: its chunks are read here
+            if payload is None:
+                payload = _read_chunk((keywords, _paths(todo, start, size), for_cache, False))
+            on_chunk(start, payload)
+            del payload
+            if cancelled is not None and cancelled():
+                raise ScanCancelled("scan cancelled")
+    except BaseException:
+        for pid, _ in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        raise
+    finally:
+        for pid, f in children:
+            f.close()
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
 
 def scan(
