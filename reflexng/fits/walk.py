@@ -26,7 +26,8 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import NoReturn
 
@@ -35,6 +36,9 @@ FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 # result depends on both: changing them changes every stored file-set digest once)
 SPLIT_AFTER = 20000
 SHARES = 4
+# a folder of this many entries or more, listed before the deal, has half of its entries
+# stat'ed by a forked child (where one can be forked safely)
+BIG_FOLDER = 4096
 # threads that never hold a lock a forked child needs (the CLI's Ctrl-C watcher waits in
 # sigwait): they do not stop a walk or a scan from forking
 FORK_SAFE_THREADS = frozenset({"reflexng-ctrl-c"})
@@ -169,9 +173,10 @@ def walk_parts(roots: Sequence[str | Path], folders: list[tuple[str, int]] | Non
                 found.append((path, st.st_mtime_ns))
         else:
             out.append(_file_entry(path, st))
+    split = fork_is_safe()
     while stack and (len(out) < SPLIT_AFTER or len(stack) < 2):
         folder, _ = stack.pop()
-        _list(folder, out, stack, seen, found)
+        _list(folder, out, stack, seen, found, split)
     parts: list = [out]
     if stack:
         _walk_shares(stack, seen, parts, found)
@@ -180,50 +185,101 @@ def walk_parts(roots: Sequence[str | Path], folders: list[tuple[str, int]] | Non
     return Walked(parts)
 
 
-def _list(folder: str, out: list, stack: list, seen: set, found: list) -> None:
+def _list(folder: str, out: list, stack: list, seen: set, found: list, split: bool = False) -> None:
     """List one folder: its candidate files and problems into ``out``, its sub-folders not
-    yet seen onto ``stack`` (and their (path, mtime_ns) into ``found``)."""
+    yet seen onto ``stack`` (and their (path, mtime_ns) into ``found``). ``split`` (where a
+    child can be forked safely): a folder of ``BIG_FOLDER`` entries or more has the second
+    half of its entries stat'ed by a forked child meanwhile."""
     try:
         listing = _Listing(folder)
     except OSError as exc:
         out.append((folder, 0, 0, 0, f"cannot list folder: {exc.strerror or exc}"))
         return
     prefix = listing.prefix
-    fits_suffixes, regular, append = FITS_SUFFIXES, stat.S_IFREG, out.append
+    subs: list[tuple[str, tuple[int, int], int]] = []
     with listing as entries:
-        for entry in entries:
-            name = entry.name
-            if name.lower().endswith(fits_suffixes):
-                try:
-                    st = entry.stat()
-                except OSError as exc:
-                    reason = exc.strerror or str(exc)
-                    if entry.is_symlink():
-                        reason = f"broken symbolic link ({reason})"
-                    append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
-                    continue
-                mode = st.st_mode & 0o170000
-                if mode == regular:
-                    append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
-                    continue
-                if mode != stat.S_IFDIR:
-                    append(_file_entry(prefix + name, st))
-                    continue
-                append((prefix + name, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file"))
+        if split:
+            first = list(islice(entries, BIG_FOLDER))
+            if len(first) < BIG_FOLDER:
+                _entries(first, prefix, out, subs)
             else:
-                try:
-                    if not entry.is_dir():
-                        continue
-                    st = entry.stat()
-                except OSError:
-                    continue
-            if name[0] == ".":
+                _entries_split(first + list(entries), prefix, out, subs)
+        else:
+            _entries(entries, prefix, out, subs)
+    for path, key, mtime_ns in subs:
+        if key not in seen:
+            seen.add(key)
+            stack.append((path, key))
+            found.append((path, mtime_ns))
+
+
+def _entries(entries: Iterable[os.DirEntry], prefix: str, out: list, subs: list) -> None:
+    """A folder's entries: candidate files and problems into ``out``, (path, (st_dev,
+    st_ino), mtime_ns) of each sub-folder (not hidden) into ``subs``."""
+    fits_suffixes, regular, append = FITS_SUFFIXES, stat.S_IFREG, out.append
+    for entry in entries:
+        name = entry.name
+        if name.lower().endswith(fits_suffixes):
+            try:
+                st = entry.stat()
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                if entry.is_symlink():
+                    reason = f"broken symbolic link ({reason})"
+                append((prefix + name, 0, 0, 0, f"cannot read: {reason}"))
                 continue
-            key = (st.st_dev, st.st_ino)
-            if key not in seen:
-                seen.add(key)
-                stack.append((prefix + name, key))
-                found.append((prefix + name, st.st_mtime_ns))
+            mode = st.st_mode & 0o170000
+            if mode == regular:
+                append((prefix + name, st.st_size, st.st_mtime_ns, st.st_ino, ""))
+                continue
+            if mode != stat.S_IFDIR:
+                append(_file_entry(prefix + name, st))
+                continue
+            append((prefix + name, 0, st.st_mtime_ns, st.st_ino, "is a folder, not a file"))
+        else:
+            try:
+                if not entry.is_dir():
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+        if name[0] != ".":
+            subs.append((prefix + name, (st.st_dev, st.st_ino), st.st_mtime_ns))
+
+
+def _entries_split(items: list[os.DirEntry], prefix: str, out: list, subs: list) -> None:
+    """:func:`_entries` of a big folder, its second half in a forked child (the stat of each
+    file is most of a walk, and it is a system call per file); what the child found is
+    added after the first half's, so the order is that of one process."""
+    half = len(items) // 2
+
+    def second() -> bytes:
+        more: list = []
+        more_subs: list = []
+        _entries(items[half:], prefix, more, more_subs)
+        return marshal.dumps((more, more_subs), 2)
+
+    child = _Child.fork(second)
+    if child is None:
+        _entries(items, prefix, out, subs)
+        return
+    try:
+        _entries(items[:half], prefix, out, subs)
+        data = child.data()
+    except BaseException:
+        child.stop()
+        raise
+    got = None
+    if data is not None:
+        try:
+            got = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            got = None
+    if type(got) is not tuple or len(got) != 2:
+        _entries(items[half:], prefix, out, subs)  # the child failed: here, then
+        return
+    out.extend(got[0])
+    subs.extend(got[1])
 
 
 def _walk_shares(stack: list, seen: set, parts: list, found: list) -> None:

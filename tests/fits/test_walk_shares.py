@@ -106,3 +106,41 @@ def test_a_walks_digest_is_its_entries_digest_however_it_was_listed(tmp_path):
             assert run["digest"] == run["of_entries"] == run["after"], (roots, run)
         assert got["shared"]["digest"] == got["again"]["digest"] == got["threads"]["digest"]
     assert got["shared"]["digest"] != walks(data)["shared"]["digest"]  # another file set, another digest
+
+
+BIG = r"""
+import json, os, sys
+from reflexng.fits import walk as w
+
+parent = os.getpid()
+real_entries = w._entries
+
+def run(big, fail=False):
+    w.BIG_FOLDER = big
+    w._entries = real_entries
+    if fail:  # the child stat'ing the second half fails: the parent lists it
+        def failing(*a):
+            if os.getpid() != parent:
+                raise OSError("a child that dies")
+            return real_entries(*a)
+        w._entries = failing
+    folders = []
+    walked = w.walk_parts(sys.argv[1:], folders)
+    digest = walked.digest()
+    return {"entries": walked.entries(), "folders": folders, "digest": digest}
+
+print(json.dumps({"whole": run(10**9), "split": run(4), "failed": run(4, fail=True)}))
+"""
+
+
+def test_a_big_folder_stat_in_two_halves_gives_the_same_walk(tmp_path):
+    """A folder of BIG_FOLDER entries or more has its second half stat'ed by a forked child:
+    the same entries, folders and digest in the same order (here every folder of the tree,
+    odd entries and links included, is big), also when that child fails."""
+    data = shared_tree(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", BIG, str(data)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert len(got["whole"]["entries"]) == 9 + 20 * 3 + 1
+    assert got["split"] == got["whole"] == got["failed"]
