@@ -6,6 +6,7 @@ Exit 0 even when files are bad or datasets incomplete (that is reported, not an 
 
 from __future__ import annotations
 
+import os
 import sys
 
 from reflexng.cli._common import check_folders, fail, parse_key_values
@@ -53,9 +54,13 @@ def run(args) -> int:
     errors = getattr(sys.stdout, "errors", None) or "strict"
     kind = "json" if args.json else f"summary:{encoding}:{errors}"
     if args.workdir is not None and getattr(args, "own_process", False):
-        from reflexng.organiser.store import walk_ahead
+        from reflexng.organiser.store import db_path, walk_ahead
 
-        walk_ahead(args.data)  # the folders walked while the request is looked up or loaded
+        # nothing stored yet: the folders are walked while the cascade is loaded (with a
+        # store, the walk is needed at once, to look the request up: walked here, then, as
+        # moving a large walk's listings from a child costs more than it overlaps)
+        if not os.path.exists(db_path(args.workdir)):
+            walk_ahead(args.data)
     try:
         return _run(args, params, rparams, encoding, errors, kind)
     finally:
