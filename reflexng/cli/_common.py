@@ -66,12 +66,16 @@ def leave_if_interrupted(code: int) -> None:
     if _interrupted:
         import os
 
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+        _flush_streams()
         os._exit(code)
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def leave_now(code: int) -> None:
@@ -84,17 +88,9 @@ def leave_now(code: int) -> None:
     run_handlers = getattr(atexit, "_run_exitfuncs", None)
     if run_handlers is None:  # not CPython: the normal exit
         return
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    _flush_streams()
     run_handlers()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    _flush_streams()
     os._exit(code)
 
 
