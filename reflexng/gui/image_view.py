@@ -87,7 +87,7 @@ class ImageViewer(QWidget):
         self.view = self.plot.getViewBox()
         self.view.invertY(False)  # FITS: first row at the bottom
         self.view.setAspectLocked(True)
-        self.item = pg.ImageItem(axisOrder="row-major")
+        self.item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.plot.addItem(self.item)
         self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map("grey"), interactive=False,
                                           colorMapMenu=False, width=18)
