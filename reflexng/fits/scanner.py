@@ -6,19 +6,18 @@ import marshal
 import multiprocessing
 import os
 import pickle
-import signal
 import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reflexng.fits.cache import ScanCache, dumps, loads_many
 from reflexng.fits.keyshare import shared
 from reflexng.fits.reader import OK, UNREADABLE, KeywordSpec, is_cold, prefetch, read_file
-from reflexng.fits.walk import FORK_SAFE_THREADS, exit_after, fork_is_safe, walk
+from reflexng.fits.walk import FORK_SAFE_THREADS, ForkedChild, exit_after, fork_is_safe, walk
 
 # below this many files to read, worker processes cost more than they save
 MIN_FILES_PER_WORKER = 200
@@ -227,34 +226,29 @@ def _read_forked(todo: list[tuple], keywords: tuple[str, ...] | None, workers: i
     would pickle every chunk's paths to its worker and move every result through two threads
     of this process, which competes with the children for the cores. A pipe holds little:
     a child waits while this process is behind (the peak memory stays that of a chunk or two
-    per child). A child that fails has its chunks read here."""
+    per child). A child that fails, or cannot be forked, has its chunks read here."""
     starts = range(0, len(todo), size)
-    children: list[tuple[int, Any]] = []
+    children: list[ForkedChild] = []
 
-    def child_work(mine: range, fd: int) -> None:
-        with open(fd, "wb") as pipe:
-            for start in mine:
-                res = _read_chunk((keywords, _paths(todo, start, size), for_cache, True))
-                data = res if type(res) is bytes else b"P" + pickle.dumps(res, 5)
-                pipe.write(len(data).to_bytes(8, "little") + data)
+    def send(mine: range, pipe: BinaryIO) -> None:
+        for start in mine:
+            res = _read_chunk((keywords, _paths(todo, start, size), for_cache, True))
+            data = res if type(res) is bytes else b"P" + pickle.dumps(res, 5)
+            pipe.write(len(data).to_bytes(8, "little") + data)
 
     try:
         for w in range(workers):
-            r, wfd = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                for _, f in children:
-                    f.close()
-                exit_after(lambda w=w, wfd=wfd: child_work(starts[w::workers], wfd))
-            os.close(wfd)
-            children.append((pid, open(r, "rb")))
+            child = ForkedChild.fork(lambda pipe, mine=starts[w::workers]: send(mine, pipe),
+                                     children)
+            if child is None:
+                break
+            children.append(child)
         dead: set[int] = set()
         for k, start in enumerate(starts):
             w = k % workers
             payload = None
-            if w not in dead:
-                f = children[w][1]
+            if w < len(children) and w not in dead:
+                f = children[w].pipe
                 head = f.read(8)
                 data = f.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
                 if len(head) == 8 and len(data) == int.from_bytes(head, "little"):
@@ -269,19 +263,12 @@ def _read_forked(todo: list[tuple], keywords: tuple[str, ...] | None, workers: i
             if cancelled is not None and cancelled():
                 raise ScanCancelled("scan cancelled")
     except BaseException:
-        for pid, _ in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        for child in children:
+            child.stop()
         raise
     finally:
-        for pid, f in children:
-            f.close()
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        for child in children:
+            child.wait()
 
 
 def scan(

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 # entries seen before the rest of a walk is dealt into SHARES shares (the order of a walk's
@@ -259,7 +259,7 @@ def _entries_split(items: list[os.DirEntry], prefix: str, out: list, subs: list)
         _entries(items[half:], prefix, more, more_subs)
         return marshal.dumps((more, more_subs), 2)
 
-    child = _Child.fork(second)
+    child = ForkedChild.fork(lambda pipe: pipe.write(second()))
     if child is None:
         _entries(items, prefix, out, subs)
         return
@@ -341,15 +341,19 @@ def _walk_share(share: list, seen: set, packed: bool = False) -> list:
     return records
 
 
-class _Child:
-    """A forked child that sends bytes back through a pipe, and how to collect them."""
+class ForkedChild:
+    """A forked child that sends bytes back through a pipe (``pipe``: this process's end),
+    and how to collect them: whole (:meth:`data`) or as they come (read ``pipe``, then
+    :meth:`wait`)."""
 
-    def __init__(self, pid: int, fd: int):
-        self.pid, self.fd = pid, fd
+    def __init__(self, pid: int, pipe: BinaryIO):
+        self.pid: int | None = pid
+        self.pipe = pipe
 
     @classmethod
-    def fork(cls, make: Callable[[], bytes], others: Sequence[_Child] = ()) -> _Child | None:
-        """A child sending what ``make()`` returns (it closes the pipes of ``others``, forked
+    def fork(cls, send: Callable[[BinaryIO], object],
+             others: Sequence[ForkedChild] = ()) -> ForkedChild | None:
+        """A child writing with ``send(pipe)`` (it closes the pipes of ``others``, forked
         before it); None when it cannot be forked."""
         try:
             r, w = os.pipe()
@@ -361,52 +365,61 @@ class _Child:
             os.close(r)
             os.close(w)
             return None
-        if pid == 0:  # the child: make, send, leave
+        if pid == 0:  # the child: send, leave
 
-            def send() -> None:
+            def run() -> None:
                 os.close(r)
                 for other in others:
-                    os.close(other.fd)
-                data = make()
+                    other.pipe.close()
                 with open(w, "wb") as pipe:
-                    pipe.write(data)
+                    send(pipe)
 
-            exit_after(send)
+            exit_after(run)
         os.close(w)
-        return cls(pid, r)
+        return cls(pid, open(r, "rb"))
 
     def stop(self) -> None:
+        """The child killed (if it still runs) and reaped."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.wait()
+
+    def wait(self) -> bool:
+        """Reap the child (once); True when it finished, False when it failed."""
+        self.pipe.close()
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return False
         try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return False
+        return status == 0
 
     def data(self) -> bytes | None:
         """What the child sent (waits for it); None when it failed."""
         try:
-            with open(self.fd, "rb") as pipe:
-                data = pipe.read()
+            data = self.pipe.read()
         finally:
-            _, status = os.waitpid(self.pid, 0)
-        return data if status == 0 else None
+            ok = self.wait()
+        return data if ok else None
 
 
 class _Part:
     """Shares of a walk listed by a forked child, and how to collect what it found."""
 
-    def __init__(self, shares: list[int], child: _Child):
+    def __init__(self, shares: list[int], child: ForkedChild):
         self.shares, self.child = shares, child
 
     @classmethod
     def fork(cls, numbers: list[int], shares: list, seen: set, others: list) -> _Part | None:
         """A child listing ``shares`` (numbered ``numbers``); None when it cannot be forked."""
-        child = _Child.fork(
-            lambda: marshal.dumps([_walk_share(share, seen, packed=True) for share in shares], 4),
+        child = ForkedChild.fork(
+            lambda pipe: pipe.write(
+                marshal.dumps([_walk_share(share, seen, packed=True) for share in shares], 4)),
             [other.child for other in others])
         return None if child is None else cls(numbers, child)
 
@@ -429,8 +442,8 @@ class WalkAhead:
     """A walk of ``roots`` started now in a forked child and taken later: the command line
     walks the data folders on the core that would idle while it loads the cascade."""
 
-    def __init__(self, child: _Child):
-        self._child: _Child | None = child
+    def __init__(self, child: ForkedChild):
+        self._child: ForkedChild | None = child
 
     @classmethod
     def start(cls, roots: Sequence[str]) -> WalkAhead | None:
@@ -438,13 +451,13 @@ class WalkAhead:
         if not fork_is_safe():
             return None
 
-        def make() -> bytes:
+        def send(pipe: BinaryIO) -> None:
             folders: list[tuple[str, int]] = []
             walked = walk_parts(roots, folders)
             blobs = [_packed(part) for part in walked._parts]
-            return marshal.dumps((Walked(blobs).digest(), blobs, folders), 4)
+            pipe.write(marshal.dumps((Walked(blobs).digest(), blobs, folders), 4))
 
-        child = _Child.fork(make)
+        child = ForkedChild.fork(send)
         return None if child is None else cls(child)
 
     def take(self) -> tuple[Walked, list[tuple[str, int]], str] | None:

@@ -941,7 +941,8 @@ def declined(db: str, key: str, files: str) -> bool:
 
 def walk_ahead(data_dirs: Sequence[str]) -> None:
     """Start walking ``data_dirs`` in a forked child where that is safe
-    (``reflexng.fits.walk.WalkAhead``), for :func:`stored_output` or organise to take."""
+    (``reflexng.fits.walk.WalkAhead``), for organise to take (the command line, into a work
+    directory with nothing stored: :func:`stored_output` walks at once itself)."""
     from reflexng.fits.walk import WalkAhead
 
     drop_walks()
@@ -961,8 +962,8 @@ def drop_walks() -> None:
 
 def take_walk(roots: Sequence[str]) -> tuple[Any, list, str] | None:
     """The walk :func:`stored_output` made (or :func:`walk_ahead` started) of ``roots`` in
-    this process (once): its ``Walked``, folders and file-set digest. Using it is safe:
-    organise checks the folders again when it has finished."""
+    this process (once): its ``Walked``, folders and file-set digest; None without one.
+    Using it is safe: organise checks the folders again when it has finished."""
     walked = _LAST_WALK.pop(tuple(roots), None)
     return walked.take() if hasattr(walked, "take") else walked
 
@@ -1023,16 +1024,12 @@ def stored_output(
         key, _ = keys(path, roots, target, workflow_parameters=workflow_parameters,
                       parameter_set=parameter_set, recipe_parameters=recipe_parameters,
                       excluded=(), prefer=prefer)
-        ahead = take_walk(roots)
-        if ahead is not None:
-            walked, folders, files = ahead
-        else:
-            folders = []
-            try:
-                walked = walk_parts(roots, folders)  # a hit needs only the digest, not the entries
-            except OSError:
-                return None
-            files = walked.digest()
+        folders: list[tuple[str, int]] = []
+        try:
+            walked = walk_parts(roots, folders)  # a hit needs only the digest, not the entries
+        except OSError:
+            return None
+        files = walked.digest()
         drop_walks()
         _LAST_WALK[tuple(roots)] = (walked, folders, files)  # for organise(), if this is a miss
         text = st.output(key, files, kind)
