@@ -129,6 +129,70 @@ class Job(namedtuple("_JobFields", (
         return out
 
 
+class Associations(Mapping):
+    """A job's associations (``Job.associated``: input name -> :class:`Association`), some
+    of them made when first looked at.
+
+    The organiser chooses every input when it plans a job, but most jobs' associations are
+    never looked at in a session (the dataset tree shows one job at a time): a value may be a
+    pending choice (anything with a ``build()`` method giving the Association), and the
+    first look at the mapping builds them all, in their order. Reads like the ``dict`` it
+    stands for (compares equal to it, pickles and copies as it).
+    """
+
+    __slots__ = ("_d", "_pending")
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self._d = d
+        self._pending = True
+
+    def _all(self) -> dict[str, Association]:
+        d = self._d
+        if self._pending:
+            for k, v in d.items():  # values replaced in place: the order is kept
+                if v.__class__ is not Association:
+                    d[k] = v.build()
+            self._pending = False
+        return d
+
+    def __getitem__(self, key: str) -> Association:
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    def keys(self):
+        return self._d.keys()
+
+    def items(self):
+        return self._all().items()
+
+    def values(self):
+        return self._all().values()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._all().get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Associations):
+            other = other._all()
+        return self._all() == other if isinstance(other, Mapping) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as a dict
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+    def __reduce__(self):  # pickles (and copies) as the dict it stands for
+        return (dict, (self._all(),))
+
+
 @dataclass(frozen=True)
 class Dataset:
     """One target job plus every job it needs, recursively.

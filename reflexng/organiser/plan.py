@@ -28,8 +28,8 @@ from reflexng.organiser.associate import (
     missing_words,
 )
 from reflexng.organiser.classify import PRO_RECIPE, _value_tuples, key_function
-from reflexng.organiser.model import OK, Association, Candidate, FileRecord, Job
-from reflexng.organiser.plan_datasets import DatasetPlanning
+from reflexng.organiser.model import OK, Association, Associations, Candidate, FileRecord, Job
+from reflexng.organiser.plan_datasets import DatasetPlanning, _Chosen
 from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 
 _INF = float("inf")
@@ -368,10 +368,14 @@ class Planner(InputSemantics, DatasetPlanning):
             # the association's instance dictionary with what is the same for every job
             tmpl = template(Association, input=a.source.name, kind=kind, optional=a.optional,
                             categories=a.categories)
+            # a prefetched search is built when first looked at (see job) unless building it
+            # needs the planner: the processed fallback first, or an optional input dropping
+            # incomplete upstream jobs
+            later = not orders[0] and not (a.min_ret == 0 and kind == "task")
             got = self._inputs[id(a)] = (
                 a, rules, orders, pools, task_cond, finders, max(a.min_ret, 1), a.min_ret == 0,
                 a.source.name, kind, a.condition, a.optional, a.max_ret,
-                _group_id if kind == "task" else None, tmpl)
+                _group_id if kind == "task" else None, tmpl, later)
         return got
 
     def associate(self, g: Group, a: AssociatedInput | tuple, ctx: RuleContext,
@@ -381,7 +385,7 @@ class Planner(InputSemantics, DatasetPlanning):
         ``found``: the search's (chosen, rule, complete), worked out by :meth:`_prefetch`."""
         plan = a if a.__class__ is tuple else (self._inputs.get(id(a)) or self.input_plan(a))
         (a, rules, orders, pools, task_cond, finders, need, optional_ok, name, kind, cond,
-         optional, max_ret, group_id, tmpl) = plan
+         optional, max_ret, group_id, tmpl, _) = plan
         if cond is not None:
             why = _condition_words(cond, ctx)
             if why:
@@ -470,7 +474,9 @@ class Planner(InputSemantics, DatasetPlanning):
             needs_ctx = self.needs_ctx(task)
         params = bool(task.recipe_parameters or task.dynamic_parameters or self.parameter_set
                       or self.overrides)
-        got = self._task_plans[name] = (task, needs_ctx, plans, task.recipe_name, params)
+        # job processing reads (and may change) the associations: they are made at once
+        got = self._task_plans[name] = (task, needs_ctx, plans, task.recipe_name, params,
+                                        not task.job_processing)
         return got
 
     def job(self, g: Group, found: Sequence[tuple | None] | None = None) -> str:
@@ -481,8 +487,8 @@ class Planner(InputSemantics, DatasetPlanning):
         if jid in jobs or jid in self._visiting:
             return jid
         self._visiting.add(jid)
-        task, needs_ctx, plans, recipe, has_params = (self._task_plans.get(g.task)
-                                                      or self._task_plan(g.task))
+        task, needs_ctx, plans, recipe, has_params, _ = (self._task_plans.get(g.task)
+                                                         or self._task_plan(g.task))
         ctx = self.ctx(g) if needs_ctx else None
         missing: list[str] = []
         if g.problem:
@@ -491,7 +497,18 @@ class Planner(InputSemantics, DatasetPlanning):
         deps = list(main_jobs)
         assoc: dict[str, Association] = {}
         associate = self.associate
+        later = False
         for plan, fd in zip(plans, found or _NONE):
+            if fd.__class__ is _Chosen:
+                # a prefetched search that found enough: the upstream jobs are made now (in
+                # the order associate makes them), the Association when first looked at
+                if plan[9] == "task":
+                    for _, it in fd[1]:
+                        if (it._id or _make_id(it)) not in jobs:
+                            self.job(it)
+                assoc[plan[8]] = fd
+                later = True
+                continue
             if plan.__class__ is _Alternatives:
                 res = self.associate_alternatives(g, plan, ctx)
                 name = res.input
@@ -499,8 +516,8 @@ class Planner(InputSemantics, DatasetPlanning):
                 res = associate(g, plan, ctx, True, fd)
                 name = plan[8]
             if name in assoc:
-                prev = assoc[name]
-                if not prev.skipped_reason and res.skipped_reason:
+                prev = assoc[name]  # (a _Chosen is active)
+                if res.skipped_reason and (prev.__class__ is _Chosen or not prev.skipped_reason):
                     continue  # an active input of the same name wins over a skipped one
             assoc[name] = res
             if not res.complete:
@@ -510,6 +527,15 @@ class Planner(InputSemantics, DatasetPlanning):
         if self._files_by_path is None and not task.job_processing:
             parts = [jid, *[f.header_digest for f in g.files]]
         for res in assoc.values():
+            if res.__class__ is _Chosen:
+                if res[0][9] == "task":
+                    for _, it in res[1]:
+                        deps.append(it._id)
+                        if parts is not None:
+                            parts.append(it._id)
+                elif parts is not None:
+                    parts.extend([it.path for _, it in res[1]])
+                continue
             for c in res.chosen:
                 cj = c.job_id
                 if cj:
@@ -550,7 +576,7 @@ class Planner(InputSemantics, DatasetPlanning):
         if g.grouping:
             name += _group_words(g.grouping)
         jobs[jid] = _job(
-            jid, g.task, recipe, main_paths, main_jobs, assoc,
+            jid, g.task, recipe, main_paths, main_jobs, Associations(assoc) if later else assoc,
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
             job_params,
         )

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from reflexng.organiser._fast import maker
-from reflexng.organiser.model import Dataset, FileRecord
+from reflexng.organiser.associate import lazy_rejected
+from reflexng.organiser.model import Association, Candidate, Dataset, FileRecord
 from reflexng.organiser.plan_inputs import _Alternatives
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,6 +21,30 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _make_dataset = maker(Dataset)
 _EMPTY = ([], None)
+new = tuple.__new__
+
+
+class _Chosen(tuple):
+    """A prefetched search of one input of one job that found enough candidates: (input
+    plan, chosen (dt, candidate) pairs, rule, the job's reference file). :meth:`build` makes
+    its :class:`Association` as ``Planner.associate`` does; ``model.Associations`` calls it
+    when the job's associations are first looked at."""
+
+    __slots__ = ()
+
+    def build(self) -> Association:
+        plan, chosen, rule, ref = self
+        level = rule.level
+        if plan[9] == "task":  # candidates are potential jobs (plan.Group), else files
+            cands = tuple([new(Candidate, (None, it._id, level, dt, "")) for dt, it in chosen])
+        else:
+            cands = tuple([new(Candidate, (it.path, None, level, dt, "")) for dt, it in chosen])
+        d = plan[14].copy()
+        d["chosen"] = cands
+        d["used"] = "raw"
+        d["rejected"] = lazy_rejected((plan[3][0], rule, ref.headers, ref.mjd, None, chosen,
+                                       plan[13]))
+        return new(Association, tuple(d.values()))
 
 
 def _nones(n: int) -> list[None]:
@@ -61,7 +86,8 @@ class DatasetPlanning:
         None when the task needs a rule context or has a condition."""
         if len(groups) < 2 or self.cascade.tasks[target].condition is not None:
             return None
-        task, needs_ctx, plans, _, _ = self._task_plans.get(target) or self._task_plan(target)
+        task, needs_ctx, plans, _, _, later_ok = (self._task_plans.get(target)
+                                                  or self._task_plan(target))
         if needs_ctx:
             return None
         refs = [(g.ref.headers, g.ref.mjd) for g in groups]
@@ -75,6 +101,7 @@ class DatasetPlanning:
             finders, need, optional_ok, max_ret, npools = plan[5][0], plan[6], plan[7], plan[12], len(plan[3])
             res: list = [None] * n
             best: dict[int, tuple] = {}
+            later = later_ok and plan[15]
             pending = range(n)
             for f in finders:
                 col = keys.get(f.keywords)
@@ -89,7 +116,10 @@ class DatasetPlanning:
                 rule = f.rule
                 for i, got in zip(pending, gots):
                     if len(got) >= need:
-                        res[i] = (got, rule, True)
+                        # a search that found enough: its Association is made when first
+                        # looked at, where that needs nothing of the planner (plan[15])
+                        res[i] = (new(_Chosen, (plan, got, rule, groups[i].ref)) if later
+                                  else (got, rule, True))
                     else:
                         if len(got) > len(best.get(i, _EMPTY)[0]):
                             best[i] = (got, rule)
