@@ -35,7 +35,6 @@ from reflexng.organiser.plan_inputs import InputSemantics, _Alternatives
 _INF = float("inf")
 _association = maker(Association)
 _candidate = maker(Candidate)
-_job = maker(Job)
 _rule_context = maker(RuleContext)
 _NONE = itertools.repeat(None)  # "no prefetched searches" for zip()
 _new = tuple.__new__  # the result classes are named tuples: made from all their fields
@@ -575,16 +574,17 @@ class Planner(InputSemantics, DatasetPlanning):
         name = path.rsplit("/", 1)[-1]
         if g.grouping:
             name += _group_words(g.grouping)
-        jobs[jid] = _job(
+        jobs[jid] = _new(Job, (
             jid, g.task, recipe, main_paths, main_jobs, Associations(assoc) if later else assoc,
             tuple(deps), params, g.grouping, ref.mjd, not missing, tuple(missing), name, path,
             job_params,
-        )
+        ))
         if parts is not None:
             self._contents[jid] = "\1".join(parts)
         self._group_of[jid] = g
         self._visiting.discard(jid)
         return jid
+
 
 def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bool):
     """:func:`reflexng.organiser.associate.search` over prepared finders."""
@@ -602,6 +602,9 @@ def _search(finders, headers, mjd, ctx, need: int, max_ret: int, optional_ok: bo
 def _group_words(grouping: Mapping[str, Any]) -> str:
     if not grouping:
         return ""
+    if len(grouping) == 1:
+        for k, v in grouping.items():
+            return f" [{k}={v}]"
     return " [" + ", ".join([f"{k}={v}" for k, v in grouping.items()]) + "]"
 
 
