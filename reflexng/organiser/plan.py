@@ -486,8 +486,8 @@ class Planner(InputSemantics, DatasetPlanning):
         if jid in jobs or jid in self._visiting:
             return jid
         self._visiting.add(jid)
-        task, needs_ctx, plans, recipe, has_params, _ = (self._task_plans.get(g.task)
-                                                         or self._task_plan(g.task))
+        task, needs_ctx, plans, recipe, has_params, later_ok = (self._task_plans.get(g.task)
+                                                                or self._task_plan(g.task))
         ctx = self.ctx(g) if needs_ctx else None
         missing: list[str] = []
         if g.problem:
@@ -498,9 +498,15 @@ class Planner(InputSemantics, DatasetPlanning):
         associate = self.associate
         later = False
         for plan, fd in zip(plans, found or _NONE):
+            if fd is None and later_ok and ctx is None and plan.__class__ is tuple and plan[15]:
+                # not prefetched: the search of associate, here (found enough: a _Chosen)
+                ref = g.ref
+                fd = _search(plan[5][0], ref.headers, ref.mjd, None, plan[6], plan[12], plan[7])
+                if fd[2] and fd[0]:
+                    fd = _new(_Chosen, (plan, fd[0], fd[1], ref))
             if fd.__class__ is _Chosen:
-                # a prefetched search that found enough: the upstream jobs are made now (in
-                # the order associate makes them), the Association when first looked at
+                # a search that found enough: the upstream jobs are made now (in the order
+                # associate makes them), the Association when first looked at
                 if plan[9] == "task":
                     for _, it in fd[1]:
                         if (it._id or _make_id(it)) not in jobs:

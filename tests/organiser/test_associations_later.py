@@ -35,10 +35,13 @@ def raw(name, dpr_type, group=("TPL.START",), catg="CALIB"):
 
 raw_bias = raw("RAW_BIAS", "BIAS")
 raw_sky = raw("RAW_SKY", "SKY", group=())
+raw_flat = raw("RAW_FLAT", "FLAT")
 raw_science = raw("RAW_SCIENCE", "OBJECT", group=("MJD-OBS",), catg="SCIENCE")
 bias = task("bias").with_recipe("b").with_main_input(raw_bias).build()
+flat = task("flat").with_recipe("f").with_main_input(raw_flat).with_associated_input(bias).build()
 science = (task("science").with_recipe("s").with_main_input(raw_science)
-           .with_associated_input(bias).with_associated_input(raw_sky, min_ret=1, max_ret=2)
+           .with_associated_input(bias).with_associated_input(flat)
+           .with_associated_input(raw_sky, min_ret=1, max_ret=2)
            .with_associated_input(raw_sky, min_ret=0, max_ret=1)
            .build())
 '''
@@ -56,6 +59,9 @@ def folder(tmp_path):
                 write_header_fits(raw / f"bias_{night}_{binx}_{i}.fits", {
                     "DPR.CATG": "CALIB", "DPR.TYPE": "BIAS", "DET.BINX": binx,
                     "TPL.START": f"b{night}{binx}", "MJD-OBS": t0 + i * 0.001 + binx * 0.01})
+                write_header_fits(raw / f"flat_{night}_{binx}_{i}.fits", {
+                    "DPR.CATG": "CALIB", "DPR.TYPE": "FLAT", "DET.BINX": binx,
+                    "TPL.START": f"f{night}{binx}", "MJD-OBS": t0 + 0.1 + i * 0.001 + binx * 0.01})
             for i in range(4):
                 write_header_fits(raw / f"sci_{night}_{binx}_{i}.fits", {
                     "DPR.CATG": "SCIENCE", "DPR.TYPE": "OBJECT", "DET.BINX": binx,
@@ -76,13 +82,15 @@ def test_associations_made_later_equal_those_made_at_once(folder):
     datasets = planner.datasets(["science"])
     assert len(datasets) == 24 and all(d.complete for d in datasets)
     later = [j for j in planner.jobs.values() if type(j.associated) is Associations]
-    assert len(later) == 24  # every science job (calibration jobs are made one by one)
-    plans = planner._task_plans["science"][2]
+    # every science job (searched in columns) and every flat job (searched one by one)
+    assert sorted(j.task for j in later) == ["flat"] * 6 + ["science"] * 24
     for job in later:
         assert job.associated._pending  # nothing made before the first look
         g = planner._group_of[job.id]
-        eager = {plan[8]: planner.associate(g, plan, None, False) for plan in plans}
-        assert list(job.associated) == list(eager) == ["bias", "RAW_SKY"]
+        eager = {plan[8]: planner.associate(g, plan, None, False)
+                 for plan in planner._task_plans[job.task][2]}
+        assert list(job.associated) == list(eager)
+        assert list(eager) == (["bias"] if job.task == "flat" else ["bias", "flat", "RAW_SKY"])
         assert dict(job.associated) == eager  # the first look makes them all
         assert not job.associated._pending
         assert all(type(a) is Association for a in job.associated.values())
@@ -95,16 +103,16 @@ def test_associations_made_later_equal_those_made_at_once(folder):
         for a in job.associated.values():
             for c in a.chosen:
                 assert c.job_id is None or c.job_id in job.depends_on
-    levels = {c.level for j in later for c in j.associated["RAW_SKY"].chosen}
+    levels = {c.level for j in later if j.task == "science" for c in j.associated["RAW_SKY"].chosen}
     assert levels == {0, 1}  # binning 2 found its sky on level 1 after night 0
 
 
 def test_associations_read_as_the_dict_they_stand_for(folder):
     cascade = load(folder / "later.py")
     result = organise(cascade, folder / "raw")
-    job = next(j for j in result.jobs.values() if type(j.associated) is Associations)
+    job = next(j for j in result.jobs.values() if j.task == "science")
     a = job.associated
-    assert len(a) == 2 and "bias" in a and "nothing" not in a and a.get("nothing", 1) == 1
+    assert type(a) is Associations and len(a) == 3 and "bias" in a and "nothing" not in a and a.get("nothing", 1) == 1
     plain = dict(a.items())
     assert a == plain and plain == a and not (a != plain)
     assert repr(a) == repr(plain)
