@@ -302,19 +302,31 @@ def classify(
     others: dict[tuple, tuple] = {}
     all_keyf = key_function(clf._all_keys)
     new = _new_tuple
-    # every file's verdict look-up key, in one comprehension (no call per file)
-    fast_keys = _value_tuples([s.values if s.status == "ok" else {} for s in items],
-                                  raw_tables[0][0]) if fast_keyf else ()
+    from reflexng.fits.scanner import ScannedFile
+
+    # one pass, each file's values looked at once (a pass for the look-up keys first costs
+    # another cache miss per file): a raw file whose rule keywords' values have a compiled
+    # verdict becomes its record here; scanned files of another class take the general case
+    if fast_keyf is not None and len(raw_tables[0][0]) == 2:
+        k0, k1 = raw_tables[0][0]
+    else:
+        k0 = k1 = None
     # without function or predicate rules a raw file's verdict depends only on the values of
     # the rules' keywords: with several raw tables every file goes through ``others``
     cached = not clf.slow
-    for n, s in enumerate(items):
-        if cached and s.status == "ok":
-            values = s.values
-            v = verdicts.get(fast_keys[n]) if fast_keyf is not None else None
-            if PRO_CATG not in values and not (dup_of and s.path in dup_of):
+    for s in items:
+        if cached and s.__class__ is ScannedFile and s[4] == "ok":
+            path, size, mtime_ns, _, _, _, values, digest = s
+            get = values.get
+            if k0 is not None:
+                v = verdicts.get((get(k0), get(k1)))
+            elif fast_keyf is not None:
+                v = verdicts.get(fast_keyf(get))
+            else:
+                v = None
+            if PRO_CATG not in values and not (dup_of and path in dup_of):
                 if v is None:
-                    key = all_keyf(values.get)
+                    key = all_keyf(get)
                     try:
                         v = others.get(key)
                     except TypeError:  # an unhashable value
@@ -329,12 +341,11 @@ def classify(
                     if any([x.__class__ is bool for x in key]):
                         append(_classify_one(s, clf, tables, dup_of, excluded))
                         continue
-                m = values.get("MJD-OBS")
+                m = get("MJD-OBS")
                 mjd = m if m.__class__ is float else (float(m) if m.__class__ is int else mjd_of(values))
-                path = s.path
                 status, category, source, reason, sources = v
-                append(new(FileRecord, (path, s.size, s.mtime_ns, status, category, source,
-                                        reason, values, mjd, False, None, s.header_digest,
+                append(new(FileRecord, (path, size, mtime_ns, status, category, source,
+                                        reason, values, mjd, False, None, digest,
                                         sources, path in excluded if excluded else False)))
                 continue
         append(_classify_one(s, clf, tables, dup_of, excluded))
