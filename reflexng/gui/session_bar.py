@@ -169,10 +169,16 @@ class SessionBar(QWidget):
         self.cascade.setCurrentIndex(i)
 
     def set_targets(self, targets: list[str], default: str | None) -> None:
-        self.target.clear()
-        self.target.addItems(targets)
-        if default and default in targets:
-            self.target.setCurrentText(default)
+        """Fill the target box quietly: the caller draws the cascade once for the chosen target
+        (each clear/add/choose would redraw it otherwise, three graph layouts on the GUI thread)."""
+        self.target.blockSignals(True)
+        try:
+            self.target.clear()
+            self.target.addItems(targets)
+            if default and default in targets:
+                self.target.setCurrentText(default)
+        finally:
+            self.target.blockSignals(False)
 
     def set_parameter_sets(self, names: list[str]) -> None:
         self.parameter_set.clear()
