@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from reflexng.gui import gc_hold
+from reflexng.gui.turns import NEXT_SLICE_MS
 
 BASE_COLUMNS = ("File", "Category", "Status", "Reason")
 STATUS_COLOURS = {
@@ -153,22 +154,26 @@ class FileTableModel(QAbstractTableModel):
         ncols = len(BASE_COLUMNS) + len(self.keywords)
         while self.records is recs and self._keys is not None and len(self._keys) < ncols:
             col = len(self._keys)
-            texts: list[str] = []
+            parts: list[str] = []  # each slice's rows in lower case, joined
             starts = array("q")  # where each row starts, made a slice at a time too
             offset = 0
             for lo in range(0, len(recs), chunk):
                 part = self._texts(col, recs[lo:lo + chunk])
-                texts.extend(part)
+                joined = "\n".join(part)
+                lowered = joined.lower()
+                if len(lowered) != len(joined):  # a character whose lower case is longer (İ)
+                    part = [t.lower() for t in part]
+                    lowered = "\n".join(part)
+                parts.append(lowered)
                 at = array("q", accumulate((len(t) + 1 for t in part), initial=offset))
                 offset = at.pop()
                 starts.extend(at)
                 yield
                 if self.records is not recs or self._keys is None or len(self._keys) != col:
                     return  # new records, keywords or a search built it meanwhile
-            joined = "\n".join(texts)
-            lowered = joined.lower()
-            # a character whose lower case is longer (İ) moves the starts: made again
-            self._keys.append((lowered, starts) if len(lowered) == len(joined) else self._finish(texts))
+            # the slices were lowered one by one (a 300k-row column at once held the GUI
+            # thread ~50 ms); joining them is one copy
+            self._keys.append(("\n".join(parts), starts))
             yield
 
     def _column_text(self, col: int) -> tuple[str, array]:
@@ -297,6 +302,7 @@ class FileTable(QWidget):
     sig_file_selected = Signal(str)
     sig_columns_changed = Signal(list)
     WARM_SLICE = 0.01  # seconds of search-text building per event-loop turn (beside a ~15 ms paint)
+    WARM_PAUSE_S = 0.15  # no search-text building this long after the user scrolled
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -343,6 +349,12 @@ class FileTable(QWidget):
         lay.addWidget(self.view, 1)
         lay.addWidget(self.summary)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        self._scrolled_at = 0.0  # when the user last scrolled (the search text waits meanwhile)
+        for bar in (self.view.verticalScrollBar(), self.view.horizontalScrollBar()):
+            bar.valueChanged.connect(self._scrolled)
+
+    def _scrolled(self, _value: int) -> None:
+        self._scrolled_at = time.perf_counter()
 
     def set_records(self, records: Sequence[Any], keywords: Sequence[str] = ()) -> None:
         self.model.set_records(records, keywords)
@@ -356,22 +368,32 @@ class FileTable(QWidget):
 
     def _start_warming(self) -> None:
         """Build the search text in idle time, slices of 5,000 rows for up to ``WARM_SLICE``
-        seconds per event-loop turn."""
+        seconds per event-loop turn (one chain of turns: it builds the newest records')."""
         self._warming = self.model.warm()
-        QTimer.singleShot(0, self._warm_step)
+        self._warm_later(NEXT_SLICE_MS)
+
+    def _warm_later(self, ms: int) -> None:
+        if not getattr(self, "_warm_due", False):
+            self._warm_due = True
+            QTimer.singleShot(ms, self, self._warm_step)
 
     def _warm_step(self) -> None:
+        self._warm_due = False
         gen = getattr(self, "_warming", None)
         if gen is None:
             return
-        end = time.perf_counter() + self.WARM_SLICE
+        now = time.perf_counter()
+        if now - self._scrolled_at < self.WARM_PAUSE_S:  # idle time only: not between scroll steps
+            self._warm_later(int(self.WARM_PAUSE_S * 1000))
+            return
+        end = now + self.WARM_SLICE
         try:
             while time.perf_counter() < end:
                 next(gen)
         except StopIteration:
             self._warming = None
             return
-        QTimer.singleShot(0, self._warm_step)
+        self._warm_later(NEXT_SLICE_MS)
 
     # ------------------------------------------------------------------ column chooser
     def fill_columns_menu(self) -> None:

@@ -11,6 +11,9 @@ from PySide6.QtCore import QObject, QTimer
 
 SLICE = 0.02  # seconds of an iterator step per turn
 WAIT_MS = 10
+# the next slice is a 1 ms timer, not a zero one: zero timers are posted events, and a chain
+# of them ran two slices back to back before other timers (the window's own) had their turn
+NEXT_SLICE_MS = 1
 LATER = object()  # yielded by a step waiting for something (e.g. a view to be filled)
 
 
@@ -36,6 +39,6 @@ def in_turns(context: QObject, steps: Iterable[Callable], current: Callable[[], 
         else:
             todo.pop(0)
         if todo:
-            QTimer.singleShot(wait, context, turn)
+            QTimer.singleShot(wait or NEXT_SLICE_MS, context, turn)
 
-    QTimer.singleShot(0, context, turn)
+    QTimer.singleShot(NEXT_SLICE_MS, context, turn)
