@@ -76,3 +76,31 @@ def test_search_text_built_in_idle_slices_equals_the_text_built_at_once(qtbot):
     assert m.search_columns() == warmed
     ft.search.setText("i̇stanbul")  # İ in lower case: i and a combining dot
     assert [ft.model.value(r, 0) for r in range(ft.model.rowCount())] == ["f00007.fits"]
+
+
+def test_search_text_waits_while_the_user_scrolls(qtbot):
+    """The search text is built in idle time only: not in the turns between scroll steps
+    (each would be a scroll step plus a slice), and it is finished once scrolling stops."""
+    import time
+
+    from reflexng.gui.file_table import FileTable, FileTableModel
+    from reflexng.organiser.model import FileRecord
+
+    recs = [FileRecord(f"/data/f{i:06d}.fits", 1, 0, "ok", "BIAS", None, "",
+                       {"OBJECT": f"NGC {i % 7}", "EXPTIME": i % 30}) for i in range(60000)]
+    ft = FileTable()
+    qtbot.addWidget(ft)
+    ft.resize(600, 400)
+    ft.show()
+    ft.set_records(recs, ["OBJECT", "EXPTIME"])
+    bar = ft.view.verticalScrollBar()
+    built = len(ft.model._keys or ())
+    end = time.perf_counter() + 2 * ft.WARM_PAUSE_S
+    step = 0
+    while time.perf_counter() < end:  # a user dragging the scroll bar for 0.3 s
+        step += 1
+        bar.setValue(step * 50 % bar.maximum())
+        qtbot.wait(5)
+    assert len(ft.model._keys or ()) == built and ft._warming is not None  # nothing built meanwhile
+    qtbot.waitUntil(lambda: ft._warming is None, timeout=10000)  # then it is, in idle time
+    assert ft.model.search_columns() == FileTableModel(recs, ["OBJECT", "EXPTIME"]).search_columns()
